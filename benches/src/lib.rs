@@ -1,0 +1,1 @@
+//! trent-benches: criterion benches beside the raw primitives (see `benches/`).

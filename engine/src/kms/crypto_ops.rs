@@ -1,0 +1,413 @@
+//! Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(+WithoutPlaintext),
+//! GenerateRandom.
+
+use std::sync::Arc;
+
+use super::material::VersionKeys;
+use super::types::*;
+use super::{AuditNote, Caller, Inner, Kms, LiveKey, check_grant_tokens, check_usable, rng_failed, secret_error};
+use crate::ciphertext::{self, MAX_PLAINTEXT_LEN};
+use crate::clock::Timestamp;
+use crate::context::{self, EncryptionContext};
+use crate::crypto;
+use crate::error::{Error, Result};
+use crate::id::{IdForms, KeyId};
+use crate::key::{DataKeySpec, EncryptionAlgorithmSpec, KeyRecord, KeySpec, KeyUsage};
+use crate::secret::SecretBytes;
+
+/// Longest `CiphertextBlob` the model accepts.
+pub const MAX_CIPHERTEXT_BLOB_LEN: usize = 6144;
+/// Most bytes of one GenerateDataKey or GenerateRandom.
+pub const MAX_NUMBER_OF_BYTES: u32 = 1024;
+
+/// A key ready to encrypt with: its live entry and its current hot version.
+pub(super) struct EncryptingKey {
+    pub(super) live: Arc<LiveKey>,
+    pub(super) version: Arc<VersionKeys>,
+}
+
+impl Inner {
+    /// The hot version `number` of a key, unwrapping it on a miss. `None` if the key has no
+    /// such version.
+    pub(super) fn version_keys(
+        &self,
+        live: &Arc<LiveKey>,
+        rec: &KeyRecord,
+        number: u32,
+    ) -> Result<Option<Arc<VersionKeys>>> {
+        if let Some(vk) = live.versions.read().get(&number) {
+            vk.touch();
+            return Ok(Some(vk.clone()));
+        }
+        let Some(stored) = rec.version(number) else { return Ok(None) };
+        let ikm = self.root.unwrap(&self.arena, &live.id, number, &stored.wrapped)?;
+        let vk = Arc::new(VersionKeys::new(live.id, number, stored.material_id.clone(), ikm));
+        {
+            let mut versions = live.versions.write();
+            if let Some(existing) = versions.get(&number) {
+                return Ok(Some(existing.clone()));
+            }
+            versions.insert(number, vk.clone());
+        }
+        self.hot.admit(live, number);
+        Ok(Some(vk))
+    }
+
+    /// The current version of a key, hot.
+    fn current_version(&self, live: &Arc<LiveKey>, rec: &KeyRecord) -> Result<Arc<VersionKeys>> {
+        if let Some(vk) = &*live.current.load() {
+            if vk.number == rec.current_version {
+                vk.touch();
+                return Ok(vk.clone());
+            }
+        }
+        let vk = self
+            .version_keys(live, rec, rec.current_version)?
+            .ok_or_else(|| Error::Internal(format!("{} has no current key material", live.arn)))?;
+        live.current.store(Some(vk.clone()));
+        Ok(vk)
+    }
+
+    /// Resolves, authorizes and checks a key for encryption, and gets its current version.
+    #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the request
+    pub(super) fn encrypting_key(
+        &self,
+        caller: &Caller,
+        action: &str,
+        raw_key_id: &str,
+        field: &str,
+        algorithm: Option<EncryptionAlgorithmSpec>,
+        note: &mut AuditNote,
+        now: Timestamp,
+    ) -> Result<EncryptingKey> {
+        let live = self.resolve(raw_key_id, IdForms::Any, field, false, now)?;
+        note.key(&live);
+        self.authorize(caller, action, &live.arn)?;
+        let rec = live.record.load();
+        check_usable(&live, &rec)?;
+        check_symmetric(&live, &rec, algorithm)?;
+        let version = self.current_version(&live, &rec)?;
+        note.version(version.number);
+        Ok(EncryptingKey { live, version })
+    }
+
+    /// Finds the key and version a blob names, authorizes `action` on it and checks its state.
+    /// A blob naming a key or version this engine does not have is `InvalidCiphertext`.
+    pub(super) fn decrypting_key(
+        &self,
+        caller: &Caller,
+        action: &str,
+        key_id: &KeyId,
+        version: u32,
+        now: Timestamp,
+    ) -> Result<(Arc<LiveKey>, Arc<VersionKeys>)> {
+        let live = self.live_key(key_id, now)?.ok_or(Error::InvalidCiphertext)?;
+        self.authorize(caller, action, &live.arn)?;
+        let rec = live.record.load();
+        check_usable(&live, &rec)?;
+        check_symmetric(&live, &rec, None)?;
+        let vk = self.version_keys(&live, &rec, version)?.ok_or(Error::InvalidCiphertext)?;
+        Ok((live, vk))
+    }
+
+    /// Decrypts a blob after checking it and (optionally) the key the caller expects.
+    #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the request
+    fn open_blob(
+        &self,
+        caller: &Caller,
+        action: &str,
+        blob: &[u8],
+        ctx: &EncryptionContext,
+        expected_key: Option<&str>,
+        expected_field: &str,
+        note: &mut AuditNote,
+        now: Timestamp,
+    ) -> Result<(Arc<LiveKey>, Arc<VersionKeys>, SecretBytes)> {
+        check_blob_len(blob)?;
+        context::validate(ctx, "encryption context")?;
+        note.context(ctx);
+        let parsed = ciphertext::parse(blob)?;
+        if let Some(raw) = expected_key {
+            let expected = self.resolve(raw, IdForms::Any, expected_field, false, now)?;
+            if expected.id != parsed.header.key_id {
+                return Err(Error::IncorrectKey(
+                    "The key ID in the request does not identify a CMK that can perform this operation.".into(),
+                ));
+            }
+        }
+        let (live, vk) = self.decrypting_key(caller, action, &parsed.header.key_id, parsed.header.version, now)?;
+        note.key(&live);
+        note.version(vk.number);
+        let ctx_bytes = context::encode(ctx);
+        let mut aad = Vec::new();
+        let plaintext = vk.open(&self.arena, &parsed, &ctx_bytes, &mut aad)?;
+        Ok((live, vk, plaintext))
+    }
+}
+
+/// Checks that a key is a symmetric encryption key and the algorithm (if named) fits it.
+pub(super) fn check_symmetric(
+    live: &LiveKey,
+    rec: &KeyRecord,
+    algorithm: Option<EncryptionAlgorithmSpec>,
+) -> Result<()> {
+    if rec.key_usage != KeyUsage::EncryptDecrypt || rec.key_spec != KeySpec::SymmetricDefault {
+        return Err(Error::InvalidKeyUsage(format!(
+            "{} key usage is {} and key spec is {}: this operation needs a SYMMETRIC_DEFAULT key with ENCRYPT_DECRYPT usage",
+            live.arn, rec.key_usage, rec.key_spec
+        )));
+    }
+    match algorithm {
+        None | Some(EncryptionAlgorithmSpec::SymmetricDefault) => Ok(()),
+        Some(other) => Err(Error::InvalidKeyUsage(format!(
+            "The encryption algorithm {other} is not supported by {} (SYMMETRIC_DEFAULT only)",
+            live.arn
+        ))),
+    }
+}
+
+pub(super) fn check_plaintext_len(plaintext: &[u8]) -> Result<()> {
+    if plaintext.is_empty() || plaintext.len() > MAX_PLAINTEXT_LEN {
+        return Err(Error::validation(
+            "plaintext",
+            "",
+            if plaintext.is_empty() {
+                "Member must have length greater than or equal to 1"
+            } else {
+                "Member must have length less than or equal to 4096"
+            },
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn check_blob_len(blob: &[u8]) -> Result<()> {
+    if blob.is_empty() || blob.len() > MAX_CIPHERTEXT_BLOB_LEN {
+        return Err(Error::validation(
+            "ciphertextBlob",
+            "",
+            if blob.is_empty() {
+                "Member must have length greater than or equal to 1"
+            } else {
+                "Member must have length less than or equal to 6144"
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// The data key length of a GenerateDataKey request: `KeySpec` xor `NumberOfBytes`.
+pub(super) fn data_key_len(key_spec: Option<DataKeySpec>, number_of_bytes: Option<u32>) -> Result<usize> {
+    match (key_spec, number_of_bytes) {
+        (Some(spec), None) => Ok(spec.byte_len()),
+        (None, Some(n)) => check_number_of_bytes(n),
+        _ => Err(Error::Validation("Please specify either number of bytes or key spec.".into())),
+    }
+}
+
+fn check_number_of_bytes(n: u32) -> Result<usize> {
+    if n == 0 || n > MAX_NUMBER_OF_BYTES {
+        return Err(Error::validation(
+            "numberOfBytes",
+            &format!("'{n}'"),
+            if n == 0 {
+                "Member must have value greater than or equal to 1"
+            } else {
+                "Member must have value less than or equal to 1024"
+            },
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn dry_run_error() -> Error {
+    Error::DryRunOperation("The request would have succeeded, but the DryRun option is set.".into())
+}
+
+impl Kms {
+    /// Encrypt: up to 4096 bytes under a symmetric key, with the encryption context bound as
+    /// AAD. The blob names the key and version, so Decrypt needs no key id.
+    pub fn encrypt(&self, caller: &Caller, req: &EncryptRequest) -> Result<EncryptResponse> {
+        let inner = &*self.inner;
+        inner.audited(caller, "Encrypt", |note| {
+            check_plaintext_len(&req.plaintext)?;
+            check_grant_tokens(&req.grant_tokens)?;
+            context::validate(&req.encryption_context, "encryption context")?;
+            note.context(&req.encryption_context);
+            let now = inner.clock.now();
+            let key =
+                inner.encrypting_key(caller, "Encrypt", &req.key_id, "keyId", req.encryption_algorithm, note, now)?;
+            if req.dry_run == Some(true) {
+                return Err(dry_run_error());
+            }
+            let reservation = key.version.reserve(&inner.arena, 1)?;
+            let ctx = context::encode(&req.encryption_context);
+            let mut aad = Vec::new();
+            let blob = key.version.seal(&reservation, 0, &ctx, &req.plaintext, &mut aad)?;
+            Ok(EncryptResponse {
+                ciphertext_blob: blob,
+                key_id: key.live.arn.to_string(),
+                encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+            })
+        })
+    }
+
+    /// Decrypt: the key comes from the blob; `key_id`, when given, must name the same key
+    /// (else `IncorrectKeyException`). The plaintext comes back in locked memory.
+    pub fn decrypt(&self, caller: &Caller, req: &DecryptRequest) -> Result<DecryptResponse> {
+        let inner = &*self.inner;
+        inner.audited(caller, "Decrypt", |note| {
+            check_grant_tokens(&req.grant_tokens)?;
+            let now = inner.clock.now();
+            let (live, vk, plaintext) = inner.open_blob(
+                caller,
+                "Decrypt",
+                &req.ciphertext_blob,
+                &req.encryption_context,
+                req.key_id.as_deref(),
+                "keyId",
+                note,
+                now,
+            )?;
+            if let Some(alg) = req.encryption_algorithm {
+                check_symmetric(&live, &live.record.load(), Some(alg))?;
+            }
+            if req.dry_run == Some(true) {
+                return Err(dry_run_error());
+            }
+            Ok(DecryptResponse {
+                key_id: live.arn.to_string(),
+                plaintext,
+                encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                key_material_id: vk.material_id.clone(),
+            })
+        })
+    }
+
+    /// ReEncrypt: decrypts under the source key and context and encrypts under the
+    /// destination key and context; the plaintext stays in locked memory inside the engine.
+    pub fn re_encrypt(&self, caller: &Caller, req: &ReEncryptRequest) -> Result<ReEncryptResponse> {
+        let inner = &*self.inner;
+        inner.audited(caller, "ReEncrypt", |note| {
+            check_grant_tokens(&req.grant_tokens)?;
+            context::validate(&req.destination_encryption_context, "destination encryption context")?;
+            let now = inner.clock.now();
+            let (source, source_version, plaintext) = inner.open_blob(
+                caller,
+                "ReEncryptFrom",
+                &req.ciphertext_blob,
+                &req.source_encryption_context,
+                req.source_key_id.as_deref(),
+                "sourceKeyId",
+                note,
+                now,
+            )?;
+            if let Some(alg) = req.source_encryption_algorithm {
+                check_symmetric(&source, &source.record.load(), Some(alg))?;
+            }
+            let dest = inner.encrypting_key(
+                caller,
+                "ReEncryptTo",
+                &req.destination_key_id,
+                "destinationKeyId",
+                req.destination_encryption_algorithm,
+                &mut AuditNote::default(),
+                now,
+            )?;
+            if req.dry_run == Some(true) {
+                return Err(dry_run_error());
+            }
+            let reservation = dest.version.reserve(&inner.arena, 1)?;
+            let ctx = context::encode(&req.destination_encryption_context);
+            let mut aad = Vec::new();
+            let blob = dest.version.seal(&reservation, 0, &ctx, plaintext.expose_secret(), &mut aad)?;
+            Ok(ReEncryptResponse {
+                ciphertext_blob: blob,
+                source_key_id: source.arn.to_string(),
+                key_id: dest.live.arn.to_string(),
+                source_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                destination_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                source_key_material_id: source_version.material_id.clone(),
+                destination_key_material_id: dest.version.material_id.clone(),
+            })
+        })
+    }
+
+    /// GenerateDataKey: a fresh data key, returned in plaintext (locked memory) and wrapped
+    /// under the KMS key. The engine keeps no copy.
+    pub fn generate_data_key(&self, caller: &Caller, req: &GenerateDataKeyRequest) -> Result<GenerateDataKeyResponse> {
+        let inner = &*self.inner;
+        inner.audited(caller, "GenerateDataKey", |note| {
+            let (plaintext, ciphertext_blob, key) = self.data_key(caller, "GenerateDataKey", req, note)?;
+            Ok(GenerateDataKeyResponse {
+                ciphertext_blob,
+                plaintext,
+                key_id: key.live.arn.to_string(),
+                key_material_id: key.version.material_id.clone(),
+            })
+        })
+    }
+
+    /// GenerateDataKeyWithoutPlaintext: as GenerateDataKey, but only the wrapped key comes
+    /// back (the plaintext is zeroed before this returns).
+    pub fn generate_data_key_without_plaintext(
+        &self,
+        caller: &Caller,
+        req: &GenerateDataKeyRequest,
+    ) -> Result<GenerateDataKeyWithoutPlaintextResponse> {
+        let inner = &*self.inner;
+        inner.audited(caller, "GenerateDataKeyWithoutPlaintext", |note| {
+            let (_plaintext, ciphertext_blob, key) =
+                self.data_key(caller, "GenerateDataKeyWithoutPlaintext", req, note)?;
+            Ok(GenerateDataKeyWithoutPlaintextResponse {
+                ciphertext_blob,
+                key_id: key.live.arn.to_string(),
+                key_material_id: key.version.material_id.clone(),
+            })
+        })
+    }
+
+    fn data_key(
+        &self,
+        caller: &Caller,
+        action: &str,
+        req: &GenerateDataKeyRequest,
+        note: &mut AuditNote,
+    ) -> Result<(SecretBytes, Vec<u8>, EncryptingKey)> {
+        let inner = &*self.inner;
+        let len = data_key_len(req.key_spec, req.number_of_bytes)?;
+        check_grant_tokens(&req.grant_tokens)?;
+        context::validate(&req.encryption_context, "encryption context")?;
+        note.context(&req.encryption_context);
+        let now = inner.clock.now();
+        let key = inner.encrypting_key(caller, action, &req.key_id, "keyId", None, note, now)?;
+        if req.dry_run == Some(true) {
+            return Err(dry_run_error());
+        }
+        let mut plaintext = inner.arena.alloc(len).map_err(secret_error)?;
+        crypto::fill_random(plaintext.expose_secret_mut()).map_err(|_| rng_failed())?;
+        let reservation = key.version.reserve(&inner.arena, 1)?;
+        let ctx = context::encode(&req.encryption_context);
+        let mut aad = Vec::new();
+        let blob = key.version.seal(&reservation, 0, &ctx, plaintext.expose_secret(), &mut aad)?;
+        Ok((plaintext, blob, key))
+    }
+
+    /// GenerateRandom: 1–1024 random bytes from the provider's CSPRNG, in locked memory.
+    pub fn generate_random(&self, caller: &Caller, req: &GenerateRandomRequest) -> Result<GenerateRandomResponse> {
+        let inner = &*self.inner;
+        inner.audited(caller, "GenerateRandom", |_| {
+            let Some(n) = req.number_of_bytes else {
+                return Err(Error::validation("numberOfBytes", "null", "Member must not be null"));
+            };
+            let n = check_number_of_bytes(n)?;
+            if req.custom_key_store_id.is_some() {
+                return Err(Error::UnsupportedOperation("Custom key stores are not supported".into()));
+            }
+            inner.authorize(caller, "GenerateRandom", "*")?;
+            let mut plaintext = inner.arena.alloc(n).map_err(secret_error)?;
+            crypto::fill_random(plaintext.expose_secret_mut()).map_err(|_| rng_failed())?;
+            Ok(GenerateRandomResponse { plaintext })
+        })
+    }
+}

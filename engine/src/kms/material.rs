@@ -1,0 +1,309 @@
+//! Key material at run time: the root key, hot versions, writers and derived sub-keys.
+//!
+//! Everything secret here sits in the engine's locked arena: the root key's expanded AES
+//! key, each hot version's 32-byte material, each writer's and reader's derived sub-key. A
+//! version is "hot" while it is unwrapped; [`HotVersions`] bounds how many are, evicting the
+//! least recently used with a second-chance sweep. An evicted version is dropped (its slots
+//! zeroed) once the last operation using it ends, and unwrapped again on demand.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
+
+use arc_swap::ArcSwapOption;
+use parking_lot::{Mutex, RwLock};
+
+use super::{LiveKey, rng_failed, secret_error};
+use crate::ciphertext::{self, HEADER_LEN, Header, MAX_MESSAGES_PER_SALT, Parsed};
+use crate::crypto::{self, AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
+use crate::error::{Error, Result};
+use crate::id::KeyId;
+use crate::secret::{Arena, Locked, SecretBytes};
+
+/// Writers per version: encrypting threads are spread over this many (salt, counter)
+/// streams, so they do not contend on one counter.
+const WRITER_SHARDS: usize = 4;
+/// Derived reader keys kept per version (blobs from other writers: other threads, other
+/// engine instances, earlier runs). The cache is emptied when full.
+const MAX_READERS_PER_VERSION: usize = 64;
+/// AAD prefix of material wrapped under the root key.
+const ROOT_WRAP_AAD: &[u8] = b"trent root v1";
+
+/// The root key: wraps every version's material for the store.
+pub(crate) struct RootKey {
+    key: Locked<AeadKey>,
+}
+
+impl RootKey {
+    pub(crate) fn new(arena: &Arena, bytes: &[u8; 32]) -> Result<Self> {
+        let key = AeadKey::new(bytes).map_err(|_| Error::Internal("Invalid root key".into()))?;
+        Ok(Self { key: arena.locked(key).map_err(secret_error)? })
+    }
+
+    pub(crate) fn random(arena: &Arena) -> Result<Self> {
+        let mut bytes = arena.alloc(KEY_LEN).map_err(secret_error)?;
+        crypto::fill_random(bytes.expose_secret_mut()).map_err(|_| rng_failed())?;
+        let key = AeadKey::new(bytes.expose_secret()).map_err(|_| Error::Internal("Invalid root key".into()))?;
+        Ok(Self { key: arena.locked(key).map_err(secret_error)? })
+    }
+
+    fn aad(id: &KeyId, version: u32) -> [u8; 13 + 17 + 4] {
+        let mut aad = [0u8; 34];
+        aad[..13].copy_from_slice(ROOT_WRAP_AAD);
+        aad[13..29].copy_from_slice(id.as_bytes());
+        aad[29] = u8::from(id.is_multi_region());
+        aad[30..].copy_from_slice(&version.to_be_bytes());
+        aad
+    }
+
+    /// Wraps version material: `nonce (12) ‖ ciphertext ‖ tag (16)`, AAD = key id and version.
+    pub(crate) fn wrap(&self, id: &KeyId, version: u32, material: &[u8]) -> Result<Vec<u8>> {
+        let mut nonce = [0u8; NONCE_LEN];
+        crypto::fill_random(&mut nonce).map_err(|_| rng_failed())?;
+        let mut out = Vec::with_capacity(NONCE_LEN + material.len() + TAG_LEN);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(material);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(nonce, &Self::aad(id, version), &mut out[NONCE_LEN..])
+            .map_err(|_| Error::Internal("Wrapping key material failed".into()))?;
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    /// Unwraps version material into locked memory.
+    pub(crate) fn unwrap(&self, arena: &Arena, id: &KeyId, version: u32, wrapped: &[u8]) -> Result<SecretBytes> {
+        let corrupt = || {
+            Error::Internal(format!(
+                "The stored material of key {id} version {version} does not unwrap under the root key"
+            ))
+        };
+        if wrapped.len() != NONCE_LEN + KEY_LEN + TAG_LEN {
+            return Err(corrupt());
+        }
+        let (nonce, rest) = wrapped.split_at(NONCE_LEN);
+        let (ct, tag) = rest.split_at(KEY_LEN);
+        let mut out = arena.alloc_copy(ct).map_err(secret_error)?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| corrupt())?;
+        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| corrupt())?;
+        self.key
+            .open_in_place_separate_tag(nonce, &Self::aad(id, version), &tag, out.expose_secret_mut())
+            .map_err(|_| corrupt())?;
+        Ok(out)
+    }
+}
+
+/// One writer: a salt, the sub-key derived from it and a message counter.
+pub(crate) struct Writer {
+    salt: [u8; 16],
+    key: Arc<Locked<AeadKey>>,
+    next: AtomicU64,
+}
+
+/// A hot (unwrapped) version of a key's material.
+pub(crate) struct VersionKeys {
+    pub(crate) number: u32,
+    pub(crate) material_id: String,
+    key_id: KeyId,
+    ikm: SecretBytes,
+    writers: [ArcSwapOption<Writer>; WRITER_SHARDS],
+    new_writer: Mutex<()>,
+    readers: RwLock<HashMap<[u8; 16], Arc<Locked<AeadKey>>>>,
+    used: AtomicBool,
+}
+
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % WRITER_SHARDS;
+}
+
+/// Counters reserved from a writer: messages `first..first + n` under `writer`.
+pub(crate) struct Reservation {
+    writer: Arc<Writer>,
+    first: u64,
+}
+
+impl VersionKeys {
+    pub(crate) fn new(key_id: KeyId, number: u32, material_id: String, ikm: SecretBytes) -> Self {
+        Self {
+            number,
+            material_id,
+            key_id,
+            ikm,
+            writers: Default::default(),
+            new_writer: Mutex::new(()),
+            readers: RwLock::new(HashMap::new()),
+            used: AtomicBool::new(true),
+        }
+    }
+
+    /// Marks the version as recently used (for eviction). Writes only when the flag is clear,
+    /// so hot versions do not bounce a cache line between cores.
+    pub(crate) fn touch(&self) {
+        if !self.used.load(Ordering::Relaxed) {
+            self.used.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn derive(&self, arena: &Arena, salt: &[u8; 16]) -> Result<Arc<Locked<AeadKey>>> {
+        let mut okm = arena.alloc(KEY_LEN).map_err(secret_error)?;
+        let info = ciphertext::hkdf_info(&self.key_id, self.number);
+        crypto::hkdf_sha256(salt, self.ikm.expose_secret(), &[&info], okm.expose_secret_mut())
+            .map_err(|_| Error::Internal("Key derivation failed".into()))?;
+        let key = AeadKey::new(okm.expose_secret()).map_err(|_| Error::Internal("Key derivation failed".into()))?;
+        Ok(Arc::new(arena.locked(key).map_err(secret_error)?))
+    }
+
+    /// Reserves `n` consecutive message counters from the calling thread's writer, drawing a
+    /// new salt first if the writer is missing or would run past its limit.
+    pub(crate) fn reserve(&self, arena: &Arena, n: u64) -> Result<Reservation> {
+        let shard = SHARD.with(|s| *s);
+        loop {
+            if let Some(writer) = self.writers[shard].load_full() {
+                let first = writer.next.fetch_add(n, Ordering::Relaxed);
+                if first.checked_add(n).is_some_and(|end| end <= MAX_MESSAGES_PER_SALT) {
+                    return Ok(Reservation { writer, first });
+                }
+            }
+            // Missing or used up: one thread draws a new salt, the others wait for it.
+            let _guard = self.new_writer.lock();
+            let current = self.writers[shard].load_full();
+            let still_needed = current
+                .as_ref()
+                .is_none_or(|w| w.next.load(Ordering::Relaxed).saturating_add(n) > MAX_MESSAGES_PER_SALT);
+            if still_needed {
+                let mut salt = [0u8; 16];
+                crypto::fill_random(&mut salt).map_err(|_| rng_failed())?;
+                let key = self.derive(arena, &salt)?;
+                self.writers[shard].store(Some(Arc::new(Writer { salt, key, next: AtomicU64::new(0) })));
+            }
+        }
+    }
+
+    /// The sub-key for blobs written under `salt`.
+    fn reader(&self, arena: &Arena, salt: &[u8; 16]) -> Result<Arc<Locked<AeadKey>>> {
+        for slot in &self.writers {
+            if let Some(w) = &*slot.load() {
+                if w.salt == *salt {
+                    return Ok(w.key.clone());
+                }
+            }
+        }
+        if let Some(key) = self.readers.read().get(salt) {
+            return Ok(key.clone());
+        }
+        let key = self.derive(arena, salt)?;
+        let mut readers = self.readers.write();
+        if readers.len() >= MAX_READERS_PER_VERSION {
+            readers.clear();
+        }
+        Ok(readers.entry(*salt).or_insert(key).clone())
+    }
+
+    /// Seals one message under a reserved counter. `aad` is scratch space; `ctx` is the
+    /// canonical encoding of the encryption context.
+    pub(crate) fn seal(
+        &self,
+        res: &Reservation,
+        counter: u64,
+        ctx: &[u8],
+        plaintext: &[u8],
+        aad: &mut Vec<u8>,
+    ) -> Result<Vec<u8>> {
+        let header =
+            Header { key_id: self.key_id, version: self.number, salt: res.writer.salt, counter: res.first + counter };
+        let header_bytes = header.encode();
+        let mut blob = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
+        blob.extend_from_slice(&header_bytes);
+        blob.extend_from_slice(plaintext);
+        let aad: &[u8] = if ctx.is_empty() {
+            &header_bytes
+        } else {
+            aad.clear();
+            aad.extend_from_slice(&header_bytes);
+            aad.extend_from_slice(ctx);
+            aad
+        };
+        let tag = res
+            .writer
+            .key
+            .seal_in_place_separate_tag(header.nonce(), aad, &mut blob[HEADER_LEN..])
+            .map_err(|_| Error::Internal("Encryption failed".into()))?;
+        blob.extend_from_slice(&tag);
+        Ok(blob)
+    }
+
+    /// Opens a parsed blob of this version into locked memory.
+    pub(crate) fn open(
+        &self,
+        arena: &Arena,
+        parsed: &Parsed<'_>,
+        ctx: &[u8],
+        aad: &mut Vec<u8>,
+    ) -> Result<SecretBytes> {
+        let key = self.reader(arena, &parsed.header.salt)?;
+        let (ct, tag) = parsed.body.split_at(parsed.body.len() - TAG_LEN);
+        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::InvalidCiphertext)?;
+        let mut out = arena.alloc_copy(ct).map_err(secret_error)?;
+        let aad: &[u8] = if ctx.is_empty() {
+            parsed.header_bytes
+        } else {
+            aad.clear();
+            aad.extend_from_slice(parsed.header_bytes);
+            aad.extend_from_slice(ctx);
+            aad
+        };
+        key.open_in_place_separate_tag(parsed.header.nonce(), aad, &tag, out.expose_secret_mut())
+            .map_err(|_| Error::InvalidCiphertext)?;
+        Ok(out)
+    }
+}
+
+/// Bounds the number of hot versions across all keys.
+pub(crate) struct HotVersions {
+    cap: usize,
+    order: Mutex<VecDeque<(Weak<LiveKey>, u32)>>,
+}
+
+impl HotVersions {
+    pub(crate) fn new(cap: usize) -> Self {
+        Self { cap, order: Mutex::new(VecDeque::new()) }
+    }
+
+    /// Records that `live`'s version `number` became hot, evicting others beyond the cap.
+    pub(crate) fn admit(&self, live: &Arc<LiveKey>, number: u32) {
+        let mut order = self.order.lock();
+        order.push_back((Arc::downgrade(live), number));
+        let mut second_chances = order.len();
+        while order.len() > self.cap {
+            let Some((weak, n)) = order.pop_front() else { break };
+            let Some(key) = weak.upgrade() else { continue };
+            let Some(vk) = key.versions.read().get(&n).cloned() else { continue };
+            if second_chances > 0 && vk.used.swap(false, Ordering::Relaxed) {
+                second_chances -= 1;
+                order.push_back((weak, n));
+                continue;
+            }
+            key.evict(n);
+        }
+    }
+
+    /// Forgets everything about a key (when it is deleted).
+    pub(crate) fn forget(&self, id: &KeyId) {
+        self.order.lock().retain(|(weak, _)| weak.upgrade().is_some_and(|k| k.id != *id));
+    }
+}
+
+impl LiveKey {
+    /// Drops a hot version (its secrets are zeroed when the last user lets go).
+    pub(crate) fn evict(&self, number: u32) {
+        let removed = self.versions.write().remove(&number);
+        if let Some(vk) = removed {
+            let current = self.current.load();
+            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &vk)) {
+                self.current.store(None);
+            }
+        }
+    }
+}

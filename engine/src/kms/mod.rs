@@ -1,0 +1,547 @@
+//! The engine handle, [`Kms`]: one method per AWS KMS operation, plus batch methods.
+//!
+//! Every operation takes the [`Caller`] first. Until key policies are evaluated, the
+//! account's root principal (`arn:aws:iam::<account>:root`) may do everything, and every
+//! other principal gets `AccessDeniedException`.
+//!
+//! # Inside
+//!
+//! Keys are cached in a read-mostly table: the hot path (resolve the key, check state and
+//! permission, seal) takes only read locks that writers hold for a moment. Each key's
+//! metadata is an immutable snapshot swapped atomically by management operations, which are
+//! serialized by one mutex and written to the [`Store`](crate::store::Store) before the
+//! snapshot changes.
+//!
+//! Versions of key material in use are kept unwrapped in locked memory ("hot"); at most
+//! [`KmsBuilder::max_hot_versions`] of them, the least recently used evicted (zeroed) first
+//! and unwrapped again from the store's wrapped copy when next needed.
+
+mod batch;
+mod crypto_ops;
+mod lifecycle;
+mod material;
+mod types;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arc_swap::{ArcSwap, ArcSwapOption};
+use parking_lot::{Mutex, RwLock};
+
+use crate::audit::{AuditEvent, AuditSink, NoAudit};
+use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::context::EncryptionContext;
+use crate::crypto::{self, SelfTestError};
+use crate::error::{Error, Result};
+use crate::id::{self, AccountId, AliasName, IdForms, IdScope, KeyId, KeyRef, Region};
+use crate::key::{KeyRecord, KeyState};
+use crate::secret::{Arena, ArenaConfig, SecretError};
+use crate::store::{MemoryStore, Store};
+
+use material::{HotVersions, RootKey, VersionKeys};
+pub use types::*;
+
+/// The principal an operation runs as: an IAM principal ARN within an account.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub struct Caller {
+    principal: String,
+    account: AccountId,
+}
+
+impl Caller {
+    /// The root principal of `account` (`arn:aws:iam::<account>:root`): what single-tenant
+    /// embedders use.
+    pub fn root(account: &AccountId) -> Self {
+        Self { principal: account.root_arn("aws"), account: account.clone() }
+    }
+
+    /// A principal given by its ARN, `arn:<partition>:iam::<account>:…` or
+    /// `arn:<partition>:sts::<account>:…`.
+    pub fn from_arn(arn: &str) -> Result<Self> {
+        let mut parts = arn.splitn(6, ':');
+        match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
+            (Some("arn"), Some(p), Some("iam" | "sts"), Some(""), Some(account), Some(resource))
+                if !p.is_empty() && !resource.is_empty() =>
+            {
+                Ok(Self { principal: arn.to_owned(), account: AccountId::new(account)? })
+            }
+            _ => Err(Error::Validation(format!("Invalid principal ARN: {}", id::truncate_for_message(arn)))),
+        }
+    }
+
+    /// The principal's ARN.
+    pub fn principal_arn(&self) -> &str {
+        &self.principal
+    }
+
+    /// The principal's account.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+}
+
+/// Why an engine refused to open.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// A power-on known-answer or RNG health test failed.
+    SelfTest(SelfTestError),
+    /// Locked memory could not be set up (see [`KmsBuilder::allow_unlocked_memory`]).
+    LockedMemory(SecretError),
+    /// The configuration is not valid, or the store failed.
+    Config(Error),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SelfTest(e) => write!(f, "the engine refused to open: {e}"),
+            Self::LockedMemory(e) => write!(f, "the engine refused to open: {e}"),
+            Self::Config(e) => write!(f, "the engine refused to open: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::SelfTest(e) => Some(e),
+            Self::LockedMemory(e) => Some(e),
+            Self::Config(e) => Some(e),
+        }
+    }
+}
+
+/// Builds a [`Kms`]. Every setting has a default: Region `us-east-1`, account
+/// `111122223333`, the system clock, an in-memory store, no audit, a 4 MiB locked-memory
+/// budget that must really be locked.
+pub struct KmsBuilder {
+    region: String,
+    account: String,
+    clock: Arc<dyn Clock>,
+    store: Option<Arc<dyn Store>>,
+    audit: Arc<dyn AuditSink>,
+    arena: ArenaConfig,
+    max_hot_versions: usize,
+    root_key: Option<[u8; 32]>,
+}
+
+impl Default for KmsBuilder {
+    fn default() -> Self {
+        Self {
+            region: "us-east-1".into(),
+            account: "111122223333".into(),
+            clock: Arc::new(SystemClock),
+            store: None,
+            audit: Arc::new(NoAudit),
+            arena: ArenaConfig::default(),
+            max_hot_versions: 256,
+            root_key: None,
+        }
+    }
+}
+
+impl KmsBuilder {
+    /// The Region this engine lives in.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = region.into();
+        self
+    }
+
+    /// The account this engine belongs to (twelve digits).
+    pub fn account(mut self, account: impl Into<String>) -> Self {
+        self.account = account.into();
+        self
+    }
+
+    /// The clock (tests use [`ManualClock`](crate::clock::ManualClock)).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The keystore.
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// The audit sink.
+    pub fn audit(mut self, audit: impl AuditSink) -> Self {
+        self.audit = Arc::new(audit);
+        self
+    }
+
+    /// The most bytes of locked memory the engine may use (default 4 MiB).
+    pub fn locked_memory_budget(mut self, bytes: usize) -> Self {
+        self.arena.budget_bytes = bytes;
+        self
+    }
+
+    /// Opt in to running with unlocked memory when locking fails (secrets are still zeroed on
+    /// release, but may be swapped out). Off by default: then the engine refuses to open.
+    pub fn allow_unlocked_memory(mut self, allow: bool) -> Self {
+        self.arena.allow_unlocked = allow;
+        self
+    }
+
+    /// How many versions of key material stay unwrapped at once (default 256, at least 1).
+    pub fn max_hot_versions(mut self, n: usize) -> Self {
+        self.max_hot_versions = n.max(1);
+        self
+    }
+
+    /// The root key that wraps key material in the store. Without one, a random root key is
+    /// drawn, which suits only a store that lives no longer than the engine.
+    pub fn root_key(mut self, key: [u8; 32]) -> Self {
+        self.root_key = Some(key);
+        self
+    }
+
+    /// Runs the power-on self-test, sets up locked memory and opens the engine.
+    pub fn open(self) -> std::result::Result<Kms, OpenError> {
+        crypto::self_test().map_err(OpenError::SelfTest)?;
+        let region = Region::new(&self.region).map_err(OpenError::Config)?;
+        let account = AccountId::new(&self.account).map_err(OpenError::Config)?;
+        let arena = Arena::new(self.arena).map_err(OpenError::LockedMemory)?;
+        let root = match self.root_key {
+            Some(bytes) => RootKey::new(&arena, &bytes),
+            None => RootKey::random(&arena),
+        }
+        .map_err(OpenError::Config)?;
+        let mut prefix = [0u8; 8];
+        crypto::fill_random(&mut prefix).map_err(|_| OpenError::Config(rng_failed()))?;
+        let root_arn = account.root_arn(region.partition());
+        let inner = Inner {
+            audit_enabled: self.audit.enabled(),
+            audit: self.audit,
+            clock: self.clock,
+            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+            hot: HotVersions::new(self.max_hot_versions),
+            root,
+            arena,
+            keys: RwLock::new(HashMap::new()),
+            aliases: RwLock::new(HashMap::new()),
+            admin: Mutex::new(()),
+            request_prefix: u64::from_be_bytes(prefix),
+            request_counter: AtomicU64::new(0),
+            root_arn,
+            region,
+            account,
+        };
+        Ok(Kms { inner: Arc::new(inner) })
+    }
+}
+
+/// A Trent engine: cheap to clone (clones share everything), `Send` and `Sync`.
+#[derive(Clone)]
+pub struct Kms {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Kms {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kms")
+            .field("region", &self.inner.region)
+            .field("account", &self.inner.account)
+            .field("store", &self.inner.store.backend_name())
+            .field("provider", &crypto::provider_name())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    region: Region,
+    account: AccountId,
+    root_arn: String,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn Store>,
+    audit: Arc<dyn AuditSink>,
+    audit_enabled: bool,
+    arena: Arena,
+    root: RootKey,
+    hot: HotVersions,
+    /// Cache of the store's keys.
+    keys: RwLock<HashMap<KeyId, Arc<LiveKey>>>,
+    /// Cache of the store's aliases.
+    aliases: RwLock<HashMap<AliasName, KeyId>>,
+    /// Serializes management operations.
+    admin: Mutex<()>,
+    request_prefix: u64,
+    request_counter: AtomicU64,
+}
+
+/// A key as the engine holds it: the current metadata snapshot and its hot versions.
+pub(crate) struct LiveKey {
+    id: KeyId,
+    arn: Arc<str>,
+    record: ArcSwap<KeyRecord>,
+    versions: RwLock<HashMap<u32, Arc<VersionKeys>>>,
+    /// The current version, when hot: the Encrypt path reads it without taking a lock.
+    current: ArcSwapOption<VersionKeys>,
+}
+
+impl Kms {
+    /// A builder with every default.
+    pub fn builder() -> KmsBuilder {
+        KmsBuilder::default()
+    }
+
+    /// An engine with every default: in-memory store, system clock, `us-east-1`,
+    /// account `111122223333`.
+    pub fn open_in_memory() -> std::result::Result<Kms, OpenError> {
+        Self::builder().open()
+    }
+
+    /// The engine's Region.
+    pub fn region(&self) -> &Region {
+        &self.inner.region
+    }
+
+    /// The engine's account.
+    pub fn account(&self) -> &AccountId {
+        &self.inner.account
+    }
+
+    /// The root principal of the engine's account.
+    pub fn root_caller(&self) -> Caller {
+        Caller { principal: self.inner.root_arn.clone(), account: self.inner.account.clone() }
+    }
+
+    /// The crypto provider in use (`"ring"` or `"aws-lc-rs"`).
+    pub fn crypto_provider(&self) -> &'static str {
+        crypto::provider_name()
+    }
+
+    /// Locked-memory use.
+    pub fn locked_memory_stats(&self) -> crate::secret::ArenaStats {
+        self.inner.arena.stats()
+    }
+
+    /// Whether key material is really in locked memory (false only after opting in to
+    /// unlocked memory on a machine that refused to lock).
+    pub fn memory_is_locked(&self) -> bool {
+        self.inner.arena.is_locked()
+    }
+
+    /// Carries out everything the clock has made due: deletes keys whose waiting period has
+    /// passed and rotates keys whose rotation date has come. Operations do this for the keys
+    /// they touch, so calling it is never needed for correctness; it keeps listings and the
+    /// store tidy.
+    pub fn run_maintenance(&self) -> Result<()> {
+        let now = self.inner.clock.now();
+        let mut after = None;
+        loop {
+            let page = self.inner.store.list_keys(after.as_ref(), 1000)?;
+            let Some(last) = page.last().copied() else { return Ok(()) };
+            for id in &page {
+                // A key deleted meanwhile is fine.
+                let _ = self.inner.live_key(id, now)?;
+            }
+            after = Some(last);
+        }
+    }
+}
+
+impl Inner {
+    fn scope(&self) -> IdScope<'_> {
+        IdScope { region: &self.region, account: &self.account }
+    }
+
+    fn arn_of(&self, id: &KeyId) -> String {
+        id::key_arn(&self.region, &self.account, id)
+    }
+
+    /// The live key with this id, loading it from the store on a cache miss and carrying out
+    /// whatever the clock has made due. `None` when there is no such key (any more).
+    fn live_key(&self, id: &KeyId, now: Timestamp) -> Result<Option<Arc<LiveKey>>> {
+        let cached = self.keys.read().get(id).cloned();
+        let live = match cached {
+            Some(live) => live,
+            None => {
+                let Some(record) = self.store.get_key(id)? else { return Ok(None) };
+                let live = Arc::new(LiveKey {
+                    id: *id,
+                    arn: self.arn_of(id).into(),
+                    record: ArcSwap::from_pointee(record),
+                    versions: RwLock::new(HashMap::new()),
+                    current: ArcSwapOption::empty(),
+                });
+                self.keys.write().entry(*id).or_insert(live).clone()
+            }
+        };
+        match live.record.load().next_event() {
+            Some(t) if t <= now => self.apply_due(&live, now),
+            _ => Ok(Some(live)),
+        }
+    }
+
+    /// Resolves a key identifier to a live key.
+    fn resolve(
+        &self,
+        raw: &str,
+        forms: IdForms,
+        field: &str,
+        invalid_arn_listed: bool,
+        now: Timestamp,
+    ) -> Result<Arc<LiveKey>> {
+        let key_ref = KeyRef::parse(raw, forms, &self.scope(), field, invalid_arn_listed)?;
+        let id = match &key_ref {
+            KeyRef::Id(id) | KeyRef::Arn(id) => *id,
+            KeyRef::Alias(alias) => match self.alias_target(alias)? {
+                Some(id) => id,
+                None => return Err(id::alias_not_found_name(raw, &self.scope())),
+            },
+        };
+        match self.live_key(&id, now)? {
+            Some(live) => Ok(live),
+            None => Err(self.key_not_found(&id)),
+        }
+    }
+
+    fn alias_target(&self, alias: &AliasName) -> Result<Option<KeyId>> {
+        if let Some(id) = self.aliases.read().get(alias) {
+            return Ok(Some(*id));
+        }
+        let Some(record) = self.store.get_alias(alias)? else { return Ok(None) };
+        self.aliases.write().insert(alias.clone(), record.target);
+        Ok(Some(record.target))
+    }
+
+    fn key_not_found(&self, id: &KeyId) -> Error {
+        Error::NotFound(format!("Key '{}' does not exist", self.arn_of(id)))
+    }
+
+    /// Allows the account's root principal, denies everyone else (key policies come later).
+    fn authorize(&self, caller: &Caller, action: &str, resource: &str) -> Result<()> {
+        if caller.principal == self.root_arn {
+            return Ok(());
+        }
+        Err(Error::AccessDenied(format!(
+            "User: {} is not authorized to perform: kms:{action} on resource: {resource} because no resource-based policy allows the kms:{action} action",
+            caller.principal
+        )))
+    }
+
+    fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        let id = uuid::Uuid::from_u64_pair(self.request_prefix, n);
+        id.hyphenated().to_string()
+    }
+
+    /// Runs `op` and reports it to the audit sink.
+    fn audited<T>(
+        &self,
+        caller: &Caller,
+        operation: &'static str,
+        op: impl FnOnce(&mut AuditNote) -> Result<T>,
+    ) -> Result<T> {
+        let mut note = AuditNote { enabled: self.audit_enabled, ..AuditNote::default() };
+        let result = op(&mut note);
+        if self.audit_enabled {
+            self.audit.record(AuditEvent {
+                time: self.clock.now(),
+                region: self.region.to_string(),
+                account: self.account.to_string(),
+                caller: caller.principal.clone(),
+                operation,
+                key_arn: note.key_arn.map(|a| a.to_string()),
+                key_version: note.key_version,
+                encryption_context: note.context,
+                request_id: self.next_request_id(),
+                error: result.as_ref().err().map(Error::name),
+            });
+        }
+        result
+    }
+}
+
+/// What an operation tells the audit trail about itself. Setters do nothing when auditing is
+/// off, so the hot path pays nothing for them.
+#[derive(Default)]
+pub(crate) struct AuditNote {
+    enabled: bool,
+    key_arn: Option<Arc<str>>,
+    key_version: Option<u32>,
+    context: Option<EncryptionContext>,
+}
+
+impl AuditNote {
+    fn key(&mut self, live: &LiveKey) {
+        if self.enabled {
+            self.key_arn = Some(live.arn.clone());
+        }
+    }
+
+    fn version(&mut self, version: u32) {
+        if self.enabled {
+            self.key_version = Some(version);
+        }
+    }
+
+    fn context(&mut self, ctx: &EncryptionContext) {
+        if self.enabled && !ctx.is_empty() {
+            self.context = Some(ctx.clone());
+        }
+    }
+}
+
+/// Checks that a key's state allows cryptographic operations.
+fn check_usable(live: &LiveKey, record: &KeyRecord) -> Result<()> {
+    match record.state {
+        KeyState::Enabled => Ok(()),
+        KeyState::Disabled => Err(Error::Disabled(format!("{} is disabled.", live.arn))),
+        KeyState::PendingDeletion => Err(Error::InvalidState(format!("{} is pending deletion.", live.arn))),
+        other => Err(Error::InvalidState(format!("{} is {}.", live.arn, other))),
+    }
+}
+
+fn rng_failed() -> Error {
+    Error::Internal("The system random number generator failed".into())
+}
+
+fn secret_error(e: SecretError) -> Error {
+    Error::Internal(format!("Locked memory: {e}"))
+}
+
+/// Checks the model's limit on grant tokens.
+fn check_grant_tokens(tokens: &[String]) -> Result<()> {
+    if tokens.len() > 10 {
+        return Err(Error::validation("grantTokens", "", "Member must have length less than or equal to 10"));
+    }
+    if let Some(t) = tokens.iter().find(|t| t.is_empty() || t.len() > 8192) {
+        let c = if t.is_empty() { "greater than or equal to 1" } else { "less than or equal to 8192" };
+        return Err(Error::validation("grantTokens", "", &format!("Member must have length {c}")));
+    }
+    Ok(())
+}
+
+/// Paging: parses a marker this engine issued (`<prefix>` followed by a position).
+fn parse_marker<'a>(marker: Option<&'a str>, prefix: &str) -> Result<Option<&'a str>> {
+    match marker {
+        None => Ok(None),
+        Some(m) => match m.strip_prefix(prefix) {
+            Some(rest) if !rest.is_empty() => Ok(Some(rest)),
+            _ => Err(Error::InvalidMarker(format!("Invalid marker: {}", id::truncate_for_message(m)))),
+        },
+    }
+}
+
+/// Paging: checks `Limit` (1–1000) and applies the default.
+fn page_limit(limit: Option<u32>, default: u32) -> Result<usize> {
+    match limit {
+        None => Ok(default as usize),
+        Some(n @ 1..=1000) => Ok(n as usize),
+        Some(n) => Err(Error::validation(
+            "limit",
+            &format!("'{n}'"),
+            if n == 0 {
+                "Member must have value greater than or equal to 1"
+            } else {
+                "Member must have value less than or equal to 1000"
+            },
+        )),
+    }
+}

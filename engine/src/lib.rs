@@ -1,0 +1,59 @@
+//! # Trent
+//!
+//! An embeddable key management engine with the semantics of AWS KMS: KMS keys whose
+//! material never leaves the engine, versioned material with automatic and on-demand
+//! rotation, envelope encryption through data keys, aliases, tags, every key state AWS has,
+//! and AWS's exception names for every error.
+//!
+//! ```
+//! use trent::{Kms, CreateKeyRequest, EncryptRequest, DecryptRequest, GenerateDataKeyRequest};
+//!
+//! let kms = Kms::open_in_memory()?;
+//! let me = kms.root_caller();
+//! let key = kms.create_key(&me, &CreateKeyRequest::default())?.key_metadata;
+//!
+//! // Small secrets: Encrypt / Decrypt (up to 4096 bytes), context bound as AAD.
+//! let ctx: trent::EncryptionContext = [("tenant".to_string(), "a".to_string())].into();
+//! let blob = kms.encrypt(&me, &EncryptRequest::new(&key.key_id, b"hello").with_context(ctx.clone()))?.ciphertext_blob;
+//! let back = kms.decrypt(&me, &DecryptRequest::new(blob).with_context(ctx))?;
+//! assert_eq!(back.plaintext.expose_secret(), b"hello");
+//!
+//! // Large data: a data key, used locally, stored wrapped beside the data.
+//! let dk = kms.generate_data_key(&me, &GenerateDataKeyRequest::aes_256(&key.key_id))?;
+//! assert_eq!(dk.plaintext.len(), 32);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Modules, one level deep: [`kms`] (the [`Kms`] handle and the request and response
+//! shapes), [`error`], [`id`], [`key`], [`context`], [`ciphertext`] (the blob format),
+//! [`store`], [`audit`], [`clock`], [`secret`] (locked memory), [`crypto`] (the provider
+//! seam: ring by default, aws-lc-rs with the `aws-lc` feature).
+#![deny(unsafe_code)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+
+pub mod audit;
+pub mod ciphertext;
+pub mod clock;
+pub mod context;
+pub mod crypto;
+pub mod error;
+pub mod id;
+pub mod key;
+pub mod kms;
+#[allow(unsafe_code)]
+pub mod secret;
+pub mod store;
+pub mod wire;
+
+pub use context::EncryptionContext;
+pub use error::{Error, Result};
+pub use kms::*;
+pub use secret::SecretBytes;
+
+/// Primitives that let the caller choose a nonce or hold raw key material: for known-answer
+/// tests and for benchmarks that measure the engine beside the raw primitive. Not for
+/// application code.
+pub mod danger {
+    pub use crate::crypto::AeadKey;
+}

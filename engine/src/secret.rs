@@ -1,0 +1,1174 @@
+//! Locked memory for key material.
+//!
+//! Every secret the engine holds in the clear — the root key, unwrapped key versions, derived
+//! sub-keys, expanded cipher key schedules, plaintext data keys on their way out — lives in an
+//! [`Arena`]: a bounded pool of memory that is locked into RAM and excluded from core dumps,
+//! handed out in fixed-size slots and wiped when a slot is released.
+//!
+//! # Design
+//!
+//! * **Chunks.** The arena maps memory in page-aligned chunks of 64 KiB (smaller when the
+//!   budget is smaller; never less than one page and 4 KiB) with an anonymous private `mmap`.
+//!   Each chunk is passed to [`memsec::mlock`], which applies `MADV_DONTDUMP` (Linux;
+//!   `MADV_NOCORE` on the BSDs) and then `mlock`s it. Chunks stay mapped for the arena's whole
+//!   life and are wiped, unlocked and unmapped only when the last [`Arena`] clone *and* the
+//!   last secret allocated from it are gone (every secret holds a reference to the arena).
+//! * **Slots.** A chunk is carved into equal slots of one power-of-two size class: 32, 64, …,
+//!   4096 bytes ([`MAX_SECRET_LEN`]). Each class has a free list; a slot is aligned to its own
+//!   size. Allocation pops a free slot, release pushes it back, both under one
+//!   [`parking_lot::Mutex`] held for a few instructions; [`Arena::alloc_many`] takes the lock
+//!   once for a whole batch. Apart from the slot itself nothing is allocated per secret (the
+//!   free lists are reserved when a chunk is carved, so release never allocates). The first
+//!   chunk is mapped and locked by [`Arena::new`], so a locking problem shows up at open.
+//! * **Wiping.** Free slots always contain zeros: fresh chunks are zero-filled by the kernel,
+//!   and a released slot is overwritten with zeros ([`memsec::memzero`]) *before* it goes back
+//!   on its free list. A new secret therefore starts zero-filled, and no secret outlives its
+//!   owner in the arena. For [`Locked<T>`] the value's destructor runs first, then the slot is
+//!   wiped. Whole chunks are wiped again before they are unmapped.
+//! * **Budget.** The bytes of all mapped chunks never exceed [`ArenaConfig::budget_bytes`]
+//!   (default 4 MiB; `RLIMIT_MEMLOCK` is often 8 MiB). When a size class needs a new chunk and
+//!   the budget is spent, a chunk of another class whose slots are all free is re-carved;
+//!   failing that the allocation returns [`SecretError::BudgetExceeded`]. Releasing secrets
+//!   makes room again. The engine is expected to keep only hot key versions unwrapped here.
+//! * **Locking failures.** If `mlock` fails (typically `RLIMIT_MEMLOCK` too low and no
+//!   `CAP_IPC_LOCK`), the arena returns [`SecretError::LockFailed`], whose message names the
+//!   limit and how to raise it — at [`Arena::new`] for the first chunk, at allocation for later
+//!   ones. Running on unlocked memory is an explicit opt-in
+//!   ([`ArenaConfig::allow_unlocked`]); such chunks are still excluded from core dumps where
+//!   the OS allows and still wiped, and [`Arena::is_locked`] reports `false`.
+//! * **No leaks through formatting.** [`SecretBytes`] and [`Locked`] print `[REDACTED]` in
+//!   `Debug` and implement neither `Display`, `Clone` nor `PartialEq`; equality is
+//!   [`SecretBytes::ct_eq`], constant-time through `subtle`. Error values never carry secret
+//!   content.
+//!
+//! # What is protected and what is not
+//!
+//! Protected: the bytes inside the arena are not written to swap (while locked), not included
+//! in core dumps (Linux, FreeBSD), not left behind after the secret is dropped, and not printed
+//! by `{:?}`.
+//!
+//! Not protected:
+//! * copies outside the arena: the caller's source buffer in [`Arena::alloc_copy`], the
+//!   moved-from value of [`Arena::locked`] (a move is a `memcpy`; the old stack or heap copy
+//!   is outside the arena's control — build large values in place or wipe the source), heap
+//!   data *owned* by a `T` inside a [`Locked<T>`] (only the `T` itself sits in the slot),
+//!   registers and stack temporaries of crypto routines, and anything a caller copies out of
+//!   [`SecretBytes::expose_secret`];
+//! * readers with the process's privileges (ptrace, `/proc/<pid>/mem`, root), hibernation
+//!   images, and memory of a `fork`ed child (locks are not inherited by the child);
+//! * out-of-bounds bugs elsewhere in the process: slots are packed without guard pages (guard
+//!   pages would cost pages per secret).
+
+use std::alloc::Layout;
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::Mutex;
+use subtle::ConstantTimeEq;
+
+/// The largest secret, in bytes, that fits in one arena slot (also the largest size class).
+pub const MAX_SECRET_LEN: usize = 4096;
+
+/// Default [`ArenaConfig::budget_bytes`]: 4 MiB.
+pub const DEFAULT_BUDGET_BYTES: usize = 4 << 20;
+
+/// Preferred chunk size: 64 KiB.
+const CHUNK_BYTES: usize = 64 << 10;
+
+/// Smallest slot size (size class 0), as a shift.
+const MIN_SLOT_SHIFT: u32 = 5;
+
+/// Number of size classes: 32, 64, 128, 256, 512, 1024, 2048 and 4096 bytes.
+const CLASSES: usize = (MAX_SECRET_LEN.trailing_zeros() - MIN_SLOT_SHIFT + 1) as usize;
+
+/// Configuration of an [`Arena`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArenaConfig {
+    /// Upper bound on the bytes of memory the arena maps (and locks) for secrets.
+    /// Default [`DEFAULT_BUDGET_BYTES`] (4 MiB). Must be at least one page (4 KiB).
+    pub budget_bytes: usize,
+    /// Keep going with unlocked (but still wiped, dump-excluded) memory when `mlock` fails,
+    /// instead of returning [`SecretError::LockFailed`]. Default `false`.
+    pub allow_unlocked: bool,
+}
+
+impl Default for ArenaConfig {
+    fn default() -> Self {
+        Self { budget_bytes: DEFAULT_BUDGET_BYTES, allow_unlocked: false }
+    }
+}
+
+/// Usage figures of an [`Arena`], from [`Arena::stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArenaStats {
+    /// The configured budget ([`ArenaConfig::budget_bytes`]).
+    pub budget_bytes: usize,
+    /// Bytes of chunks currently mapped (locked unless [`Arena::is_locked`] is `false`).
+    pub reserved_bytes: usize,
+    /// Slots currently held by live [`SecretBytes`] and [`Locked`] values.
+    pub slots_in_use: usize,
+}
+
+/// Errors of the locked-memory arena. Messages never contain secret material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretError {
+    /// Memory for secrets could not be locked into RAM, and unlocked memory was not allowed
+    /// ([`ArenaConfig::allow_unlocked`]).
+    LockFailed {
+        /// Size of the `mlock` request that failed.
+        bytes: usize,
+        /// Bytes this arena had already locked successfully.
+        locked_bytes: usize,
+        /// The soft `RLIMIT_MEMLOCK` in bytes at the time of the failure; `None` if unlimited
+        /// or unknown.
+        rlimit_memlock: Option<u64>,
+        /// The OS error code of the failed `mlock`, if there was one.
+        os_error: Option<i32>,
+    },
+    /// Mapping more memory would exceed the arena's budget.
+    BudgetExceeded {
+        /// The configured budget ([`ArenaConfig::budget_bytes`]).
+        budget_bytes: usize,
+        /// Bytes already mapped by the arena.
+        reserved_bytes: usize,
+        /// Further bytes that would have been needed.
+        requested_bytes: usize,
+    },
+    /// The secret does not fit in a slot.
+    TooLarge {
+        /// Requested size in bytes (for [`Arena::locked`]: the larger of the type's size and
+        /// alignment).
+        len: usize,
+        /// The largest size a slot holds ([`MAX_SECRET_LEN`]).
+        max: usize,
+    },
+}
+
+impl fmt::Display for SecretError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::LockFailed { bytes, locked_bytes, rlimit_memlock, os_error } => {
+                write!(f, "cannot lock memory for key material: mlock of {bytes} bytes failed")?;
+                if let Some(code) = os_error {
+                    write!(f, " ({})", io::Error::from_raw_os_error(code))?;
+                }
+                match rlimit_memlock {
+                    Some(limit) => write!(f, "; RLIMIT_MEMLOCK is {limit} bytes")?,
+                    None => write!(f, "; RLIMIT_MEMLOCK is unlimited or unknown")?,
+                }
+                write!(
+                    f,
+                    " and this arena already holds {locked_bytes} locked bytes; raise the limit \
+                     (ulimit -l, LimitMEMLOCK= for systemd, --ulimit memlock= for Docker), \
+                     lower the arena budget, or opt in to unlocked memory \
+                     (ArenaConfig::allow_unlocked)"
+                )
+            }
+            Self::BudgetExceeded { budget_bytes, reserved_bytes, requested_bytes } => write!(
+                f,
+                "locked-memory budget of {budget_bytes} bytes exceeded: {reserved_bytes} bytes \
+                 are mapped for secrets and another {requested_bytes} bytes would be needed; \
+                 release secrets or raise ArenaConfig::budget_bytes"
+            ),
+            Self::TooLarge { len, max } => write!(
+                f,
+                "secret of {len} bytes is too large for the locked-memory arena \
+                 (at most {max} bytes per secret)"
+            ),
+        }
+    }
+}
+
+impl Error for SecretError {}
+
+/// A bounded pool of locked, dump-excluded memory that hands out wiped-on-release slots.
+///
+/// Cloning is cheap (a reference count); all clones share one pool. See the
+/// [module docs](self) for the design.
+#[derive(Clone)]
+pub struct Arena(Arc<Inner>);
+
+impl Arena {
+    /// Creates an arena and maps and locks its first chunk, so that a locking problem is
+    /// reported here rather than at the first secret.
+    ///
+    /// # Errors
+    /// [`SecretError::LockFailed`] if the chunk cannot be locked and `cfg.allow_unlocked` is
+    /// `false`; [`SecretError::BudgetExceeded`] if the budget is smaller than one page.
+    pub fn new(cfg: ArenaConfig) -> Result<Arena, SecretError> {
+        let min_chunk = sys::page_size().max(MAX_SECRET_LEN);
+        let chunk_bytes = if cfg.budget_bytes >= CHUNK_BYTES.max(min_chunk) {
+            CHUNK_BYTES.max(min_chunk)
+        } else {
+            cfg.budget_bytes / min_chunk * min_chunk
+        };
+        if chunk_bytes == 0 {
+            return Err(SecretError::BudgetExceeded {
+                budget_bytes: cfg.budget_bytes,
+                reserved_bytes: 0,
+                requested_bytes: min_chunk,
+            });
+        }
+        let inner = Inner {
+            state: Mutex::new(State {
+                chunks: Vec::new(),
+                spare: Vec::new(),
+                classes: std::array::from_fn(|_| SizeClass { free: Vec::new(), total: 0 }),
+                in_use: 0,
+            }),
+            budget_bytes: cfg.budget_bytes,
+            chunk_bytes,
+            max_chunks: (cfg.budget_bytes / chunk_bytes).min(u32::MAX as usize),
+            allow_unlocked: cfg.allow_unlocked,
+            all_locked: AtomicBool::new(true),
+        };
+        {
+            let mut st = inner.state.lock();
+            let first = inner.map_chunk(&mut st)?;
+            st.spare.push(first);
+        }
+        Ok(Arena(Arc::new(inner)))
+    }
+
+    /// Allocates a zero-filled secret of `len` bytes (`0..=`[`MAX_SECRET_LEN`]).
+    ///
+    /// # Errors
+    /// [`SecretError::TooLarge`], [`SecretError::BudgetExceeded`], or
+    /// [`SecretError::LockFailed`] when a new chunk cannot be locked.
+    pub fn alloc(&self, len: usize) -> Result<SecretBytes, SecretError> {
+        let class = class_for(len)?;
+        let slot = self.take_slot(class)?;
+        Ok(SecretBytes { slot, len })
+    }
+
+    /// Allocates a secret holding a copy of `src`. Wiping `src` is the caller's business.
+    ///
+    /// # Errors
+    /// As [`Arena::alloc`].
+    pub fn alloc_copy(&self, src: &[u8]) -> Result<SecretBytes, SecretError> {
+        let mut secret = self.alloc(src.len())?;
+        secret.expose_secret_mut().copy_from_slice(src);
+        Ok(secret)
+    }
+
+    /// Allocates `n` zero-filled secrets of `len` bytes each, taking the arena lock once.
+    /// Either all `n` are returned or none.
+    ///
+    /// # Errors
+    /// As [`Arena::alloc`].
+    pub fn alloc_many(&self, n: usize, len: usize) -> Result<Vec<SecretBytes>, SecretError> {
+        let class = class_for(len)?;
+        let size = class_size(class);
+        let max_slots = self.0.max_chunks * (self.0.chunk_bytes / size);
+        if n > max_slots {
+            return Err(SecretError::BudgetExceeded {
+                budget_bytes: self.0.budget_bytes,
+                reserved_bytes: self.stats().reserved_bytes,
+                requested_bytes: n.saturating_mul(size),
+            });
+        }
+        let mut out = Vec::with_capacity(n);
+        let mut st = self.0.state.lock();
+        while st.classes[class].free.len() < n {
+            self.0.grow(&mut st, class)?;
+        }
+        for _ in 0..n {
+            let slot = self.0.pop(&mut st, class)?;
+            out.push(SecretBytes { slot: Slot::new(slot, class, &self.0), len });
+        }
+        Ok(out)
+    }
+
+    /// Moves `value` into a slot of locked memory. Its destructor runs, and the slot is wiped,
+    /// when the returned [`Locked`] is dropped.
+    ///
+    /// The moved-from copy of `value` (on the caller's stack or wherever it was) is outside
+    /// the arena's control and is not wiped.
+    ///
+    /// # Errors
+    /// [`SecretError::TooLarge`] if `T`'s size or alignment exceeds [`MAX_SECRET_LEN`];
+    /// otherwise as [`Arena::alloc`].
+    pub fn locked<T: Send + Sync>(&self, value: T) -> Result<Locked<T>, SecretError> {
+        let class = class_for(size_of::<T>().max(align_of::<T>()))?;
+        let slot = self.take_slot(class)?;
+        let ptr = slot.ptr.cast::<T>();
+        debug_assert!(ptr.is_aligned());
+        // SAFETY: the slot is `class_size(class) >= size_of::<T>()` bytes of mapped, writable
+        // memory owned by `slot` alone; slots sit at multiples of their power-of-two size in a
+        // chunk aligned to at least `MAX_SECRET_LEN`, so it is aligned to
+        // `class_size(class) >= align_of::<T>()`; it holds no `T` yet, so nothing that needs
+        // dropping is overwritten.
+        unsafe { ptr.as_ptr().write(value) };
+        Ok(Locked { slot, _owns: PhantomData })
+    }
+
+    /// `false` only if [`ArenaConfig::allow_unlocked`] was set and locking some chunk failed.
+    pub fn is_locked(&self) -> bool {
+        self.0.all_locked.load(Ordering::Relaxed)
+    }
+
+    /// Current usage figures.
+    pub fn stats(&self) -> ArenaStats {
+        let st = self.0.state.lock();
+        ArenaStats {
+            budget_bytes: self.0.budget_bytes,
+            reserved_bytes: st.chunks.len() * self.0.chunk_bytes,
+            slots_in_use: st.in_use,
+        }
+    }
+
+    fn take_slot(&self, class: usize) -> Result<Slot, SecretError> {
+        let free = {
+            let mut st = self.0.state.lock();
+            self.0.pop(&mut st, class)?
+        };
+        Ok(Slot::new(free, class, &self.0))
+    }
+}
+
+impl fmt::Debug for Arena {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self.stats();
+        f.debug_struct("Arena")
+            .field("budget_bytes", &stats.budget_bytes)
+            .field("reserved_bytes", &stats.reserved_bytes)
+            .field("slots_in_use", &stats.slots_in_use)
+            .field("locked", &self.is_locked())
+            .finish()
+    }
+}
+
+/// A byte string of key material in locked memory, wiped when dropped.
+///
+/// No `Clone` (use [`SecretBytes::try_clone`]), no `Display`, no `PartialEq` (use
+/// [`SecretBytes::ct_eq`]); `Debug` shows only the length.
+pub struct SecretBytes {
+    slot: Slot,
+    len: usize,
+}
+
+impl SecretBytes {
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// `true` if the secret is zero bytes long.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The secret bytes. Copies made from this slice are not protected.
+    pub fn expose_secret(&self) -> &[u8] {
+        // SAFETY: `len <= class_size(slot.class)` (checked by `class_for`); the slot's bytes
+        // are mapped and initialised (zero-filled, then only written through this type), owned
+        // by this value alone and only mutated through `&mut self`, and the mapping lives as
+        // long as `slot.arena`, which outlives the returned borrow of `self`.
+        unsafe { std::slice::from_raw_parts(self.slot.ptr.as_ptr(), self.len) }
+    }
+
+    /// The secret bytes, writable. Copies made from this slice are not protected.
+    pub fn expose_secret_mut(&mut self) -> &mut [u8] {
+        // SAFETY: as in `expose_secret`; `&mut self` makes this the only reference to the
+        // slot's bytes for the returned borrow.
+        unsafe { std::slice::from_raw_parts_mut(self.slot.ptr.as_ptr(), self.len) }
+    }
+
+    /// Compares with `other` in time independent of the contents (a length mismatch is
+    /// not hidden: lengths are not secret).
+    pub fn ct_eq(&self, other: &[u8]) -> bool {
+        self.expose_secret().ct_eq(other).into()
+    }
+
+    /// Copies the secret into a new slot of the same arena.
+    ///
+    /// # Errors
+    /// [`SecretError::BudgetExceeded`] or [`SecretError::LockFailed`], as [`Arena::alloc`].
+    pub fn try_clone(&self) -> Result<SecretBytes, SecretError> {
+        Arena(Arc::clone(&self.slot.arena)).alloc_copy(self.expose_secret())
+    }
+
+    #[cfg(test)]
+    fn slot_ptr(&self) -> (NonNull<u8>, usize) {
+        (self.slot.ptr, class_size(self.slot.class.into()))
+    }
+}
+
+impl fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretBytes([REDACTED; {}])", self.len)
+    }
+}
+
+/// A value of type `T` held in a slot of locked memory; the slot is wiped after `T`'s
+/// destructor runs.
+///
+/// Only the `T` itself is in the slot: heap memory `T` owns (a `Vec`'s buffer, a `Box`) is not.
+/// The moved-from copy passed to [`Arena::locked`] is not wiped. `Debug` prints
+/// `Locked<REDACTED>`.
+pub struct Locked<T> {
+    slot: Slot,
+    _owns: PhantomData<T>,
+}
+
+impl<T> Locked<T> {
+    #[cfg(test)]
+    fn slot_ptr(&self) -> (NonNull<u8>, usize) {
+        (self.slot.ptr, class_size(self.slot.class.into()))
+    }
+}
+
+impl<T> Deref for Locked<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        // SAFETY: `Arena::locked` wrote a valid, suitably aligned `T` into the slot; it is
+        // dropped only in `Drop`, mutated only through `&mut self`, and the mapping lives as
+        // long as `slot.arena`.
+        unsafe { self.slot.ptr.cast::<T>().as_ref() }
+    }
+}
+
+impl<T> DerefMut for Locked<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference to the `T`.
+        unsafe { self.slot.ptr.cast::<T>().as_mut() }
+    }
+}
+
+impl<T> Drop for Locked<T> {
+    fn drop(&mut self) {
+        // SAFETY: the slot holds the valid `T` written by `Arena::locked`, which is dropped
+        // only here, once; afterwards `slot` (dropped next, even if this panics) only wipes the
+        // bytes and never reads them as a `T`.
+        unsafe { self.slot.ptr.cast::<T>().as_ptr().drop_in_place() };
+    }
+}
+
+impl<T> fmt::Debug for Locked<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Locked<REDACTED>")
+    }
+}
+
+/// Ownership of one slot: wipes it and puts it back on its free list when dropped.
+struct Slot {
+    ptr: NonNull<u8>,
+    arena: Arc<Inner>,
+    chunk: u32,
+    class: u8,
+}
+
+// SAFETY: a `Slot` is the unique owner of its bytes (like a `Box<[u8]>`): they are reachable
+// only through it, read through `&` and written through `&mut` (or in `Drop`). The arena
+// state it points into is behind a mutex and `Inner` is `Send + Sync`.
+unsafe impl Send for Slot {}
+// SAFETY: see `Send`; shared access only reads the slot's bytes.
+unsafe impl Sync for Slot {}
+
+impl Slot {
+    fn new(free: FreeSlot, class: usize, arena: &Arc<Inner>) -> Self {
+        Slot {
+            ptr: free.ptr,
+            arena: Arc::clone(arena),
+            chunk: free.chunk,
+            // A class index is below `CLASSES` (8).
+            class: class as u8,
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let class = usize::from(self.class);
+        // SAFETY: the slot is `class_size(class)` bytes of mapped, writable memory owned by
+        // this `Slot` alone (any value in it has already been dropped), and the mapping is
+        // kept alive by `self.arena`.
+        unsafe { memsec::memzero(self.ptr.as_ptr(), class_size(class)) };
+        self.arena.release(FreeSlot { ptr: self.ptr, chunk: self.chunk }, class);
+    }
+}
+
+struct Inner {
+    state: Mutex<State>,
+    budget_bytes: usize,
+    chunk_bytes: usize,
+    max_chunks: usize,
+    allow_unlocked: bool,
+    all_locked: AtomicBool,
+}
+
+struct State {
+    chunks: Vec<Chunk>,
+    /// Mapped chunks not carved into any size class.
+    spare: Vec<u32>,
+    classes: [SizeClass; CLASSES],
+    in_use: usize,
+}
+
+// SAFETY: the raw pointers in `State` point into chunks owned by the arena, which are not tied
+// to any thread; `State` is only reached through the arena's mutex.
+unsafe impl Send for State {}
+
+struct Chunk {
+    base: NonNull<u8>,
+    locked: bool,
+    class: Option<u8>,
+    used: u32,
+}
+
+struct SizeClass {
+    /// Free slots, all zero-filled. Capacity is kept `>= total`, so pushes never allocate.
+    free: Vec<FreeSlot>,
+    /// Slots in all chunks carved for this class.
+    total: usize,
+}
+
+struct FreeSlot {
+    ptr: NonNull<u8>,
+    chunk: u32,
+}
+
+impl Inner {
+    /// Pops a free slot of `class`, carving a new chunk if there is none.
+    fn pop(&self, st: &mut State, class: usize) -> Result<FreeSlot, SecretError> {
+        if st.classes[class].free.is_empty() {
+            self.grow(st, class)?;
+        }
+        let slot = st.classes[class].free.pop().ok_or_else(|| SecretError::BudgetExceeded {
+            // Unreachable: `grow` just carved at least one slot (every chunk holds at
+            // least one slot of every class).
+            budget_bytes: self.budget_bytes,
+            reserved_bytes: st.chunks.len() * self.chunk_bytes,
+            requested_bytes: class_size(class),
+        })?;
+        st.chunks[slot.chunk as usize].used += 1;
+        st.in_use += 1;
+        Ok(slot)
+    }
+
+    fn release(&self, slot: FreeSlot, class: usize) {
+        let mut st = self.state.lock();
+        st.chunks[slot.chunk as usize].used -= 1;
+        st.in_use -= 1;
+        st.classes[class].free.push(slot);
+    }
+
+    /// Carves one more chunk for `class`: a spare one, a newly mapped one, or one of another
+    /// class whose slots are all free.
+    fn grow(&self, st: &mut State, class: usize) -> Result<(), SecretError> {
+        let idx = match st.spare.pop() {
+            Some(idx) => idx,
+            None if st.chunks.len() < self.max_chunks => self.map_chunk(st)?,
+            None => self.reclaim(st, class)?,
+        };
+        let size = class_size(class);
+        let chunk = &mut st.chunks[idx as usize];
+        // A class index is below `CLASSES` (8).
+        chunk.class = Some(class as u8);
+        let base = chunk.base;
+        let n = self.chunk_bytes / size;
+        let sc = &mut st.classes[class];
+        sc.total += n;
+        sc.free.reserve(sc.total - sc.free.len());
+        // Reverse order, so that the lowest addresses are handed out first.
+        for i in (0..n).rev() {
+            // SAFETY: `i * size < chunk_bytes`, so the offset stays inside the chunk's mapping.
+            let ptr = unsafe { base.add(i * size) };
+            sc.free.push(FreeSlot { ptr, chunk: idx });
+        }
+        Ok(())
+    }
+
+    /// Takes back a chunk of another class with no slot in use, or fails with
+    /// `BudgetExceeded`.
+    fn reclaim(&self, st: &mut State, class: usize) -> Result<u32, SecretError> {
+        let found = st.chunks.iter().position(|c| c.used == 0 && c.class.is_some_and(|k| usize::from(k) != class));
+        let Some(idx) = found else {
+            return Err(SecretError::BudgetExceeded {
+                budget_bytes: self.budget_bytes,
+                reserved_bytes: st.chunks.len() * self.chunk_bytes,
+                requested_bytes: self.chunk_bytes,
+            });
+        };
+        // `max_chunks <= u32::MAX`, so every chunk index fits.
+        let idx = idx as u32;
+        let chunk = &mut st.chunks[idx as usize];
+        let old = chunk.class.take().map_or(0, usize::from);
+        let sc = &mut st.classes[old];
+        sc.free.retain(|s| s.chunk != idx);
+        sc.total -= self.chunk_bytes / class_size(old);
+        // Its slots are all free, hence all zero: nothing to wipe.
+        Ok(idx)
+    }
+
+    /// Maps and locks a new chunk; the caller checks the budget.
+    fn map_chunk(&self, st: &mut State) -> Result<u32, SecretError> {
+        let base = sys::map(self.chunk_bytes);
+        let locked = sys::lock(base, self.chunk_bytes);
+        if let Err(os_error) = locked {
+            if !self.allow_unlocked {
+                let locked_bytes = st.chunks.iter().filter(|c| c.locked).count() * self.chunk_bytes;
+                sys::unmap(base, self.chunk_bytes, false);
+                return Err(SecretError::LockFailed {
+                    bytes: self.chunk_bytes,
+                    locked_bytes,
+                    rlimit_memlock: sys::memlock_limit(),
+                    os_error,
+                });
+            }
+            self.all_locked.store(false, Ordering::Relaxed);
+        }
+        st.chunks.push(Chunk { base, locked: locked.is_ok(), class: None, used: 0 });
+        // `max_chunks <= u32::MAX`, so every chunk index fits.
+        Ok((st.chunks.len() - 1) as u32)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for chunk in self.state.get_mut().chunks.drain(..) {
+            sys::unmap(chunk.base, self.chunk_bytes, chunk.locked);
+        }
+    }
+}
+
+/// The size class for a request of `bytes` bytes.
+fn class_for(bytes: usize) -> Result<usize, SecretError> {
+    if bytes > MAX_SECRET_LEN {
+        return Err(SecretError::TooLarge { len: bytes, max: MAX_SECRET_LEN });
+    }
+    let size = bytes.max(1 << MIN_SLOT_SHIFT).next_power_of_two();
+    Ok((size.trailing_zeros() - MIN_SLOT_SHIFT) as usize)
+}
+
+const fn class_size(class: usize) -> usize {
+    1 << (MIN_SLOT_SHIFT as usize + class)
+}
+
+/// The few operating-system calls the arena makes.
+mod sys {
+    use std::alloc::handle_alloc_error;
+    use std::io;
+    use std::ptr::NonNull;
+
+    use super::{Layout, MAX_SECRET_LEN};
+
+    fn layout(len: usize) -> Layout {
+        Layout::from_size_align(len, page_size().max(MAX_SECRET_LEN)).unwrap_or(Layout::new::<u8>())
+    }
+
+    /// Locks `len` bytes at `base` (after excluding them from core dumps where supported).
+    /// `Err` carries the OS error code, if any.
+    pub(super) fn lock(base: NonNull<u8>, len: usize) -> Result<(), Option<i32>> {
+        // SAFETY: `base..base + len` is a whole mapping made by `map`; madvise and mlock only
+        // change its paging attributes, not its contents.
+        let ok = unsafe { memsec::mlock(base.as_ptr(), len) };
+        if ok { Ok(()) } else { Err(io::Error::last_os_error().raw_os_error()) }
+    }
+
+    #[cfg(unix)]
+    pub(super) fn page_size() -> usize {
+        // SAFETY: sysconf has no preconditions.
+        let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(n).ok().filter(|n| n.is_power_of_two()).unwrap_or(4096)
+    }
+
+    /// Maps `len` bytes (a multiple of the page size) of zero-filled, page-aligned memory.
+    /// Aborts like any Rust allocation if the system is out of memory.
+    #[cfg(unix)]
+    pub(super) fn map(len: usize) -> NonNull<u8> {
+        // SAFETY: a new private anonymous mapping with no address hint affects no existing
+        // memory.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANON,
+                -1,
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            handle_alloc_error(layout(len));
+        }
+        NonNull::new(p.cast()).unwrap_or_else(|| handle_alloc_error(layout(len)))
+    }
+
+    /// Wipes, unlocks (if `locked`) and unmaps a chunk made by `map`.
+    #[cfg(unix)]
+    pub(super) fn unmap(base: NonNull<u8>, len: usize, locked: bool) {
+        // SAFETY: `base..base + len` is a whole mapping made by `map` that nothing references
+        // any more; `munlock` wipes it before unlocking.
+        unsafe {
+            if locked {
+                memsec::munlock(base.as_ptr(), len);
+            } else {
+                memsec::memzero(base.as_ptr(), len);
+            }
+        }
+        // SAFETY: as above; the mapping is not used after this.
+        unsafe { libc::munmap(base.as_ptr().cast(), len) };
+    }
+
+    #[cfg(unix)]
+    pub(super) fn memlock_limit() -> Option<u64> {
+        let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: getrlimit writes only into the `rlimit` we pass, which is valid for writes.
+        let rc = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut rl) };
+        // `rlim_t` is `u64` on most targets but not all.
+        #[allow(clippy::useless_conversion)]
+        (rc == 0 && rl.rlim_cur != libc::RLIM_INFINITY).then(|| u64::from(rl.rlim_cur))
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn page_size() -> usize {
+        4096
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn map(len: usize) -> NonNull<u8> {
+        let layout = layout(len);
+        // SAFETY: `layout` has a non-zero size (a chunk is at least one page).
+        let p = unsafe { std::alloc::alloc_zeroed(layout) };
+        NonNull::new(p).unwrap_or_else(|| handle_alloc_error(layout))
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn unmap(base: NonNull<u8>, len: usize, locked: bool) {
+        // SAFETY: `base..base + len` is a whole allocation made by `map` that nothing
+        // references any more; `munlock` wipes it before unlocking.
+        unsafe {
+            if locked {
+                memsec::munlock(base.as_ptr(), len);
+            } else {
+                memsec::memzero(base.as_ptr(), len);
+            }
+        }
+        // SAFETY: allocated by `map` with this same layout, and not used after this.
+        unsafe { std::alloc::dealloc(base.as_ptr(), layout(len)) };
+    }
+
+    #[cfg(not(unix))]
+    pub(super) fn memlock_limit() -> Option<u64> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::sync::atomic::AtomicUsize;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn new_arena(budget_bytes: usize) -> Arena {
+        Arena::new(ArenaConfig { budget_bytes, allow_unlocked: false }).unwrap()
+    }
+
+    /// Reads `len` bytes of arena memory through a raw pointer.
+    fn read_raw(ptr: NonNull<u8>, len: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(len);
+        for i in 0..len {
+            // SAFETY: `ptr..ptr + len` lies in a slot of an arena the test keeps alive, so the
+            // chunk is still mapped; nothing writes it concurrently.
+            out.push(unsafe { ptr.as_ptr().add(i).read_volatile() });
+        }
+        out
+    }
+
+    #[test]
+    fn released_secret_bytes_slot_reads_as_zeros() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let mut s = arena.alloc(100).unwrap();
+        s.expose_secret_mut().fill(0xAA);
+        let (ptr, size) = s.slot_ptr();
+        assert_eq!(size, 128);
+        assert_eq!(read_raw(ptr, 100), vec![0xAA; 100]);
+        drop(s);
+        assert_eq!(read_raw(ptr, size), vec![0; size]);
+        assert_eq!(arena.stats().slots_in_use, 0);
+    }
+
+    #[test]
+    fn released_locked_slot_reads_as_zeros() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let l = arena.locked([0xAAu8; 64]).unwrap();
+        let (ptr, size) = l.slot_ptr();
+        assert_eq!(size, 64);
+        assert_eq!(read_raw(ptr, 64), vec![0xAA; 64]);
+        drop(l);
+        assert_eq!(read_raw(ptr, size), vec![0; size]);
+    }
+
+    #[test]
+    fn reused_slot_starts_zeroed() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let mut a = arena.alloc(48).unwrap();
+        a.expose_secret_mut().fill(0xAA);
+        let (ptr, _) = a.slot_ptr();
+        drop(a);
+        // Free lists are LIFO: the next secret of the class gets the same slot.
+        let b = arena.alloc(64).unwrap();
+        assert_eq!(b.slot_ptr().0, ptr);
+        assert_eq!(b.expose_secret(), &[0; 64][..]);
+        drop(b);
+        let l = arena.locked([0u64; 8]).unwrap();
+        assert_eq!(l.slot_ptr().0, ptr);
+        assert_eq!(*l, [0; 8]);
+    }
+
+    #[test]
+    fn locked_runs_drop_then_wipes() {
+        struct Counted<'a>(&'a AtomicUsize, [u8; 32]);
+        impl Drop for Counted<'_> {
+            fn drop(&mut self) {
+                assert_eq!(self.1, [7; 32], "destructor must see the value intact");
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let mut l = arena.locked(Counted(&DROPS, [7; 32])).unwrap();
+        l.1[0] = 7; // DerefMut
+        assert_eq!(l.1, [7; 32]);
+        let (ptr, size) = l.slot_ptr();
+        drop(l);
+        assert_eq!(DROPS.load(Ordering::SeqCst), 1);
+        assert_eq!(read_raw(ptr, size), vec![0; size]);
+    }
+
+    #[test]
+    fn locked_respects_size_and_alignment() {
+        #[repr(align(256))]
+        struct Aligned(#[allow(dead_code)] u8);
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let a = arena.locked(Aligned(1)).unwrap();
+        assert_eq!(a.slot_ptr().0.as_ptr() as usize % 256, 0);
+        assert_eq!(a.slot_ptr().1, 256);
+        let big = arena.locked([0u8; 4096]).unwrap();
+        assert_eq!(big.len(), 4096);
+        assert_eq!(arena.locked([0u8; 4097]).unwrap_err(), SecretError::TooLarge { len: 4097, max: 4096 });
+        let _zst = arena.locked(()).unwrap();
+        assert_eq!(arena.stats().slots_in_use, 3);
+    }
+
+    #[test]
+    fn alloc_len_bounds() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let empty = arena.alloc(0).unwrap();
+        assert!(empty.is_empty());
+        assert_eq!(empty.expose_secret(), &[] as &[u8]);
+        let max = arena.alloc(MAX_SECRET_LEN).unwrap();
+        assert_eq!(max.len(), MAX_SECRET_LEN);
+        assert!(max.expose_secret().iter().all(|&b| b == 0));
+        let err = arena.alloc(MAX_SECRET_LEN + 1).unwrap_err();
+        assert!(matches!(err, SecretError::TooLarge { len: 4097, .. }));
+        assert_eq!(
+            err.to_string(),
+            "secret of 4097 bytes is too large for the locked-memory arena \
+             (at most 4096 bytes per secret)"
+        );
+        assert!(matches!(arena.alloc_many(3, 5000), Err(SecretError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn debug_is_redacted_and_copy_clone_eq_work() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let key = [0x41u8; 32];
+        let s = arena.alloc_copy(&key).unwrap();
+        assert_eq!(format!("{s:?}"), "SecretBytes([REDACTED; 32])");
+        assert_eq!(format!("{:#?}", s), "SecretBytes([REDACTED; 32])");
+        let l = arena.locked(key).unwrap();
+        assert_eq!(format!("{l:?}"), "Locked<REDACTED>");
+        assert_eq!(
+            format!("{arena:?}"),
+            "Arena { budget_bytes: 4194304, reserved_bytes: 65536, slots_in_use: 2, \
+             locked: true }"
+        );
+
+        assert!(s.ct_eq(&key));
+        assert!(!s.ct_eq(&[0x41; 31]));
+        let mut other = key;
+        other[31] ^= 1;
+        assert!(!s.ct_eq(&other));
+
+        let c = s.try_clone().unwrap();
+        assert_ne!(c.slot_ptr().0, s.slot_ptr().0);
+        assert!(c.ct_eq(s.expose_secret()));
+        assert_eq!(arena.stats().slots_in_use, 3);
+    }
+
+    #[test]
+    fn secrets_keep_the_arena_alive() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let s = arena.alloc_copy(b"still here").unwrap();
+        let l = arena.locked(5u32).unwrap();
+        drop(arena);
+        assert_eq!(s.expose_secret(), b"still here");
+        assert_eq!(*l, 5);
+        let t = s.try_clone().unwrap();
+        drop(s);
+        assert_eq!(t.expose_secret(), b"still here");
+    }
+
+    #[test]
+    fn types_are_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Arena>();
+        check::<SecretBytes>();
+        check::<Locked<[u8; 32]>>();
+        check::<SecretError>();
+    }
+
+    #[test]
+    fn new_probes_and_reports() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        assert!(arena.is_locked());
+        assert_eq!(
+            arena.stats(),
+            ArenaStats { budget_bytes: DEFAULT_BUDGET_BYTES, reserved_bytes: CHUNK_BYTES, slots_in_use: 0 }
+        );
+        // A budget below one chunk uses a smaller chunk; below a page there is no chunk.
+        let small = new_arena(8192);
+        assert_eq!(small.stats().reserved_bytes, 8192);
+        assert!(matches!(
+            Arena::new(ArenaConfig { budget_bytes: 100, allow_unlocked: false }),
+            Err(SecretError::BudgetExceeded { budget_bytes: 100, .. })
+        ));
+    }
+
+    #[test]
+    fn budget_is_enforced_and_freeing_makes_room() {
+        let budget = 2 * CHUNK_BYTES;
+        let arena = new_arena(budget);
+        let mut held = Vec::new();
+        let err = loop {
+            match arena.alloc(4096) {
+                Ok(s) => held.push(s),
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(held.len(), budget / 4096);
+        assert_eq!(
+            err,
+            SecretError::BudgetExceeded { budget_bytes: budget, reserved_bytes: budget, requested_bytes: CHUNK_BYTES }
+        );
+        let msg = err.to_string();
+        assert!(msg.contains("budget of 131072 bytes"), "{msg}");
+        assert_eq!(arena.stats().reserved_bytes, budget);
+        assert!(matches!(arena.alloc(16), Err(SecretError::BudgetExceeded { .. })));
+        assert!(matches!(arena.alloc_many(2, 4096), Err(SecretError::BudgetExceeded { .. })));
+
+        // Freeing one slot makes room for exactly one more of its class.
+        held.pop();
+        held.push(arena.alloc(3000).unwrap());
+        assert!(arena.alloc(4096).is_err());
+
+        // Freeing all lets another class reuse the chunks.
+        drop(held);
+        assert_eq!(arena.stats().slots_in_use, 0);
+        let small = arena.alloc_many(budget / 32, 32).unwrap();
+        assert_eq!(small.len(), budget / 32);
+        assert!(arena.alloc(1).is_err());
+        assert_eq!(arena.stats().reserved_bytes, budget);
+        drop(small);
+        // Both chunks are now all-free class-32 chunks: one is taken back for class 4096,
+        // the other keeps serving class 32, and a third class finds no room.
+        let big = arena.alloc(4096).unwrap();
+        let tiny = arena.alloc(32).unwrap();
+        assert!(matches!(arena.alloc(64), Err(SecretError::BudgetExceeded { .. })));
+        assert_eq!(big.expose_secret(), &[0; 4096][..]);
+        assert_eq!(tiny.expose_secret(), &[0; 32][..]);
+        // alloc_many larger than the whole budget fails without touching the arena.
+        assert!(matches!(arena.alloc_many(usize::MAX, 32), Err(SecretError::BudgetExceeded { .. })));
+        assert_eq!(arena.stats().slots_in_use, 2);
+    }
+
+    #[test]
+    fn alloc_many_is_all_or_nothing() {
+        let arena = new_arena(CHUNK_BYTES);
+        let keep = arena.alloc_many(10, 4096).unwrap();
+        assert!(matches!(arena.alloc_many(7, 4096), Err(SecretError::BudgetExceeded { .. })));
+        assert_eq!(arena.stats().slots_in_use, 10);
+        assert_eq!(arena.alloc_many(6, 4096).unwrap().len(), 6);
+        drop(keep);
+        assert!(arena.alloc_many(0, 4096).unwrap().is_empty());
+    }
+
+    #[test]
+    fn alloc_many_gives_distinct_zeroed_slots() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let mut many = arena.alloc_many(1000, 40).unwrap();
+        assert_eq!(arena.stats().slots_in_use, 1000);
+        let ptrs: HashSet<usize> = many.iter().map(|s| s.slot_ptr().0.as_ptr() as usize).collect();
+        assert_eq!(ptrs.len(), 1000);
+        for (i, s) in many.iter_mut().enumerate() {
+            assert_eq!(s.len(), 40);
+            assert!(s.expose_secret().iter().all(|&b| b == 0));
+            s.expose_secret_mut().fill(i as u8);
+        }
+        for (i, s) in many.iter().enumerate() {
+            assert!(s.expose_secret().iter().all(|&b| b == i as u8));
+        }
+        drop(many);
+        assert_eq!(arena.stats().slots_in_use, 0);
+    }
+
+    #[test]
+    fn concurrent_alloc_free_never_aliases() {
+        const THREADS: usize = 8;
+        const ROUNDS: usize = 3000;
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let live = Arc::new(Mutex::new(HashSet::new()));
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let arena = arena.clone();
+                let live = Arc::clone(&live);
+                std::thread::spawn(move || {
+                    let mut mine: Vec<(SecretBytes, u8)> = Vec::new();
+                    for i in 0..ROUNDS {
+                        let len = (i * 37 + t * 101) % (MAX_SECRET_LEN + 1);
+                        let pattern = (t * 31 + i) as u8 | 1;
+                        let mut s = if i % 5 == 0 {
+                            arena.alloc_many(2, len).unwrap().pop().unwrap()
+                        } else {
+                            arena.alloc(len).unwrap()
+                        };
+                        assert!(s.expose_secret().iter().all(|&b| b == 0));
+                        assert!(live.lock().insert(s.slot_ptr().0.as_ptr() as usize));
+                        s.expose_secret_mut().fill(pattern);
+                        mine.push((s, pattern));
+                        if mine.len() > 12 || i % 3 == 0 {
+                            let (s, pattern) = mine.swap_remove((i * 7) % mine.len());
+                            assert!(s.expose_secret().iter().all(|&b| b == pattern));
+                            assert!(live.lock().remove(&(s.slot_ptr().0.as_ptr() as usize)));
+                            drop(s);
+                        }
+                    }
+                    for (s, pattern) in mine {
+                        assert!(s.expose_secret().iter().all(|&b| b == pattern));
+                        assert!(live.lock().remove(&(s.slot_ptr().0.as_ptr() as usize)));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(arena.stats().slots_in_use, 0);
+        assert!(live.lock().is_empty());
+    }
+
+    #[test]
+    fn error_messages() {
+        let e = SecretError::LockFailed {
+            bytes: 65536,
+            locked_bytes: 0,
+            rlimit_memlock: Some(16384),
+            os_error: Some(libc::ENOMEM),
+        };
+        let msg = e.to_string();
+        assert!(msg.starts_with("cannot lock memory for key material: mlock of 65536 bytes failed ("));
+        assert!(msg.contains("RLIMIT_MEMLOCK is 16384 bytes"), "{msg}");
+        assert!(msg.contains("ulimit -l"), "{msg}");
+        assert!(msg.contains("allow_unlocked"), "{msg}");
+        let e: Box<dyn Error> =
+            Box::new(SecretError::BudgetExceeded { budget_bytes: 1, reserved_bytes: 2, requested_bytes: 3 });
+        assert_eq!(
+            e.to_string(),
+            "locked-memory budget of 1 bytes exceeded: 2 bytes are mapped for secrets and \
+             another 3 bytes would be needed; release secrets or raise \
+             ArenaConfig::budget_bytes"
+        );
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Alloc(usize),
+        AllocMany(usize, usize),
+        Clone(prop::sample::Index),
+        Write(prop::sample::Index, prop::sample::Index, u8),
+        Drop(prop::sample::Index),
+    }
+
+    fn len_strategy() -> impl Strategy<Value = usize> {
+        prop_oneof![Just(0), 1..=64usize, 0..=MAX_SECRET_LEN, Just(MAX_SECRET_LEN)]
+    }
+
+    fn op_strategy() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => len_strategy().prop_map(Op::Alloc),
+            1 => (0..6usize, len_strategy()).prop_map(|(n, len)| Op::AllocMany(n, len)),
+            1 => any::<prop::sample::Index>().prop_map(Op::Clone),
+            2 => (any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<u8>())
+                .prop_map(|(i, at, b)| Op::Write(i, at, b)),
+            3 => any::<prop::sample::Index>().prop_map(Op::Drop),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn model_alloc_write_drop(ops in prop::collection::vec(op_strategy(), 1..60)) {
+            let arena = new_arena(DEFAULT_BUDGET_BYTES);
+            let mut live: Vec<(SecretBytes, Vec<u8>)> = Vec::new();
+            let mut counter = 0u8;
+            for op in ops {
+                match op {
+                    Op::Alloc(len) => {
+                        let s = arena.alloc(len).unwrap();
+                        live.push((s, vec![0; len]));
+                    }
+                    Op::AllocMany(n, len) => {
+                        for s in arena.alloc_many(n, len).unwrap() {
+                            live.push((s, vec![0; len]));
+                        }
+                    }
+                    Op::Clone(i) if !live.is_empty() => {
+                        let (s, model) = &live[i.index(live.len())];
+                        let c = s.try_clone().unwrap();
+                        let model = model.clone();
+                        live.push((c, model));
+                    }
+                    Op::Write(i, at, b) if !live.is_empty() => {
+                        let n = live.len();
+                        let (s, model) = &mut live[i.index(n)];
+                        if !model.is_empty() {
+                            let at = at.index(model.len());
+                            for (k, (x, m)) in s.expose_secret_mut()[at..]
+                                .iter_mut()
+                                .zip(&mut model[at..])
+                                .enumerate()
+                            {
+                                *x = b.wrapping_add(k as u8).wrapping_add(counter);
+                                *m = *x;
+                            }
+                            counter = counter.wrapping_add(1);
+                        }
+                    }
+                    Op::Drop(i) if !live.is_empty() => {
+                        let n = live.len();
+                        drop(live.swap_remove(i.index(n)));
+                    }
+                    _ => {}
+                }
+                prop_assert_eq!(arena.stats().slots_in_use, live.len());
+                for (s, model) in &live {
+                    prop_assert_eq!(s.len(), model.len());
+                    prop_assert_eq!(s.expose_secret(), &model[..]);
+                }
+            }
+            drop(live);
+            prop_assert_eq!(arena.stats().slots_in_use, 0);
+        }
+    }
+}
