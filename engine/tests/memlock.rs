@@ -15,6 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use trent::secret::{Arena, ArenaConfig, SecretError};
+use trent::{CreateKeyRequest, DecryptRequest, EncryptRequest, Kms, OpenError};
 
 const CHILD_ENV: &str = "TRENT_MEMLOCK_CHILD";
 const MARKER: &str = "trent-memlock-child: all checks passed";
@@ -26,6 +27,11 @@ const CHUNK: usize = 64 * 1024;
 #[test]
 fn memlock_limit_below_one_chunk_fails_at_open() {
     run_child("child_limit_below_one_chunk", 16 * 1024);
+}
+
+#[test]
+fn memlock_limit_refuses_to_open_an_engine() {
+    run_child("child_engine_open", 16 * 1024);
 }
 
 #[test]
@@ -205,6 +211,31 @@ fn child_limit_reached_by_a_later_chunk() {
     }
     drop(held);
     assert_eq!(arena.stats().slots_in_use, 0);
+
+    println!("{MARKER}");
+}
+
+#[test]
+fn child_engine_open() {
+    if !child_setup("16384") {
+        return;
+    }
+    // The engine refuses to open when it cannot lock memory, and says why.
+    let err = Kms::builder().open().unwrap_err();
+    assert!(matches!(err, OpenError::LockedMemory(SecretError::LockFailed { .. })), "{err:?}");
+    let msg = err.to_string();
+    println!("open error: {msg}");
+    assert!(msg.contains("the engine refused to open"), "{msg}");
+    assert!(msg.contains("RLIMIT_MEMLOCK is 16384 bytes"), "{msg}");
+
+    // Opted in, the engine opens, says memory is not locked, and works.
+    let kms = Kms::builder().allow_unlocked_memory(true).open().unwrap();
+    assert!(!kms.memory_is_locked());
+    let me = kms.root_caller();
+    let key = kms.create_key(&me, &CreateKeyRequest::default()).unwrap().key_metadata.key_id;
+    let blob = kms.encrypt(&me, &EncryptRequest::new(&key, b"works unlocked".to_vec())).unwrap().ciphertext_blob;
+    let back = kms.decrypt(&me, &DecryptRequest::new(blob)).unwrap();
+    assert_eq!(back.plaintext.expose_secret(), b"works unlocked");
 
     println!("{MARKER}");
 }

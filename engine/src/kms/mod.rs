@@ -126,6 +126,7 @@ pub struct KmsBuilder {
     arena: ArenaConfig,
     max_hot_versions: usize,
     root_key: Option<[u8; 32]>,
+    self_test: fn() -> std::result::Result<(), SelfTestError>,
 }
 
 impl Default for KmsBuilder {
@@ -139,6 +140,7 @@ impl Default for KmsBuilder {
             arena: ArenaConfig::default(),
             max_hot_versions: 256,
             root_key: None,
+            self_test: crypto::self_test,
         }
     }
 }
@@ -202,7 +204,7 @@ impl KmsBuilder {
 
     /// Runs the power-on self-test, sets up locked memory and opens the engine.
     pub fn open(self) -> std::result::Result<Kms, OpenError> {
-        crypto::self_test().map_err(OpenError::SelfTest)?;
+        (self.self_test)().map_err(OpenError::SelfTest)?;
         let region = Region::new(&self.region).map_err(OpenError::Config)?;
         let account = AccountId::new(&self.account).map_err(OpenError::Config)?;
         let arena = Arena::new(self.arena).map_err(OpenError::LockedMemory)?;
@@ -543,5 +545,42 @@ fn page_limit(limit: Option<u32>, default: u32) -> Result<usize> {
                 "Member must have value less than or equal to 1000"
             },
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_self_test_refuses_to_open() {
+        fn broken() -> std::result::Result<(), SelfTestError> {
+            // The real self-test, fed an RNG that returns zeros.
+            crypto::self_test_with_rng(|buf| {
+                buf.fill(0);
+                Ok(())
+            })
+        }
+        let builder = KmsBuilder { self_test: broken, ..KmsBuilder::default() };
+        match builder.open() {
+            Err(OpenError::SelfTest(e)) => {
+                assert_eq!(e.test, "rng");
+                assert!(OpenError::SelfTest(e).to_string().contains("power-on self-test failed: rng"));
+            }
+            other => panic!("expected a self-test failure, got {other:?}"),
+        }
+        assert!(Kms::builder().open().is_ok());
+    }
+
+    #[test]
+    fn callers() {
+        let c = Caller::from_arn("arn:aws:iam::123456789012:user/alice").unwrap();
+        assert_eq!(c.account().as_str(), "123456789012");
+        assert_eq!(Caller::from_arn("arn:aws:sts::123456789012:assumed-role/r/s").unwrap().principal_arn(), "arn:aws:sts::123456789012:assumed-role/r/s");
+        for bad in ["", "arn:aws:s3:::bucket", "arn:aws:iam::12:user/x", "arn:aws:iam::123456789012:"] {
+            assert_eq!(Caller::from_arn(bad).unwrap_err().name(), "ValidationException", "{bad}");
+        }
+        let root = Caller::root(&AccountId::new("123456789012").unwrap());
+        assert_eq!(root.principal_arn(), "arn:aws:iam::123456789012:root");
     }
 }

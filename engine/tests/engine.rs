@@ -1,0 +1,267 @@
+//! End-to-end behaviour of the engine through its public API: envelope flow, aliases,
+//! rotation, hot-version eviction, sharing a store between engines, audit, redaction.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use trent::audit::MemoryAudit;
+use trent::clock::{Clock, ManualClock, Timestamp};
+use trent::key::{KeyState, RotationType};
+use trent::store::{MemoryStore, Store};
+use trent::*;
+
+fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
+    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+}
+
+fn new_key(kms: &Kms) -> String {
+    kms.create_key(&kms.root_caller(), &CreateKeyRequest::default()).unwrap().key_metadata.key_id
+}
+
+#[test]
+fn envelope_flow_with_alias_and_context() {
+    let kms = Kms::open_in_memory().unwrap();
+    let me = kms.root_caller();
+    let key = kms
+        .create_key(
+            &me,
+            &CreateKeyRequest {
+                description: Some("app data".into()),
+                tags: vec![key::Tag::new("team", "storage")],
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .key_metadata;
+    assert_eq!(key.key_state, KeyState::Enabled);
+    assert!(key.enabled);
+    assert_eq!(key.arn, format!("arn:aws:kms:us-east-1:111122223333:key/{}", key.key_id));
+    assert_eq!(key.current_key_material_id.as_ref().unwrap().len(), 64);
+    kms.create_alias(&me, &AliasRequest::new("alias/app", &key.key_id)).unwrap();
+
+    let c = ctx(&[("tenant", "a"), ("purpose", "test")]);
+    let dk = kms
+        .generate_data_key(&me, &GenerateDataKeyRequest { encryption_context: c.clone(), ..GenerateDataKeyRequest::aes_256("alias/app") })
+        .unwrap();
+    assert_eq!(dk.plaintext.len(), 32);
+    assert_eq!(dk.key_id, key.arn);
+    assert_eq!(Some(&dk.key_material_id), key.current_key_material_id.as_ref());
+    let back = kms.decrypt(&me, &DecryptRequest::new(dk.ciphertext_blob.clone()).with_context(c.clone())).unwrap();
+    assert!(back.plaintext.ct_eq(dk.plaintext.expose_secret()));
+    assert_eq!(back.key_id, key.arn);
+
+    // Decrypt names the key in any form, or not at all.
+    let alias_arn = "arn:aws:kms:us-east-1:111122223333:alias/app".to_string();
+    for key_id in [key.key_id.clone(), key.arn.clone(), "alias/app".into(), alias_arn] {
+        let req = DecryptRequest { key_id: Some(key_id), ..DecryptRequest::new(dk.ciphertext_blob.clone()).with_context(c.clone()) };
+        assert!(kms.decrypt(&me, &req).unwrap().plaintext.ct_eq(dk.plaintext.expose_secret()));
+    }
+
+    // NumberOfBytes, AES_128, WithoutPlaintext.
+    let n = kms.generate_data_key(&me, &GenerateDataKeyRequest { key_id: key.key_id.clone(), number_of_bytes: Some(7), ..Default::default() }).unwrap();
+    assert_eq!(n.plaintext.len(), 7);
+    let w = kms.generate_data_key_without_plaintext(&me, &GenerateDataKeyRequest::aes_256(&key.key_id)).unwrap();
+    assert_eq!(kms.decrypt(&me, &DecryptRequest::new(w.ciphertext_blob)).unwrap().plaintext.len(), 32);
+
+    // ReEncrypt to another key and context.
+    let other = new_key(&kms);
+    let re = kms
+        .re_encrypt(
+            &me,
+            &ReEncryptRequest {
+                ciphertext_blob: dk.ciphertext_blob.clone(),
+                source_encryption_context: c.clone(),
+                destination_key_id: other.clone(),
+                destination_encryption_context: ctx(&[("moved", "yes")]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(re.key_id.ends_with(&other));
+    assert_eq!(re.source_key_id, key.arn);
+    let moved = kms.decrypt(&me, &DecryptRequest::new(re.ciphertext_blob).with_context(ctx(&[("moved", "yes")]))).unwrap();
+    assert!(moved.plaintext.ct_eq(dk.plaintext.expose_secret()));
+
+    // GenerateRandom.
+    let r = kms.generate_random(&me, &GenerateRandomRequest { number_of_bytes: Some(1024), ..Default::default() }).unwrap();
+    assert_eq!(r.plaintext.len(), 1024);
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let kms = Kms::open_in_memory().unwrap();
+    let me = kms.root_caller();
+    let key = new_key(&kms);
+    let dk = kms.generate_data_key(&me, &GenerateDataKeyRequest::aes_256(&key)).unwrap();
+    let printed = format!("{dk:?}");
+    assert!(printed.contains("REDACTED"), "{printed}");
+    let hex = dk.plaintext.expose_secret().iter().map(|b| format!("{b:02x}")).collect::<String>();
+    assert!(!printed.to_lowercase().contains(&hex));
+    assert!(!printed.contains(&format!("{:?}", dk.plaintext.expose_secret())));
+    let req = EncryptRequest::new(&key, b"top secret plaintext".to_vec());
+    assert!(!format!("{req:?}").contains("top secret"));
+    let item = EncryptItem { plaintext: b"top secret plaintext".to_vec(), ..Default::default() };
+    assert!(!format!("{item:?}").contains("top secret"));
+}
+
+#[test]
+fn rotation_keeps_every_version_decryptable() {
+    let clock = ManualClock::new(Timestamp::from_millis(1_700_000_000_000));
+    let kms = Kms::builder().clock(clock.clone()).max_hot_versions(2).open().unwrap();
+    let me = kms.root_caller();
+    let key = new_key(&kms);
+    let mut blobs = Vec::new();
+    let encrypt = |i: usize| kms.encrypt(&me, &EncryptRequest::new(&key, format!("message {i}").into_bytes())).unwrap().ciphertext_blob;
+    blobs.push(encrypt(0));
+    kms.enable_key_rotation(&me, &EnableKeyRotationRequest { key_id: key.clone(), rotation_period_in_days: Some(90) }).unwrap();
+    let status = kms.get_key_rotation_status(&me, &KeyIdRequest::new(&key)).unwrap();
+    assert!(status.key_rotation_enabled);
+    assert_eq!(status.rotation_period_in_days, Some(90));
+    assert_eq!(status.next_rotation_date, Some(clock.now().plus_days(90)));
+    for i in 1..=5 {
+        kms.rotate_key_on_demand(&me, &KeyIdRequest::new(&key)).unwrap();
+        blobs.push(encrypt(i));
+    }
+    // Three automatic rotations: the clock jumps past three dates at once.
+    clock.advance_days(270);
+    blobs.push(encrypt(6));
+    let rotations = kms
+        .list_key_rotations(&me, &ListKeyRotationsRequest { key_id: key.clone(), ..Default::default() })
+        .unwrap()
+        .rotations;
+    assert_eq!(rotations.len(), 8);
+    assert_eq!(rotations.iter().filter(|r| r.rotation_type == Some(RotationType::Automatic)).count(), 3);
+    let all = kms
+        .list_key_rotations(
+            &me,
+            &ListKeyRotationsRequest { key_id: key.clone(), include_key_material: Some("ALL_KEY_MATERIAL".into()), limit: Some(4), ..Default::default() },
+        )
+        .unwrap();
+    assert_eq!(all.rotations.len(), 4);
+    assert!(all.truncated);
+    let rest = kms
+        .list_key_rotations(
+            &me,
+            &ListKeyRotationsRequest { key_id: key.clone(), include_key_material: Some("ALL_KEY_MATERIAL".into()), marker: all.next_marker, ..Default::default() },
+        )
+        .unwrap();
+    assert_eq!(rest.rotations.len(), 5);
+    assert!(!rest.truncated);
+    let current = kms.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata.current_key_material_id.unwrap();
+    assert_eq!(rest.rotations.last().unwrap().key_material_id, current);
+    // Only two versions may be hot at once: decrypting nine versions cycles through them.
+    for _ in 0..2 {
+        for (i, blob) in blobs.iter().enumerate() {
+            let out = kms.decrypt(&me, &DecryptRequest::new(blob.clone())).unwrap();
+            assert_eq!(out.plaintext.expose_secret(), format!("message {i}").as_bytes());
+        }
+    }
+}
+
+#[test]
+fn engines_sharing_a_store_and_root_key_read_each_others_blobs() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let root = [42u8; 32];
+    let a = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
+    let b = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
+    let me = a.root_caller();
+    let key = new_key(&a);
+    a.create_alias(&me, &AliasRequest::new("alias/shared", &key)).unwrap();
+    // b finds the key and the alias in the store; its blobs use its own salts.
+    let from_b = b.encrypt(&me, &EncryptRequest::new("alias/shared", b"from b".to_vec())).unwrap().ciphertext_blob;
+    let from_a = a.encrypt(&me, &EncryptRequest::new(&key, b"from a".to_vec())).unwrap().ciphertext_blob;
+    assert_ne!(from_a[22..38], from_b[22..38], "each engine draws its own salt");
+    assert_eq!(a.decrypt(&me, &DecryptRequest::new(from_b)).unwrap().plaintext.expose_secret(), b"from b");
+    assert_eq!(b.decrypt(&me, &DecryptRequest::new(from_a)).unwrap().plaintext.expose_secret(), b"from a");
+    // A different root key cannot unwrap the material: an internal error, never plaintext.
+    let c = Kms::builder().store(store).root_key([7u8; 32]).open().unwrap();
+    let err = c.encrypt(&me, &EncryptRequest::new(&key, b"x".to_vec())).unwrap_err();
+    assert_eq!(err.name(), "KMSInternalException");
+}
+
+#[test]
+fn deletion_happens_when_the_clock_passes_the_date() {
+    let clock = ManualClock::new(Timestamp::from_millis(1_700_000_000_000));
+    let kms = Kms::builder().clock(clock.clone()).open().unwrap();
+    let me = kms.root_caller();
+    let key = new_key(&kms);
+    let keep = new_key(&kms);
+    kms.create_alias(&me, &AliasRequest::new("alias/doomed", &key)).unwrap();
+    let blob = kms.encrypt(&me, &EncryptRequest::new(&key, b"x".to_vec())).unwrap().ciphertext_blob;
+    let sched = kms.schedule_key_deletion(&me, &ScheduleKeyDeletionRequest { key_id: key.clone(), pending_window_in_days: Some(7) }).unwrap();
+    assert_eq!(sched.key_state, KeyState::PendingDeletion);
+    assert_eq!(sched.deletion_date, clock.now().plus_days(7));
+    let meta = kms.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata;
+    assert_eq!(meta.deletion_date, Some(sched.deletion_date));
+    assert_eq!(meta.pending_deletion_window_in_days, Some(7));
+    clock.advance_days(6);
+    assert_eq!(kms.list_keys(&me, &ListKeysRequest::default()).unwrap().keys.len(), 2);
+    clock.advance_days(1);
+    let keys = kms.list_keys(&me, &ListKeysRequest::default()).unwrap().keys;
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].key_id, keep);
+    assert!(kms.list_aliases(&me, &ListAliasesRequest::default()).unwrap().aliases.is_empty());
+    let err = kms.describe_key(&me, &KeyIdRequest::new(&key)).unwrap_err();
+    assert_eq!(err.name(), "NotFoundException");
+    assert!(err.message().contains("does not exist"));
+    assert_eq!(kms.decrypt(&me, &DecryptRequest::new(blob)).unwrap_err().name(), "InvalidCiphertextException");
+    // The alias name is free again.
+    kms.create_alias(&me, &AliasRequest::new("alias/doomed", &keep)).unwrap();
+}
+
+#[test]
+fn list_keys_pages() {
+    let kms = Kms::open_in_memory().unwrap();
+    let me = kms.root_caller();
+    let mut made: Vec<String> = (0..7).map(|_| new_key(&kms)).collect();
+    made.sort();
+    let mut seen = Vec::new();
+    let mut marker = None;
+    loop {
+        let page = kms.list_keys(&me, &ListKeysRequest { limit: Some(3), marker: marker.take() }).unwrap();
+        assert!(page.keys.len() <= 3);
+        seen.extend(page.keys.into_iter().map(|k| k.key_id));
+        if !page.truncated {
+            break;
+        }
+        marker = page.next_marker;
+    }
+    assert_eq!(seen, made);
+}
+
+#[test]
+fn audit_records_one_event_per_operation_without_secrets() {
+    let audit = MemoryAudit::new();
+    let kms = Kms::builder().audit(audit.clone()).open().unwrap();
+    let me = kms.root_caller();
+    let key = new_key(&kms);
+    let c = ctx(&[("tenant", "a")]);
+    let blob = kms.encrypt(&me, &EncryptRequest::new(&key, b"plaintext-marker".to_vec()).with_context(c.clone())).unwrap().ciphertext_blob;
+    let err = kms.decrypt(&me, &DecryptRequest::new(blob.clone())).map(|_| ()).unwrap_err();
+    assert_eq!(err.name(), "InvalidCiphertextException");
+    kms.decrypt(&me, &DecryptRequest::new(blob).with_context(c.clone())).unwrap();
+    let alice = Caller::from_arn("arn:aws:iam::111122223333:user/alice").unwrap();
+    assert_eq!(kms.encrypt(&alice, &EncryptRequest::new(&key, b"x".to_vec())).unwrap_err().name(), "AccessDeniedException");
+    let events = audit.take();
+    let ops: Vec<_> = events.iter().map(|e| (e.operation, e.error)).collect();
+    assert_eq!(
+        ops,
+        [
+            ("CreateKey", None),
+            ("Encrypt", None),
+            ("Decrypt", Some("InvalidCiphertextException")),
+            ("Decrypt", None),
+            ("Encrypt", Some("AccessDeniedException"))
+        ]
+    );
+    let encrypt = &events[1];
+    assert_eq!(encrypt.key_arn.as_deref(), Some(format!("arn:aws:kms:us-east-1:111122223333:key/{key}").as_str()));
+    assert_eq!(encrypt.key_version, Some(1));
+    assert_eq!(encrypt.encryption_context.as_ref(), Some(&c));
+    assert_eq!(encrypt.caller, "arn:aws:iam::111122223333:root");
+    assert_eq!(events[4].caller, "arn:aws:iam::111122223333:user/alice");
+    let ids: std::collections::HashSet<_> = events.iter().map(|e| e.request_id.clone()).collect();
+    assert_eq!(ids.len(), events.len(), "request ids are unique");
+    let json = serde_json::to_string(&events).unwrap();
+    assert!(!json.contains("plaintext-marker"));
+}
