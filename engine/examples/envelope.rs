@@ -51,7 +51,8 @@ fn main() -> Result<(), Error> {
     let kms = Kms::open_in_memory()?;
     let me = kms.root_caller();
     println!("engine: {kms:?}, locked memory: {}", kms.memory_is_locked());
-    let key = kms.create_key(&me, &CreateKeyRequest { description: Some("envelope example".into()), ..Default::default() })?;
+    let key =
+        kms.create_key(&me, &CreateKeyRequest { description: Some("envelope example".into()), ..Default::default() })?;
     kms.create_alias(&me, &trent::AliasRequest::new("alias/example", &key.key_metadata.key_id))?;
     println!("KMS key {} (alias/example)", key.key_metadata.arn);
 
@@ -59,7 +60,10 @@ fn main() -> Result<(), Error> {
     let started = Instant::now();
     let data_key = kms.generate_data_key(
         &me,
-        &GenerateDataKeyRequest { encryption_context: context.clone(), ..GenerateDataKeyRequest::aes_256("alias/example") },
+        &GenerateDataKeyRequest {
+            encryption_context: context.clone(),
+            ..GenerateDataKeyRequest::aes_256("alias/example")
+        },
     )?;
     let bytes = seal_file(&input, &output, data_key.plaintext.expose_secret(), &data_key.ciphertext_blob)?;
     drop(data_key); // the plaintext data key is zeroed here; only the wrapped copy remains
@@ -180,7 +184,9 @@ fn open_file(kms: &Kms, sealed: &Path, original: &Path, context: &EncryptionCont
         }
         let buf = &mut frame[..ct_len + 16];
         r.read_exact(buf)?;
-        let plain = key.open_in_place(frame_nonce(n), &frame_aad(n, last), buf).map_err(|_| "a frame failed to authenticate")?;
+        let plain = key
+            .open_in_place(frame_nonce(n), &frame_aad(n, last), buf)
+            .map_err(|_| "a frame failed to authenticate")?;
         let got = read_frame(&mut orig, &mut expected[..plain.len()])?;
         if got != plain.len() || plain != &expected[..got] {
             return Err("decrypted data differs from the input".into());

@@ -212,9 +212,10 @@ impl AliasName {
         }
         match name.strip_prefix(ALIAS_PREFIX) {
             Some(rest) if !rest.is_empty() => Ok(Self(name.to_owned())),
-            _ => Err(Error::InvalidAliasName(format!(
-                "Alias must start with the prefix \"{ALIAS_PREFIX}\" followed by a name: {name}"
-            ))),
+            Some(_) => Err(Error::InvalidAliasName(format!("Alias name must have a name after \"{ALIAS_PREFIX}\": {name}"))),
+            None => Err(Error::Validation(
+                "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html".into(),
+            )),
         }
     }
 
@@ -367,7 +368,7 @@ pub(crate) fn check_key_id_param(raw: &str, field: &str) -> Result<()> {
 }
 
 pub(crate) fn invalid_key_id(raw: &str) -> Error {
-    Error::NotFound(format!("Invalid keyId {}", truncate_for_message(raw)))
+    Error::NotFound(format!("Invalid keyId '{}'", truncate_for_message(raw)))
 }
 
 pub(crate) fn alias_not_found_name(raw: &str, scope: &IdScope<'_>) -> Error {
@@ -448,7 +449,7 @@ mod tests {
     fn alias_names() {
         assert!(AliasName::parse("alias/a-b_c:d/e").is_ok());
         assert_eq!(AliasName::parse("alias/").unwrap_err().name(), "InvalidAliasNameException");
-        assert_eq!(AliasName::parse("foo").unwrap_err().name(), "InvalidAliasNameException");
+        assert_eq!(AliasName::parse("foo").unwrap_err().name(), "ValidationException");
         assert_eq!(AliasName::parse("alias/a b").unwrap_err().name(), "ValidationException");
         assert_eq!(AliasName::parse("").unwrap_err().name(), "ValidationException");
         assert_eq!(AliasName::parse(&format!("alias/{}", "a".repeat(251))).unwrap_err().name(), "ValidationException");

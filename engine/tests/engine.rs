@@ -41,7 +41,10 @@ fn envelope_flow_with_alias_and_context() {
 
     let c = ctx(&[("tenant", "a"), ("purpose", "test")]);
     let dk = kms
-        .generate_data_key(&me, &GenerateDataKeyRequest { encryption_context: c.clone(), ..GenerateDataKeyRequest::aes_256("alias/app") })
+        .generate_data_key(
+            &me,
+            &GenerateDataKeyRequest { encryption_context: c.clone(), ..GenerateDataKeyRequest::aes_256("alias/app") },
+        )
         .unwrap();
     assert_eq!(dk.plaintext.len(), 32);
     assert_eq!(dk.key_id, key.arn);
@@ -53,12 +56,20 @@ fn envelope_flow_with_alias_and_context() {
     // Decrypt names the key in any form, or not at all.
     let alias_arn = "arn:aws:kms:us-east-1:111122223333:alias/app".to_string();
     for key_id in [key.key_id.clone(), key.arn.clone(), "alias/app".into(), alias_arn] {
-        let req = DecryptRequest { key_id: Some(key_id), ..DecryptRequest::new(dk.ciphertext_blob.clone()).with_context(c.clone()) };
+        let req = DecryptRequest {
+            key_id: Some(key_id),
+            ..DecryptRequest::new(dk.ciphertext_blob.clone()).with_context(c.clone())
+        };
         assert!(kms.decrypt(&me, &req).unwrap().plaintext.ct_eq(dk.plaintext.expose_secret()));
     }
 
     // NumberOfBytes, AES_128, WithoutPlaintext.
-    let n = kms.generate_data_key(&me, &GenerateDataKeyRequest { key_id: key.key_id.clone(), number_of_bytes: Some(7), ..Default::default() }).unwrap();
+    let n = kms
+        .generate_data_key(
+            &me,
+            &GenerateDataKeyRequest { key_id: key.key_id.clone(), number_of_bytes: Some(7), ..Default::default() },
+        )
+        .unwrap();
     assert_eq!(n.plaintext.len(), 7);
     let w = kms.generate_data_key_without_plaintext(&me, &GenerateDataKeyRequest::aes_256(&key.key_id)).unwrap();
     assert_eq!(kms.decrypt(&me, &DecryptRequest::new(w.ciphertext_blob)).unwrap().plaintext.len(), 32);
@@ -79,11 +90,13 @@ fn envelope_flow_with_alias_and_context() {
         .unwrap();
     assert!(re.key_id.ends_with(&other));
     assert_eq!(re.source_key_id, key.arn);
-    let moved = kms.decrypt(&me, &DecryptRequest::new(re.ciphertext_blob).with_context(ctx(&[("moved", "yes")]))).unwrap();
+    let moved =
+        kms.decrypt(&me, &DecryptRequest::new(re.ciphertext_blob).with_context(ctx(&[("moved", "yes")]))).unwrap();
     assert!(moved.plaintext.ct_eq(dk.plaintext.expose_secret()));
 
     // GenerateRandom.
-    let r = kms.generate_random(&me, &GenerateRandomRequest { number_of_bytes: Some(1024), ..Default::default() }).unwrap();
+    let r =
+        kms.generate_random(&me, &GenerateRandomRequest { number_of_bytes: Some(1024), ..Default::default() }).unwrap();
     assert_eq!(r.plaintext.len(), 1024);
 }
 
@@ -111,9 +124,12 @@ fn rotation_keeps_every_version_decryptable() {
     let me = kms.root_caller();
     let key = new_key(&kms);
     let mut blobs = Vec::new();
-    let encrypt = |i: usize| kms.encrypt(&me, &EncryptRequest::new(&key, format!("message {i}").into_bytes())).unwrap().ciphertext_blob;
+    let encrypt = |i: usize| {
+        kms.encrypt(&me, &EncryptRequest::new(&key, format!("message {i}").into_bytes())).unwrap().ciphertext_blob
+    };
     blobs.push(encrypt(0));
-    kms.enable_key_rotation(&me, &EnableKeyRotationRequest { key_id: key.clone(), rotation_period_in_days: Some(90) }).unwrap();
+    kms.enable_key_rotation(&me, &EnableKeyRotationRequest { key_id: key.clone(), rotation_period_in_days: Some(90) })
+        .unwrap();
     let status = kms.get_key_rotation_status(&me, &KeyIdRequest::new(&key)).unwrap();
     assert!(status.key_rotation_enabled);
     assert_eq!(status.rotation_period_in_days, Some(90));
@@ -134,7 +150,12 @@ fn rotation_keeps_every_version_decryptable() {
     let all = kms
         .list_key_rotations(
             &me,
-            &ListKeyRotationsRequest { key_id: key.clone(), include_key_material: Some("ALL_KEY_MATERIAL".into()), limit: Some(4), ..Default::default() },
+            &ListKeyRotationsRequest {
+                key_id: key.clone(),
+                include_key_material: Some("ALL_KEY_MATERIAL".into()),
+                limit: Some(4),
+                ..Default::default()
+            },
         )
         .unwrap();
     assert_eq!(all.rotations.len(), 4);
@@ -142,12 +163,18 @@ fn rotation_keeps_every_version_decryptable() {
     let rest = kms
         .list_key_rotations(
             &me,
-            &ListKeyRotationsRequest { key_id: key.clone(), include_key_material: Some("ALL_KEY_MATERIAL".into()), marker: all.next_marker, ..Default::default() },
+            &ListKeyRotationsRequest {
+                key_id: key.clone(),
+                include_key_material: Some("ALL_KEY_MATERIAL".into()),
+                marker: all.next_marker,
+                ..Default::default()
+            },
         )
         .unwrap();
     assert_eq!(rest.rotations.len(), 5);
     assert!(!rest.truncated);
-    let current = kms.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata.current_key_material_id.unwrap();
+    let current =
+        kms.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata.current_key_material_id.unwrap();
     assert_eq!(rest.rotations.last().unwrap().key_material_id, current);
     // Only two versions may be hot at once: decrypting nine versions cycles through them.
     for _ in 0..2 {
@@ -188,7 +215,12 @@ fn deletion_happens_when_the_clock_passes_the_date() {
     let keep = new_key(&kms);
     kms.create_alias(&me, &AliasRequest::new("alias/doomed", &key)).unwrap();
     let blob = kms.encrypt(&me, &EncryptRequest::new(&key, b"x".to_vec())).unwrap().ciphertext_blob;
-    let sched = kms.schedule_key_deletion(&me, &ScheduleKeyDeletionRequest { key_id: key.clone(), pending_window_in_days: Some(7) }).unwrap();
+    let sched = kms
+        .schedule_key_deletion(
+            &me,
+            &ScheduleKeyDeletionRequest { key_id: key.clone(), pending_window_in_days: Some(7) },
+        )
+        .unwrap();
     assert_eq!(sched.key_state, KeyState::PendingDeletion);
     assert_eq!(sched.deletion_date, clock.now().plus_days(7));
     let meta = kms.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata;
@@ -236,12 +268,18 @@ fn audit_records_one_event_per_operation_without_secrets() {
     let me = kms.root_caller();
     let key = new_key(&kms);
     let c = ctx(&[("tenant", "a")]);
-    let blob = kms.encrypt(&me, &EncryptRequest::new(&key, b"plaintext-marker".to_vec()).with_context(c.clone())).unwrap().ciphertext_blob;
+    let blob = kms
+        .encrypt(&me, &EncryptRequest::new(&key, b"plaintext-marker".to_vec()).with_context(c.clone()))
+        .unwrap()
+        .ciphertext_blob;
     let err = kms.decrypt(&me, &DecryptRequest::new(blob.clone())).map(|_| ()).unwrap_err();
     assert_eq!(err.name(), "InvalidCiphertextException");
     kms.decrypt(&me, &DecryptRequest::new(blob).with_context(c.clone())).unwrap();
     let alice = Caller::from_arn("arn:aws:iam::111122223333:user/alice").unwrap();
-    assert_eq!(kms.encrypt(&alice, &EncryptRequest::new(&key, b"x".to_vec())).unwrap_err().name(), "AccessDeniedException");
+    assert_eq!(
+        kms.encrypt(&alice, &EncryptRequest::new(&key, b"x".to_vec())).unwrap_err().name(),
+        "AccessDeniedException"
+    );
     let events = audit.take();
     let ops: Vec<_> = events.iter().map(|e| (e.operation, e.error)).collect();
     assert_eq!(

@@ -35,6 +35,12 @@ impl Inner {
         rec: &KeyRecord,
         number: u32,
     ) -> Result<Option<Arc<VersionKeys>>> {
+        if let Some(vk) = &*live.current.load() {
+            if vk.number == number {
+                vk.touch();
+                return Ok(Some(vk.clone()));
+            }
+        }
         if let Some(vk) = live.versions.read().get(&number) {
             vk.touch();
             return Ok(Some(vk.clone()));
@@ -398,7 +404,7 @@ impl Kms {
         let inner = &*self.inner;
         inner.audited(caller, "GenerateRandom", |_| {
             let Some(n) = req.number_of_bytes else {
-                return Err(Error::validation("numberOfBytes", "null", "Member must not be null"));
+                return Err(Error::Validation("NumberOfBytes is required.".into()));
             };
             let n = check_number_of_bytes(n)?;
             if req.custom_key_store_id.is_some() {

@@ -73,7 +73,11 @@ impl Inner {
         let period = rec.rotation.period_days;
         while let Some(next) = rec.rotation.next_rotation.filter(|n| *n <= now) {
             self.rotate(rec, next, RotationType::Automatic, fresh)?;
-            rec.rotation.next_rotation = Some(next.plus_days(period));
+            let after = next.plus_days(period);
+            rec.rotation.next_rotation = Some(after);
+            if after == next {
+                break; // the clock is at the end of time
+            }
         }
         Ok(())
     }
@@ -268,15 +272,22 @@ fn validate_description(description: &str) -> Result<()> {
     Ok(())
 }
 
-fn validate_tag_key(key: &str) -> Result<()> {
+/// Checks a tag key: the model's length limit (`ValidationException` on `field`), then the
+/// reserved `aws:` prefix, in any case (`TagException`).
+fn validate_tag_key(key: &str, field: &str) -> Result<()> {
     let n = key.chars().count();
     if n == 0 || n > 128 {
-        return Err(Error::Tag(format!(
-            "Tag key must be 1 to 128 characters long: '{}'",
-            id::truncate_for_message(key)
-        )));
+        return Err(Error::validation(
+            field,
+            &format!("'{}'", id::truncate_for_message(key)),
+            if n == 0 {
+                "Member must have length greater than or equal to 1"
+            } else {
+                "Member must have length less than or equal to 128"
+            },
+        ));
     }
-    if key.starts_with("aws:") {
+    if key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("aws:")) {
         return Err(Error::Tag(format!("Tag keys beginning with 'aws:' are reserved: '{key}'")));
     }
     Ok(())
@@ -286,10 +297,14 @@ fn validate_tag_key(key: &str) -> Result<()> {
 /// limit.
 fn merge_tags(into: &mut BTreeMap<String, String>, tags: &[Tag]) -> Result<()> {
     let mut seen = std::collections::HashSet::new();
-    for t in tags {
-        validate_tag_key(&t.tag_key)?;
+    for (i, t) in tags.iter().enumerate() {
+        validate_tag_key(&t.tag_key, &format!("tags.{}.member.tagKey", i + 1))?;
         if t.tag_value.chars().count() > 256 {
-            return Err(Error::Tag(format!("Tag value of '{}' must be at most 256 characters long", t.tag_key)));
+            return Err(Error::validation(
+                &format!("tags.{}.member.tagValue", i + 1),
+                &format!("'{}'", id::truncate_for_message(&t.tag_value)),
+                "Member must have length less than or equal to 256",
+            ));
         }
         if !seen.insert(t.tag_key.as_str()) {
             return Err(Error::Tag(format!("Duplicate tag key in the request: '{}'", t.tag_key)));
@@ -418,13 +433,7 @@ impl Kms {
                 current_version: 1,
             };
             let _admin = inner.admin.lock();
-            let live = Arc::new(LiveKey {
-                id,
-                arn: inner.arn_of(&id).into(),
-                record: arc_swap::ArcSwap::from_pointee(KeyRecord { revision: 0, ..record.clone() }),
-                versions: parking_lot::RwLock::new(std::collections::HashMap::new()),
-                current: arc_swap::ArcSwapOption::empty(),
-            });
+            let live = Arc::new(LiveKey::new(id, inner.arn_of(&id), record.clone()));
             note.key(&live);
             // Stored as revision 1; `commit` publishes it and installs the material.
             let placeholder = KeyRecord { revision: 0, versions: Vec::new(), ..record.clone() };
@@ -598,8 +607,8 @@ impl Kms {
     pub fn untag_resource(&self, caller: &Caller, req: &UntagResourceRequest) -> Result<()> {
         let inner = &*self.inner;
         inner.audited(caller, "UntagResource", |note| {
-            for key in &req.tag_keys {
-                validate_tag_key(key)?;
+            for (i, key) in req.tag_keys.iter().enumerate() {
+                validate_tag_key(key, &format!("tagKeys.{}.member", i + 1))?;
             }
             inner.modify(caller, "UntagResource", &req.key_id, note, |live, rec, _, _| {
                 not_pending(live, rec)?;
@@ -778,7 +787,7 @@ impl Kms {
                 symmetric_only(live, rec)?;
                 let next = match (rec.rotation.enabled, rec.rotation.next_rotation) {
                     (true, Some(next)) => {
-                        let start = next.as_millis() - i64::from(rec.rotation.period_days) * DAY_MS;
+                        let start = next.as_millis().saturating_sub(i64::from(rec.rotation.period_days) * DAY_MS);
                         Timestamp::from_millis(start).plus_days(days)
                     }
                     _ => now.plus_days(days),
@@ -841,7 +850,7 @@ impl Kms {
                     && rec
                         .rotation
                         .next_rotation
-                        .is_some_and(|n| n.as_millis() - now.as_millis() <= ROTATION_CONFLICT_WINDOW_MS)
+                        .is_some_and(|n| n.as_millis().saturating_sub(now.as_millis()) <= ROTATION_CONFLICT_WINDOW_MS)
                 {
                     return Err(Error::Conflict(format!(
                         "{} has an automatic rotation due within 20 minutes; try again later",

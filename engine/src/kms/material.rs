@@ -25,7 +25,7 @@ use crate::secret::{Arena, Locked, SecretBytes};
 const WRITER_SHARDS: usize = 4;
 /// Derived reader keys kept per version (blobs from other writers: other threads, other
 /// engine instances, earlier runs). The cache is emptied when full.
-const MAX_READERS_PER_VERSION: usize = 64;
+const MAX_READERS_PER_VERSION: usize = 16;
 /// AAD prefix of material wrapped under the root key.
 const ROOT_WRAP_AAD: &[u8] = b"trent root v1";
 
@@ -181,24 +181,29 @@ impl VersionKeys {
         }
     }
 
-    /// The sub-key for blobs written under `salt`.
-    fn reader(&self, arena: &Arena, salt: &[u8; 16]) -> Result<Arc<Locked<AeadKey>>> {
+    /// The sub-key for blobs written under `salt`, and whether it came from a cache.
+    fn reader(&self, arena: &Arena, salt: &[u8; 16]) -> Result<(Arc<Locked<AeadKey>>, bool)> {
         for slot in &self.writers {
             if let Some(w) = &*slot.load() {
                 if w.salt == *salt {
-                    return Ok(w.key.clone());
+                    return Ok((w.key.clone(), true));
                 }
             }
         }
         if let Some(key) = self.readers.read().get(salt) {
-            return Ok(key.clone());
+            return Ok((key.clone(), true));
         }
-        let key = self.derive(arena, salt)?;
+        Ok((self.derive(arena, salt)?, false))
+    }
+
+    /// Caches a reader key, once a blob under its salt has authenticated (so forged blobs
+    /// cannot flush the cache).
+    fn remember_reader(&self, salt: &[u8; 16], key: Arc<Locked<AeadKey>>) {
         let mut readers = self.readers.write();
         if readers.len() >= MAX_READERS_PER_VERSION {
             readers.clear();
         }
-        Ok(readers.entry(*salt).or_insert(key).clone())
+        readers.entry(*salt).or_insert(key);
     }
 
     /// Seals one message under a reserved counter. `aad` is scratch space; `ctx` is the
@@ -242,7 +247,7 @@ impl VersionKeys {
         ctx: &[u8],
         aad: &mut Vec<u8>,
     ) -> Result<SecretBytes> {
-        let key = self.reader(arena, &parsed.header.salt)?;
+        let (key, cached) = self.reader(arena, &parsed.header.salt)?;
         let (ct, tag) = parsed.body.split_at(parsed.body.len() - TAG_LEN);
         let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::InvalidCiphertext)?;
         let mut out = arena.alloc_copy(ct).map_err(secret_error)?;
@@ -256,6 +261,9 @@ impl VersionKeys {
         };
         key.open_in_place_separate_tag(parsed.header.nonce(), aad, &tag, out.expose_secret_mut())
             .map_err(|_| Error::InvalidCiphertext)?;
+        if !cached {
+            self.remember_reader(&parsed.header.salt, key);
+        }
         Ok(out)
     }
 }

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use parking_lot::{Mutex, RwLock};
+use rustc_hash::FxHashMap;
 
 use crate::audit::{AuditEvent, AuditSink, NoAudit};
 use crate::clock::{Clock, SystemClock, Timestamp};
@@ -138,7 +139,7 @@ impl Default for KmsBuilder {
             store: None,
             audit: Arc::new(NoAudit),
             arena: ArenaConfig::default(),
-            max_hot_versions: 256,
+            max_hot_versions: 128,
             root_key: None,
             self_test: crypto::self_test,
         }
@@ -189,7 +190,9 @@ impl KmsBuilder {
         self
     }
 
-    /// How many versions of key material stay unwrapped at once (default 256, at least 1).
+    /// How many versions of key material stay unwrapped at once (default 128, at least 1).
+    /// Each hot version takes up to about 20 KiB of locked memory (its material, up to four
+    /// writers' and sixteen readers' derived keys), so the default fits the default budget.
     pub fn max_hot_versions(mut self, n: usize) -> Self {
         self.max_hot_versions = n.max(1);
         self
@@ -224,7 +227,7 @@ impl KmsBuilder {
             hot: HotVersions::new(self.max_hot_versions),
             root,
             arena,
-            keys: RwLock::new(HashMap::new()),
+            keys: RwLock::new(FxHashMap::default()),
             aliases: RwLock::new(HashMap::new()),
             admin: Mutex::new(()),
             request_prefix: u64::from_be_bytes(prefix),
@@ -266,7 +269,7 @@ pub(crate) struct Inner {
     root: RootKey,
     hot: HotVersions,
     /// Cache of the store's keys.
-    keys: RwLock<HashMap<KeyId, Arc<LiveKey>>>,
+    keys: RwLock<FxHashMap<KeyId, Arc<LiveKey>>>,
     /// Cache of the store's aliases.
     aliases: RwLock<HashMap<AliasName, KeyId>>,
     /// Serializes management operations.
@@ -280,9 +283,21 @@ pub(crate) struct LiveKey {
     id: KeyId,
     arn: Arc<str>,
     record: ArcSwap<KeyRecord>,
-    versions: RwLock<HashMap<u32, Arc<VersionKeys>>>,
+    versions: RwLock<FxHashMap<u32, Arc<VersionKeys>>>,
     /// The current version, when hot: the Encrypt path reads it without taking a lock.
     current: ArcSwapOption<VersionKeys>,
+}
+
+impl LiveKey {
+    fn new(id: KeyId, arn: String, record: KeyRecord) -> Self {
+        Self {
+            id,
+            arn: arn.into(),
+            record: ArcSwap::from_pointee(record),
+            versions: RwLock::new(FxHashMap::default()),
+            current: ArcSwapOption::empty(),
+        }
+    }
 }
 
 impl Kms {
@@ -364,13 +379,7 @@ impl Inner {
             Some(live) => live,
             None => {
                 let Some(record) = self.store.get_key(id)? else { return Ok(None) };
-                let live = Arc::new(LiveKey {
-                    id: *id,
-                    arn: self.arn_of(id).into(),
-                    record: ArcSwap::from_pointee(record),
-                    versions: RwLock::new(HashMap::new()),
-                    current: ArcSwapOption::empty(),
-                });
+                let live = Arc::new(LiveKey::new(*id, self.arn_of(id), record));
                 self.keys.write().entry(*id).or_insert(live).clone()
             }
         };
@@ -576,7 +585,10 @@ mod tests {
     fn callers() {
         let c = Caller::from_arn("arn:aws:iam::123456789012:user/alice").unwrap();
         assert_eq!(c.account().as_str(), "123456789012");
-        assert_eq!(Caller::from_arn("arn:aws:sts::123456789012:assumed-role/r/s").unwrap().principal_arn(), "arn:aws:sts::123456789012:assumed-role/r/s");
+        assert_eq!(
+            Caller::from_arn("arn:aws:sts::123456789012:assumed-role/r/s").unwrap().principal_arn(),
+            "arn:aws:sts::123456789012:assumed-role/r/s"
+        );
         for bad in ["", "arn:aws:s3:::bucket", "arn:aws:iam::12:user/x", "arn:aws:iam::123456789012:"] {
             assert_eq!(Caller::from_arn(bad).unwrap_err().name(), "ValidationException", "{bad}");
         }
