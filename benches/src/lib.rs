@@ -23,6 +23,9 @@ pub fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i as u8).wrapping_mul(31).wrapping_add(7)).collect()
 }
 
+/// A data key and its blob.
+pub type RawDataKey = ([u8; DATA_KEY_LEN], Vec<u8>);
+
 /// The raw primitive: one expanded AES-256-GCM key and a message counter.
 pub struct RawSealer {
     key: AeadKey,
@@ -70,7 +73,7 @@ impl RawSealer {
     /// One data key: 32 bytes from the system RNG, sealed into a fresh blob: the work of
     /// GenerateDataKey.
     #[inline]
-    pub fn data_key(&mut self) -> Result<([u8; DATA_KEY_LEN], Vec<u8>), CryptoError> {
+    pub fn data_key(&mut self) -> Result<RawDataKey, CryptoError> {
         let mut key = [0u8; DATA_KEY_LEN];
         crypto::fill_random(&mut key)?;
         let blob = self.seal(&key)?;
@@ -78,7 +81,7 @@ impl RawSealer {
     }
 
     /// `n` data keys, one RNG call each.
-    pub fn data_keys_loop(&mut self, n: usize) -> Result<Vec<([u8; DATA_KEY_LEN], Vec<u8>)>, CryptoError> {
+    pub fn data_keys_loop(&mut self, n: usize) -> Result<Vec<RawDataKey>, CryptoError> {
         (0..n).map(|_| self.data_key()).collect()
     }
 

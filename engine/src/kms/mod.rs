@@ -9,7 +9,7 @@
 //! Keys are cached in a read-mostly table: the hot path (resolve the key, check state and
 //! permission, seal) takes only read locks that writers hold for a moment. Each key's
 //! metadata is an immutable snapshot swapped atomically by management operations, which are
-//! serialized by one mutex and written to the [`Store`](crate::store::Store) before the
+//! serialized by one mutex and written to the keystore ([`crate::store::Store`]) before the
 //! snapshot changes.
 //!
 //! Versions of key material in use are kept unwrapped in locked memory ("hot"); at most
@@ -52,8 +52,9 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The root principal of `account` (`arn:aws:iam::<account>:root`): what single-tenant
-    /// embedders use.
+    /// The root principal of `account` in the `aws` partition (`arn:aws:iam::<account>:root`):
+    /// what single-tenant embedders use. For an engine in another partition (`cn-…`,
+    /// `us-gov-…` Regions) use [`Kms::root_caller`].
     pub fn root(account: &AccountId) -> Self {
         Self { principal: account.root_arn("aws"), account: account.clone() }
     }
