@@ -232,8 +232,48 @@ fn context_pair() -> impl Strategy<Value = (EncryptionContext, EncryptionContext
     prop_oneof![split, (any_context(), any_context()).prop_filter("different contexts", |(a, b)| a != b),]
 }
 
+/// A blob with bit `bit` of byte `pos` flipped is `InvalidCiphertextException` for Decrypt
+/// and ReEncrypt. With a KeyId, a flip that changes the key id the blob names (its 16 bytes,
+/// or the multi-Region bit of the kind byte) is `IncorrectKeyException` instead: the key
+/// check comes before decryption.
+fn check_bit_flip(
+    f: &Fixture,
+    blob: &[u8],
+    ctx: &EncryptionContext,
+    pos: usize,
+    bit: u8,
+) -> std::result::Result<(), TestCaseError> {
+    let mut blob = blob.to_vec();
+    blob[pos] ^= 1 << bit;
+    prop_assert_eq!(name(&f.decrypt(&blob, ctx, None)), INVALID_CIPHERTEXT, "byte {} bit {}", pos, bit);
+    prop_assert_eq!(name(&f.re_encrypt(&blob, ctx)), INVALID_CIPHERTEXT, "byte {} bit {}", pos, bit);
+    let names_key = (2..18).contains(&pos) || (pos == 1 && bit == 7);
+    let with_key = if names_key { "IncorrectKeyException" } else { INVALID_CIPHERTEXT };
+    prop_assert_eq!(name(&f.decrypt(&blob, ctx, Some(&f.id))), with_key, "byte {} bit {}", pos, bit);
+    prop_assert_eq!(name(&f.decrypt(&blob, ctx, Some(&f.alias))), with_key, "byte {} bit {}", pos, bit);
+    Ok(())
+}
+
+/// Property 2, exhaustively for one small blob: every single bit flip, and every truncation.
+#[test]
+fn every_bit_flip_and_truncation_of_one_blob() {
+    let f = &*TAMPER;
+    let ctx = EncryptionContext::from([("k".to_owned(), "v".to_owned())]);
+    let blob = f.encrypt(&f.id, b"xy", &ctx).ciphertext_blob;
+    for pos in 0..blob.len() {
+        for bit in 0..8 {
+            check_bit_flip(f, &blob, &ctx, pos, bit).unwrap();
+        }
+    }
+    assert_eq!(name(&f.decrypt(&blob[..0], &ctx, None)), VALIDATION);
+    for len in 1..blob.len() {
+        assert_eq!(name(&f.decrypt(&blob[..len], &ctx, None)), INVALID_CIPHERTEXT, "length {len}");
+    }
+    assert_eq!(f.decrypt(&blob, &ctx, None).unwrap().plaintext.expose_secret(), b"xy");
+}
+
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(config(256))]
 
     /// Property 1: Encrypt (under any identifier form) then Decrypt (without KeyId and with
     /// each form) gives the plaintext, the key ARN and the current KeyMaterialId.
@@ -255,22 +295,20 @@ proptest! {
         }
     }
 
-    /// Property 2a: a single bit flip anywhere is `InvalidCiphertextException` (Decrypt and
-    /// ReEncrypt). With a KeyId, a flip that changes the key id the blob names (its 16 bytes
-    /// or the multi-Region bit of the kind byte) is `IncorrectKeyException` instead: the key
-    /// check comes before decryption.
+    /// Property 2a: a single bit flip anywhere (half the cases in the 46-byte header) is
+    /// refused exactly as [`check_bit_flip`] says.
     #[test]
-    fn bit_flip_is_refused(pt in small_plaintext(), ctx in any_context(), pos in any::<Index>(), bit in 0u8..8) {
+    fn bit_flip_is_refused(
+        pt in small_plaintext(),
+        ctx in any_context(),
+        in_header in any::<bool>(),
+        pos in any::<Index>(),
+        bit in 0u8..8,
+    ) {
         let f = &*TAMPER;
-        let mut blob = f.encrypt(&f.id, &pt, &ctx).ciphertext_blob;
-        let pos = pos.index(blob.len());
-        blob[pos] ^= 1 << bit;
-        prop_assert_eq!(name(&f.decrypt(&blob, &ctx, None)), INVALID_CIPHERTEXT);
-        prop_assert_eq!(name(&f.re_encrypt(&blob, &ctx)), INVALID_CIPHERTEXT);
-        let names_key = (2..18).contains(&pos) || (pos == 1 && bit == 7);
-        let with_key = if names_key { "IncorrectKeyException" } else { INVALID_CIPHERTEXT };
-        prop_assert_eq!(name(&f.decrypt(&blob, &ctx, Some(&f.id))), with_key);
-        prop_assert_eq!(name(&f.decrypt(&blob, &ctx, Some(&f.alias))), with_key);
+        let blob = f.encrypt(&f.id, &pt, &ctx).ciphertext_blob;
+        let pos = if in_header { pos.index(46) } else { pos.index(blob.len()) };
+        check_bit_flip(f, &blob, &ctx, pos, bit)?;
     }
 
     /// Property 2b: every shorter length ≥ 1 is `InvalidCiphertextException`; length 0 is a
@@ -288,7 +326,11 @@ proptest! {
     /// Property 2c: 1–64 extra bytes are `InvalidCiphertextException` (the longest blob,
     /// 4158 bytes, plus 64 stays below the model's 6144).
     #[test]
-    fn extension_is_refused(pt in plaintext(), ctx in any_context(), extra in proptest::collection::vec(any::<u8>(), 1..=64)) {
+    fn extension_is_refused(
+        pt in plaintext(),
+        ctx in any_context(),
+        extra in proptest::collection::vec(any::<u8>(), 1..=64),
+    ) {
         let f = &*TAMPER;
         let mut blob = f.encrypt(&f.id, &pt, &ctx).ciphertext_blob;
         blob.extend_from_slice(&extra);
@@ -300,7 +342,11 @@ proptest! {
     /// Property 2d: a blob padded past the longest valid blob is `InvalidCiphertextException`
     /// up to the model's 6144 bytes and `ValidationException` beyond.
     #[test]
-    fn padding_to_any_length(pt in small_plaintext(), total in (MAX_BLOB_LEN + 1)..=(MAX_CIPHERTEXT_BLOB_LEN + 200), fill in any::<u8>()) {
+    fn padding_to_any_length(
+        pt in small_plaintext(),
+        total in (MAX_BLOB_LEN + 1)..=(MAX_CIPHERTEXT_BLOB_LEN + 200),
+        fill in any::<u8>(),
+    ) {
         let f = &*TAMPER;
         let mut blob = f.encrypt(&f.id, &pt, &EncryptionContext::new()).ciphertext_blob;
         blob.resize(total, fill);
@@ -478,7 +524,7 @@ fn item_count() -> impl Strategy<Value = usize> {
 }
 
 proptest! {
-    #![proptest_config(config(16))]
+    #![proptest_config(config(32))]
 
     /// Property 5a: `encrypt_batch` parallel, serial and one `encrypt` per item agree on every
     /// item (Ok blobs decrypt to the item's plaintext; errors have the same name, in order),
@@ -586,7 +632,8 @@ proptest! {
         };
         let mut runs = Vec::new();
         for execution in [Execution::Parallel, Execution::Serial] {
-            let req = ReEncryptBatchRequest { destination_key_id: f.keys[dest].clone(), items: items.clone(), execution };
+            let req =
+                ReEncryptBatchRequest { destination_key_id: f.keys[dest].clone(), items: items.clone(), execution };
             let out = f.kms.re_encrypt_batch(&f.me, &req).unwrap();
             prop_assert_eq!(out.len(), n);
             runs.push(out.into_iter().map(&mut outcome).collect::<std::result::Result<Vec<_>, _>>()?);
@@ -704,7 +751,7 @@ fn all_rotations(kms: &Kms, me: &Caller, key_id: &str, limit: u32) -> Vec<Rotati
 }
 
 proptest! {
-    #![proptest_config(config(48))]
+    #![proptest_config(config(96))]
 
     /// Property 6: after any sequence of on-demand rotations (the 26th is
     /// `LimitExceededException`), automatic rotations driven by the clock, and enabling and
@@ -810,8 +857,8 @@ fn raw_text() -> impl Strategy<Value = String> {
 
 fn id_arg() -> impl Strategy<Value = IdArg> {
     prop_oneof![
-        3 => raw_text().prop_map(IdArg::Raw),
-        3 => any::<Index>().prop_map(IdArg::Key),
+        2 => raw_text().prop_map(IdArg::Raw),
+        6 => any::<Index>().prop_map(IdArg::Key),
         1 => any::<Index>().prop_map(IdArg::KeyArn),
         1 => (any::<Index>(), any::<Index>(), any::<char>()).prop_map(|(k, i, c)| IdArg::KeyMutated(k, i, c)),
         1 => any::<Index>().prop_map(IdArg::Alias),
@@ -836,7 +883,7 @@ fn blob_arg() -> impl Strategy<Value = BlobArg> {
     prop_oneof![
         2 => proptest::collection::vec(any::<u8>(), 0..=100).prop_map(BlobArg::Raw),
         1 => proptest::collection::vec(any::<u8>(), 0..=200).prop_map(BlobArg::HeaderLike),
-        3 => any::<Index>().prop_map(BlobArg::Known),
+        6 => any::<Index>().prop_map(BlobArg::Known),
         2 => (any::<Index>(), any::<Index>(), 0u8..8).prop_map(|(b, p, bit)| BlobArg::Flipped(b, p, bit)),
         1 => (any::<Index>(), any::<Index>()).prop_map(|(b, n)| BlobArg::Truncated(b, n)),
         1 => (4100usize..=6200).prop_map(BlobArg::Long),
@@ -845,7 +892,8 @@ fn blob_arg() -> impl Strategy<Value = BlobArg> {
 
 fn fuzz_context() -> impl Strategy<Value = EncryptionContext> {
     prop_oneof![
-        4 => proptest::collection::btree_map(any::<String>(), any::<String>(), 0..=3),
+        6 => proptest::collection::btree_map("(?s).{0,8}", "(?s).{0,8}", 0..=2),
+        2 => proptest::collection::btree_map(any::<String>(), any::<String>(), 0..=3),
         1 => (60_000usize..=70_000).prop_map(|n| EncryptionContext::from([("k".to_owned(), "v".repeat(n))])),
     ]
 }
@@ -859,10 +907,24 @@ fn fuzz_tags() -> impl Strategy<Value = Vec<Tag>> {
     .prop_map(|pairs| pairs.into_iter().map(|(k, v)| Tag::new(k, v)).collect())
 }
 
+/// The context presented with a blob: its own (`None`) or any other.
+fn blob_context() -> impl Strategy<Value = Option<EncryptionContext>> {
+    prop_oneof![3 => Just(None), 1 => fuzz_context().prop_map(Some)]
+}
+
+/// `(NumberOfBytes, KeySpec)`: mostly exactly one of them, as the model wants.
+fn data_key_size() -> impl Strategy<Value = (Option<u32>, Option<DataKeySpec>)> {
+    prop_oneof![
+        3 => (1u32..=1024).prop_map(|n| (Some(n), None)),
+        3 => proptest::sample::select(DataKeySpec::ALL).prop_map(|s| (None, Some(s))),
+        1 => (any_u32(), pick(DataKeySpec::ALL)),
+    ]
+}
+
 fn grant_tokens() -> impl Strategy<Value = Vec<String>> {
     prop_oneof![
-        4 => Just(Vec::new()),
-        2 => proptest::collection::vec(raw_text(), 0..=12),
+        8 => Just(Vec::new()),
+        1 => proptest::collection::vec(raw_text(), 0..=12),
         1 => (8190usize..=8200).prop_map(|n| vec!["g".repeat(n)]),
     ]
 }
@@ -875,6 +937,19 @@ fn any_u32() -> impl Strategy<Value = Option<u32>> {
     ]
 }
 
+/// A number in `range` mostly, any `u32` or none otherwise.
+fn number(range: std::ops::RangeInclusive<u32>) -> impl Strategy<Value = Option<u32>> {
+    prop_oneof![3 => range.prop_map(Some), 2 => any_u32()]
+}
+
+fn maybe_id() -> impl Strategy<Value = Option<IdArg>> {
+    prop_oneof![3 => Just(None), 1 => id_arg().prop_map(Some)]
+}
+
+fn maybe_text() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![3 => Just(None), 1 => raw_text().prop_map(Some)]
+}
+
 fn marker() -> impl Strategy<Value = Option<String>> {
     prop_oneof![Just(None), raw_text().prop_map(Some)]
 }
@@ -884,8 +959,26 @@ fn long_text() -> impl Strategy<Value = Option<String>> {
         3 => Just(None),
         3 => raw_text().prop_map(Some),
         1 => Just(Some(r#"{"Statement":[]}"#.to_owned())),
-        1 => prop_oneof![Just(8192usize), Just(8193), Just(32 * 1024 + 1), Just(131_073)].prop_map(|n| Some("x".repeat(n))),
+        1 => prop_oneof![Just(8192usize), Just(8193), Just(32 * 1024 + 1), Just(131_073)]
+            .prop_map(|n| Some("x".repeat(n))),
     ]
+}
+
+fn include_key_material() -> impl Strategy<Value = Option<String>> {
+    prop_oneof![
+        Just(None),
+        Just(Some("ALL_KEY_MATERIAL".to_owned())),
+        Just(Some("ROTATIONS_ONLY".to_owned())),
+        raw_text().prop_map(Some),
+    ]
+}
+
+fn algorithm() -> impl Strategy<Value = Option<EncryptionAlgorithmSpec>> {
+    prop_oneof![3 => Just(None), 1 => pick(EncryptionAlgorithmSpec::ALL)]
+}
+
+fn dry_run() -> impl Strategy<Value = Option<bool>> {
+    prop_oneof![3 => Just(None), 1 => any::<Option<bool>>()]
 }
 
 fn pick<T: Copy + std::fmt::Debug>(all: &'static [T]) -> impl Strategy<Value = Option<T>> {
@@ -907,8 +1000,8 @@ enum Call {
     Untag(IdArg, Vec<String>),
     ListTags(IdArg, Option<u32>, Option<String>),
     CreateAlias(String, IdArg),
-    UpdateAlias(String, IdArg),
-    DeleteAlias(String),
+    UpdateAlias(IdArg, IdArg),
+    DeleteAlias(IdArg),
     ListAliases(Option<IdArg>, Option<u32>, Option<String>),
     EnableRotation(IdArg, Option<u32>),
     DisableRotation(IdArg),
@@ -916,14 +1009,21 @@ enum Call {
     RotateOnDemand(IdArg),
     ListRotations(IdArg, Option<String>, Option<u32>, Option<String>),
     Encrypt(IdArg, Vec<u8>, EncryptionContext, Vec<String>, Option<EncryptionAlgorithmSpec>, Option<bool>),
-    Decrypt(BlobArg, EncryptionContext, Option<IdArg>, Vec<String>, Option<EncryptionAlgorithmSpec>, Option<bool>),
+    Decrypt(
+        BlobArg,
+        Option<EncryptionContext>,
+        Option<IdArg>,
+        Vec<String>,
+        Option<EncryptionAlgorithmSpec>,
+        Option<bool>,
+    ),
     ReEncrypt(Box<ReEncryptArgs>),
     DataKey(IdArg, EncryptionContext, Option<u32>, Option<DataKeySpec>, bool, Option<bool>),
     Random(Option<u32>, Option<String>),
     DataKeys(IdArg, EncryptionContext, Option<u32>, Option<DataKeySpec>, usize, bool),
     EncryptBatch(IdArg, Vec<(Vec<u8>, EncryptionContext)>, bool),
-    DecryptBatch(Vec<(BlobArg, EncryptionContext)>, bool),
-    ReEncryptBatch(IdArg, Vec<(BlobArg, EncryptionContext, EncryptionContext)>, bool),
+    DecryptBatch(Vec<(BlobArg, Option<EncryptionContext>)>, bool),
+    ReEncryptBatch(IdArg, Vec<(BlobArg, Option<EncryptionContext>, EncryptionContext)>, bool),
     Maintenance,
     AdvanceDays(u32),
 }
@@ -944,7 +1044,7 @@ struct CreateKeyArgs {
 #[derive(Clone, Debug)]
 struct ReEncryptArgs {
     blob: BlobArg,
-    source_ctx: EncryptionContext,
+    source_ctx: Option<EncryptionContext>,
     source_key: Option<IdArg>,
     dest_key: IdArg,
     dest_ctx: EncryptionContext,
@@ -968,13 +1068,13 @@ fn batch_count() -> impl Strategy<Value = usize> {
 
 fn call() -> impl Strategy<Value = Call> {
     let create = (
+        prop_oneof![3 => Just(None), 1 => long_text()],
         long_text(),
-        long_text(),
-        pick(KeyUsage::ALL),
+        prop_oneof![3 => Just(None), 1 => pick(KeyUsage::ALL)],
         prop_oneof![3 => Just(None), 1 => pick(KeySpec::ALL)],
         prop_oneof![3 => Just(None), 1 => pick(KeySpec::ALL)],
         prop_oneof![3 => Just(None), 1 => pick(OriginType::ALL)],
-        prop_oneof![3 => Just(None), 1 => raw_text().prop_map(Some)],
+        maybe_text(),
         fuzz_tags(),
         any::<Option<bool>>(),
     )
@@ -995,13 +1095,13 @@ fn call() -> impl Strategy<Value = Call> {
         );
     let re_encrypt = (
         blob_arg(),
-        fuzz_context(),
-        proptest::option::of(id_arg()),
+        blob_context(),
+        maybe_id(),
         id_arg(),
         fuzz_context(),
-        (pick(EncryptionAlgorithmSpec::ALL), pick(EncryptionAlgorithmSpec::ALL)),
+        (algorithm(), algorithm()),
         grant_tokens(),
-        any::<Option<bool>>(),
+        dry_run(),
     )
         .prop_map(|(blob, source_ctx, source_key, dest_key, dest_ctx, algorithms, grant_tokens, dry_run)| {
             Call::ReEncrypt(Box::new(ReEncryptArgs {
@@ -1016,43 +1116,45 @@ fn call() -> impl Strategy<Value = Call> {
             }))
         });
     let alias_name = || prop_oneof![raw_text(), "alias/[a-zA-Z0-9:/_-]{1,8}"];
+    let existing_alias =
+        || prop_oneof![2 => any::<Index>().prop_map(IdArg::Alias), 1 => alias_name().prop_map(IdArg::Raw)];
     prop_oneof![
         3 => create,
         2 => (id_arg(), grant_tokens()).prop_map(|(id, g)| Call::Describe(id, g)),
-        1 => (any_u32(), marker()).prop_map(|(l, m)| Call::ListKeys(l, m)),
+        1 => (number(1..=1000), marker()).prop_map(|(l, m)| Call::ListKeys(l, m)),
         1 => id_arg().prop_map(Call::Enable),
         1 => id_arg().prop_map(Call::Disable),
-        1 => (id_arg(), any_u32()).prop_map(|(id, d)| Call::Schedule(id, d)),
+        1 => (id_arg(), number(7..=30)).prop_map(|(id, d)| Call::Schedule(id, d)),
         1 => id_arg().prop_map(Call::Cancel),
         1 => (id_arg(), long_text()).prop_map(|(id, d)| Call::UpdateDescription(id, d.unwrap_or_default())),
         1 => (id_arg(), fuzz_tags()).prop_map(|(id, t)| Call::Tag(id, t)),
         1 => (id_arg(), proptest::collection::vec(raw_text(), 0..=3)).prop_map(|(id, k)| Call::Untag(id, k)),
-        1 => (id_arg(), any_u32(), marker()).prop_map(|(id, l, m)| Call::ListTags(id, l, m)),
+        1 => (id_arg(), number(1..=1000), marker()).prop_map(|(id, l, m)| Call::ListTags(id, l, m)),
         2 => (alias_name(), id_arg()).prop_map(|(a, id)| Call::CreateAlias(a, id)),
-        1 => (alias_name(), id_arg()).prop_map(|(a, id)| Call::UpdateAlias(a, id)),
-        1 => alias_name().prop_map(Call::DeleteAlias),
-        1 => (proptest::option::of(id_arg()), any_u32(), marker()).prop_map(|(id, l, m)| Call::ListAliases(id, l, m)),
-        1 => (id_arg(), any_u32()).prop_map(|(id, p)| Call::EnableRotation(id, p)),
+        1 => (existing_alias(), id_arg()).prop_map(|(a, id)| Call::UpdateAlias(a, id)),
+        1 => existing_alias().prop_map(Call::DeleteAlias),
+        1 => (maybe_id(), number(1..=1000), marker()).prop_map(|(id, l, m)| Call::ListAliases(id, l, m)),
+        1 => (id_arg(), number(90..=2560)).prop_map(|(id, p)| Call::EnableRotation(id, p)),
         1 => id_arg().prop_map(Call::DisableRotation),
         1 => id_arg().prop_map(Call::RotationStatus),
         2 => id_arg().prop_map(Call::RotateOnDemand),
-        1 => (id_arg(), prop_oneof![marker(), Just(Some("ALL_KEY_MATERIAL".to_owned()))], any_u32(), marker())
+        1 => (id_arg(), include_key_material(), number(1..=1000), marker())
             .prop_map(|(id, inc, l, m)| Call::ListRotations(id, inc, l, m)),
-        4 => (id_arg(), plaintext_arg(), fuzz_context(), grant_tokens(), pick(EncryptionAlgorithmSpec::ALL), any::<Option<bool>>())
+        4 => (id_arg(), plaintext_arg(), fuzz_context(), grant_tokens(), algorithm(), dry_run())
             .prop_map(|(id, pt, ctx, g, alg, dry)| Call::Encrypt(id, pt, ctx, g, alg, dry)),
-        4 => (blob_arg(), fuzz_context(), proptest::option::of(id_arg()), grant_tokens(), pick(EncryptionAlgorithmSpec::ALL), any::<Option<bool>>())
+        4 => (blob_arg(), blob_context(), maybe_id(), grant_tokens(), algorithm(), dry_run())
             .prop_map(|(b, ctx, id, g, alg, dry)| Call::Decrypt(b, ctx, id, g, alg, dry)),
         2 => re_encrypt,
-        2 => (id_arg(), fuzz_context(), any_u32(), pick(DataKeySpec::ALL), any::<bool>(), any::<Option<bool>>())
-            .prop_map(|(id, ctx, n, spec, wp, dry)| Call::DataKey(id, ctx, n, spec, wp, dry)),
-        1 => (any_u32(), proptest::option::of(raw_text())).prop_map(|(n, s)| Call::Random(n, s)),
-        1 => (id_arg(), fuzz_context(), any_u32(), pick(DataKeySpec::ALL), batch_count(), any::<bool>())
-            .prop_map(|(id, ctx, n, spec, count, par)| Call::DataKeys(id, ctx, n, spec, count, par)),
+        2 => (id_arg(), fuzz_context(), data_key_size(), any::<bool>(), dry_run())
+            .prop_map(|(id, ctx, (n, spec), wp, dry)| Call::DataKey(id, ctx, n, spec, wp, dry)),
+        1 => (number(1..=1024), maybe_text()).prop_map(|(n, s)| Call::Random(n, s)),
+        1 => (id_arg(), fuzz_context(), data_key_size(), batch_count(), any::<bool>())
+            .prop_map(|(id, ctx, (n, spec), count, par)| Call::DataKeys(id, ctx, n, spec, count, par)),
         1 => (id_arg(), proptest::collection::vec((plaintext_arg(), fuzz_context()), 0..=70), any::<bool>())
             .prop_map(|(id, items, par)| Call::EncryptBatch(id, items, par)),
-        1 => (proptest::collection::vec((blob_arg(), fuzz_context()), 0..=70), any::<bool>())
+        1 => (proptest::collection::vec((blob_arg(), blob_context()), 0..=70), any::<bool>())
             .prop_map(|(items, par)| Call::DecryptBatch(items, par)),
-        1 => (id_arg(), proptest::collection::vec((blob_arg(), fuzz_context(), fuzz_context()), 0..=70), any::<bool>())
+        1 => (id_arg(), proptest::collection::vec((blob_arg(), blob_context(), fuzz_context()), 0..=70), any::<bool>())
             .prop_map(|(id, items, par)| Call::ReEncryptBatch(id, items, par)),
         1 => Just(Call::Maintenance),
         1 => prop_oneof![0u32..=40, 0u32..=3000].prop_map(Call::AdvanceDays),
@@ -1066,7 +1168,7 @@ struct Fuzzer {
     clock: ManualClock,
     keys: Vec<String>,
     aliases: Vec<String>,
-    blobs: Vec<Vec<u8>>,
+    blobs: Vec<(Vec<u8>, EncryptionContext)>,
 }
 
 impl Fuzzer {
@@ -1098,38 +1200,40 @@ impl Fuzzer {
         }
     }
 
-    fn blob(&self, arg: &BlobArg) -> Vec<u8> {
-        let known =
-            |i: &Index| if self.blobs.is_empty() { vec![1, 1] } else { self.blobs[i.index(self.blobs.len())].clone() };
-        match arg {
-            BlobArg::Raw(b) => b.clone(),
-            BlobArg::HeaderLike(b) => {
-                let mut blob = vec![1, 1];
-                blob.extend_from_slice(b);
-                blob
-            }
+    /// The blob, and the context to present with it: `ctx`, or else the one the blob was
+    /// made with.
+    fn blob(&self, arg: &BlobArg, ctx: &Option<EncryptionContext>) -> (Vec<u8>, EncryptionContext) {
+        let known = |i: &Index| match self.blobs.len() {
+            0 => (vec![1, 1], EncryptionContext::new()),
+            n => self.blobs[i.index(n)].clone(),
+        };
+        let (blob, own) = match arg {
+            BlobArg::Raw(b) => (b.clone(), EncryptionContext::new()),
+            BlobArg::HeaderLike(b) => ([&[1, 1], &b[..]].concat(), EncryptionContext::new()),
             BlobArg::Known(i) => known(i),
             BlobArg::Flipped(i, pos, bit) => {
-                let mut blob = known(i);
+                let (mut blob, own) = known(i);
                 let pos = pos.index(blob.len());
                 blob[pos] ^= 1 << bit;
-                blob
+                (blob, own)
             }
             BlobArg::Truncated(i, n) => {
-                let blob = known(i);
-                blob[..n.index(blob.len() + 1)].to_vec()
+                let (blob, own) = known(i);
+                (blob[..n.index(blob.len() + 1)].to_vec(), own)
             }
             BlobArg::Long(n) => {
-                let mut blob = self.blobs.first().cloned().unwrap_or_else(|| vec![1, 1]);
+                let (mut blob, own) =
+                    self.blobs.first().cloned().unwrap_or_else(|| (vec![1, 1], EncryptionContext::new()));
                 blob.resize(*n, 0);
-                blob
+                (blob, own)
             }
-        }
+        };
+        (blob, ctx.clone().unwrap_or(own))
     }
 
-    fn remember(&mut self, blob: &[u8]) {
+    fn remember(&mut self, blob: &[u8], ctx: &EncryptionContext) {
         if self.blobs.len() < 64 {
-            self.blobs.push(blob.to_vec());
+            self.blobs.push((blob.to_vec(), ctx.clone()));
         }
     }
 
@@ -1163,19 +1267,13 @@ impl Fuzzer {
             Call::ListKeys(limit, marker) => {
                 name(&kms.list_keys(caller, &ListKeysRequest { limit: *limit, marker: marker.clone() }))
             }
-            Call::Enable(id) => {
-                name(&kms.enable_key(caller, &KeyIdRequest::new(self.id(id))))
-            }
-            Call::Disable(id) => {
-                name(&kms.disable_key(caller, &KeyIdRequest::new(self.id(id))))
-            }
+            Call::Enable(id) => name(&kms.enable_key(caller, &KeyIdRequest::new(self.id(id)))),
+            Call::Disable(id) => name(&kms.disable_key(caller, &KeyIdRequest::new(self.id(id)))),
             Call::Schedule(id, days) => {
                 let req = ScheduleKeyDeletionRequest { key_id: self.id(id), pending_window_in_days: *days };
                 name(&kms.schedule_key_deletion(caller, &req))
             }
-            Call::Cancel(id) => {
-                name(&kms.cancel_key_deletion(caller, &KeyIdRequest::new(self.id(id))))
-            }
+            Call::Cancel(id) => name(&kms.cancel_key_deletion(caller, &KeyIdRequest::new(self.id(id)))),
             Call::UpdateDescription(id, d) => {
                 let req = UpdateKeyDescriptionRequest { key_id: self.id(id), description: d.clone() };
                 name(&kms.update_key_description(caller, &req))
@@ -1184,8 +1282,8 @@ impl Fuzzer {
                 name(&kms.tag_resource(caller, &TagResourceRequest { key_id: self.id(id), tags: tags.clone() }))
             }
             Call::Untag(id, keys) => {
-                let _ =
-                    kms.untag_resource(caller, &UntagResourceRequest { key_id: self.id(id), tag_keys: keys.clone() });
+                let req = UntagResourceRequest { key_id: self.id(id), tag_keys: keys.clone() };
+                name(&kms.untag_resource(caller, &req))
             }
             Call::ListTags(id, limit, marker) => {
                 let req = ListResourceTagsRequest { key_id: self.id(id), limit: *limit, marker: marker.clone() };
@@ -1199,10 +1297,10 @@ impl Fuzzer {
                 name(&r)
             }
             Call::UpdateAlias(alias, id) => {
-                name(&kms.update_alias(caller, &AliasRequest::new(alias, self.id(id))))
+                name(&kms.update_alias(caller, &AliasRequest::new(self.id(alias), self.id(id))))
             }
             Call::DeleteAlias(alias) => {
-                name(&kms.delete_alias(caller, &DeleteAliasRequest { alias_name: alias.clone() }))
+                name(&kms.delete_alias(caller, &DeleteAliasRequest { alias_name: self.id(alias) }))
             }
             Call::ListAliases(id, limit, marker) => {
                 let req = ListAliasesRequest {
@@ -1216,15 +1314,9 @@ impl Fuzzer {
                 let req = EnableKeyRotationRequest { key_id: self.id(id), rotation_period_in_days: *period };
                 name(&kms.enable_key_rotation(caller, &req))
             }
-            Call::DisableRotation(id) => {
-                name(&kms.disable_key_rotation(caller, &KeyIdRequest::new(self.id(id))))
-            }
-            Call::RotationStatus(id) => {
-                name(&kms.get_key_rotation_status(caller, &KeyIdRequest::new(self.id(id))))
-            }
-            Call::RotateOnDemand(id) => {
-                name(&kms.rotate_key_on_demand(caller, &KeyIdRequest::new(self.id(id))))
-            }
+            Call::DisableRotation(id) => name(&kms.disable_key_rotation(caller, &KeyIdRequest::new(self.id(id)))),
+            Call::RotationStatus(id) => name(&kms.get_key_rotation_status(caller, &KeyIdRequest::new(self.id(id)))),
+            Call::RotateOnDemand(id) => name(&kms.rotate_key_on_demand(caller, &KeyIdRequest::new(self.id(id)))),
             Call::ListRotations(id, include, limit, marker) => {
                 let req = ListKeyRotationsRequest {
                     key_id: self.id(id),
@@ -1245,14 +1337,15 @@ impl Fuzzer {
                 };
                 let r = kms.encrypt(caller, &req);
                 if let Ok(r) = &r {
-                    self.remember(&r.ciphertext_blob);
+                    self.remember(&r.ciphertext_blob, ctx);
                 }
                 name(&r)
             }
             Call::Decrypt(blob, ctx, id, g, alg, dry) => {
+                let (blob, ctx) = self.blob(blob, ctx);
                 let req = DecryptRequest {
-                    ciphertext_blob: self.blob(blob),
-                    encryption_context: ctx.clone(),
+                    ciphertext_blob: blob,
+                    encryption_context: ctx,
                     grant_tokens: g.clone(),
                     key_id: id.as_ref().map(|i| self.id(i)),
                     encryption_algorithm: *alg,
@@ -1261,9 +1354,10 @@ impl Fuzzer {
                 name(&kms.decrypt(caller, &req))
             }
             Call::ReEncrypt(a) => {
+                let (blob, ctx) = self.blob(&a.blob, &a.source_ctx);
                 let req = ReEncryptRequest {
-                    ciphertext_blob: self.blob(&a.blob),
-                    source_encryption_context: a.source_ctx.clone(),
+                    ciphertext_blob: blob,
+                    source_encryption_context: ctx,
                     source_key_id: a.source_key.as_ref().map(|i| self.id(i)),
                     destination_key_id: self.id(&a.dest_key),
                     destination_encryption_context: a.dest_ctx.clone(),
@@ -1274,7 +1368,7 @@ impl Fuzzer {
                 };
                 let r = kms.re_encrypt(caller, &req);
                 if let Ok(r) = &r {
-                    self.remember(&r.ciphertext_blob);
+                    self.remember(&r.ciphertext_blob, &a.dest_ctx);
                 }
                 name(&r)
             }
@@ -1293,7 +1387,7 @@ impl Fuzzer {
                     kms.generate_data_key(caller, &req).map(|r| r.ciphertext_blob)
                 };
                 if let Ok(blob) = &r {
-                    self.remember(blob);
+                    self.remember(blob, ctx);
                 }
                 name(&r)
             }
@@ -1323,8 +1417,10 @@ impl Fuzzer {
                 };
                 let r = kms.encrypt_batch(caller, &req);
                 if let Ok(r) = &r {
-                    for blob in r.ciphertext_blobs.iter().flatten().take(4) {
-                        self.remember(blob);
+                    for ((_, ctx), blob) in items.iter().zip(&r.ciphertext_blobs).take(4) {
+                        if let Ok(blob) = blob {
+                            self.remember(blob, ctx);
+                        }
                     }
                 }
                 name(&r)
@@ -1333,7 +1429,10 @@ impl Fuzzer {
                 let req = DecryptBatchRequest {
                     items: items
                         .iter()
-                        .map(|(b, ctx)| DecryptItem { ciphertext_blob: self.blob(b), encryption_context: ctx.clone() })
+                        .map(|(b, ctx)| {
+                            let (ciphertext_blob, encryption_context) = self.blob(b, ctx);
+                            DecryptItem { ciphertext_blob, encryption_context }
+                        })
                         .collect(),
                     execution: if *parallel { Execution::Parallel } else { Execution::Serial },
                 };
@@ -1344,19 +1443,20 @@ impl Fuzzer {
                     destination_key_id: self.id(id),
                     items: items
                         .iter()
-                        .map(|(b, src, dst)| ReEncryptItem {
-                            ciphertext_blob: self.blob(b),
-                            source_encryption_context: src.clone(),
-                            destination_encryption_context: dst.clone(),
+                        .map(|(b, src, dst)| {
+                            let (ciphertext_blob, source_encryption_context) = self.blob(b, src);
+                            ReEncryptItem {
+                                ciphertext_blob,
+                                source_encryption_context,
+                                destination_encryption_context: dst.clone(),
+                            }
                         })
                         .collect(),
                     execution: if *parallel { Execution::Parallel } else { Execution::Serial },
                 };
                 name(&kms.re_encrypt_batch(caller, &req))
             }
-            Call::Maintenance => {
-                name(&kms.run_maintenance())
-            }
+            Call::Maintenance => name(&kms.run_maintenance()),
             Call::AdvanceDays(days) => {
                 self.clock.advance_days(*days);
                 "Ok"
@@ -1375,7 +1475,7 @@ fn caller_arg() -> impl Strategy<Value = Option<String>> {
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(config(128))]
 
     /// Property 7: every operation, called with arbitrary identifiers, alias names, markers,
     /// blobs, contexts, tags, limits and callers, returns `Ok` or `Err`; none panics.
@@ -1398,6 +1498,12 @@ proptest! {
                 tags: Vec::new(),
                 multi_region: Some(fuzzer.keys.len() == 1),
             })));
+        }
+        for key in fuzzer.keys.clone() {
+            for ctx in [EncryptionContext::new(), EncryptionContext::from([("a".into(), "b".into())])] {
+                let req = EncryptRequest::new(&key, b"seed".to_vec()).with_context(ctx.clone());
+                fuzzer.remember(&kms.encrypt(&root, &req).unwrap().ciphertext_blob, &ctx);
+            }
         }
         for (caller, call) in &calls {
             let caller = caller.as_deref().and_then(|arn| Caller::from_arn(arn).ok()).unwrap_or_else(|| root.clone());

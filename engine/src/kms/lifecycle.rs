@@ -820,7 +820,8 @@ impl Kms {
         inner.audited(caller, "GetKeyRotationStatus", |note| {
             let (live, rec) = inner.inspect(caller, "GetKeyRotationStatus", &req.key_id, IdForms::KeyOnly, note)?;
             symmetric_only(&live, &rec)?;
-            let enabled = rec.rotation.enabled;
+            // AWS: false while the key is pending deletion; restored if the deletion is cancelled.
+            let enabled = rec.rotation.enabled && rec.state != KeyState::PendingDeletion;
             Ok(GetKeyRotationStatusResponse {
                 key_rotation_enabled: enabled,
                 key_id: live.arn.to_string(),
