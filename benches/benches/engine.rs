@@ -10,8 +10,11 @@
 //! * `generate_data_key`: one AES-256 data key; `engine` vs `raw_rng_seal` (32 random bytes
 //!   and a 32-byte seal).
 //! * `generate_data_keys`: batches of 1, 64, 1024 on a rayon pool of one thread
-//!   (`engine_1t`) and two (`engine_2t`), vs `raw_loop` (one RNG call per key, one thread)
-//!   and `raw_bulk_rng` (one RNG call for the whole batch, one thread).
+//!   (`engine_1t`) and two (`engine_2t`) called from outside the pool; the same with the
+//!   caller itself on a pool thread (`engine_1t_in_pool`, `engine_2t_in_pool`, no hand-off per
+//!   batch); serially on the calling thread (`engine_serial`, the engine's own cost); vs
+//!   `raw_loop` (one RNG call per key, one thread) and `raw_bulk_rng` (one RNG call for the
+//!   whole batch, one thread).
 #![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -134,6 +137,19 @@ fn generate_data_keys(c: &mut Criterion) {
                 b.iter(|| pool.install(|| fx.kms.generate_data_keys(&fx.me, black_box(req)).unwrap()))
             });
         }
+        // The caller already on a pool thread (a server whose handlers run on the pool): the
+        // timing loop itself runs inside `install`, so no batch pays a hand-off from outside.
+        for (threads, pool) in &pools {
+            g.bench_with_input(BenchmarkId::new(format!("engine_{threads}t_in_pool"), n), &req, |b, req| {
+                pool.install(|| b.iter(|| fx.kms.generate_data_keys(&fx.me, black_box(req)).unwrap()))
+            });
+        }
+        // The same batch on the calling thread, no pool: the engine's own cost, without the
+        // hand-off to a pool thread and back that `install` adds.
+        let serial = GenerateDataKeysRequest { execution: Execution::Serial, ..req.clone() };
+        g.bench_with_input(BenchmarkId::new("engine_serial", n), &serial, |b, req| {
+            b.iter(|| fx.kms.generate_data_keys(&fx.me, black_box(req)).unwrap())
+        });
         g.bench_with_input(BenchmarkId::new("raw_loop", n), &n, |b, &n| {
             b.iter(|| raw.data_keys_loop(black_box(n)).unwrap())
         });
