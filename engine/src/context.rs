@@ -50,6 +50,9 @@ pub fn encode(ctx: &EncryptionContext) -> Vec<u8> {
 
 /// Checks that a context can be bound: its encoding is at most [`MAX_ENCODED_CONTEXT_LEN`].
 pub fn validate(ctx: &EncryptionContext, field: &str) -> Result<()> {
+    if ctx.is_empty() {
+        return Ok(());
+    }
     let len = encoded_len(ctx);
     if len > MAX_ENCODED_CONTEXT_LEN {
         return Err(Error::Validation(format!(

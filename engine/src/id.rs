@@ -75,13 +75,31 @@ impl KeyId {
             hex::decode_to_slice(hex_part, &mut bytes).ok()?;
             return Some(Self { bytes, multi_region: true });
         }
-        // Only the hyphenated 36-character form, as AWS prints it.
-        if s.len() != 36 {
-            return None;
-        }
-        let uuid = uuid::Uuid::try_parse(s).ok()?;
-        Some(Self { bytes: *uuid.as_bytes(), multi_region: false })
+        // Only the hyphenated 36-character form, as AWS prints it (either case of hex).
+        parse_hyphenated_uuid(s.as_bytes()).map(|bytes| Self { bytes, multi_region: false })
     }
+}
+
+/// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex digits of either case). On every
+/// Encrypt and Decrypt that names a key, so it is written out rather than generic.
+fn parse_hyphenated_uuid(s: &[u8]) -> Option<[u8; 16]> {
+    const STARTS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    if s.len() != 36 || s[8] != b'-' || s[13] != b'-' || s[18] != b'-' || s[23] != b'-' {
+        return None;
+    }
+    fn nibble(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let mut out = [0u8; 16];
+    for (byte, &at) in out.iter_mut().zip(STARTS.iter()) {
+        *byte = (nibble(s[at])? << 4) | nibble(s[at + 1])?;
+    }
+    Some(out)
 }
 
 impl fmt::Display for KeyId {
@@ -411,6 +429,25 @@ mod tests {
         assert_eq!(mrk.to_string(), format!("mrk-{}", "ab".repeat(16)));
         assert_eq!(KeyId::parse(&mrk.to_string()), Some(mrk));
         assert_ne!(KeyId::from_bytes([1; 16], true), KeyId::from_bytes([1; 16], false));
+    }
+
+    #[test]
+    fn uuid_parser_agrees_with_the_uuid_crate() {
+        for text in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "1234ABCD-12AB-34CD-56EF-1234567890AB",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
+            assert_eq!(parse_hyphenated_uuid(text.as_bytes()), Some(*uuid::Uuid::parse_str(text).unwrap().as_bytes()));
+        }
+        for bad in [
+            "1234abcd-12ab-34cd-56ef-1234567890a",
+            "1234abcd-12ab-34cd-56ef_1234567890ab",
+            "1234abcg-12ab-34cd-56ef-1234567890ab",
+            "1234abcd112ab-34cd-56ef-1234567890ab",
+        ] {
+            assert_eq!(parse_hyphenated_uuid(bad.as_bytes()), None, "{bad}");
+        }
     }
 
     #[test]

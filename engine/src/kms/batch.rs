@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use super::crypto_ops::{EncryptingKey, check_blob_len, check_plaintext_len, data_key_len};
 use super::material::VersionKeys;
 use super::types::*;
-use super::{Caller, Inner, Kms, LiveKey, rng_failed, secret_error};
+use super::{Caller, Inner, Kms, LiveKey, Now, rng_failed, secret_error};
 use crate::ciphertext;
 use crate::clock::Timestamp;
 use crate::context;
@@ -68,17 +68,18 @@ struct SourceKeys<'a> {
     inner: &'a Inner,
     caller: &'a Caller,
     action: &'a str,
-    now: Timestamp,
+    now: Now<'a>,
     seen: HashMap<(KeyId, u32), Result<SourceKey>>,
 }
 
 impl<'a> SourceKeys<'a> {
     fn new(inner: &'a Inner, caller: &'a Caller, action: &'a str, now: Timestamp) -> Self {
+        let now = Now::fixed(now);
         Self { inner, caller, action, now, seen: HashMap::new() }
     }
 
     fn get(&mut self, id: KeyId, version: u32) -> Result<SourceKey> {
-        let Self { inner, caller, action, now, .. } = *self;
+        let Self { inner, caller, action, ref now, .. } = *self;
         self.seen
             .entry((id, version))
             .or_insert_with(|| inner.decrypting_key(caller, action, &id, version, now))
@@ -116,7 +117,7 @@ impl Kms {
             context::validate(&req.encryption_context, "encryption context")?;
             note.context(&req.encryption_context);
             let now = inner.clock.now();
-            let key = inner.encrypting_key(caller, "GenerateDataKey", &req.key_id, "keyId", None, note, now)?;
+            let key = inner.encrypting_key(caller, "GenerateDataKey", &req.key_id, "keyId", note, &Now::fixed(now))?;
             let ctx = context::encode(&req.encryption_context);
             // One locked scratch buffer of randomness per chunk.
             let chunk = CHUNK.min(MAX_SECRET_LEN / len).max(1);
@@ -140,7 +141,7 @@ impl Kms {
         inner.audited(caller, "Encrypt", |note| {
             check_batch_len(req.items.len())?;
             let now = inner.clock.now();
-            let key = inner.encrypting_key(caller, "Encrypt", &req.key_id, "keyId", None, note, now)?;
+            let key = inner.encrypting_key(caller, "Encrypt", &req.key_id, "keyId", note, &Now::fixed(now))?;
             let ciphertext_blobs = run_chunks(req.items.len(), CHUNK, req.execution, |range| {
                 let items = &req.items[range];
                 let reservation = match key.version.reserve(&inner.arena, items.len() as u64) {
@@ -210,9 +211,8 @@ impl Kms {
                 "ReEncryptTo",
                 &req.destination_key_id,
                 "destinationKeyId",
-                None,
                 note,
-                now,
+                &Now::fixed(now),
             )?;
             Ok(run_chunks(req.items.len(), CHUNK, req.execution, |range| {
                 let items = &req.items[range];

@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use super::material::VersionKeys;
 use super::types::*;
-use super::{AuditNote, Caller, Inner, Kms, LiveKey, check_grant_tokens, check_usable, rng_failed, secret_error};
+use super::{AuditNote, Caller, Inner, Kms, LiveKey, Now, check_grant_tokens, check_usable, rng_failed, secret_error};
 use crate::ciphertext::{self, MAX_PLAINTEXT_LEN};
-use crate::clock::Timestamp;
 use crate::context::{self, EncryptionContext};
 use crate::crypto;
 use crate::error::{Error, Result};
@@ -74,9 +73,10 @@ impl Inner {
         Ok(vk)
     }
 
-    /// Resolves, authorizes and checks a key for encryption, and gets its current version.
+    /// Resolves, authorizes and checks a key for encryption, then runs `f` with the key and
+    /// its current version, borrowed (the hot path: no shared counter is touched).
     #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the request
-    pub(super) fn encrypting_key(
+    pub(super) fn with_encrypting_key<R>(
         &self,
         caller: &Caller,
         action: &str,
@@ -84,41 +84,98 @@ impl Inner {
         field: &str,
         algorithm: Option<EncryptionAlgorithmSpec>,
         note: &mut AuditNote,
-        now: Timestamp,
-    ) -> Result<EncryptingKey> {
-        let live = self.resolve(raw_key_id, IdForms::Any, field, false, now)?;
-        note.key(&live);
-        self.authorize(caller, action, &live.arn)?;
-        let rec = live.record.load();
-        check_usable(&live, &rec)?;
-        check_symmetric(&live, &rec, algorithm)?;
-        let version = self.current_version(&live, &rec)?;
-        note.version(version.number);
-        Ok(EncryptingKey { live, version })
+        now: &Now<'_>,
+        f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>) -> Result<R>,
+    ) -> Result<R> {
+        let id = self.key_id_of(raw_key_id, IdForms::Any, field, false)?;
+        let out = self.with_live_key(&id, now, |live| {
+            note.key(live);
+            self.authorize(caller, action, &live.arn)?;
+            let rec = live.record.load();
+            check_usable(live, &rec)?;
+            check_symmetric(live, &rec, algorithm)?;
+            let current = live.current.load();
+            match &*current {
+                Some(vk) if vk.number == rec.current_version => {
+                    vk.touch();
+                    note.version(vk.number);
+                    f(live, vk)
+                }
+                _ => {
+                    drop(current);
+                    let vk = self.current_version(live, &rec)?;
+                    note.version(vk.number);
+                    f(live, &vk)
+                }
+            }
+        })?;
+        out.ok_or_else(|| self.key_not_found(&id))
     }
 
-    /// Finds the key and version a blob names, authorizes `action` on it and checks its state.
-    /// A blob naming a key or version this engine does not have is `InvalidCiphertext`.
+    /// [`Inner::with_encrypting_key`], keeping the key and version (for batches).
+    pub(super) fn encrypting_key(
+        &self,
+        caller: &Caller,
+        action: &str,
+        raw_key_id: &str,
+        field: &str,
+        note: &mut AuditNote,
+        now: &Now<'_>,
+    ) -> Result<EncryptingKey> {
+        self.with_encrypting_key(caller, action, raw_key_id, field, None, note, now, |live, version| {
+            Ok(EncryptingKey { live: live.clone(), version: version.clone() })
+        })
+    }
+
+    /// Finds the key and version a blob names, authorizes `action` on it, checks its state and
+    /// runs `f` with both, borrowed. A blob naming a key or version this engine does not have
+    /// is `InvalidCiphertext`.
+    pub(super) fn with_decrypting_key<R>(
+        &self,
+        caller: &Caller,
+        action: &str,
+        key_id: &KeyId,
+        version: u32,
+        now: &Now<'_>,
+        f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>) -> Result<R>,
+    ) -> Result<R> {
+        let out = self.with_live_key(key_id, now, |live| {
+            self.authorize(caller, action, &live.arn)?;
+            let rec = live.record.load();
+            check_usable(live, &rec)?;
+            check_symmetric(live, &rec, None)?;
+            let current = live.current.load();
+            match &*current {
+                Some(vk) if vk.number == version => {
+                    vk.touch();
+                    f(live, vk)
+                }
+                _ => {
+                    drop(current);
+                    let vk = self.version_keys(live, &rec, version)?.ok_or(Error::InvalidCiphertext)?;
+                    f(live, &vk)
+                }
+            }
+        })?;
+        out.ok_or(Error::InvalidCiphertext)
+    }
+
+    /// [`Inner::with_decrypting_key`], keeping the key and version (for batches).
     pub(super) fn decrypting_key(
         &self,
         caller: &Caller,
         action: &str,
         key_id: &KeyId,
         version: u32,
-        now: Timestamp,
+        now: &Now<'_>,
     ) -> Result<(Arc<LiveKey>, Arc<VersionKeys>)> {
-        let live = self.live_key(key_id, now)?.ok_or(Error::InvalidCiphertext)?;
-        self.authorize(caller, action, &live.arn)?;
-        let rec = live.record.load();
-        check_usable(&live, &rec)?;
-        check_symmetric(&live, &rec, None)?;
-        let vk = self.version_keys(&live, &rec, version)?.ok_or(Error::InvalidCiphertext)?;
-        Ok((live, vk))
+        self.with_decrypting_key(caller, action, key_id, version, now, |live, vk| Ok((live.clone(), vk.clone())))
     }
 
-    /// Decrypts a blob after checking it and (optionally) the key the caller expects.
+    /// Checks and decrypts a blob (and, optionally, that it names the key the caller expects),
+    /// then runs `f` with its key, version and plaintext.
     #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the request
-    fn open_blob(
+    fn with_open_blob<R>(
         &self,
         caller: &Caller,
         action: &str,
@@ -127,27 +184,35 @@ impl Inner {
         expected_key: Option<&str>,
         expected_field: &str,
         note: &mut AuditNote,
-        now: Timestamp,
-    ) -> Result<(Arc<LiveKey>, Arc<VersionKeys>, SecretBytes)> {
+        now: &Now<'_>,
+        f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>, SecretBytes) -> Result<R>,
+    ) -> Result<R> {
         check_blob_len(blob)?;
         context::validate(ctx, "encryption context")?;
         note.context(ctx);
         let parsed = ciphertext::parse(blob)?;
         if let Some(raw) = expected_key {
-            let expected = self.resolve(raw, IdForms::Any, expected_field, false, now)?;
-            if expected.id != parsed.header.key_id {
+            let expected = self.key_id_of(raw, IdForms::Any, expected_field, false)?;
+            if self.live_key(&expected, now)?.is_none() {
+                return Err(self.key_not_found(&expected));
+            }
+            if expected != parsed.header.key_id {
                 return Err(Error::IncorrectKey(
                     "The key ID in the request does not identify a CMK that can perform this operation.".into(),
                 ));
             }
         }
-        let (live, vk) = self.decrypting_key(caller, action, &parsed.header.key_id, parsed.header.version, now)?;
-        note.key(&live);
-        note.version(vk.number);
-        let ctx_bytes = context::encode(ctx);
-        let mut aad = Vec::new();
-        let plaintext = vk.open(&self.arena, &parsed, &ctx_bytes, &mut aad)?;
-        Ok((live, vk, plaintext))
+        self.with_decrypting_key(caller, action, &parsed.header.key_id, parsed.header.version, now, |live, vk| {
+            note.key(live);
+            note.version(vk.number);
+            let mut aad = Vec::new();
+            let plaintext = if ctx.is_empty() {
+                vk.open(&self.arena, &parsed, &[], &mut aad)?
+            } else {
+                vk.open(&self.arena, &parsed, &context::encode(ctx), &mut aad)?
+            };
+            f(live, vk, plaintext)
+        })
     }
 }
 
@@ -226,6 +291,17 @@ fn check_number_of_bytes(n: u32) -> Result<usize> {
     Ok(n as usize)
 }
 
+/// Seals one message under the calling thread's writer of `version`.
+fn seal_one(inner: &Inner, version: &VersionKeys, ctx: &EncryptionContext, plaintext: &[u8]) -> Result<Vec<u8>> {
+    let reservation = version.reserve(&inner.arena, 1)?;
+    let mut aad = Vec::new();
+    if ctx.is_empty() {
+        version.seal(&reservation, 0, &[], plaintext, &mut aad)
+    } else {
+        version.seal(&reservation, 0, &context::encode(ctx), plaintext, &mut aad)
+    }
+}
+
 fn dry_run_error() -> Error {
     Error::DryRunOperation("The request would have succeeded, but the DryRun option is set.".into())
 }
@@ -240,20 +316,17 @@ impl Kms {
             check_grant_tokens(&req.grant_tokens)?;
             context::validate(&req.encryption_context, "encryption context")?;
             note.context(&req.encryption_context);
-            let now = inner.clock.now();
-            let key =
-                inner.encrypting_key(caller, "Encrypt", &req.key_id, "keyId", req.encryption_algorithm, note, now)?;
-            if req.dry_run == Some(true) {
-                return Err(dry_run_error());
-            }
-            let reservation = key.version.reserve(&inner.arena, 1)?;
-            let ctx = context::encode(&req.encryption_context);
-            let mut aad = Vec::new();
-            let blob = key.version.seal(&reservation, 0, &ctx, &req.plaintext, &mut aad)?;
-            Ok(EncryptResponse {
-                ciphertext_blob: blob,
-                key_id: key.live.arn.to_string(),
-                encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+            let now = Now::lazy(&*inner.clock);
+            let (key_id, field, alg) = (&req.key_id, "keyId", req.encryption_algorithm);
+            inner.with_encrypting_key(caller, "Encrypt", key_id, field, alg, note, &now, |live, version| {
+                if req.dry_run == Some(true) {
+                    return Err(dry_run_error());
+                }
+                Ok(EncryptResponse {
+                    ciphertext_blob: seal_one(inner, version, &req.encryption_context, &req.plaintext)?,
+                    key_id: live.arn.to_string(),
+                    encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                })
             })
         })
     }
@@ -264,28 +337,22 @@ impl Kms {
         let inner = &*self.inner;
         inner.audited(caller, "Decrypt", |note| {
             check_grant_tokens(&req.grant_tokens)?;
-            let now = inner.clock.now();
-            let (live, vk, plaintext) = inner.open_blob(
-                caller,
-                "Decrypt",
-                &req.ciphertext_blob,
-                &req.encryption_context,
-                req.key_id.as_deref(),
-                "keyId",
-                note,
-                now,
-            )?;
-            if let Some(alg) = req.encryption_algorithm {
-                check_symmetric(&live, &live.record.load(), Some(alg))?;
-            }
-            if req.dry_run == Some(true) {
-                return Err(dry_run_error());
-            }
-            Ok(DecryptResponse {
-                key_id: live.arn.to_string(),
-                plaintext,
-                encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                key_material_id: vk.material_id.clone(),
+            let now = Now::lazy(&*inner.clock);
+            let (blob, ctx) = (&req.ciphertext_blob, &req.encryption_context);
+            let expected = req.key_id.as_deref();
+            inner.with_open_blob(caller, "Decrypt", blob, ctx, expected, "keyId", note, &now, |live, vk, plaintext| {
+                if let Some(alg) = req.encryption_algorithm {
+                    check_symmetric(live, &live.record.load(), Some(alg))?;
+                }
+                if req.dry_run == Some(true) {
+                    return Err(dry_run_error());
+                }
+                Ok(DecryptResponse {
+                    key_id: live.arn.to_string(),
+                    plaintext,
+                    encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                    key_material_id: vk.material_id.clone(),
+                })
             })
         })
     }
@@ -297,59 +364,69 @@ impl Kms {
         inner.audited(caller, "ReEncrypt", |note| {
             check_grant_tokens(&req.grant_tokens)?;
             context::validate(&req.destination_encryption_context, "destination encryption context")?;
-            let now = inner.clock.now();
-            let (source, source_version, plaintext) = inner.open_blob(
+            let now = Now::lazy(&*inner.clock);
+            let (blob, ctx) = (&req.ciphertext_blob, &req.source_encryption_context);
+            let expected = req.source_key_id.as_deref();
+            let action = "ReEncryptFrom";
+            inner.with_open_blob(
                 caller,
-                "ReEncryptFrom",
-                &req.ciphertext_blob,
-                &req.source_encryption_context,
-                req.source_key_id.as_deref(),
+                action,
+                blob,
+                ctx,
+                expected,
                 "sourceKeyId",
                 note,
-                now,
-            )?;
-            if let Some(alg) = req.source_encryption_algorithm {
-                check_symmetric(&source, &source.record.load(), Some(alg))?;
-            }
-            let dest = inner.encrypting_key(
-                caller,
-                "ReEncryptTo",
-                &req.destination_key_id,
-                "destinationKeyId",
-                req.destination_encryption_algorithm,
-                &mut AuditNote::default(),
-                now,
-            )?;
-            if req.dry_run == Some(true) {
-                return Err(dry_run_error());
-            }
-            let reservation = dest.version.reserve(&inner.arena, 1)?;
-            let ctx = context::encode(&req.destination_encryption_context);
-            let mut aad = Vec::new();
-            let blob = dest.version.seal(&reservation, 0, &ctx, plaintext.expose_secret(), &mut aad)?;
-            Ok(ReEncryptResponse {
-                ciphertext_blob: blob,
-                source_key_id: source.arn.to_string(),
-                key_id: dest.live.arn.to_string(),
-                source_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                destination_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                source_key_material_id: source_version.material_id.clone(),
-                destination_key_material_id: dest.version.material_id.clone(),
-            })
+                &now,
+                |source, from, plaintext| {
+                    if let Some(alg) = req.source_encryption_algorithm {
+                        check_symmetric(source, &source.record.load(), Some(alg))?;
+                    }
+                    let (dest_id, alg) = (&req.destination_key_id, req.destination_encryption_algorithm);
+                    let mut dest_note = AuditNote::default();
+                    inner.with_encrypting_key(
+                        caller,
+                        "ReEncryptTo",
+                        dest_id,
+                        "destinationKeyId",
+                        alg,
+                        &mut dest_note,
+                        &now,
+                        |dest, to| {
+                            if req.dry_run == Some(true) {
+                                return Err(dry_run_error());
+                            }
+                            Ok(ReEncryptResponse {
+                                ciphertext_blob: seal_one(
+                                    inner,
+                                    to,
+                                    &req.destination_encryption_context,
+                                    plaintext.expose_secret(),
+                                )?,
+                                source_key_id: source.arn.to_string(),
+                                key_id: dest.arn.to_string(),
+                                source_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                                destination_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                                source_key_material_id: from.material_id.clone(),
+                                destination_key_material_id: to.material_id.clone(),
+                            })
+                        },
+                    )
+                },
+            )
         })
     }
 
     /// GenerateDataKey: a fresh data key, returned in plaintext (locked memory) and wrapped
     /// under the KMS key. The engine keeps no copy.
     pub fn generate_data_key(&self, caller: &Caller, req: &GenerateDataKeyRequest) -> Result<GenerateDataKeyResponse> {
-        let inner = &*self.inner;
-        inner.audited(caller, "GenerateDataKey", |note| {
-            let (plaintext, ciphertext_blob, key) = self.data_key(caller, "GenerateDataKey", req, note)?;
-            Ok(GenerateDataKeyResponse {
-                ciphertext_blob,
-                plaintext,
-                key_id: key.live.arn.to_string(),
-                key_material_id: key.version.material_id.clone(),
+        self.inner.audited(caller, "GenerateDataKey", |note| {
+            self.data_key(caller, "GenerateDataKey", req, note, |live, version, plaintext, ciphertext_blob| {
+                Ok(GenerateDataKeyResponse {
+                    ciphertext_blob,
+                    plaintext,
+                    key_id: live.arn.to_string(),
+                    key_material_id: version.material_id.clone(),
+                })
             })
         })
     }
@@ -361,42 +438,40 @@ impl Kms {
         caller: &Caller,
         req: &GenerateDataKeyRequest,
     ) -> Result<GenerateDataKeyWithoutPlaintextResponse> {
-        let inner = &*self.inner;
-        inner.audited(caller, "GenerateDataKeyWithoutPlaintext", |note| {
-            let (_plaintext, ciphertext_blob, key) =
-                self.data_key(caller, "GenerateDataKeyWithoutPlaintext", req, note)?;
-            Ok(GenerateDataKeyWithoutPlaintextResponse {
-                ciphertext_blob,
-                key_id: key.live.arn.to_string(),
-                key_material_id: key.version.material_id.clone(),
+        self.inner.audited(caller, "GenerateDataKeyWithoutPlaintext", |note| {
+            self.data_key(caller, "GenerateDataKeyWithoutPlaintext", req, note, |live, version, _plaintext, blob| {
+                Ok(GenerateDataKeyWithoutPlaintextResponse {
+                    ciphertext_blob: blob,
+                    key_id: live.arn.to_string(),
+                    key_material_id: version.material_id.clone(),
+                })
             })
         })
     }
 
-    fn data_key(
+    fn data_key<R>(
         &self,
         caller: &Caller,
         action: &str,
         req: &GenerateDataKeyRequest,
         note: &mut AuditNote,
-    ) -> Result<(SecretBytes, Vec<u8>, EncryptingKey)> {
+        f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>, SecretBytes, Vec<u8>) -> Result<R>,
+    ) -> Result<R> {
         let inner = &*self.inner;
         let len = data_key_len(req.key_spec, req.number_of_bytes)?;
         check_grant_tokens(&req.grant_tokens)?;
         context::validate(&req.encryption_context, "encryption context")?;
         note.context(&req.encryption_context);
-        let now = inner.clock.now();
-        let key = inner.encrypting_key(caller, action, &req.key_id, "keyId", None, note, now)?;
-        if req.dry_run == Some(true) {
-            return Err(dry_run_error());
-        }
-        let mut plaintext = inner.arena.alloc(len).map_err(secret_error)?;
-        crypto::fill_random(plaintext.expose_secret_mut()).map_err(|_| rng_failed())?;
-        let reservation = key.version.reserve(&inner.arena, 1)?;
-        let ctx = context::encode(&req.encryption_context);
-        let mut aad = Vec::new();
-        let blob = key.version.seal(&reservation, 0, &ctx, plaintext.expose_secret(), &mut aad)?;
-        Ok((plaintext, blob, key))
+        let now = Now::lazy(&*inner.clock);
+        inner.with_encrypting_key(caller, action, &req.key_id, "keyId", None, note, &now, |live, version| {
+            if req.dry_run == Some(true) {
+                return Err(dry_run_error());
+            }
+            let mut plaintext = inner.arena.alloc(len).map_err(secret_error)?;
+            crypto::fill_random(plaintext.expose_secret_mut()).map_err(|_| rng_failed())?;
+            let blob = seal_one(inner, version, &req.encryption_context, plaintext.expose_secret())?;
+            f(live, version, plaintext, blob)
+        })
     }
 
     /// GenerateRandom: 1–1024 random bytes from the provider's CSPRNG, in locked memory.

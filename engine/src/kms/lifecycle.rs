@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::material::VersionKeys;
 use super::types::*;
 use super::{
-    AuditNote, Caller, Inner, Kms, LiveKey, check_grant_tokens, page_limit, parse_marker, rng_failed, secret_error,
+    AuditNote, Caller, Inner, Kms, LiveKey, Now, check_grant_tokens, page_limit, parse_marker, rng_failed, secret_error,
 };
 use crate::clock::{DAY_MS, Timestamp};
 use crate::crypto::{self, KEY_LEN};
@@ -91,7 +91,7 @@ impl Inner {
         rec.revision = old.revision + 1;
         self.store.put_key(&rec, old.revision)?;
         let current = rec.current_version;
-        live.record.store(Arc::new(rec));
+        live.publish(rec);
         for (number, material_id, ikm) in fresh.0 {
             let vk = Arc::new(VersionKeys::new(live.id, number, material_id, ikm));
             live.versions.write().insert(number, vk.clone());
@@ -105,7 +105,7 @@ impl Inner {
 
     /// Removes a deleted key from every cache.
     fn forget_key(&self, live: &LiveKey) {
-        self.keys.write().remove(&live.id);
+        self.keys.remove(&live.id);
         self.aliases.write().retain(|_, target| *target != live.id);
         self.hot.forget(&live.id);
         live.versions.write().clear();
@@ -116,7 +116,7 @@ impl Inner {
     /// period, automatic rotations. Returns `None` if the key is gone.
     pub(super) fn apply_due(&self, live: &Arc<LiveKey>, now: Timestamp) -> Result<Option<Arc<LiveKey>>> {
         let _admin = self.admin.lock();
-        if !self.keys.read().contains_key(&live.id) {
+        if !self.keys.contains(&live.id) {
             return Ok(None);
         }
         let old = live.record.load_full();
@@ -143,11 +143,11 @@ impl Inner {
         change: impl FnOnce(&LiveKey, &mut KeyRecord, Timestamp, &mut NewMaterial) -> Result<R>,
     ) -> Result<R> {
         let now = self.clock.now();
-        let live = self.resolve(raw_key_id, IdForms::KeyOnly, "keyId", true, now)?;
+        let live = self.resolve(raw_key_id, IdForms::KeyOnly, "keyId", true, &Now::fixed(now))?;
         note.key(&live);
         self.authorize(caller, operation, &live.arn)?;
         let _admin = self.admin.lock();
-        if !self.keys.read().contains_key(&live.id) {
+        if !self.keys.contains(&live.id) {
             return Err(self.key_not_found(&live.id));
         }
         let old = live.record.load_full();
@@ -168,7 +168,7 @@ impl Inner {
         note: &mut AuditNote,
     ) -> Result<(Arc<LiveKey>, Arc<KeyRecord>)> {
         let now = self.clock.now();
-        let live = self.resolve(raw_key_id, forms, "keyId", true, now)?;
+        let live = self.resolve(raw_key_id, forms, "keyId", true, &Now::fixed(now))?;
         note.key(&live);
         self.authorize(caller, operation, &live.arn)?;
         let rec = live.record.load_full();
@@ -439,7 +439,7 @@ impl Kms {
             let placeholder = KeyRecord { revision: 0, versions: Vec::new(), ..record.clone() };
             inner.commit(&live, &placeholder, record, fresh)?;
             let metadata = inner.metadata(&live, &live.record.load());
-            inner.keys.write().insert(id, live);
+            inner.keys.insert_if_absent(live);
             Ok(CreateKeyResponse { key_metadata: metadata })
         })
     }
@@ -473,7 +473,7 @@ impl Kms {
                 let exhausted = page.len() < want;
                 for id in page {
                     after = Some(id);
-                    if inner.live_key(&id, now)?.is_some() {
+                    if inner.live_key(&id, &Now::fixed(now))?.is_some() {
                         keys.push(id);
                     }
                 }
@@ -649,7 +649,7 @@ impl Kms {
         inner.audited(caller, "CreateAlias", |note| {
             let alias = AliasName::parse_for_create(&req.alias_name)?;
             let now = inner.clock.now();
-            let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, now)?;
+            let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
             note.key(&live);
             inner.authorize(caller, "CreateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
@@ -681,7 +681,7 @@ impl Kms {
         inner.audited(caller, "UpdateAlias", |note| {
             let alias = AliasName::parse(&req.alias_name)?;
             let now = inner.clock.now();
-            let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, now)?;
+            let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
             note.key(&live);
             let Some(existing) = inner.store.get_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
             if alias.is_reserved() {
@@ -730,7 +730,7 @@ impl Kms {
             let now = inner.clock.now();
             let only = match &req.key_id {
                 Some(raw) => {
-                    let live = inner.resolve(raw, IdForms::KeyOnly, "keyId", true, now)?;
+                    let live = inner.resolve(raw, IdForms::KeyOnly, "keyId", true, &Now::fixed(now))?;
                     note.key(&live);
                     Some(live.id)
                 }
@@ -746,7 +746,7 @@ impl Kms {
                 let alive = match live_targets.get(&alias.target) {
                     Some(alive) => *alive,
                     None => {
-                        let alive = inner.live_key(&alias.target, now)?.is_some();
+                        let alive = inner.live_key(&alias.target, &Now::fixed(now))?.is_some();
                         live_targets.insert(alias.target, alive);
                         alive
                     }

@@ -115,13 +115,33 @@ pub(crate) struct VersionKeys {
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
-    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % WRITER_SHARDS;
+    static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
 }
 
-/// Counters reserved from a writer: messages `first..first + n` under `writer`.
+/// The calling thread's writer shard, assigned round-robin on first use.
+fn shard() -> usize {
+    SHARD.with(|s| {
+        let mut v = s.get();
+        if v == usize::MAX {
+            v = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % WRITER_SHARDS;
+            s.set(v);
+        }
+        v
+    })
+}
+
+/// Counters reserved from a writer: messages `first..first + n` under it. Holds the writer
+/// through an arc-swap guard, so reserving touches no shared reference count.
 pub(crate) struct Reservation {
-    writer: Arc<Writer>,
+    guard: arc_swap::Guard<Option<Arc<Writer>>>,
     first: u64,
+}
+
+impl Reservation {
+    fn writer(&self) -> &Writer {
+        // Invariant: `reserve` builds a reservation only from a guard holding a writer.
+        self.guard.as_deref().expect("a reservation always holds a writer")
+    }
 }
 
 impl VersionKeys {
@@ -158,14 +178,16 @@ impl VersionKeys {
     /// Reserves `n` consecutive message counters from the calling thread's writer, drawing a
     /// new salt first if the writer is missing or would run past its limit.
     pub(crate) fn reserve(&self, arena: &Arena, n: u64) -> Result<Reservation> {
-        let shard = SHARD.with(|s| *s);
+        let shard = shard();
         loop {
-            if let Some(writer) = self.writers[shard].load_full() {
+            let guard = self.writers[shard].load();
+            if let Some(writer) = guard.as_deref() {
                 let first = writer.next.fetch_add(n, Ordering::Relaxed);
                 if first.checked_add(n).is_some_and(|end| end <= MAX_MESSAGES_PER_SALT) {
-                    return Ok(Reservation { writer, first });
+                    return Ok(Reservation { guard, first });
                 }
             }
+            drop(guard);
             // Missing or used up: one thread draws a new salt, the others wait for it.
             let _guard = self.new_writer.lock();
             let current = self.writers[shard].load_full();
@@ -183,7 +205,8 @@ impl VersionKeys {
 
     /// The sub-key for blobs written under `salt`, and whether it came from a cache.
     fn reader(&self, arena: &Arena, salt: &[u8; 16]) -> Result<(Arc<Locked<AeadKey>>, bool)> {
-        for slot in &self.writers {
+        let own = shard();
+        for slot in std::iter::once(&self.writers[own]).chain(&self.writers) {
             if let Some(w) = &*slot.load() {
                 if w.salt == *salt {
                     return Ok((w.key.clone(), true));
@@ -216,8 +239,9 @@ impl VersionKeys {
         plaintext: &[u8],
         aad: &mut Vec<u8>,
     ) -> Result<Vec<u8>> {
+        let writer = res.writer();
         let header =
-            Header { key_id: self.key_id, version: self.number, salt: res.writer.salt, counter: res.first + counter };
+            Header { key_id: self.key_id, version: self.number, salt: writer.salt, counter: res.first + counter };
         let header_bytes = header.encode();
         let mut blob = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
         blob.extend_from_slice(&header_bytes);
@@ -230,8 +254,7 @@ impl VersionKeys {
             aad.extend_from_slice(ctx);
             aad
         };
-        let tag = res
-            .writer
+        let tag = writer
             .key
             .seal_in_place_separate_tag(header.nonce(), aad, &mut blob[HEADER_LEN..])
             .map_err(|_| Error::Internal("Encryption failed".into()))?;

@@ -25,7 +25,7 @@ mod types;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 use parking_lot::{Mutex, RwLock};
@@ -228,7 +228,7 @@ impl KmsBuilder {
             hot: HotVersions::new(self.max_hot_versions),
             root,
             arena,
-            keys: RwLock::new(FxHashMap::default()),
+            keys: KeyTable::new(),
             aliases: RwLock::new(HashMap::new()),
             admin: Mutex::new(()),
             request_prefix: u64::from_be_bytes(prefix),
@@ -270,7 +270,7 @@ pub(crate) struct Inner {
     root: RootKey,
     hot: HotVersions,
     /// Cache of the store's keys.
-    keys: RwLock<FxHashMap<KeyId, Arc<LiveKey>>>,
+    keys: KeyTable,
     /// Cache of the store's aliases.
     aliases: RwLock<HashMap<AliasName, KeyId>>,
     /// Serializes management operations.
@@ -287,6 +287,85 @@ pub(crate) struct LiveKey {
     versions: RwLock<FxHashMap<u32, Arc<VersionKeys>>>,
     /// The current version, when hot: the Encrypt path reads it without taking a lock.
     current: ArcSwapOption<VersionKeys>,
+    /// `record.next_event()` in milliseconds (`i64::MAX`: nothing scheduled), so the hot path
+    /// reads the clock only for keys that have something scheduled.
+    next_event: AtomicI64,
+}
+
+/// Shards of the key cache, each an immutable map swapped whole on change: readers take no
+/// lock and touch no shared counter; a writer copies one shard (1/64 of the keys).
+struct KeyTable {
+    shards: Box<[ArcSwap<FxHashMap<KeyId, Arc<LiveKey>>>]>,
+}
+
+const KEY_TABLE_SHARDS: usize = 64;
+
+impl KeyTable {
+    fn new() -> Self {
+        Self { shards: (0..KEY_TABLE_SHARDS).map(|_| ArcSwap::default()).collect() }
+    }
+
+    fn shard(&self, id: &KeyId) -> &ArcSwap<FxHashMap<KeyId, Arc<LiveKey>>> {
+        // Key ids are random: their last byte spreads keys evenly.
+        &self.shards[usize::from(id.as_bytes()[15]) % KEY_TABLE_SHARDS]
+    }
+
+    fn get(&self, id: &KeyId) -> Option<Arc<LiveKey>> {
+        self.shard(id).load().get(id).cloned()
+    }
+
+    fn contains(&self, id: &KeyId) -> bool {
+        self.shard(id).load().contains_key(id)
+    }
+
+    /// Inserts `live` unless the id is present; returns what the table holds.
+    fn insert_if_absent(&self, live: Arc<LiveKey>) -> Arc<LiveKey> {
+        let mut held = None;
+        self.shard(&live.id).rcu(|map| {
+            if let Some(existing) = map.get(&live.id) {
+                held = Some(existing.clone());
+                return Arc::clone(map);
+            }
+            held = Some(live.clone());
+            let mut next = FxHashMap::clone(map);
+            next.insert(live.id, live.clone());
+            Arc::new(next)
+        });
+        held.unwrap_or(live)
+    }
+
+    fn remove(&self, id: &KeyId) {
+        self.shard(id).rcu(|map| {
+            let mut next = FxHashMap::clone(map);
+            next.remove(id);
+            next
+        });
+    }
+}
+
+/// The time of one operation, read from the clock at most once and only if needed.
+pub(crate) struct Now<'a> {
+    clock: Option<&'a dyn Clock>,
+    at: std::cell::Cell<Option<Timestamp>>,
+}
+
+impl<'a> Now<'a> {
+    fn lazy(clock: &'a dyn Clock) -> Self {
+        Self { clock: Some(clock), at: std::cell::Cell::new(None) }
+    }
+
+    fn fixed(t: Timestamp) -> Self {
+        Self { clock: None, at: std::cell::Cell::new(Some(t)) }
+    }
+
+    fn get(&self) -> Timestamp {
+        if let Some(t) = self.at.get() {
+            return t;
+        }
+        let t = self.clock.map_or_else(Timestamp::default, |c| c.now());
+        self.at.set(Some(t));
+        t
+    }
 }
 
 impl LiveKey {
@@ -294,11 +373,28 @@ impl LiveKey {
         Self {
             id,
             arn: arn.into(),
+            next_event: AtomicI64::new(next_event_ms(&record)),
             record: ArcSwap::from_pointee(record),
             versions: RwLock::new(FxHashMap::default()),
             current: ArcSwapOption::empty(),
         }
     }
+
+    /// Publishes a new record.
+    fn publish(&self, record: KeyRecord) {
+        self.next_event.store(next_event_ms(&record), Ordering::Release);
+        self.record.store(Arc::new(record));
+    }
+
+    /// Whether something scheduled for this key (deletion, rotation) is due.
+    fn is_due(&self, now: &Now<'_>) -> bool {
+        let t = self.next_event.load(Ordering::Acquire);
+        t != i64::MAX && t <= now.get().as_millis()
+    }
+}
+
+fn next_event_ms(record: &KeyRecord) -> i64 {
+    record.next_event().map_or(i64::MAX, Timestamp::as_millis)
 }
 
 impl Kms {
@@ -356,7 +452,7 @@ impl Kms {
             let Some(last) = page.last().copied() else { return Ok(()) };
             for id in &page {
                 // A key deleted meanwhile is fine.
-                let _ = self.inner.live_key(id, now)?;
+                let _ = self.inner.live_key(id, &Now::fixed(now))?;
             }
             after = Some(last);
         }
@@ -374,19 +470,48 @@ impl Inner {
 
     /// The live key with this id, loading it from the store on a cache miss and carrying out
     /// whatever the clock has made due. `None` when there is no such key (any more).
-    fn live_key(&self, id: &KeyId, now: Timestamp) -> Result<Option<Arc<LiveKey>>> {
-        let cached = self.keys.read().get(id).cloned();
-        let live = match cached {
+    fn live_key(&self, id: &KeyId, now: &Now<'_>) -> Result<Option<Arc<LiveKey>>> {
+        let live = match self.keys.get(id) {
             Some(live) => live,
             None => {
                 let Some(record) = self.store.get_key(id)? else { return Ok(None) };
-                let live = Arc::new(LiveKey::new(*id, self.arn_of(id), record));
-                self.keys.write().entry(*id).or_insert(live).clone()
+                self.keys.insert_if_absent(Arc::new(LiveKey::new(*id, self.arn_of(id), record)))
             }
         };
-        match live.record.load().next_event() {
-            Some(t) if t <= now => self.apply_due(&live, now),
-            _ => Ok(Some(live)),
+        if live.is_due(now) { self.apply_due(&live, now.get()) } else { Ok(Some(live)) }
+    }
+
+    /// Runs `f` on the live key `id`, borrowed from the key table without touching any
+    /// shared counter (the hot path); falls back to [`Inner::live_key`] on a miss or when
+    /// something is due. `None` when there is no such key.
+    fn with_live_key<R>(
+        &self,
+        id: &KeyId,
+        now: &Now<'_>,
+        f: impl FnOnce(&Arc<LiveKey>) -> Result<R>,
+    ) -> Result<Option<R>> {
+        {
+            let shard = self.keys.shard(id).load();
+            if let Some(live) = shard.get(id) {
+                if !live.is_due(now) {
+                    return f(live).map(Some);
+                }
+            }
+        }
+        match self.live_key(id, now)? {
+            Some(live) => f(&live).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Parses a key identifier and resolves aliases to a key id (the key may not exist).
+    fn key_id_of(&self, raw: &str, forms: IdForms, field: &str, invalid_arn_listed: bool) -> Result<KeyId> {
+        match KeyRef::parse(raw, forms, &self.scope(), field, invalid_arn_listed)? {
+            KeyRef::Id(id) | KeyRef::Arn(id) => Ok(id),
+            KeyRef::Alias(alias) => match self.alias_target(&alias)? {
+                Some(id) => Ok(id),
+                None => Err(id::alias_not_found_name(raw, &self.scope())),
+            },
         }
     }
 
@@ -397,16 +522,9 @@ impl Inner {
         forms: IdForms,
         field: &str,
         invalid_arn_listed: bool,
-        now: Timestamp,
+        now: &Now<'_>,
     ) -> Result<Arc<LiveKey>> {
-        let key_ref = KeyRef::parse(raw, forms, &self.scope(), field, invalid_arn_listed)?;
-        let id = match &key_ref {
-            KeyRef::Id(id) | KeyRef::Arn(id) => *id,
-            KeyRef::Alias(alias) => match self.alias_target(alias)? {
-                Some(id) => id,
-                None => return Err(id::alias_not_found_name(raw, &self.scope())),
-            },
-        };
+        let id = self.key_id_of(raw, forms, field, invalid_arn_listed)?;
         match self.live_key(&id, now)? {
             Some(live) => Ok(live),
             None => Err(self.key_not_found(&id)),
