@@ -295,8 +295,11 @@ pub(crate) struct LiveKey {
 /// Shards of the key cache, each an immutable map swapped whole on change: readers take no
 /// lock and touch no shared counter; a writer copies one shard (1/64 of the keys).
 struct KeyTable {
-    shards: Box<[ArcSwap<FxHashMap<KeyId, Arc<LiveKey>>>]>,
+    shards: Box<[ArcSwap<KeyShard>]>,
 }
+
+/// One shard of the key table.
+type KeyShard = FxHashMap<KeyId, Arc<LiveKey>>;
 
 const KEY_TABLE_SHARDS: usize = 64;
 
@@ -305,7 +308,7 @@ impl KeyTable {
         Self { shards: (0..KEY_TABLE_SHARDS).map(|_| ArcSwap::default()).collect() }
     }
 
-    fn shard(&self, id: &KeyId) -> &ArcSwap<FxHashMap<KeyId, Arc<LiveKey>>> {
+    fn shard(&self, id: &KeyId) -> &ArcSwap<KeyShard> {
         // Key ids are random: their last byte spreads keys evenly.
         &self.shards[usize::from(id.as_bytes()[15]) % KEY_TABLE_SHARDS]
     }
