@@ -90,26 +90,46 @@ impl Inner {
         let id = self.key_id_of(raw_key_id, IdForms::Any, field, false)?;
         let out = self.with_live_key(&id, now, |live| {
             note.key(live);
-            self.authorize(caller, action, &live.arn)?;
-            let rec = live.record.load();
-            check_usable(live, &rec)?;
-            check_symmetric(live, &rec, algorithm)?;
-            let current = live.current.load();
-            match &*current {
-                Some(vk) if vk.number == rec.current_version => {
-                    vk.touch();
-                    note.version(vk.number);
-                    f(live, vk)
-                }
-                _ => {
-                    drop(current);
-                    let vk = self.current_version(live, &rec)?;
-                    note.version(vk.number);
-                    f(live, &vk)
-                }
-            }
+            self.with_version(caller, action, live, algorithm, None, |vk| {
+                note.version(vk.number);
+                f(live, vk)
+            })
         })?;
         out.ok_or_else(|| self.key_not_found(&id))
+    }
+
+    /// Authorizes `action` on a key, checks that its state and spec allow it, and runs `f`
+    /// with version `version` (the current one when `None`), hot. A version the key does not
+    /// have is `InvalidCiphertext`.
+    fn with_version<R>(
+        &self,
+        caller: &Caller,
+        action: &str,
+        live: &Arc<LiveKey>,
+        algorithm: Option<EncryptionAlgorithmSpec>,
+        version: Option<u32>,
+        f: impl FnOnce(&Arc<VersionKeys>) -> Result<R>,
+    ) -> Result<R> {
+        self.authorize(caller, action, &live.arn)?;
+        let rec = live.record.load();
+        check_usable(live, &rec)?;
+        check_symmetric(live, &rec, algorithm)?;
+        let number = version.unwrap_or(rec.current_version);
+        let current = live.current.load();
+        match &*current {
+            Some(vk) if vk.number == number => {
+                vk.touch();
+                f(vk)
+            }
+            _ => {
+                drop(current);
+                let vk = match version {
+                    None => self.current_version(live, &rec)?,
+                    Some(n) => self.version_keys(live, &rec, n)?.ok_or(Error::InvalidCiphertext)?,
+                };
+                f(&vk)
+            }
+        }
     }
 
     /// [`Inner::with_encrypting_key`], keeping the key and version (for batches).
@@ -140,22 +160,7 @@ impl Inner {
         f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>) -> Result<R>,
     ) -> Result<R> {
         let out = self.with_live_key(key_id, now, |live| {
-            self.authorize(caller, action, &live.arn)?;
-            let rec = live.record.load();
-            check_usable(live, &rec)?;
-            check_symmetric(live, &rec, None)?;
-            let current = live.current.load();
-            match &*current {
-                Some(vk) if vk.number == version => {
-                    vk.touch();
-                    f(live, vk)
-                }
-                _ => {
-                    drop(current);
-                    let vk = self.version_keys(live, &rec, version)?.ok_or(Error::InvalidCiphertext)?;
-                    f(live, &vk)
-                }
-            }
+            self.with_version(caller, action, live, None, Some(version), |vk| f(live, vk))
         })?;
         out.ok_or(Error::InvalidCiphertext)
     }
