@@ -34,11 +34,9 @@ impl Inner {
         rec: &KeyRecord,
         number: u32,
     ) -> Result<Option<Arc<VersionKeys>>> {
-        if let Some(vk) = &*live.current.load() {
-            if vk.number == number {
-                vk.touch();
-                return Ok(Some(vk.clone()));
-            }
+        if let Some(vk) = live.snapshot.load().current.as_ref().filter(|vk| vk.number == number) {
+            vk.touch();
+            return Ok(Some(vk.clone()));
         }
         if let Some(vk) = live.versions.read().get(&number) {
             vk.touch();
@@ -60,16 +58,10 @@ impl Inner {
 
     /// The current version of a key, hot.
     fn current_version(&self, live: &Arc<LiveKey>, rec: &KeyRecord) -> Result<Arc<VersionKeys>> {
-        if let Some(vk) = &*live.current.load() {
-            if vk.number == rec.current_version {
-                vk.touch();
-                return Ok(vk.clone());
-            }
-        }
         let vk = self
             .version_keys(live, rec, rec.current_version)?
             .ok_or_else(|| Error::Internal(format!("{} has no current key material", live.arn)))?;
-        live.current.store(Some(vk.clone()));
+        live.set_current(&vk);
         Ok(vk)
     }
 
@@ -111,18 +103,19 @@ impl Inner {
         f: impl FnOnce(&Arc<VersionKeys>) -> Result<R>,
     ) -> Result<R> {
         self.authorize(caller, action, &live.arn)?;
-        let rec = live.record.load();
-        check_usable(live, &rec)?;
-        check_symmetric(live, &rec, algorithm)?;
+        let snapshot = live.snapshot.load();
+        let rec = &snapshot.record;
+        check_usable(live, rec)?;
+        check_symmetric(live, rec, algorithm)?;
         let number = version.unwrap_or(rec.current_version);
-        let current = live.current.load();
-        match &*current {
+        match &snapshot.current {
             Some(vk) if vk.number == number => {
                 vk.touch();
                 f(vk)
             }
             _ => {
-                drop(current);
+                let rec = Arc::clone(rec);
+                drop(snapshot);
                 let vk = match version {
                     None => self.current_version(live, &rec)?,
                     Some(n) => self.version_keys(live, &rec, n)?.ok_or(Error::InvalidCiphertext)?,
@@ -347,7 +340,7 @@ impl Kms {
             let expected = req.key_id.as_deref();
             inner.with_open_blob(caller, "Decrypt", blob, ctx, expected, "keyId", note, &now, |live, vk, plaintext| {
                 if let Some(alg) = req.encryption_algorithm {
-                    check_symmetric(live, &live.record.load(), Some(alg))?;
+                    check_symmetric(live, &live.record(), Some(alg))?;
                 }
                 if req.dry_run == Some(true) {
                     return Err(dry_run_error());
@@ -384,7 +377,7 @@ impl Kms {
                 &now,
                 |source, from, plaintext| {
                     if let Some(alg) = req.source_encryption_algorithm {
-                        check_symmetric(source, &source.record.load(), Some(alg))?;
+                        check_symmetric(source, &source.record(), Some(alg))?;
                     }
                     let (dest_id, alg) = (&req.destination_key_id, req.destination_encryption_algorithm);
                     let mut dest_note = AuditNote::default();

@@ -96,7 +96,7 @@ impl Inner {
             let vk = Arc::new(VersionKeys::new(live.id, number, material_id, ikm));
             live.versions.write().insert(number, vk.clone());
             if number == current {
-                live.current.store(Some(vk));
+                live.set_current(&vk);
             }
             self.hot.admit(live, number);
         }
@@ -109,7 +109,7 @@ impl Inner {
         self.aliases.write().retain(|_, target| *target != live.id);
         self.hot.forget(&live.id);
         live.versions.write().clear();
-        live.current.store(None);
+        live.clear_current(None);
     }
 
     /// Carries out what the clock made due for one key: deletion at the end of its waiting
@@ -119,7 +119,7 @@ impl Inner {
         if !self.keys.contains(&live.id) {
             return Ok(None);
         }
-        let old = live.record.load_full();
+        let old = live.record();
         if old.state == KeyState::PendingDeletion && old.deletion_date.is_some_and(|d| d <= now) {
             self.store.delete_key(&live.id)?;
             self.forget_key(live);
@@ -150,7 +150,7 @@ impl Inner {
         if !self.keys.contains(&live.id) {
             return Err(self.key_not_found(&live.id));
         }
-        let old = live.record.load_full();
+        let old = live.record();
         let mut rec = (*old).clone();
         let mut fresh = NewMaterial::default();
         let out = change(&live, &mut rec, now, &mut fresh)?;
@@ -171,7 +171,7 @@ impl Inner {
         let live = self.resolve(raw_key_id, forms, "keyId", true, &Now::fixed(now))?;
         note.key(&live);
         self.authorize(caller, operation, &live.arn)?;
-        let rec = live.record.load_full();
+        let rec = live.record();
         Ok((live, rec))
     }
 
@@ -438,7 +438,7 @@ impl Kms {
             // Stored as revision 1; `commit` publishes it and installs the material.
             let placeholder = KeyRecord { revision: 0, versions: Vec::new(), ..record.clone() };
             inner.commit(&live, &placeholder, record, fresh)?;
-            let metadata = inner.metadata(&live, &live.record.load());
+            let metadata = inner.metadata(&live, &live.record());
             inner.keys.insert_if_absent(live);
             Ok(CreateKeyResponse { key_metadata: metadata })
         })
@@ -653,7 +653,7 @@ impl Kms {
             note.key(&live);
             inner.authorize(caller, "CreateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
-            not_pending(&live, &live.record.load())?;
+            not_pending(&live, &live.record())?;
             if inner.store.get_alias(&alias)?.is_some() {
                 return Err(Error::AlreadyExists(format!(
                     "An alias with the name {} already exists",
@@ -692,7 +692,7 @@ impl Kms {
             inner.authorize(caller, "UpdateAlias", &inner.arn_of(&existing.target))?;
             inner.authorize(caller, "UpdateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
-            not_pending(&live, &live.record.load())?;
+            not_pending(&live, &live.record())?;
             if existing.target != live.id && inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
                 return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
             }

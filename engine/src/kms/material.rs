@@ -203,22 +203,6 @@ impl VersionKeys {
         }
     }
 
-    /// The sub-key for blobs written under `salt`, and whether it came from a cache.
-    fn reader(&self, arena: &Arena, salt: &[u8; 16]) -> Result<(Arc<Locked<AeadKey>>, bool)> {
-        let own = shard();
-        for slot in std::iter::once(&self.writers[own]).chain(&self.writers) {
-            if let Some(w) = &*slot.load() {
-                if w.salt == *salt {
-                    return Ok((w.key.clone(), true));
-                }
-            }
-        }
-        if let Some(key) = self.readers.read().get(salt) {
-            return Ok((key.clone(), true));
-        }
-        Ok((self.derive(arena, salt)?, false))
-    }
-
     /// Caches a reader key, once a blob under its salt has authenticated (so forged blobs
     /// cannot flush the cache).
     fn remember_reader(&self, salt: &[u8; 16], key: Arc<Locked<AeadKey>>) {
@@ -270,25 +254,43 @@ impl VersionKeys {
         ctx: &[u8],
         aad: &mut Vec<u8>,
     ) -> Result<SecretBytes> {
-        let (key, cached) = self.reader(arena, &parsed.header.salt)?;
-        let (ct, tag) = parsed.body.split_at(parsed.body.len() - TAG_LEN);
-        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::InvalidCiphertext)?;
-        let mut out = arena.alloc_copy(ct).map_err(secret_error)?;
-        let aad: &[u8] = if ctx.is_empty() {
-            parsed.header_bytes
-        } else {
-            aad.clear();
-            aad.extend_from_slice(parsed.header_bytes);
-            aad.extend_from_slice(ctx);
-            aad
-        };
-        key.open_in_place_separate_tag(parsed.header.nonce(), aad, &tag, out.expose_secret_mut())
-            .map_err(|_| Error::InvalidCiphertext)?;
-        if !cached {
-            self.remember_reader(&parsed.header.salt, key);
+        let salt = &parsed.header.salt;
+        // Blobs this thread wrote are the common case: its own writer first, then the
+        // others, used through their guards (no reference count touched).
+        let own = shard();
+        for slot in std::iter::once(&self.writers[own]).chain(&self.writers) {
+            let guard = slot.load();
+            if let Some(w) = guard.as_deref().filter(|w| w.salt == *salt) {
+                return open_with(&w.key, arena, parsed, ctx, aad);
+            }
         }
+        let cached = self.readers.read().get(salt).cloned();
+        if let Some(key) = cached {
+            return open_with(&key, arena, parsed, ctx, aad);
+        }
+        let key = self.derive(arena, salt)?;
+        let out = open_with(&key, arena, parsed, ctx, aad)?;
+        self.remember_reader(salt, key);
         Ok(out)
     }
+}
+
+/// Opens a parsed blob with the sub-key `key` into locked memory.
+fn open_with(key: &AeadKey, arena: &Arena, parsed: &Parsed<'_>, ctx: &[u8], aad: &mut Vec<u8>) -> Result<SecretBytes> {
+    let (ct, tag) = parsed.body.split_at(parsed.body.len() - TAG_LEN);
+    let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::InvalidCiphertext)?;
+    let mut out = arena.alloc_copy(ct).map_err(secret_error)?;
+    let aad: &[u8] = if ctx.is_empty() {
+        parsed.header_bytes
+    } else {
+        aad.clear();
+        aad.extend_from_slice(parsed.header_bytes);
+        aad.extend_from_slice(ctx);
+        aad
+    };
+    key.open_in_place_separate_tag(parsed.header.nonce(), aad, &tag, out.expose_secret_mut())
+        .map_err(|_| Error::InvalidCiphertext)?;
+    Ok(out)
 }
 
 /// Bounds the number of hot versions across all keys.
@@ -331,10 +333,7 @@ impl LiveKey {
     pub(crate) fn evict(&self, number: u32) {
         let removed = self.versions.write().remove(&number);
         if let Some(vk) = removed {
-            let current = self.current.load();
-            if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, &vk)) {
-                self.current.store(None);
-            }
+            self.clear_current(Some(&vk));
         }
     }
 }

@@ -27,7 +27,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwap;
 use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
@@ -283,13 +283,20 @@ pub(crate) struct Inner {
 pub(crate) struct LiveKey {
     id: KeyId,
     arn: Arc<str>,
-    record: ArcSwap<KeyRecord>,
+    /// The metadata and, when hot, the current version: one snapshot, so the hot path reads
+    /// both with one lock-free load.
+    snapshot: ArcSwap<Snapshot>,
     versions: RwLock<FxHashMap<u32, Arc<VersionKeys>>>,
-    /// The current version, when hot: the Encrypt path reads it without taking a lock.
-    current: ArcSwapOption<VersionKeys>,
     /// `record.next_event()` in milliseconds (`i64::MAX`: nothing scheduled), so the hot path
     /// reads the clock only for keys that have something scheduled.
     next_event: AtomicI64,
+}
+
+/// What the hot path reads of a key at once.
+pub(crate) struct Snapshot {
+    record: Arc<KeyRecord>,
+    /// The current version when it is hot (always the one `record` names as current).
+    current: Option<Arc<VersionKeys>>,
 }
 
 /// Shards of the key cache, each an immutable map swapped whole on change: readers take no
@@ -377,16 +384,40 @@ impl LiveKey {
             id,
             arn: arn.into(),
             next_event: AtomicI64::new(next_event_ms(&record)),
-            record: ArcSwap::from_pointee(record),
+            snapshot: ArcSwap::from_pointee(Snapshot { record: Arc::new(record), current: None }),
             versions: RwLock::new(FxHashMap::default()),
-            current: ArcSwapOption::empty(),
         }
     }
 
-    /// Publishes a new record.
+    /// The current metadata.
+    fn record(&self) -> Arc<KeyRecord> {
+        Arc::clone(&self.snapshot.load().record)
+    }
+
+    /// Publishes a new record, keeping the hot current version if it is still current.
     fn publish(&self, record: KeyRecord) {
         self.next_event.store(next_event_ms(&record), Ordering::Release);
-        self.record.store(Arc::new(record));
+        let record = Arc::new(record);
+        self.snapshot.rcu(|s| Snapshot {
+            record: Arc::clone(&record),
+            current: s.current.clone().filter(|c| c.number == record.current_version),
+        });
+    }
+
+    /// Makes `vk` the hot current version, if the record still names it current.
+    fn set_current(&self, vk: &Arc<VersionKeys>) {
+        self.snapshot.rcu(|s| Snapshot {
+            record: Arc::clone(&s.record),
+            current: if vk.number == s.record.current_version { Some(Arc::clone(vk)) } else { s.current.clone() },
+        });
+    }
+
+    /// Forgets the hot current version if it is `vk` (all of them with `None`).
+    fn clear_current(&self, vk: Option<&Arc<VersionKeys>>) {
+        self.snapshot.rcu(|s| Snapshot {
+            record: Arc::clone(&s.record),
+            current: s.current.clone().filter(|c| vk.is_some_and(|vk| !Arc::ptr_eq(c, vk))),
+        });
     }
 
     /// Whether something scheduled for this key (deletion, rotation) is due.
