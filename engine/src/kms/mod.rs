@@ -6,11 +6,14 @@
 //!
 //! # Inside
 //!
-//! Keys are cached in a read-mostly table: the hot path (resolve the key, check state and
-//! permission, seal) takes only read locks that writers hold for a moment. Each key's
-//! metadata is an immutable snapshot swapped atomically by management operations, which are
-//! serialized by one mutex and written to the keystore ([`crate::store::Store`]) before the
-//! snapshot changes.
+//! Keys are cached in a table of 64 shards, each an immutable map swapped whole when a key
+//! is added or removed. The hot path (parse the key id, find the key, check state and
+//! permission, reserve a counter, seal) takes no lock and touches no shared reference count:
+//! it reads the shard, then the key's snapshot (its metadata and its current hot version),
+//! then the calling thread's writer, each through an `arc-swap` guard, and borrows them for
+//! the length of the operation. Management operations are serialized by one mutex, write the
+//! keystore ([`crate::store::Store`]) first and then publish a new snapshot. The clock is read
+//! only when a key has something scheduled (a deletion or a rotation date).
 //!
 //! Versions of key material in use are kept unwrapped in locked memory ("hot"); at most
 //! [`KmsBuilder::max_hot_versions`] of them, the least recently used evicted (zeroed) first
