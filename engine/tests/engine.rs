@@ -303,3 +303,99 @@ fn audit_records_one_event_per_operation_without_secrets() {
     let json = serde_json::to_string(&events).unwrap();
     assert!(!json.contains("plaintext-marker"));
 }
+
+/// A store whose next `get_alias` stops after reading, until the test lets it go.
+#[derive(Default)]
+struct PausingStore {
+    inner: MemoryStore,
+    pause: std::sync::Mutex<Option<(std::sync::mpsc::Sender<()>, std::sync::mpsc::Receiver<()>)>>,
+}
+
+impl PausingStore {
+    /// Arms the pause: returns (reached, resume).
+    fn arm(&self) -> (std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
+        let (reached_tx, reached_rx) = std::sync::mpsc::channel();
+        let (resume_tx, resume_rx) = std::sync::mpsc::channel();
+        *self.pause.lock().unwrap() = Some((reached_tx, resume_rx));
+        (reached_rx, resume_tx)
+    }
+}
+
+impl Store for PausingStore {
+    fn backend_name(&self) -> &'static str {
+        "pausing"
+    }
+    fn get_key(&self, id: &id::KeyId) -> Result<Option<key::KeyRecord>> {
+        self.inner.get_key(id)
+    }
+    fn put_key(&self, record: &key::KeyRecord, expected: u64) -> Result<()> {
+        self.inner.put_key(record, expected)
+    }
+    fn delete_key(&self, id: &id::KeyId) -> Result<()> {
+        self.inner.delete_key(id)
+    }
+    fn list_keys(&self, after: Option<&id::KeyId>, limit: usize) -> Result<Vec<id::KeyId>> {
+        self.inner.list_keys(after, limit)
+    }
+    fn get_alias(&self, name: &id::AliasName) -> Result<Option<key::AliasRecord>> {
+        let out = self.inner.get_alias(name);
+        let pause = self.pause.lock().unwrap().take();
+        if let Some((reached, resume)) = pause {
+            reached.send(()).unwrap();
+            resume.recv().unwrap();
+        }
+        out
+    }
+    fn create_alias(&self, alias: &key::AliasRecord) -> Result<()> {
+        self.inner.create_alias(alias)
+    }
+    fn put_alias(&self, alias: &key::AliasRecord) -> Result<()> {
+        self.inner.put_alias(alias)
+    }
+    fn delete_alias(&self, name: &id::AliasName) -> Result<()> {
+        self.inner.delete_alias(name)
+    }
+    fn list_aliases(&self) -> Result<Vec<key::AliasRecord>> {
+        self.inner.list_aliases()
+    }
+}
+
+/// An alias looked up from the store while UpdateAlias or DeleteAlias runs must not put the
+/// old target back into the engine's cache once the change is published.
+#[test]
+fn a_slow_alias_lookup_does_not_undo_a_concurrent_alias_change() {
+    let store = Arc::new(PausingStore::default());
+    let root = [3u8; 32];
+    let setup = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
+    let me = setup.root_caller();
+    let (k1, k2) = (new_key(&setup), new_key(&setup));
+    setup.create_alias(&me, &AliasRequest::new("alias/moving", &k1)).unwrap();
+    setup.create_alias(&me, &AliasRequest::new("alias/gone", &k1)).unwrap();
+    // A second engine on the same store starts with an empty alias cache.
+    let kms = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
+    let encrypt_via = |alias: &'static str| {
+        let kms = kms.clone();
+        let me = me.clone();
+        std::thread::spawn(move || kms.encrypt(&me, &EncryptRequest::new(alias, b"x".to_vec())))
+    };
+
+    // UpdateAlias while a lookup that read the old target is paused.
+    let (reached, resume) = store.arm();
+    let slow = encrypt_via("alias/moving");
+    reached.recv().unwrap();
+    kms.update_alias(&me, &AliasRequest::new("alias/moving", &k2)).unwrap();
+    resume.send(()).unwrap();
+    slow.join().unwrap().unwrap();
+    let now = kms.encrypt(&me, &EncryptRequest::new("alias/moving", b"x".to_vec())).unwrap();
+    assert!(now.key_id.ends_with(&k2), "the alias still resolves to its old target");
+
+    // DeleteAlias likewise.
+    let (reached, resume) = store.arm();
+    let slow = encrypt_via("alias/gone");
+    reached.recv().unwrap();
+    kms.delete_alias(&me, &DeleteAliasRequest { alias_name: "alias/gone".into() }).unwrap();
+    resume.send(()).unwrap();
+    slow.join().unwrap().unwrap();
+    let err = kms.encrypt(&me, &EncryptRequest::new("alias/gone", b"x".to_vec())).unwrap_err();
+    assert_eq!(err.name(), "NotFoundException", "a deleted alias still resolves");
+}

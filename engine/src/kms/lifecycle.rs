@@ -106,7 +106,7 @@ impl Inner {
     /// Removes a deleted key from every cache.
     fn forget_key(&self, live: &LiveKey) {
         self.keys.remove(&live.id);
-        self.aliases.write().retain(|_, target| *target != live.id);
+        self.change_aliases(|aliases| aliases.retain(|_, target| *target != live.id));
         self.hot.forget(&live.id);
         live.versions.write().clear();
         live.clear_current(None);
@@ -669,7 +669,9 @@ impl Kms {
                 creation_date: now,
                 last_updated: now,
             })?;
-            inner.aliases.write().insert(alias, live.id);
+            inner.change_aliases(|aliases| {
+                aliases.insert(alias, live.id);
+            });
             Ok(())
         })
     }
@@ -697,7 +699,9 @@ impl Kms {
                 return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
             }
             inner.store.put_alias(&AliasRecord { target: live.id, last_updated: now, ..existing })?;
-            inner.aliases.write().insert(alias, live.id);
+            inner.change_aliases(|aliases| {
+                aliases.insert(alias, live.id);
+            });
             Ok(())
         })
     }
@@ -716,7 +720,9 @@ impl Kms {
             }
             inner.authorize(caller, "DeleteAlias", &inner.arn_of(&existing.target))?;
             inner.store.delete_alias(&alias)?;
-            inner.aliases.write().remove(&alias);
+            inner.change_aliases(|aliases| {
+                aliases.remove(&alias);
+            });
             Ok(())
         })
     }

@@ -233,6 +233,7 @@ impl KmsBuilder {
             arena,
             keys: KeyTable::new(),
             aliases: RwLock::new(HashMap::new()),
+            alias_epoch: AtomicU64::new(0),
             admin: Mutex::new(()),
             request_prefix: u64::from_be_bytes(prefix),
             request_counter: AtomicU64::new(0),
@@ -276,6 +277,9 @@ pub(crate) struct Inner {
     keys: KeyTable,
     /// Cache of the store's aliases.
     aliases: RwLock<HashMap<AliasName, KeyId>>,
+    /// Bumped by every change to the alias cache ([`Inner::change_aliases`]), so that a cache
+    /// fill from an older read of the store never overwrites a newer change.
+    alias_epoch: AtomicU64,
     /// Serializes management operations.
     admin: Mutex<()>,
     request_prefix: u64,
@@ -572,9 +576,21 @@ impl Inner {
         if let Some(id) = self.aliases.read().get(alias) {
             return Ok(Some(*id));
         }
+        let epoch = self.alias_epoch.load(Ordering::Acquire);
         let Some(record) = self.store.get_alias(alias)? else { return Ok(None) };
-        self.aliases.write().insert(alias.clone(), record.target);
+        let mut aliases = self.aliases.write();
+        // An alias changed since the store was read: the read may be older than the change.
+        if self.alias_epoch.load(Ordering::Acquire) == epoch {
+            aliases.entry(alias.clone()).or_insert(record.target);
+        }
         Ok(Some(record.target))
+    }
+
+    /// Changes the alias cache after the store has changed (see `alias_epoch`).
+    fn change_aliases(&self, change: impl FnOnce(&mut HashMap<AliasName, KeyId>)) {
+        let mut aliases = self.aliases.write();
+        self.alias_epoch.fetch_add(1, Ordering::Release);
+        change(&mut aliases);
     }
 
     fn key_not_found(&self, id: &KeyId) -> Error {
