@@ -286,7 +286,8 @@ impl Arena {
     }
 
     /// Allocates `n` zero-filled secrets of `len` bytes each as adjacent pieces of shared
-    /// slots (up to [`MAX_SECRET_LEN`] bytes of pieces per slot), taking the arena lock once.
+    /// slots (up to [`MAX_SECRET_LEN`] bytes of pieces per slot), taking the arena lock once
+    /// per slot.
     ///
     /// For batches of small secrets (data keys): a piece wipes its own bytes when dropped and
     /// the last piece of a slot gives the slot back, so releasing a piece takes no lock. A
@@ -377,6 +378,14 @@ impl fmt::Debug for Arena {
             .field("locked", &self.is_locked())
             .finish()
     }
+}
+
+/// Overwrites `buf` with zeros in a way the compiler cannot remove: for a secret that had to
+/// pass through ordinary memory (a key handed in by value) once it has been copied into the
+/// arena.
+pub fn wipe(buf: &mut [u8]) {
+    // SAFETY: `buf` is a valid, writable slice of `buf.len()` bytes.
+    unsafe { memsec::memzero(buf.as_mut_ptr(), buf.len()) }
 }
 
 /// A byte string of key material in locked memory, wiped when dropped.
@@ -546,11 +555,14 @@ struct Slot {
     class: u8,
 }
 
-// SAFETY: a `Slot` is the unique owner of its bytes (like a `Box<[u8]>`): they are reachable
-// only through it, read through `&` and written through `&mut` (or in `Drop`). The arena
-// state it points into is behind a mutex and `Inner` is `Send + Sync`.
+// SAFETY: a `Slot` owns its bytes (like a `Box<[u8]>`): they are reachable only through it,
+// or, for a slot shared by `alloc_split` through an `Arc<Slot>`, through the pieces, which
+// cover disjoint ranges and write only their own range through raw pointers (no `&`/`&mut` to
+// the slot's bytes as a whole exists while pieces live). The whole slot is written only in
+// `Drop`, after the last owner is gone. The arena state it points into is behind a mutex and
+// `Inner` is `Send + Sync`.
 unsafe impl Send for Slot {}
-// SAFETY: see `Send`; shared access only reads the slot's bytes.
+// SAFETY: see `Send`; a `&Slot` never reads or writes the bytes itself.
 unsafe impl Sync for Slot {}
 
 impl Slot {

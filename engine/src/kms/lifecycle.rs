@@ -93,12 +93,19 @@ impl Inner {
         let current = rec.current_version;
         live.publish(rec);
         for (number, material_id, ikm) in fresh.0 {
-            let vk = Arc::new(VersionKeys::new(live.id, number, material_id, ikm));
-            live.versions.write().insert(number, vk.clone());
+            let fresh_vk = Arc::new(VersionKeys::new(live.id, number, material_id, ikm));
+            // The hot path may have unwrapped this version already (after `publish`): keep
+            // that copy, so the version is counted once.
+            let (vk, inserted) = match live.versions.write().entry(number) {
+                std::collections::hash_map::Entry::Occupied(e) => (Arc::clone(e.get()), false),
+                std::collections::hash_map::Entry::Vacant(e) => (Arc::clone(e.insert(fresh_vk)), true),
+            };
             if number == current {
                 live.set_current(&vk);
             }
-            self.hot.admit(live, number);
+            if inserted {
+                self.hot.admit(live, number);
+            }
         }
         Ok(())
     }

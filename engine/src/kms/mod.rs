@@ -203,20 +203,25 @@ impl KmsBuilder {
     }
 
     /// The root key that wraps key material in the store. Without one, a random root key is
-    /// drawn, which suits only a store that lives no longer than the engine.
+    /// drawn, which suits only a store that lives no longer than the engine. The builder's copy
+    /// is wiped once the key is in locked memory; copies the caller made are the caller's.
     pub fn root_key(mut self, key: [u8; 32]) -> Self {
         self.root_key = Some(key);
         self
     }
 
     /// Runs the power-on self-test, sets up locked memory and opens the engine.
-    pub fn open(self) -> std::result::Result<Kms, OpenError> {
+    pub fn open(mut self) -> std::result::Result<Kms, OpenError> {
         (self.self_test)().map_err(OpenError::SelfTest)?;
         let region = Region::new(&self.region).map_err(OpenError::Config)?;
         let account = AccountId::new(&self.account).map_err(OpenError::Config)?;
         let arena = Arena::new(self.arena).map_err(OpenError::LockedMemory)?;
-        let root = match self.root_key {
-            Some(bytes) => RootKey::new(&arena, &bytes),
+        let root = match &mut self.root_key {
+            Some(bytes) => {
+                let root = RootKey::new(&arena, bytes);
+                crate::secret::wipe(bytes);
+                root
+            }
             None => RootKey::random(&arena),
         }
         .map_err(OpenError::Config)?;
@@ -411,8 +416,14 @@ impl LiveKey {
         });
     }
 
-    /// Makes `vk` the hot current version, if the record still names it current.
+    /// Makes `vk` the hot current version, if the record still names it current and it is
+    /// still the hot copy (an eviction between unwrapping it and this call must win, or the
+    /// snapshot would keep a version the hot-version bound no longer counts).
     fn set_current(&self, vk: &Arc<VersionKeys>) {
+        let versions = self.versions.read();
+        if !versions.get(&vk.number).is_some_and(|hot| Arc::ptr_eq(hot, vk)) {
+            return;
+        }
         self.snapshot.rcu(|s| Snapshot {
             record: Arc::clone(&s.record),
             current: if vk.number == s.record.current_version { Some(Arc::clone(vk)) } else { s.current.clone() },
