@@ -399,3 +399,24 @@ fn a_slow_alias_lookup_does_not_undo_a_concurrent_alias_change() {
     let err = kms.encrypt(&me, &EncryptRequest::new("alias/gone", b"x".to_vec())).unwrap_err();
     assert_eq!(err.name(), "NotFoundException", "a deleted alias still resolves");
 }
+
+#[test]
+fn a_management_conflict_on_a_shared_store_refreshes_the_record() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let root = [9u8; 32];
+    let a = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
+    let b = Kms::builder().store(store).root_key(root).open().unwrap();
+    let me = a.root_caller();
+    let key = new_key(&a);
+    // b loads the key, then a changes it behind b's back.
+    b.describe_key(&me, &KeyIdRequest::new(&key)).unwrap();
+    a.update_key_description(&me, &UpdateKeyDescriptionRequest { key_id: key.clone(), description: "by a".into() })
+        .unwrap();
+    // b's first change conflicts with the newer stored revision, and b takes that revision...
+    let req = UpdateKeyDescriptionRequest { key_id: key.clone(), description: "by b".into() };
+    assert_eq!(b.update_key_description(&me, &req).unwrap_err().name(), "ConflictException");
+    assert_eq!(b.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata.description, "by a");
+    // ...so the retry succeeds.
+    b.update_key_description(&me, &req).unwrap();
+    assert_eq!(b.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata.description, "by b");
+}

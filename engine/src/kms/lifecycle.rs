@@ -89,7 +89,16 @@ impl Inner {
             return Ok(());
         }
         rec.revision = old.revision + 1;
-        self.store.put_key(&rec, old.revision)?;
+        if let Err(e) = self.store.put_key(&rec, old.revision) {
+            if matches!(e, Error::Conflict(_)) {
+                // Another engine changed the key in the shared store: take its record, so the
+                // caller's retry starts from it.
+                if let Some(stored) = self.store.get_key(&live.id)? {
+                    live.publish(stored);
+                }
+            }
+            return Err(e);
+        }
         let current = rec.current_version;
         live.publish(rec);
         for (number, material_id, ikm) in fresh.0 {
