@@ -420,3 +420,51 @@ fn a_management_conflict_on_a_shared_store_refreshes_the_record() {
     b.update_key_description(&me, &req).unwrap();
     assert_eq!(b.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata.description, "by b");
 }
+
+#[test]
+fn writers_draw_a_new_salt_when_one_is_used_up() {
+    let kms = Kms::builder().messages_per_salt(1).open().unwrap(); // clamped to 64
+    let me = kms.root_caller();
+    let key = new_key(&kms);
+    let salt_and_counter = |blob: &[u8]| (blob[22..38].to_vec(), u64::from_be_bytes(blob[38..46].try_into().unwrap()));
+    let mut seen = std::collections::HashSet::new();
+    let mut salts = std::collections::HashSet::new();
+    let mut check = |blob: &[u8], kms: &Kms, plaintext: &[u8]| {
+        let (salt, counter) = salt_and_counter(blob);
+        assert!(counter < 64, "a counter past the salt's limit: {counter}");
+        assert!(seen.insert((salt.clone(), counter)), "a repeated (salt, counter) pair");
+        salts.insert(salt);
+        let back = kms.decrypt(&me, &DecryptRequest::new(blob.to_vec())).unwrap();
+        assert_eq!(back.plaintext.expose_secret(), plaintext);
+    };
+    for i in 0..200u32 {
+        let pt = i.to_be_bytes();
+        let blob = kms.encrypt(&me, &EncryptRequest::new(&key, pt.to_vec())).unwrap().ciphertext_blob;
+        check(&blob, &kms, &pt);
+    }
+    let items: Vec<EncryptItem> =
+        (0..300u32).map(|i| EncryptItem { plaintext: i.to_le_bytes().to_vec(), ..Default::default() }).collect();
+    let batch = kms
+        .encrypt_batch(&me, &EncryptBatchRequest { key_id: key.clone(), items: items.clone(), ..Default::default() })
+        .unwrap();
+    for (item, blob) in items.iter().zip(&batch.ciphertext_blobs) {
+        check(blob.as_ref().unwrap(), &kms, &item.plaintext);
+    }
+    let keys = kms
+        .generate_data_keys(
+            &me,
+            &GenerateDataKeysRequest {
+                key_id: key.clone(),
+                number_of_bytes: Some(16),
+                count: 300,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    for dk in &keys.data_keys {
+        let dk = dk.as_ref().unwrap();
+        check(&dk.ciphertext_blob, &kms, dk.plaintext.expose_secret());
+    }
+    // 200 single messages need at least 4 salts; each 64-item chunk of a batch takes a fresh one.
+    assert!(salts.len() >= 4 + 5 + 5, "only {} salts", salts.len());
+}

@@ -27,7 +27,7 @@ use crate::key::EncryptionAlgorithmSpec;
 use crate::secret::MAX_SECRET_LEN;
 
 /// Items per chunk: large enough to amortize scheduling, small enough to balance two cores.
-const CHUNK: usize = 64;
+const CHUNK: usize = super::MIN_MESSAGES_PER_SALT as usize;
 /// Most items in one batch.
 pub const MAX_BATCH_ITEMS: usize = 1 << 20;
 

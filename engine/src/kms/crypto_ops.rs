@@ -44,7 +44,7 @@ impl Inner {
         }
         let Some(stored) = rec.version(number) else { return Ok(None) };
         let ikm = self.root.unwrap(&self.arena, &live.id, number, &stored.wrapped)?;
-        let vk = Arc::new(VersionKeys::new(live.id, number, stored.material_id.clone(), ikm));
+        let vk = Arc::new(VersionKeys::new(live.id, number, stored.material_id.clone(), ikm, self.messages_per_salt));
         {
             let mut versions = live.versions.write();
             if let Some(existing) = versions.get(&number) {

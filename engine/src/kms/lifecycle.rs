@@ -102,7 +102,7 @@ impl Inner {
         let current = rec.current_version;
         live.publish(rec);
         for (number, material_id, ikm) in fresh.0 {
-            let fresh_vk = Arc::new(VersionKeys::new(live.id, number, material_id, ikm));
+            let fresh_vk = Arc::new(VersionKeys::new(live.id, number, material_id, ikm, self.messages_per_salt));
             // The hot path may have unwrapped this version already (after `publish`): keep
             // that copy, so the version is counted once.
             let (vk, inserted) = match live.versions.write().entry(number) {

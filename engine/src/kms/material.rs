@@ -14,7 +14,7 @@ use arc_swap::ArcSwapOption;
 use parking_lot::{Mutex, RwLock};
 
 use super::{LiveKey, rng_failed, secret_error};
-use crate::ciphertext::{self, HEADER_LEN, Header, MAX_MESSAGES_PER_SALT, Parsed};
+use crate::ciphertext::{self, HEADER_LEN, Header, Parsed};
 use crate::crypto::{self, AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::id::KeyId;
@@ -110,6 +110,10 @@ pub(crate) struct VersionKeys {
     new_writer: Mutex<()>,
     readers: RwLock<HashMap<[u8; 16], Arc<Locked<AeadKey>>>>,
     used: AtomicBool,
+    /// Messages a writer seals under one salt (see [`KmsBuilder::messages_per_salt`]).
+    ///
+    /// [`KmsBuilder::messages_per_salt`]: crate::KmsBuilder::messages_per_salt
+    messages_per_salt: u64,
 }
 
 static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
@@ -145,7 +149,13 @@ impl Reservation {
 }
 
 impl VersionKeys {
-    pub(crate) fn new(key_id: KeyId, number: u32, material_id: String, ikm: SecretBytes) -> Self {
+    pub(crate) fn new(
+        key_id: KeyId,
+        number: u32,
+        material_id: String,
+        ikm: SecretBytes,
+        messages_per_salt: u64,
+    ) -> Self {
         Self {
             number,
             material_id,
@@ -155,6 +165,7 @@ impl VersionKeys {
             new_writer: Mutex::new(()),
             readers: RwLock::new(HashMap::new()),
             used: AtomicBool::new(true),
+            messages_per_salt,
         }
     }
 
@@ -178,12 +189,18 @@ impl VersionKeys {
     /// Reserves `n` consecutive message counters from the calling thread's writer, drawing a
     /// new salt first if the writer is missing or would run past its limit.
     pub(crate) fn reserve(&self, arena: &Arena, n: u64) -> Result<Reservation> {
+        if n > self.messages_per_salt {
+            return Err(Error::Internal(format!(
+                "Cannot reserve {n} messages at once under a salt good for {}",
+                self.messages_per_salt
+            )));
+        }
         let shard = shard();
         loop {
             let guard = self.writers[shard].load();
             if let Some(writer) = guard.as_deref() {
                 let first = writer.next.fetch_add(n, Ordering::Relaxed);
-                if first.checked_add(n).is_some_and(|end| end <= MAX_MESSAGES_PER_SALT) {
+                if first.checked_add(n).is_some_and(|end| end <= self.messages_per_salt) {
                     return Ok(Reservation { guard, first });
                 }
             }
@@ -193,7 +210,7 @@ impl VersionKeys {
             let current = self.writers[shard].load_full();
             let still_needed = current
                 .as_ref()
-                .is_none_or(|w| w.next.load(Ordering::Relaxed).saturating_add(n) > MAX_MESSAGES_PER_SALT);
+                .is_none_or(|w| w.next.load(Ordering::Relaxed).saturating_add(n) > self.messages_per_salt);
             if still_needed {
                 let mut salt = [0u8; 16];
                 crypto::fill_random(&mut salt).map_err(|_| rng_failed())?;

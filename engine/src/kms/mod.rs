@@ -35,6 +35,7 @@ use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
 use crate::audit::{AuditEvent, AuditSink, NoAudit};
+use crate::ciphertext::MAX_MESSAGES_PER_SALT;
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::context::EncryptionContext;
 use crate::crypto::{self, SelfTestError};
@@ -131,6 +132,7 @@ pub struct KmsBuilder {
     arena: ArenaConfig,
     max_hot_versions: usize,
     root_key: Option<[u8; 32]>,
+    messages_per_salt: u64,
     self_test: fn() -> std::result::Result<(), SelfTestError>,
 }
 
@@ -145,6 +147,7 @@ impl Default for KmsBuilder {
             arena: ArenaConfig::default(),
             max_hot_versions: 128,
             root_key: None,
+            messages_per_salt: MAX_MESSAGES_PER_SALT,
             self_test: crypto::self_test,
         }
     }
@@ -210,6 +213,15 @@ impl KmsBuilder {
         self
     }
 
+    /// How many messages a writer seals under one derived sub-key before it draws a new salt:
+    /// at most (and by default) 2^32 ([`MAX_MESSAGES_PER_SALT`]), at least 64 (a batch
+    /// chunk). Lower values cost only more key derivations; tests use them to exercise salt
+    /// turnover.
+    pub fn messages_per_salt(mut self, n: u64) -> Self {
+        self.messages_per_salt = n.clamp(MIN_MESSAGES_PER_SALT, MAX_MESSAGES_PER_SALT);
+        self
+    }
+
     /// Runs the power-on self-test, sets up locked memory and opens the engine.
     pub fn open(mut self) -> std::result::Result<Kms, OpenError> {
         (self.self_test)().map_err(OpenError::SelfTest)?;
@@ -240,6 +252,7 @@ impl KmsBuilder {
             aliases: RwLock::new(HashMap::new()),
             alias_epoch: AtomicU64::new(0),
             admin: Mutex::new(()),
+            messages_per_salt: self.messages_per_salt,
             request_prefix: u64::from_be_bytes(prefix),
             request_counter: AtomicU64::new(0),
             root_arn,
@@ -249,6 +262,9 @@ impl KmsBuilder {
         Ok(Kms { inner: Arc::new(inner) })
     }
 }
+
+/// The smallest [`KmsBuilder::messages_per_salt`]: one batch chunk.
+pub const MIN_MESSAGES_PER_SALT: u64 = 64;
 
 /// A Trent engine: cheap to clone (clones share everything), `Send` and `Sync`.
 #[derive(Clone)]
@@ -287,6 +303,7 @@ pub(crate) struct Inner {
     alias_epoch: AtomicU64,
     /// Serializes management operations.
     admin: Mutex<()>,
+    messages_per_salt: u64,
     request_prefix: u64,
     request_counter: AtomicU64,
 }
