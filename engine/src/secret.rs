@@ -20,6 +20,9 @@
 //!   once for a whole batch. Apart from the slot itself nothing is allocated per secret (the
 //!   free lists are reserved when a chunk is carved, so release never allocates). The first
 //!   chunk is mapped and locked by [`Arena::new`], so a locking problem shows up at open.
+//! * **Shared slots.** [`Arena::alloc_split`] hands out many small secrets (a batch of data
+//!   keys) as adjacent pieces of one slot: a piece wipes its own bytes when dropped, without
+//!   taking the lock, and the last piece wipes and releases the slot.
 //! * **Wiping.** Free slots always contain zeros: fresh chunks are zero-filled by the kernel,
 //!   and a released slot is overwritten with zeros ([`memsec::memzero`]) *before* it goes back
 //!   on its free list. A new secret therefore starts zero-filled, and no secret outlives its
