@@ -13,11 +13,10 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::crypto_ops::{EncryptingKey, check_blob_len, check_plaintext_len, data_key_len};
+use super::crypto_ops::{EncryptingKey, check_plaintext_len, data_key_len, decode_blob};
 use super::material::VersionKeys;
 use super::types::*;
 use super::{Caller, Inner, Kms, LiveKey, Now, rng_failed, secret_error};
-use crate::ciphertext;
 use crate::clock::Timestamp;
 use crate::context;
 use crate::crypto;
@@ -50,6 +49,12 @@ fn run_chunks<T: Send>(
         out.extend(part);
     }
     out
+}
+
+/// A chunk's per-item results, or the one error that failed the whole chunk (a counter
+/// reservation, locked memory, the RNG) repeated for each of its `n` items.
+fn per_item<T>(n: usize, chunk: Result<Vec<Result<T>>>) -> Vec<Result<T>> {
+    chunk.unwrap_or_else(|e| (0..n).map(|_| Err(e.clone())).collect())
 }
 
 fn check_batch_len(n: usize) -> Result<()> {
@@ -93,9 +98,7 @@ impl<'a> SourceKeys<'a> {
         ctx: &crate::EncryptionContext,
         aad: &mut Vec<u8>,
     ) -> Result<(Arc<LiveKey>, Arc<VersionKeys>, crate::SecretBytes)> {
-        check_blob_len(blob)?;
-        context::validate(ctx, "encryption context")?;
-        let parsed = ciphertext::parse(blob)?;
+        let parsed = decode_blob(blob, ctx)?;
         let (live, vk) = self.get(parsed.header.key_id, parsed.header.version)?;
         let plaintext = vk.open(&self.inner.arena, &parsed, &context::encode(ctx), aad)?;
         Ok((live, vk, plaintext))
@@ -122,10 +125,7 @@ impl Kms {
             // One locked scratch buffer of randomness per chunk.
             let chunk = CHUNK.min(MAX_SECRET_LEN / len).max(1);
             let data_keys = run_chunks(req.count, chunk, req.execution, |range| {
-                match data_key_chunk(inner, &key, &ctx, len, range.len()) {
-                    Ok(keys) => keys,
-                    Err(e) => range.map(|_| Err(e.clone())).collect(),
-                }
+                per_item(range.len(), data_key_chunk(inner, &key, &ctx, len, range.len()))
             });
             Ok(GenerateDataKeysResponse {
                 key_id: key.live.arn.to_string(),
@@ -144,23 +144,24 @@ impl Kms {
             let key = inner.encrypting_key(caller, "Encrypt", &req.key_id, "keyId", note, &Now::fixed(now))?;
             let ciphertext_blobs = run_chunks(req.items.len(), CHUNK, req.execution, |range| {
                 let items = &req.items[range];
-                let reservation = match key.version.reserve(&inner.arena, items.len() as u64) {
-                    Ok(r) => r,
-                    Err(e) => return items.iter().map(|_| Err(e.clone())).collect(),
-                };
-                let mut aad = Vec::new();
-                let mut ctx = Vec::new();
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| {
-                        check_plaintext_len(&item.plaintext)?;
-                        context::validate(&item.encryption_context, "encryption context")?;
-                        ctx.clear();
-                        context::encode_into(&item.encryption_context, &mut ctx);
-                        key.version.seal(&reservation, i as u64, &ctx, &item.plaintext, &mut aad)
-                    })
-                    .collect()
+                let reserved = key.version.reserve(&inner.arena, items.len() as u64);
+                per_item(
+                    items.len(),
+                    reserved.map(|reservation| {
+                        let (mut aad, mut ctx) = (Vec::new(), Vec::new());
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, item)| {
+                                check_plaintext_len(&item.plaintext)?;
+                                context::validate(&item.encryption_context, "encryption context")?;
+                                ctx.clear();
+                                context::encode_into(&item.encryption_context, &mut ctx);
+                                key.version.seal(&reservation, i as u64, &ctx, &item.plaintext, &mut aad)
+                            })
+                            .collect()
+                    }),
+                )
             });
             Ok(EncryptBatchResponse {
                 key_id: key.live.arn.to_string(),
@@ -216,35 +217,42 @@ impl Kms {
             )?;
             Ok(run_chunks(req.items.len(), CHUNK, req.execution, |range| {
                 let items = &req.items[range];
-                let reservation = match dest.version.reserve(&inner.arena, items.len() as u64) {
-                    Ok(r) => r,
-                    Err(e) => return items.iter().map(|_| Err(e.clone())).collect(),
-                };
-                let mut sources = SourceKeys::new(inner, caller, "ReEncryptFrom", now);
-                let mut aad = Vec::new();
-                let mut ctx = Vec::new();
-                items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, item)| {
-                        let (source, source_version, plaintext) =
-                            sources.open(&item.ciphertext_blob, &item.source_encryption_context, &mut aad)?;
-                        context::validate(&item.destination_encryption_context, "destination encryption context")?;
-                        ctx.clear();
-                        context::encode_into(&item.destination_encryption_context, &mut ctx);
-                        let blob =
-                            dest.version.seal(&reservation, i as u64, &ctx, plaintext.expose_secret(), &mut aad)?;
-                        Ok(ReEncryptResponse {
-                            ciphertext_blob: blob,
-                            source_key_id: source.arn.to_string(),
-                            key_id: dest.live.arn.to_string(),
-                            source_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                            destination_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                            source_key_material_id: source_version.material_id.clone(),
-                            destination_key_material_id: dest.version.material_id.clone(),
-                        })
-                    })
-                    .collect()
+                let reserved = dest.version.reserve(&inner.arena, items.len() as u64);
+                per_item(
+                    items.len(),
+                    reserved.map(|reservation| {
+                        let mut sources = SourceKeys::new(inner, caller, "ReEncryptFrom", now);
+                        let (mut aad, mut ctx) = (Vec::new(), Vec::new());
+                        items
+                            .iter()
+                            .enumerate()
+                            .map(|(i, item)| {
+                                let (source, from, plaintext) =
+                                    sources.open(&item.ciphertext_blob, &item.source_encryption_context, &mut aad)?;
+                                let dest_ctx = &item.destination_encryption_context;
+                                context::validate(dest_ctx, "destination encryption context")?;
+                                ctx.clear();
+                                context::encode_into(dest_ctx, &mut ctx);
+                                let blob = dest.version.seal(
+                                    &reservation,
+                                    i as u64,
+                                    &ctx,
+                                    plaintext.expose_secret(),
+                                    &mut aad,
+                                )?;
+                                Ok(ReEncryptResponse {
+                                    ciphertext_blob: blob,
+                                    source_key_id: source.arn.to_string(),
+                                    key_id: dest.live.arn.to_string(),
+                                    source_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                                    destination_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                                    source_key_material_id: from.material_id.clone(),
+                                    destination_key_material_id: dest.version.material_id.clone(),
+                                })
+                            })
+                            .collect()
+                    }),
+                )
             }))
         })
     }

@@ -185,16 +185,11 @@ impl Inner {
         now: &Now<'_>,
         f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>, SecretBytes) -> Result<R>,
     ) -> Result<R> {
-        check_blob_len(blob)?;
-        context::validate(ctx, "encryption context")?;
+        let parsed = decode_blob(blob, ctx)?;
         note.context(ctx);
-        let parsed = ciphertext::parse(blob)?;
         if let Some(raw) = expected_key {
-            let expected = self.key_id_of(raw, IdForms::Any, expected_field, false)?;
-            if self.live_key(&expected, now)?.is_none() {
-                return Err(self.key_not_found(&expected));
-            }
-            if expected != parsed.header.key_id {
+            let expected = self.resolve(raw, IdForms::Any, expected_field, false, now)?;
+            if expected.id != parsed.header.key_id {
                 return Err(Error::IncorrectKey(
                     "The key ID in the request does not identify a CMK that can perform this operation.".into(),
                 ));
@@ -204,11 +199,7 @@ impl Inner {
             note.key(live);
             note.version(vk.number);
             let mut aad = Vec::new();
-            let plaintext = if ctx.is_empty() {
-                vk.open(&self.arena, &parsed, &[], &mut aad)?
-            } else {
-                vk.open(&self.arena, &parsed, &context::encode(ctx), &mut aad)?
-            };
+            let plaintext = vk.open(&self.arena, &parsed, &context::encode(ctx), &mut aad)?;
             f(live, vk, plaintext)
         })
     }
@@ -250,7 +241,15 @@ pub(super) fn check_plaintext_len(plaintext: &[u8]) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn check_blob_len(blob: &[u8]) -> Result<()> {
+/// Checks a blob's length and its encryption context, then decodes the blob strictly: the
+/// steps every decryption shares before it looks up the key.
+pub(super) fn decode_blob<'b>(blob: &'b [u8], ctx: &EncryptionContext) -> Result<ciphertext::Parsed<'b>> {
+    check_blob_len(blob)?;
+    context::validate(ctx, "encryption context")?;
+    ciphertext::parse(blob)
+}
+
+fn check_blob_len(blob: &[u8]) -> Result<()> {
     if blob.is_empty() || blob.len() > MAX_CIPHERTEXT_BLOB_LEN {
         return Err(Error::validation(
             "ciphertextBlob",
@@ -293,11 +292,7 @@ fn check_number_of_bytes(n: u32) -> Result<usize> {
 fn seal_one(inner: &Inner, version: &VersionKeys, ctx: &EncryptionContext, plaintext: &[u8]) -> Result<Vec<u8>> {
     let reservation = version.reserve(&inner.arena, 1)?;
     let mut aad = Vec::new();
-    if ctx.is_empty() {
-        version.seal(&reservation, 0, &[], plaintext, &mut aad)
-    } else {
-        version.seal(&reservation, 0, &context::encode(ctx), plaintext, &mut aad)
-    }
+    version.seal(&reservation, 0, &context::encode(ctx), plaintext, &mut aad)
 }
 
 fn dry_run_error() -> Error {
