@@ -156,6 +156,20 @@ fn generate_data_keys(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("raw_bulk_rng", n), &n, |b, &n| {
             b.iter(|| raw.data_keys_bulk(black_box(n)).unwrap())
         });
+        // The machine's own ceiling for two threads: the raw batch split in halves on the
+        // two-thread pool, one sealer per thread, nothing shared.
+        let (mut left, mut right) = (RawSealer::new(), RawSealer::new());
+        let two = &pools[1].1;
+        g.bench_with_input(BenchmarkId::new("raw_bulk_rng_2t_in_pool", n), &n, |b, &n| {
+            two.install(|| {
+                b.iter(|| {
+                    rayon::join(
+                        || left.data_keys_bulk(black_box(n / 2)).unwrap(),
+                        || right.data_keys_bulk(black_box(n - n / 2)).unwrap(),
+                    )
+                })
+            })
+        });
     }
     g.finish();
 }
