@@ -17,7 +17,7 @@ use ring as provider;
 compile_error!("trent needs a crypto provider: enable feature `ring` (default) or `aws-lc`");
 
 use provider::rand::SecureRandom as _;
-use provider::{aead, digest, hkdf, hmac, rand};
+use provider::{aead, digest, hkdf, hmac, pbkdf2, rand};
 use subtle::ConstantTimeEq as _;
 
 /// Length in bytes of an AES-256-GCM key.
@@ -171,6 +171,14 @@ pub fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[&[u8]], out: &mut [u8]) -> R
     }
     let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, salt).extract(ikm);
     prk.expand(info, OkmLen(out.len())).and_then(|okm| okm.fill(out)).map_err(|_| CryptoError)
+}
+
+/// PBKDF2-HMAC-SHA256 (RFC 8018) of `secret` with `salt` and `iterations` rounds, filling
+/// `out`. Zero iterations is an error.
+pub fn pbkdf2_hmac_sha256(iterations: u32, salt: &[u8], secret: &[u8], out: &mut [u8]) -> Result<(), CryptoError> {
+    let iterations = core::num::NonZeroU32::new(iterations).ok_or(CryptoError)?;
+    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, iterations, salt, secret, out);
+    Ok(())
 }
 
 /// SHA-256 of `data`.
@@ -387,6 +395,19 @@ fn rng_health(mut fill: impl FnMut(&mut [u8]) -> Result<(), CryptoError>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pbkdf2_known_answer() {
+        // RFC 7914 §11: PBKDF2-HMAC-SHA256, P = "passwd", S = "salt", c = 1, dkLen = 64.
+        let mut out = [0u8; 64];
+        pbkdf2_hmac_sha256(1, b"salt", b"passwd", &mut out).unwrap();
+        assert_eq!(
+            hex::encode(out),
+            "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc\
+             49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783"
+        );
+        assert!(pbkdf2_hmac_sha256(0, b"salt", b"passwd", &mut out).is_err());
+    }
 
     const fn assert_send_sync<T: Send + Sync>() {}
     const _: () = assert_send_sync::<AeadKey>();

@@ -2,6 +2,8 @@
 //! rotation, hot-version eviction, sharing a store between engines, audit, redaction.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use trent::audit::MemoryAudit;
@@ -20,7 +22,7 @@ fn new_key(kms: &Kms) -> String {
 
 #[test]
 fn envelope_flow_with_alias_and_context() {
-    let kms = Kms::open_in_memory().unwrap();
+    let kms = common::builder().open().unwrap();
     let me = kms.root_caller();
     let key = kms
         .create_key(
@@ -102,7 +104,7 @@ fn envelope_flow_with_alias_and_context() {
 
 #[test]
 fn secrets_never_show_in_debug_output() {
-    let kms = Kms::open_in_memory().unwrap();
+    let kms = common::builder().open().unwrap();
     let me = kms.root_caller();
     let key = new_key(&kms);
     let dk = kms.generate_data_key(&me, &GenerateDataKeyRequest::aes_256(&key)).unwrap();
@@ -120,7 +122,7 @@ fn secrets_never_show_in_debug_output() {
 #[test]
 fn rotation_keeps_every_version_decryptable() {
     let clock = ManualClock::new(Timestamp::from_millis(1_700_000_000_000));
-    let kms = Kms::builder().clock(clock.clone()).max_hot_versions(2).open().unwrap();
+    let kms = common::builder().clock(clock.clone()).max_hot_versions(2).open().unwrap();
     let me = kms.root_caller();
     let key = new_key(&kms);
     let mut blobs = Vec::new();
@@ -189,8 +191,8 @@ fn rotation_keeps_every_version_decryptable() {
 fn engines_sharing_a_store_and_root_key_read_each_others_blobs() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let root = [42u8; 32];
-    let a = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
-    let b = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
+    let a = common::builder().store(store.clone()).root_key(root).open().unwrap();
+    let b = common::builder().store(store.clone()).root_key(root).open().unwrap();
     let me = a.root_caller();
     let key = new_key(&a);
     a.create_alias(&me, &AliasRequest::new("alias/shared", &key)).unwrap();
@@ -200,16 +202,17 @@ fn engines_sharing_a_store_and_root_key_read_each_others_blobs() {
     assert_ne!(from_a[22..38], from_b[22..38], "each engine draws its own salt");
     assert_eq!(a.decrypt(&me, &DecryptRequest::new(from_b)).unwrap().plaintext.expose_secret(), b"from b");
     assert_eq!(b.decrypt(&me, &DecryptRequest::new(from_a)).unwrap().plaintext.expose_secret(), b"from a");
-    // A different root key cannot unwrap the material: an internal error, never plaintext.
-    let c = Kms::builder().store(store).root_key([7u8; 32]).open().unwrap();
-    let err = c.encrypt(&me, &EncryptRequest::new(&key, b"x".to_vec())).unwrap_err();
-    assert_eq!(err.name(), "KMSInternalException");
+    // A different root key is refused at open, before it could touch anything.
+    match common::builder().store(store).root_key([7u8; 32]).open() {
+        Err(OpenError::RootKey(e)) => assert!(e.message().contains("is not the one"), "{e}"),
+        other => panic!("expected a root key error, got {other:?}"),
+    }
 }
 
 #[test]
 fn deletion_happens_when_the_clock_passes_the_date() {
     let clock = ManualClock::new(Timestamp::from_millis(1_700_000_000_000));
-    let kms = Kms::builder().clock(clock.clone()).open().unwrap();
+    let kms = common::builder().clock(clock.clone()).open().unwrap();
     let me = kms.root_caller();
     let key = new_key(&kms);
     let keep = new_key(&kms);
@@ -243,7 +246,7 @@ fn deletion_happens_when_the_clock_passes_the_date() {
 
 #[test]
 fn list_keys_pages() {
-    let kms = Kms::open_in_memory().unwrap();
+    let kms = common::builder().open().unwrap();
     let me = kms.root_caller();
     let mut made: Vec<String> = (0..7).map(|_| new_key(&kms)).collect();
     made.sort();
@@ -264,7 +267,7 @@ fn list_keys_pages() {
 #[test]
 fn audit_records_one_event_per_operation_without_secrets() {
     let audit = MemoryAudit::new();
-    let kms = Kms::builder().audit(audit.clone()).open().unwrap();
+    let kms = common::builder().audit(audit.clone()).open().unwrap();
     let me = kms.root_caller();
     let key = new_key(&kms);
     let c = ctx(&[("tenant", "a")]);
@@ -358,6 +361,21 @@ impl Store for PausingStore {
     fn list_aliases(&self) -> Result<Vec<key::AliasRecord>> {
         self.inner.list_aliases()
     }
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.get_meta(name)
+    }
+    fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.inner.init_meta(name, value)
+    }
+    fn rewrap_all(&self, rewrap: &mut trent::store::Rewrap<'_>, meta: &[(&str, &[u8])]) -> Result<u64> {
+        self.inner.rewrap_all(rewrap, meta)
+    }
+    fn append_audit(&self, events: &[trent::store::AuditRow]) -> Result<()> {
+        self.inner.append_audit(events)
+    }
+    fn check_integrity(&self) -> Result<()> {
+        self.inner.check_integrity()
+    }
 }
 
 /// An alias looked up from the store while UpdateAlias or DeleteAlias runs must not put the
@@ -366,13 +384,13 @@ impl Store for PausingStore {
 fn a_slow_alias_lookup_does_not_undo_a_concurrent_alias_change() {
     let store = Arc::new(PausingStore::default());
     let root = [3u8; 32];
-    let setup = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
+    let setup = common::builder().store(store.clone()).root_key(root).open().unwrap();
     let me = setup.root_caller();
     let (k1, k2) = (new_key(&setup), new_key(&setup));
     setup.create_alias(&me, &AliasRequest::new("alias/moving", &k1)).unwrap();
     setup.create_alias(&me, &AliasRequest::new("alias/gone", &k1)).unwrap();
     // A second engine on the same store starts with an empty alias cache.
-    let kms = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
+    let kms = common::builder().store(store.clone()).root_key(root).open().unwrap();
     let encrypt_via = |alias: &'static str| {
         let kms = kms.clone();
         let me = me.clone();
@@ -404,8 +422,8 @@ fn a_slow_alias_lookup_does_not_undo_a_concurrent_alias_change() {
 fn a_management_conflict_on_a_shared_store_refreshes_the_record() {
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let root = [9u8; 32];
-    let a = Kms::builder().store(store.clone()).root_key(root).open().unwrap();
-    let b = Kms::builder().store(store).root_key(root).open().unwrap();
+    let a = common::builder().store(store.clone()).root_key(root).open().unwrap();
+    let b = common::builder().store(store).root_key(root).open().unwrap();
     let me = a.root_caller();
     let key = new_key(&a);
     // b loads the key, then a changes it behind b's back.
@@ -423,7 +441,7 @@ fn a_management_conflict_on_a_shared_store_refreshes_the_record() {
 
 #[test]
 fn writers_draw_a_new_salt_when_one_is_used_up() {
-    let kms = Kms::builder().messages_per_salt(1).open().unwrap(); // clamped to 64
+    let kms = common::builder().messages_per_salt(1).open().unwrap(); // clamped to 64
     let me = kms.root_caller();
     let key = new_key(&kms);
     let salt_and_counter = |blob: &[u8]| (blob[22..38].to_vec(), u64::from_be_bytes(blob[38..46].try_into().unwrap()));

@@ -8,6 +8,8 @@
 //! shape constraints) and the AWS KMS reference, not the engine.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::fmt::Write as _;
 
 use trent::ciphertext::HEADER_LEN;
@@ -150,7 +152,7 @@ struct Names {
 }
 
 fn open_engine(clock: &ManualClock) -> Kms {
-    Kms::builder().region(REGION).account(ACCOUNT).clock(clock.clone()).allow_unlocked_memory(true).open().unwrap()
+    common::builder().region(REGION).account(ACCOUNT).clock(clock.clone()).allow_unlocked_memory(true).open().unwrap()
 }
 
 fn new_key(kms: &Kms, root: &Caller) -> Key {

@@ -37,6 +37,8 @@
 //!
 //! Failures are saved beside this file in `lifecycle_model.proptest-regressions` (commit it).
 
+mod common;
+
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::FileFailurePersistence;
@@ -274,7 +276,8 @@ type Check = std::result::Result<(), TestCaseError>;
 impl Harness {
     fn new(check_all: bool) -> Self {
         let clock = ManualClock::new(Timestamp::from_millis(START_MS));
-        let kms = Kms::builder().clock(clock.clone()).allow_unlocked_memory(true).max_hot_versions(8).open().unwrap();
+        let kms =
+            common::builder().clock(clock.clone()).allow_unlocked_memory(true).max_hot_versions(8).open().unwrap();
         let me = kms.root_caller();
         let model = Model { now: START_MS, keys: Vec::new(), blobs: Vec::new() };
         let missing_id = "11111111-2222-4333-8444-555555555555".to_owned();

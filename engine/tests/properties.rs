@@ -1,5 +1,5 @@
 #![allow(clippy::unwrap_used)]
-//! Property tests of the engine, through its public API only (`Kms::builder()…open()`,
+//! Property tests of the engine, through its public API only (`common::builder()…open()`,
 //! `kms.root_caller()`):
 //!
 //! 1. Encrypt → Decrypt round trip for any plaintext and encryption context, with and without
@@ -14,6 +14,8 @@
 //! 7. Nothing panics on arbitrary input.
 //!
 //! Failures are saved beside this file in `properties.proptest-regressions` (commit it).
+
+mod common;
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
@@ -46,7 +48,7 @@ fn config(cases: u32) -> ProptestConfig {
 }
 
 fn open(clock: Option<ManualClock>, max_hot_versions: usize) -> Kms {
-    let mut b = Kms::builder().allow_unlocked_memory(true).max_hot_versions(max_hot_versions);
+    let mut b = common::builder().allow_unlocked_memory(true).max_hot_versions(max_hot_versions);
     if let Some(c) = clock {
         b = b.clock(c);
     }

@@ -43,7 +43,7 @@ impl Inner {
             return Ok(Some(vk.clone()));
         }
         let Some(stored) = rec.version(number) else { return Ok(None) };
-        let ikm = self.root.unwrap(&self.arena, &live.id, number, &stored.wrapped)?;
+        let ikm = self.root.read().unwrap(&self.arena, &live.id, number, &stored.wrapped)?;
         let vk = Arc::new(VersionKeys::new(live.id, number, stored.material_id.clone(), ikm, self.messages_per_salt));
         {
             let mut versions = live.versions.write();

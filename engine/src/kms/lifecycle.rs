@@ -42,7 +42,7 @@ impl Inner {
     ) -> Result<KeyVersion> {
         let mut ikm = self.arena.alloc(KEY_LEN).map_err(secret_error)?;
         crypto::fill_random(ikm.expose_secret_mut()).map_err(|_| rng_failed())?;
-        let wrapped = self.root.wrap(id, number, ikm.expose_secret())?;
+        let wrapped = self.root.read().wrap(id, number, ikm.expose_secret())?;
         let mut material_id = [0u8; 32];
         crypto::fill_random(&mut material_id).map_err(|_| rng_failed())?;
         let material_id = hex::encode(material_id);
@@ -120,7 +120,7 @@ impl Inner {
     }
 
     /// Removes a deleted key from every cache.
-    fn forget_key(&self, live: &LiveKey) {
+    pub(super) fn forget_key(&self, live: &LiveKey) {
         self.keys.remove(&live.id);
         self.change_aliases(|aliases| aliases.retain(|_, target| *target != live.id));
         self.hot.forget(&live.id);
@@ -137,6 +137,20 @@ impl Inner {
         }
         let old = live.record();
         if old.state == KeyState::PendingDeletion && old.deletion_date.is_some_and(|d| d <= now) {
+            if self.store.is_shared() {
+                // Another engine may have cancelled the deletion since this one last polled.
+                match self.store.get_key(&live.id)? {
+                    Some(stored) if stored.revision != old.revision => {
+                        live.publish(stored);
+                        return Ok(Some(live.clone()));
+                    }
+                    None => {
+                        self.forget_key(live);
+                        return Ok(None);
+                    }
+                    Some(_) => {}
+                }
+            }
             self.store.delete_key(&live.id)?;
             self.forget_key(live);
             return Ok(None);

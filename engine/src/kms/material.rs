@@ -28,6 +28,8 @@ const WRITER_SHARDS: usize = 4;
 const MAX_READERS_PER_VERSION: usize = 16;
 /// AAD prefix of material wrapped under the root key.
 const ROOT_WRAP_AAD: &[u8] = b"trent root v1";
+/// AAD of the root key's check value (see [`RootKey::check_value`]).
+const ROOT_CHECK_AAD: &[u8] = b"trent root check v1";
 
 /// The root key: wraps every version's material for the store.
 pub(crate) struct RootKey {
@@ -37,13 +39,6 @@ pub(crate) struct RootKey {
 impl RootKey {
     pub(crate) fn new(arena: &Arena, bytes: &[u8; 32]) -> Result<Self> {
         let key = AeadKey::new(bytes).map_err(|_| Error::Internal("Invalid root key".into()))?;
-        Ok(Self { key: arena.locked(key).map_err(secret_error)? })
-    }
-
-    pub(crate) fn random(arena: &Arena) -> Result<Self> {
-        let mut bytes = arena.alloc(KEY_LEN).map_err(secret_error)?;
-        crypto::fill_random(bytes.expose_secret_mut()).map_err(|_| rng_failed())?;
-        let key = AeadKey::new(bytes.expose_secret()).map_err(|_| Error::Internal("Invalid root key".into()))?;
         Ok(Self { key: arena.locked(key).map_err(secret_error)? })
     }
 
@@ -58,6 +53,30 @@ impl RootKey {
 
     /// Wraps version material: `nonce (12) ‖ ciphertext ‖ tag (16)`, AAD = key id and version.
     pub(crate) fn wrap(&self, id: &KeyId, version: u32, material: &[u8]) -> Result<Vec<u8>> {
+        self.seal(&Self::aad(id, version), material)
+    }
+
+    /// Unwraps version material into locked memory.
+    pub(crate) fn unwrap(&self, arena: &Arena, id: &KeyId, version: u32, wrapped: &[u8]) -> Result<SecretBytes> {
+        self.open(arena, &Self::aad(id, version), wrapped)?.ok_or_else(|| {
+            Error::Internal(format!(
+                "The stored material of key {id} version {version} does not unwrap under the root key"
+            ))
+        })
+    }
+
+    /// The check value a store keeps to recognize its root key: 32 zero bytes sealed under it
+    /// with their own AAD. Not secret, and nothing else is ever sealed with that AAD.
+    pub(crate) fn check_value(&self) -> Result<Vec<u8>> {
+        self.seal(ROOT_CHECK_AAD, &[0u8; KEY_LEN])
+    }
+
+    /// Whether `check` is a check value of this root key.
+    pub(crate) fn matches(&self, arena: &Arena, check: &[u8]) -> bool {
+        matches!(self.open(arena, ROOT_CHECK_AAD, check), Ok(Some(zeros)) if zeros.expose_secret() == [0u8; KEY_LEN])
+    }
+
+    fn seal(&self, aad: &[u8], material: &[u8]) -> Result<Vec<u8>> {
         let mut nonce = [0u8; NONCE_LEN];
         crypto::fill_random(&mut nonce).map_err(|_| rng_failed())?;
         let mut out = Vec::with_capacity(NONCE_LEN + material.len() + TAG_LEN);
@@ -65,31 +84,24 @@ impl RootKey {
         out.extend_from_slice(material);
         let tag = self
             .key
-            .seal_in_place_separate_tag(nonce, &Self::aad(id, version), &mut out[NONCE_LEN..])
+            .seal_in_place_separate_tag(nonce, aad, &mut out[NONCE_LEN..])
             .map_err(|_| Error::Internal("Wrapping key material failed".into()))?;
         out.extend_from_slice(&tag);
         Ok(out)
     }
 
-    /// Unwraps version material into locked memory.
-    pub(crate) fn unwrap(&self, arena: &Arena, id: &KeyId, version: u32, wrapped: &[u8]) -> Result<SecretBytes> {
-        let corrupt = || {
-            Error::Internal(format!(
-                "The stored material of key {id} version {version} does not unwrap under the root key"
-            ))
-        };
+    /// `None` when `wrapped` is not material sealed under this key with this AAD.
+    fn open(&self, arena: &Arena, aad: &[u8], wrapped: &[u8]) -> Result<Option<SecretBytes>> {
         if wrapped.len() != NONCE_LEN + KEY_LEN + TAG_LEN {
-            return Err(corrupt());
+            return Ok(None);
         }
         let (nonce, rest) = wrapped.split_at(NONCE_LEN);
         let (ct, tag) = rest.split_at(KEY_LEN);
+        let (Ok(nonce), Ok(tag)) = (<[u8; NONCE_LEN]>::try_from(nonce), <[u8; TAG_LEN]>::try_from(tag)) else {
+            return Ok(None);
+        };
         let mut out = arena.alloc_copy(ct).map_err(secret_error)?;
-        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| corrupt())?;
-        let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| corrupt())?;
-        self.key
-            .open_in_place_separate_tag(nonce, &Self::aad(id, version), &tag, out.expose_secret_mut())
-            .map_err(|_| corrupt())?;
-        Ok(out)
+        Ok(self.key.open_in_place_separate_tag(nonce, aad, &tag, out.expose_secret_mut()).ok().map(|()| out))
     }
 }
 

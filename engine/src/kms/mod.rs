@@ -23,12 +23,16 @@ mod batch;
 mod crypto_ops;
 mod lifecycle;
 mod material;
+mod refresh;
+mod root;
 mod types;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use parking_lot::{Mutex, RwLock};
@@ -46,6 +50,7 @@ use crate::secret::{Arena, ArenaConfig, SecretError};
 use crate::store::{MemoryStore, Store};
 
 use material::{HotVersions, RootKey, VersionKeys};
+pub use root::{MIN_PASSPHRASE_ITERATIONS, RootKeySource};
 pub use types::*;
 
 /// The principal an operation runs as: an IAM principal ARN within an account.
@@ -96,8 +101,13 @@ pub enum OpenError {
     SelfTest(SelfTestError),
     /// Locked memory could not be set up (see [`KmsBuilder::allow_unlocked_memory`]).
     LockedMemory(SecretError),
-    /// The configuration is not valid, or the store failed.
+    /// The configuration is not valid.
     Config(Error),
+    /// The keystore could not be opened or read.
+    Store(Error),
+    /// The root key could not be had, or it is not the one the keystore was created with.
+    /// Nothing was changed.
+    RootKey(Error),
 }
 
 impl fmt::Display for OpenError {
@@ -106,6 +116,8 @@ impl fmt::Display for OpenError {
             Self::SelfTest(e) => write!(f, "the engine refused to open: {e}"),
             Self::LockedMemory(e) => write!(f, "the engine refused to open: {e}"),
             Self::Config(e) => write!(f, "the engine refused to open: {e}"),
+            Self::Store(e) => write!(f, "the engine refused to open: {e}"),
+            Self::RootKey(e) => write!(f, "the engine refused to open: {e}"),
         }
     }
 }
@@ -115,26 +127,61 @@ impl std::error::Error for OpenError {
         match self {
             Self::SelfTest(e) => Some(e),
             Self::LockedMemory(e) => Some(e),
-            Self::Config(e) => Some(e),
+            Self::Config(e) | Self::Store(e) | Self::RootKey(e) => Some(e),
         }
     }
 }
 
 /// Builds a [`Kms`]. Every setting has a default: Region `us-east-1`, account
-/// `111122223333`, the system clock, an in-memory store, no audit, a 4 MiB locked-memory
-/// budget that must really be locked.
+/// `111122223333`, the system clock, an in-memory store with a random root key, no audit, a
+/// 4 MiB locked-memory budget that must really be locked.
+///
+/// ```no_run
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // The embedded default: a SQLite keystore and a root key file in one folder.
+/// let kms = trent::Kms::open("./trent-data")?;
+/// // A shared PostgreSQL keystore, the root key from a passphrase.
+/// let shared = trent::Kms::builder()
+///     .postgres("postgresql://trent@db.internal/trent")
+///     .root_key_source(trent::RootKeySource::passphrase("correct horse battery staple"))
+///     .open()?;
+/// # Ok(()) }
+/// ```
 pub struct KmsBuilder {
     region: String,
     account: String,
     clock: Arc<dyn Clock>,
-    store: Option<Arc<dyn Store>>,
+    store: StoreSpec,
     audit: Arc<dyn AuditSink>,
     arena: ArenaConfig,
     max_hot_versions: usize,
-    root_key: Option<[u8; 32]>,
+    root: Option<RootKeySource>,
     messages_per_salt: u64,
+    refresh_interval: Option<Duration>,
     self_test: fn() -> std::result::Result<(), SelfTestError>,
 }
+
+/// Which keystore [`KmsBuilder::open`] opens.
+enum StoreSpec {
+    Memory,
+    Given(Arc<dyn Store>),
+    DataDir(PathBuf),
+    #[cfg(feature = "sqlite")]
+    Sqlite(PathBuf),
+    #[cfg(feature = "postgres")]
+    Postgres {
+        url: String,
+        schema: Option<String>,
+    },
+}
+
+/// The default [`KmsBuilder::refresh_interval`].
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The database file of a data directory.
+pub const DATA_DIR_DATABASE: &str = "trent.db";
+/// The root key file of a data directory.
+pub const DATA_DIR_ROOT_KEY: &str = "root.key";
 
 impl Default for KmsBuilder {
     fn default() -> Self {
@@ -142,12 +189,13 @@ impl Default for KmsBuilder {
             region: "us-east-1".into(),
             account: "111122223333".into(),
             clock: Arc::new(SystemClock),
-            store: None,
+            store: StoreSpec::Memory,
             audit: Arc::new(NoAudit),
             arena: ArenaConfig::default(),
             max_hot_versions: 128,
-            root_key: None,
+            root: None,
             messages_per_salt: MAX_MESSAGES_PER_SALT,
+            refresh_interval: Some(DEFAULT_REFRESH_INTERVAL),
             self_test: crypto::self_test,
         }
     }
@@ -172,9 +220,49 @@ impl KmsBuilder {
         self
     }
 
-    /// The keystore.
+    /// The keystore, already open.
     pub fn store(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = Some(store);
+        self.store = StoreSpec::Given(store);
+        self
+    }
+
+    /// The embedded default: a data directory (created with mode 0700 if missing) holding the
+    /// SQLite keystore [`DATA_DIR_DATABASE`] and, unless another root key source is set, the
+    /// root key file [`DATA_DIR_ROOT_KEY`] (created at the first open).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.store = StoreSpec::DataDir(dir.into());
+        self
+    }
+
+    /// A SQLite keystore in this database file (created if missing). Needs a root key source.
+    #[cfg(feature = "sqlite")]
+    pub fn sqlite(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store = StoreSpec::Sqlite(path.into());
+        self
+    }
+
+    /// A PostgreSQL keystore at this URL (`postgresql://user:password@host:port/database`).
+    /// Needs a root key source.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(mut self, url: impl Into<String>) -> Self {
+        self.store = StoreSpec::Postgres { url: url.into(), schema: None };
+        self
+    }
+
+    /// Like [`KmsBuilder::postgres`], with the tables in `schema` (created if missing).
+    #[cfg(feature = "postgres")]
+    pub fn postgres_in_schema(mut self, url: impl Into<String>, schema: impl Into<String>) -> Self {
+        self.store = StoreSpec::Postgres { url: url.into(), schema: Some(schema.into()) };
+        self
+    }
+
+    /// How often the engine polls a shared keystore (SQLite or PostgreSQL) for changes made
+    /// by other engines: keys created, rotated, disabled, scheduled for deletion or deleted,
+    /// and aliases. Another engine's change is seen here at most this long (plus the time one
+    /// poll takes) after it committed. Default [`DEFAULT_REFRESH_INTERVAL`] (1 s); `None` turns
+    /// polling off (for a store no other process writes). The hot path never waits for it.
+    pub fn refresh_interval(mut self, every: Option<Duration>) -> Self {
+        self.refresh_interval = every;
         self
     }
 
@@ -205,11 +293,17 @@ impl KmsBuilder {
         self
     }
 
-    /// The root key that wraps key material in the store. Without one, a random root key is
-    /// drawn, which suits only a store that lives no longer than the engine. The builder's copy
-    /// is wiped once the key is in locked memory; copies the caller made are the caller's.
-    pub fn root_key(mut self, key: [u8; 32]) -> Self {
-        self.root_key = Some(key);
+    /// The root key that wraps key material in the store, as bytes. The builder's copy is
+    /// wiped once the key is in locked memory; copies the caller made are the caller's.
+    pub fn root_key(self, key: [u8; 32]) -> Self {
+        self.root_key_source(RootKeySource::bytes(key))
+    }
+
+    /// Where the root key comes from: a key file, a passphrase, an environment variable or
+    /// bytes (see [`RootKeySource`]). Without one, a data directory uses its key file and an
+    /// in-memory store a random key; a SQLite or PostgreSQL store needs one.
+    pub fn root_key_source(mut self, source: RootKeySource) -> Self {
+        self.root = Some(source);
         self
     }
 
@@ -222,45 +316,110 @@ impl KmsBuilder {
         self
     }
 
-    /// Runs the power-on self-test, sets up locked memory and opens the engine.
+    /// Opens the keystore and its root key.
+    fn open_store(&mut self) -> std::result::Result<(Arc<dyn Store>, RootKeySource), OpenError> {
+        let given_root = self.root.take();
+        let needs_root = || {
+            OpenError::Config(Error::Validation(
+                "A durable keystore needs a root key source (KmsBuilder::root_key_source)".into(),
+            ))
+        };
+        match std::mem::replace(&mut self.store, StoreSpec::Memory) {
+            StoreSpec::Memory => Ok((Arc::new(MemoryStore::new()), given_root.unwrap_or_else(RootKeySource::random))),
+            StoreSpec::Given(store) => {
+                let root = match given_root {
+                    Some(root) => root,
+                    None if store.is_shared() => return Err(needs_root()),
+                    None => RootKeySource::random(),
+                };
+                Ok((store, root))
+            }
+            StoreSpec::DataDir(dir) => {
+                create_private_dir(&dir).map_err(OpenError::Store)?;
+                let root = given_root.unwrap_or_else(|| RootKeySource::file(dir.join(DATA_DIR_ROOT_KEY)));
+                #[cfg(feature = "sqlite")]
+                {
+                    let store =
+                        crate::store::SqliteStore::open(dir.join(DATA_DIR_DATABASE)).map_err(OpenError::Store)?;
+                    Ok((Arc::new(store), root))
+                }
+                #[cfg(not(feature = "sqlite"))]
+                {
+                    drop(root);
+                    Err(OpenError::Config(Error::Validation("This build of Trent has no SQLite keystore".into())))
+                }
+            }
+            #[cfg(feature = "sqlite")]
+            StoreSpec::Sqlite(path) => {
+                let root = given_root.ok_or_else(needs_root)?;
+                Ok((Arc::new(crate::store::SqliteStore::open(path).map_err(OpenError::Store)?), root))
+            }
+            #[cfg(feature = "postgres")]
+            StoreSpec::Postgres { url, schema } => {
+                let root = given_root.ok_or_else(needs_root)?;
+                let store = match schema {
+                    Some(schema) => crate::store::PostgresStore::connect_in_schema(&url, &schema),
+                    None => crate::store::PostgresStore::connect(&url),
+                }
+                .map_err(OpenError::Store)?;
+                Ok((Arc::new(store), root))
+            }
+        }
+    }
+
+    /// Runs the power-on self-test, sets up locked memory, opens the keystore, checks the root
+    /// key against it and opens the engine.
     pub fn open(mut self) -> std::result::Result<Kms, OpenError> {
         (self.self_test)().map_err(OpenError::SelfTest)?;
         let region = Region::new(&self.region).map_err(OpenError::Config)?;
         let account = AccountId::new(&self.account).map_err(OpenError::Config)?;
         let arena = Arena::new(self.arena).map_err(OpenError::LockedMemory)?;
-        let root = match &mut self.root_key {
-            Some(bytes) => {
-                let root = RootKey::new(&arena, bytes);
-                crate::secret::wipe(bytes);
-                root
-            }
-            None => RootKey::random(&arena),
-        }
-        .map_err(OpenError::Config)?;
+        let (store, mut source) = self.open_store()?;
+        let root = root::open_root(&mut source, &*store, &arena).map_err(|e| match e {
+            Error::Internal(_) => OpenError::Store(e),
+            e => OpenError::RootKey(e),
+        })?;
+        drop(source);
+        let cursor = store.change_cursor().map_err(OpenError::Store)?;
         let mut prefix = [0u8; 8];
         crypto::fill_random(&mut prefix).map_err(|_| OpenError::Config(rng_failed()))?;
         let root_arn = account.root_arn(region.partition());
-        let inner = Inner {
+        let refresh = self.refresh_interval.filter(|_| store.is_shared());
+        let inner = Arc::new(Inner {
             audit_enabled: self.audit.enabled(),
             audit: self.audit,
             clock: self.clock,
-            store: self.store.unwrap_or_else(|| Arc::new(MemoryStore::new())),
+            store,
             hot: HotVersions::new(self.max_hot_versions),
-            root,
+            root: RwLock::new(root),
             arena,
             keys: KeyTable::new(),
             aliases: RwLock::new(HashMap::new()),
             alias_epoch: AtomicU64::new(0),
             admin: Mutex::new(()),
+            change_cursor: AtomicU64::new(cursor),
+            refresher: refresh::Refresher::default(),
             messages_per_salt: self.messages_per_salt,
             request_prefix: u64::from_be_bytes(prefix),
             request_counter: AtomicU64::new(0),
             root_arn,
             region,
             account,
-        };
-        Ok(Kms { inner: Arc::new(inner) })
+        });
+        if let Some(every) = refresh {
+            refresh::start(&inner, every).map_err(OpenError::Config)?;
+        }
+        Ok(Kms { inner })
     }
+}
+
+/// Creates `dir` (and its parents) if missing, the last with mode 0700.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| Error::Internal(format!("Cannot create the data directory {}: {e}", dir.display())))
 }
 
 /// The smallest [`KmsBuilder::messages_per_salt`]: one batch chunk.
@@ -292,7 +451,8 @@ pub(crate) struct Inner {
     audit: Arc<dyn AuditSink>,
     audit_enabled: bool,
     arena: Arena,
-    root: RootKey,
+    /// Swapped by a root key rotation.
+    root: RwLock<RootKey>,
     hot: HotVersions,
     /// Cache of the store's keys.
     keys: KeyTable,
@@ -303,6 +463,10 @@ pub(crate) struct Inner {
     alias_epoch: AtomicU64,
     /// Serializes management operations.
     admin: Mutex<()>,
+    /// The newest entry of the store's change feed this engine has applied.
+    change_cursor: AtomicU64,
+    /// The thread polling a shared store's change feed, if any.
+    refresher: refresh::Refresher,
     messages_per_salt: u64,
     request_prefix: u64,
     request_counter: AtomicU64,
@@ -371,6 +535,11 @@ impl KeyTable {
             Arc::new(next)
         });
         held.unwrap_or(live)
+    }
+
+    /// Every cached key.
+    fn all(&self) -> Vec<Arc<LiveKey>> {
+        self.shards.iter().flat_map(|shard| shard.load().values().cloned().collect::<Vec<_>>()).collect()
     }
 
     fn remove(&self, id: &KeyId) {
@@ -476,6 +645,55 @@ impl Kms {
     /// account `111122223333`.
     pub fn open_in_memory() -> std::result::Result<Kms, OpenError> {
         Self::builder().open()
+    }
+
+    /// The embedded default: an engine on the data directory `dir` (SQLite keystore and root
+    /// key file, both created at the first open), with every other default. See
+    /// [`KmsBuilder::data_dir`].
+    pub fn open(dir: impl Into<PathBuf>) -> std::result::Result<Kms, OpenError> {
+        Self::builder().data_dir(dir).open()
+    }
+
+    /// The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`).
+    pub fn store_backend(&self) -> &'static str {
+        self.inner.store.backend_name()
+    }
+
+    /// Rotates the root key: every version's material is unwrapped with the current root key
+    /// and wrapped with the new one, and the store's root key check replaced, in one store
+    /// transaction, so a crash leaves either the old root key or the new one valid, never a
+    /// mix. Returns the number of versions rewrapped.
+    ///
+    /// Other engines sharing the store keep the old root key until they are reopened with the
+    /// new one; until then they cannot unwrap versions they do not already hold hot.
+    pub fn rotate_root_key(&self, new: RootKeySource) -> Result<u64> {
+        let inner = &*self.inner;
+        let _admin = inner.admin.lock();
+        let mut new = new;
+        let (root, mut meta) = root::new_root(&mut new, &inner.arena)?;
+        drop(new);
+        meta.push((crate::store::META_ROOT_CHECK, root.check_value()?));
+        let mut root_guard = inner.root.write();
+        let old = &*root_guard;
+        let mut rewrap = |id: &KeyId, version: u32, wrapped: &[u8]| {
+            let material = old.unwrap(&inner.arena, id, version, wrapped)?;
+            root.wrap(id, version, material.expose_secret())
+        };
+        let meta: Vec<(&str, &[u8])> = meta.iter().map(|(n, v)| (*n, v.as_slice())).collect();
+        let count = inner.store.rewrap_all(&mut rewrap, &meta)?;
+        *root_guard = root;
+        Ok(count)
+    }
+
+    /// Checks the keystore's integrity (see [`Store::check_integrity`]).
+    pub fn check_store_integrity(&self) -> Result<()> {
+        self.inner.store.check_integrity()
+    }
+
+    /// Applies the changes other engines made to a shared keystore now, instead of waiting for
+    /// the next poll (see [`KmsBuilder::refresh_interval`]).
+    pub fn refresh_now(&self) -> Result<()> {
+        self.inner.apply_changes()
     }
 
     /// The engine's Region.

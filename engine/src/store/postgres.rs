@@ -1,0 +1,549 @@
+//! The shared keystore: one PostgreSQL database used by several engine processes.
+//!
+//! Same tables and contract as the SQLite store. Every write transaction first takes one
+//! transaction-scoped advisory lock, so writes to the keystore are serialized: the
+//! compare-and-set on a key's revision cannot race, and the change feed's sequence numbers
+//! are handed out in commit order, which is what lets a reader poll it with a simple
+//! `seq > cursor` and never miss a change that committed late. Management operations are
+//! rare next to Encrypt and Decrypt (which never reach the store), so the lock costs nothing
+//! that matters.
+//!
+//! A store may live in its own schema of the database ([`PostgresStore::connect_in_schema`]),
+//! so tests and tenants can share one server.
+
+use std::fmt;
+
+use parking_lot::Mutex;
+use postgres::{Client, NoTls, Transaction};
+
+use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
+use super::{AuditRow, Change, Changes, Rewrap, Store, check_record};
+use crate::error::{Error, Result};
+use crate::id::{AliasName, KeyId};
+use crate::key::{AliasRecord, KeyRecord};
+
+/// The advisory lock every write transaction takes (an arbitrary constant: "trent").
+const WRITE_LOCK: i64 = 0x7472_656e_74;
+
+/// The schema, one migration per step; `schema_migrations` records which ran. Never edit a
+/// released migration: add the next one.
+const MIGRATIONS: &[&str] = &[
+    // 1: keys, versions, aliases, store facts, the change feed.
+    "CREATE TABLE keys (
+        id TEXT PRIMARY KEY,
+        revision BIGINT NOT NULL,
+        creation_date BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        description TEXT NOT NULL,
+        key_usage TEXT NOT NULL,
+        key_spec TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        key_manager TEXT NOT NULL,
+        multi_region BOOLEAN NOT NULL,
+        deletion_date BIGINT,
+        pending_window_days BIGINT,
+        policy TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        rotation_enabled BOOLEAN NOT NULL,
+        rotation_period_days BIGINT NOT NULL,
+        next_rotation BIGINT,
+        on_demand_count BIGINT NOT NULL,
+        current_version BIGINT NOT NULL
+    );
+    CREATE TABLE key_versions (
+        key_id TEXT NOT NULL REFERENCES keys(id),
+        number BIGINT NOT NULL,
+        material_id TEXT NOT NULL,
+        wrapped BYTEA NOT NULL,
+        created BIGINT NOT NULL,
+        rotation_type TEXT,
+        PRIMARY KEY (key_id, number)
+    );
+    CREATE TABLE aliases (
+        name TEXT PRIMARY KEY,
+        target TEXT NOT NULL REFERENCES keys(id),
+        creation_date BIGINT NOT NULL,
+        last_updated BIGINT NOT NULL
+    );
+    CREATE INDEX aliases_by_target ON aliases(target);
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value BYTEA NOT NULL);
+    CREATE TABLE changes (
+        seq BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        at BIGINT NOT NULL
+    );",
+    // 2: the audit table.
+    "CREATE TABLE audit (
+        seq BIGSERIAL PRIMARY KEY,
+        time BIGINT NOT NULL,
+        operation TEXT NOT NULL,
+        key_arn TEXT,
+        error TEXT,
+        event TEXT NOT NULL
+    );",
+];
+
+/// A keystore in a PostgreSQL database.
+pub struct PostgresStore {
+    client: Mutex<Client>,
+    url: String,
+    schema: Option<String>,
+}
+
+impl fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL may carry a password: only the schema is shown.
+        f.debug_struct("PostgresStore").field("schema", &self.schema).finish_non_exhaustive()
+    }
+}
+
+fn db_error(e: postgres::Error) -> Error {
+    // postgres::Error's Display never includes the connection string.
+    Error::Internal(format!("PostgreSQL keystore error: {e}"))
+}
+
+fn now_ms() -> i64 {
+    crate::clock::Clock::now(&crate::clock::SystemClock).as_millis()
+}
+
+fn valid_schema(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgresql://user:password@host:port/db`; TLS is
+    /// not used: run it on a trusted network or through a local socket) and brings the schema
+    /// up to date.
+    pub fn connect(url: &str) -> Result<Self> {
+        Self::open(url, None)
+    }
+
+    /// Like [`PostgresStore::connect`], with every table in schema `schema` (created if
+    /// missing; lowercase letters, digits and `_`).
+    pub fn connect_in_schema(url: &str, schema: &str) -> Result<Self> {
+        if !valid_schema(schema) {
+            return Err(Error::Validation(format!("Invalid PostgreSQL schema name '{schema}'")));
+        }
+        Self::open(url, Some(schema.to_owned()))
+    }
+
+    fn open(url: &str, schema: Option<String>) -> Result<Self> {
+        let client = Self::new_client(url, schema.as_deref())?;
+        let store = Self { client: Mutex::new(client), url: url.to_owned(), schema };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn new_client(url: &str, schema: Option<&str>) -> Result<Client> {
+        let mut client = Client::connect(url, NoTls)
+            .map_err(|e| Error::Internal(format!("Cannot connect to the PostgreSQL keystore: {e}")))?;
+        if let Some(schema) = schema {
+            // The name was checked by `valid_schema`: quoting is not needed.
+            client
+                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"))
+                .map_err(db_error)?;
+        }
+        Ok(client)
+    }
+
+    /// The connection, reconnected if the server closed it.
+    fn client(&self) -> Result<parking_lot::MutexGuard<'_, Client>> {
+        let mut client = self.client.lock();
+        if client.is_closed() {
+            *client = Self::new_client(&self.url, self.schema.as_deref())?;
+        }
+        Ok(client)
+    }
+
+    fn migrate(&self) -> Result<()> {
+        self.write(|tx| {
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)",
+            )
+            .map_err(db_error)?;
+            let done: i64 =
+                tx.query_one("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", &[]).map_err(db_error)?.get(0);
+            if done > MIGRATIONS.len() as i64 {
+                return Err(Error::Internal(format!(
+                    "The PostgreSQL keystore has schema version {done}, newer than this Trent knows ({})",
+                    MIGRATIONS.len()
+                )));
+            }
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(done).unwrap_or(0)) {
+                tx.batch_execute(sql).map_err(db_error)?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)",
+                    &[&(i as i64 + 1), &now_ms()],
+                )
+                .map_err(db_error)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Runs `f` in one write transaction, holding the store's write lock, and commits it.
+    fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(db_error)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(db_error)?;
+        let out = f(&mut tx)?;
+        tx.commit().map_err(db_error)?;
+        Ok(out)
+    }
+}
+
+fn record_change(tx: &mut Transaction<'_>, change: &Change) -> Result<()> {
+    let (kind, name) = match change {
+        Change::Key(id) => ("k", id.to_string()),
+        Change::Alias(a) => ("a", a.as_str().to_owned()),
+    };
+    let seq: i64 = tx
+        .query_one("INSERT INTO changes (kind, name, at) VALUES ($1, $2, $3) RETURNING seq", &[&kind, &name, &now_ms()])
+        .map_err(db_error)?
+        .get(0);
+    if seq % 1000 == 0 {
+        tx.execute("DELETE FROM changes WHERE seq <= $1", &[&(seq - CHANGES_KEPT)]).map_err(db_error)?;
+    }
+    Ok(())
+}
+
+fn key_row(r: &postgres::Row) -> Result<KeyRow> {
+    let get = |e: postgres::Error| db_error(e);
+    Ok(KeyRow {
+        id: r.try_get(0).map_err(get)?,
+        revision: r.try_get(1).map_err(get)?,
+        creation_date: r.try_get(2).map_err(get)?,
+        state: r.try_get(3).map_err(get)?,
+        description: r.try_get(4).map_err(get)?,
+        key_usage: r.try_get(5).map_err(get)?,
+        key_spec: r.try_get(6).map_err(get)?,
+        origin: r.try_get(7).map_err(get)?,
+        key_manager: r.try_get(8).map_err(get)?,
+        multi_region: r.try_get(9).map_err(get)?,
+        deletion_date: r.try_get(10).map_err(get)?,
+        pending_window_days: r.try_get(11).map_err(get)?,
+        policy: r.try_get(12).map_err(get)?,
+        tags: r.try_get(13).map_err(get)?,
+        rotation_enabled: r.try_get(14).map_err(get)?,
+        rotation_period_days: r.try_get(15).map_err(get)?,
+        next_rotation: r.try_get(16).map_err(get)?,
+        on_demand_count: r.try_get(17).map_err(get)?,
+        current_version: r.try_get(18).map_err(get)?,
+    })
+}
+
+fn read_key(client: &mut impl postgres::GenericClient, id: &str) -> Result<Option<KeyRecord>> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM keys WHERE id = $1");
+    let Some(row) = client.query_opt(&sql, &[&id]).map_err(db_error)? else { return Ok(None) };
+    let versions = client
+        .query(
+            "SELECT number, material_id, wrapped, created, rotation_type FROM key_versions WHERE key_id = $1 ORDER BY number",
+            &[&id],
+        )
+        .map_err(db_error)?
+        .iter()
+        .map(|r| {
+            Ok(VersionRow {
+                number: r.try_get(0).map_err(db_error)?,
+                material_id: r.try_get(1).map_err(db_error)?,
+                wrapped: r.try_get(2).map_err(db_error)?,
+                created: r.try_get(3).map_err(db_error)?,
+                rotation_type: r.try_get(4).map_err(db_error)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    key_row(&row)?.into_record(versions).map(Some)
+}
+
+fn alias_row(r: &postgres::Row) -> Result<AliasRecord> {
+    let name: String = r.try_get(0).map_err(db_error)?;
+    let target: String = r.try_get(1).map_err(db_error)?;
+    rows::alias_record(&name, &target, r.try_get(2).map_err(db_error)?, r.try_get(3).map_err(db_error)?)
+}
+
+impl Store for PostgresStore {
+    fn backend_name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
+        let mut client = self.client()?;
+        // One snapshot for the key and its versions.
+        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
+        let record = read_key(&mut tx, &id.to_string())?;
+        tx.commit().map_err(db_error)?;
+        Ok(record)
+    }
+
+    fn put_key(&self, record: &KeyRecord, expected: u64) -> Result<()> {
+        let id = record.id.to_string();
+        self.write(|tx| {
+            let stored: i64 =
+                tx.query_opt("SELECT revision FROM keys WHERE id = $1", &[&id]).map_err(db_error)?.map_or(0, |r| r.get(0));
+            if u64::try_from(stored).ok() != Some(expected) {
+                return Err(rows::conflict(&record.id, stored, expected));
+            }
+            let k = KeyRow::from_record(record)?;
+            let sql = format!(
+                "INSERT INTO keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                 $16, $17, $18, $19) ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, state = \
+                 EXCLUDED.state, description = EXCLUDED.description, key_usage = EXCLUDED.key_usage, key_spec = \
+                 EXCLUDED.key_spec, origin = EXCLUDED.origin, key_manager = EXCLUDED.key_manager, multi_region = \
+                 EXCLUDED.multi_region, deletion_date = EXCLUDED.deletion_date, pending_window_days = \
+                 EXCLUDED.pending_window_days, policy = EXCLUDED.policy, tags = EXCLUDED.tags, rotation_enabled = \
+                 EXCLUDED.rotation_enabled, rotation_period_days = EXCLUDED.rotation_period_days, next_rotation = \
+                 EXCLUDED.next_rotation, on_demand_count = EXCLUDED.on_demand_count, current_version = \
+                 EXCLUDED.current_version"
+            );
+            tx.execute(
+                &sql,
+                &[
+                    &k.id,
+                    &k.revision,
+                    &k.creation_date,
+                    &k.state,
+                    &k.description,
+                    &k.key_usage,
+                    &k.key_spec,
+                    &k.origin,
+                    &k.key_manager,
+                    &k.multi_region,
+                    &k.deletion_date,
+                    &k.pending_window_days,
+                    &k.policy,
+                    &k.tags,
+                    &k.rotation_enabled,
+                    &k.rotation_period_days,
+                    &k.next_rotation,
+                    &k.on_demand_count,
+                    &k.current_version,
+                ],
+            )
+            .map_err(db_error)?;
+            let have: i64 = tx
+                .query_one("SELECT COALESCE(MAX(number), 0) FROM key_versions WHERE key_id = $1", &[&id])
+                .map_err(db_error)?
+                .get(0);
+            for v in record.versions.iter().map(VersionRow::from_version).filter(|v| v.number > have) {
+                tx.execute(
+                    "INSERT INTO key_versions (key_id, number, material_id, wrapped, created, rotation_type) VALUES ($1, \
+                     $2, $3, $4, $5, $6)",
+                    &[&id, &v.number, &v.material_id, &v.wrapped, &v.created, &v.rotation_type],
+                )
+                .map_err(db_error)?;
+            }
+            record_change(tx, &Change::Key(record.id))
+        })
+    }
+
+    fn delete_key(&self, id: &KeyId) -> Result<()> {
+        let key = id.to_string();
+        self.write(|tx| {
+            let aliases: Vec<String> = tx
+                .query("DELETE FROM aliases WHERE target = $1 RETURNING name", &[&key])
+                .map_err(db_error)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            tx.execute("DELETE FROM key_versions WHERE key_id = $1", &[&key]).map_err(db_error)?;
+            tx.execute("DELETE FROM keys WHERE id = $1", &[&key]).map_err(db_error)?;
+            for name in aliases {
+                record_change(tx, &rows::change("a", &name)?)?;
+            }
+            record_change(tx, &Change::Key(*id))
+        })
+    }
+
+    fn list_keys(&self, after: Option<&KeyId>, limit: usize) -> Result<Vec<KeyId>> {
+        let after = after.map(ToString::to_string).unwrap_or_default();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .client()?
+            .query(
+                "SELECT id FROM keys WHERE id COLLATE \"C\" > $1 ORDER BY id COLLATE \"C\" LIMIT $2",
+                &[&after, &limit],
+            )
+            .map_err(db_error)?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.get(0);
+                KeyId::parse(&id).ok_or_else(|| rows::corrupt("key id"))
+            })
+            .collect()
+    }
+
+    fn get_alias(&self, name: &AliasName) -> Result<Option<AliasRecord>> {
+        let row = self
+            .client()?
+            .query_opt(
+                "SELECT name, target, creation_date, last_updated FROM aliases WHERE name = $1",
+                &[&name.as_str()],
+            )
+            .map_err(db_error)?;
+        row.as_ref().map(alias_row).transpose()
+    }
+
+    fn create_alias(&self, alias: &AliasRecord) -> Result<()> {
+        self.write(|tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO aliases (name, target, creation_date, last_updated) VALUES ($1, $2, $3, $4) ON CONFLICT \
+                     (name) DO NOTHING",
+                    &[
+                        &alias.name.as_str(),
+                        &alias.target.to_string(),
+                        &alias.creation_date.as_millis(),
+                        &alias.last_updated.as_millis(),
+                    ],
+                )
+                .map_err(db_error)?;
+            if inserted == 0 {
+                return Err(rows::alias_exists(&alias.name));
+            }
+            record_change(tx, &Change::Alias(alias.name.clone()))
+        })
+    }
+
+    fn put_alias(&self, alias: &AliasRecord) -> Result<()> {
+        self.write(|tx| {
+            let updated = tx
+                .execute(
+                    "UPDATE aliases SET target = $2, creation_date = $3, last_updated = $4 WHERE name = $1",
+                    &[
+                        &alias.name.as_str(),
+                        &alias.target.to_string(),
+                        &alias.creation_date.as_millis(),
+                        &alias.last_updated.as_millis(),
+                    ],
+                )
+                .map_err(db_error)?;
+            if updated == 0 {
+                return Err(rows::alias_missing(&alias.name));
+            }
+            record_change(tx, &Change::Alias(alias.name.clone()))
+        })
+    }
+
+    fn delete_alias(&self, name: &AliasName) -> Result<()> {
+        self.write(|tx| {
+            if tx.execute("DELETE FROM aliases WHERE name = $1", &[&name.as_str()]).map_err(db_error)? == 0 {
+                return Err(rows::alias_missing(name));
+            }
+            record_change(tx, &Change::Alias(name.clone()))
+        })
+    }
+
+    fn list_aliases(&self) -> Result<Vec<AliasRecord>> {
+        let rows = self
+            .client()?
+            .query("SELECT name, target, creation_date, last_updated FROM aliases ORDER BY name COLLATE \"C\"", &[])
+            .map_err(db_error)?;
+        rows.iter().map(alias_row).collect()
+    }
+
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let row = self.client()?.query_opt("SELECT value FROM meta WHERE name = $1", &[&name]).map_err(db_error)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                &[&name, &value],
+            )
+            .map_err(db_error)?;
+            Ok(tx.query_one("SELECT value FROM meta WHERE name = $1", &[&name]).map_err(db_error)?.get(0))
+        })
+    }
+
+    fn rewrap_all(&self, rewrap: &mut Rewrap<'_>, meta: &[(&str, &[u8])]) -> Result<u64> {
+        self.write(|tx| {
+            let all = tx
+                .query("SELECT key_id, number, wrapped FROM key_versions ORDER BY key_id, number", &[])
+                .map_err(db_error)?;
+            for row in &all {
+                let (key, number, wrapped): (String, i64, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
+                let id = KeyId::parse(&key).ok_or_else(|| rows::corrupt("key id"))?;
+                let version = u32::try_from(number).map_err(|_| rows::corrupt("version number"))?;
+                let new = rewrap(&id, version, &wrapped)?;
+                tx.execute("UPDATE key_versions SET wrapped = $3 WHERE key_id = $1 AND number = $2", &[&key, &number, &new])
+                    .map_err(db_error)?;
+            }
+            for (name, value) in meta {
+                tx.execute(
+                    "INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                    &[name, value],
+                )
+                .map_err(db_error)?;
+            }
+            Ok(all.len() as u64)
+        })
+    }
+
+    fn append_audit(&self, events: &[AuditRow]) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.transaction().map_err(db_error)?;
+        let stmt = tx
+            .prepare("INSERT INTO audit (time, operation, key_arn, error, event) VALUES ($1, $2, $3, $4, $5)")
+            .map_err(db_error)?;
+        for e in events {
+            tx.execute(&stmt, &[&e.time, &e.operation, &e.key_arn, &e.error, &e.event]).map_err(db_error)?;
+        }
+        tx.commit().map_err(db_error)
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn change_cursor(&self) -> Result<u64> {
+        let seq: i64 =
+            self.client()?.query_one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[]).map_err(db_error)?.get(0);
+        Ok(u64::try_from(seq).unwrap_or(0))
+    }
+
+    fn changes_since(&self, cursor: u64) -> Result<Changes> {
+        let after = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let mut client = self.client()?;
+        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
+        let first: Option<i64> = tx.query_one("SELECT MIN(seq) FROM changes", &[]).map_err(db_error)?.get(0);
+        let rows = tx
+            .query("SELECT seq, kind, name FROM changes WHERE seq > $1 ORDER BY seq", &[&after])
+            .map_err(db_error)?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        tx.commit().map_err(db_error)?;
+        changes_from(cursor, first, rows)
+    }
+
+    fn check_integrity(&self) -> Result<()> {
+        let mut client = self.client()?;
+        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
+        let dangling: i64 = tx
+            .query_one(
+                "SELECT (SELECT COUNT(*) FROM key_versions v WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = \
+                 v.key_id)) + (SELECT COUNT(*) FROM aliases a WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = \
+                 a.target))",
+                &[],
+            )
+            .map_err(db_error)?
+            .get(0);
+        if dangling != 0 {
+            return Err(Error::Internal(format!("PostgreSQL keystore has {dangling} dangling rows")));
+        }
+        let ids: Vec<String> =
+            tx.query("SELECT id FROM keys", &[]).map_err(db_error)?.iter().map(|r| r.get(0)).collect();
+        for id in ids {
+            if let Some(record) = read_key(&mut tx, &id)? {
+                check_record(&record)?;
+            }
+        }
+        tx.commit().map_err(db_error)
+    }
+}

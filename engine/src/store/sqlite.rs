@@ -1,0 +1,522 @@
+//! The embedded keystore: one SQLite database file.
+//!
+//! The file is opened in WAL mode with `synchronous=FULL`: a change is durable once
+//! [`Store`]'s method returns, across a crash of the process or the machine. Every change is one
+//! `BEGIN IMMEDIATE` transaction (so a write never has to upgrade a read lock and two processes
+//! sharing the file never deadlock; a writer waits up to the busy timeout for another). The
+//! file and its `-wal`/`-shm` companions are created with mode 0600.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+
+use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
+use super::{AuditRow, Change, Changes, Rewrap, Store, check_record};
+use crate::error::{Error, Result};
+use crate::id::{AliasName, KeyId};
+use crate::key::{AliasRecord, KeyRecord};
+
+/// The schema, one migration per step; `schema_migrations` records which ran. Never edit a
+/// released migration: add the next one.
+const MIGRATIONS: &[&str] = &[
+    // 1: keys, versions, aliases, store facts, the change feed.
+    "CREATE TABLE keys (
+        id TEXT PRIMARY KEY NOT NULL,
+        revision INTEGER NOT NULL,
+        creation_date INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        description TEXT NOT NULL,
+        key_usage TEXT NOT NULL,
+        key_spec TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        key_manager TEXT NOT NULL,
+        multi_region INTEGER NOT NULL,
+        deletion_date INTEGER,
+        pending_window_days INTEGER,
+        policy TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        rotation_enabled INTEGER NOT NULL,
+        rotation_period_days INTEGER NOT NULL,
+        next_rotation INTEGER,
+        on_demand_count INTEGER NOT NULL,
+        current_version INTEGER NOT NULL
+    );
+    CREATE TABLE key_versions (
+        key_id TEXT NOT NULL REFERENCES keys(id),
+        number INTEGER NOT NULL,
+        material_id TEXT NOT NULL,
+        wrapped BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        rotation_type TEXT,
+        PRIMARY KEY (key_id, number)
+    );
+    CREATE TABLE aliases (
+        name TEXT PRIMARY KEY NOT NULL,
+        target TEXT NOT NULL REFERENCES keys(id),
+        creation_date INTEGER NOT NULL,
+        last_updated INTEGER NOT NULL
+    );
+    CREATE INDEX aliases_by_target ON aliases(target);
+    CREATE TABLE meta (name TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL);
+    CREATE TABLE changes (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );",
+    // 2: the audit table.
+    "CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        time INTEGER NOT NULL,
+        operation TEXT NOT NULL,
+        key_arn TEXT,
+        error TEXT,
+        event TEXT NOT NULL
+    );",
+];
+
+/// A keystore in one SQLite database file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+fn db_error(e: rusqlite::Error) -> Error {
+    Error::Internal(format!("SQLite keystore error: {e}"))
+}
+
+fn now_ms() -> i64 {
+    crate::clock::Clock::now(&crate::clock::SystemClock).as_millis()
+}
+
+impl SqliteStore {
+    /// Opens (creating it with mode 0600 if missing) the database file at `path` and brings
+    /// its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        create_private(&path)?;
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| Error::Internal(format!("Cannot open the SQLite keystore {}: {e}", path.display())))?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db_error)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(db_error)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Internal(format!("The SQLite keystore {} cannot use WAL mode", path.display())));
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(db_error)?;
+        let mut store = Self { conn: Mutex::new(conn), path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let conn = self.conn.get_mut();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+        tx.execute_batch(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
+        )
+        .map_err(db_error)?;
+        let done: i64 = tx
+            .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+            .map_err(db_error)?;
+        if done > MIGRATIONS.len() as i64 {
+            return Err(Error::Internal(format!(
+                "The SQLite keystore has schema version {done}, newer than this Trent knows ({})",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(done).unwrap_or(0)) {
+            tx.execute_batch(sql).map_err(db_error)?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied) VALUES (?1, ?2)",
+                params![i as i64 + 1, now_ms()],
+            )
+            .map_err(db_error)?;
+        }
+        tx.commit().map_err(db_error)
+    }
+
+    /// Runs `f` in one write transaction and commits it.
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_error)?;
+        Ok(out)
+    }
+}
+
+/// Creates `path` with mode 0600 if it does not exist, so SQLite (which gives its `-wal` and
+/// `-shm` files the database file's mode) never makes a readable keystore.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop).map_err(|e| Error::Internal(format!("Cannot create {}: {e}", path.display())))
+}
+
+fn record_change(tx: &Transaction<'_>, change: &Change) -> Result<()> {
+    let (kind, name) = match change {
+        Change::Key(id) => ("k", id.to_string()),
+        Change::Alias(a) => ("a", a.as_str().to_owned()),
+    };
+    tx.prepare_cached("INSERT INTO changes (kind, name, at) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![kind, name, now_ms()]))
+        .map_err(db_error)?;
+    let seq = tx.last_insert_rowid();
+    if seq % 1000 == 0 {
+        tx.execute("DELETE FROM changes WHERE seq <= ?1", params![seq - CHANGES_KEPT]).map_err(db_error)?;
+    }
+    Ok(())
+}
+
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
+    Ok(KeyRow {
+        id: r.get(0)?,
+        revision: r.get(1)?,
+        creation_date: r.get(2)?,
+        state: r.get(3)?,
+        description: r.get(4)?,
+        key_usage: r.get(5)?,
+        key_spec: r.get(6)?,
+        origin: r.get(7)?,
+        key_manager: r.get(8)?,
+        multi_region: r.get(9)?,
+        deletion_date: r.get(10)?,
+        pending_window_days: r.get(11)?,
+        policy: r.get(12)?,
+        tags: r.get(13)?,
+        rotation_enabled: r.get(14)?,
+        rotation_period_days: r.get(15)?,
+        next_rotation: r.get(16)?,
+        on_demand_count: r.get(17)?,
+        current_version: r.get(18)?,
+    })
+}
+
+fn read_key(conn: &Connection, id: &str) -> Result<Option<KeyRecord>> {
+    let sql = format!("SELECT {KEY_COLUMNS} FROM keys WHERE id = ?1");
+    let Some(row) =
+        conn.prepare_cached(&sql).and_then(|mut s| s.query_row([id], key_row).optional()).map_err(db_error)?
+    else {
+        return Ok(None);
+    };
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT number, material_id, wrapped, created, rotation_type FROM key_versions WHERE key_id = ?1 ORDER BY number",
+        )
+        .map_err(db_error)?;
+    let versions = stmt
+        .query_map([id], |r| {
+            Ok(VersionRow {
+                number: r.get(0)?,
+                material_id: r.get(1)?,
+                wrapped: r.get(2)?,
+                created: r.get(3)?,
+                rotation_type: r.get(4)?,
+            })
+        })
+        .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+        .map_err(db_error)?;
+    row.into_record(versions).map(Some)
+}
+
+fn write_key(tx: &Transaction<'_>, record: &KeyRecord, expected: u64) -> Result<()> {
+    let id = record.id.to_string();
+    let stored: i64 = tx
+        .prepare_cached("SELECT revision FROM keys WHERE id = ?1")
+        .and_then(|mut s| s.query_row([&id], |r| r.get(0)).optional())
+        .map_err(db_error)?
+        .unwrap_or(0);
+    if u64::try_from(stored).ok() != Some(expected) {
+        return Err(rows::conflict(&record.id, stored, expected));
+    }
+    let k = KeyRow::from_record(record)?;
+    let values = params![
+        k.id,
+        k.revision,
+        k.creation_date,
+        k.state,
+        k.description,
+        k.key_usage,
+        k.key_spec,
+        k.origin,
+        k.key_manager,
+        k.multi_region,
+        k.deletion_date,
+        k.pending_window_days,
+        k.policy,
+        k.tags,
+        k.rotation_enabled,
+        k.rotation_period_days,
+        k.next_rotation,
+        k.on_demand_count,
+        k.current_version
+    ];
+    let sql = format!(
+        "INSERT OR REPLACE INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+         ?15, ?16, ?17, ?18, ?19)"
+    );
+    tx.prepare_cached(&sql).and_then(|mut s| s.execute(values)).map_err(db_error)?;
+    // Versions are never changed once stored (only rewrapped by a root key rotation): add the
+    // new ones.
+    let have: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(number), 0) FROM key_versions WHERE key_id = ?1")
+        .and_then(|mut s| s.query_row([&id], |r| r.get(0)))
+        .map_err(db_error)?;
+    let mut insert = tx
+        .prepare_cached(
+            "INSERT INTO key_versions (key_id, number, material_id, wrapped, created, rotation_type) VALUES (?1, ?2, ?3, \
+             ?4, ?5, ?6)",
+        )
+        .map_err(db_error)?;
+    for v in record.versions.iter().map(VersionRow::from_version).filter(|v| v.number > have) {
+        insert
+            .execute(params![id, v.number, v.material_id, v.wrapped, v.created, v.rotation_type])
+            .map_err(db_error)?;
+    }
+    record_change(tx, &Change::Key(record.id))
+}
+
+impl Store for SqliteStore {
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+
+    fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
+        read_key(&self.conn.lock(), &id.to_string())
+    }
+
+    fn put_key(&self, record: &KeyRecord, expected: u64) -> Result<()> {
+        self.write(|tx| write_key(tx, record, expected))
+    }
+
+    fn delete_key(&self, id: &KeyId) -> Result<()> {
+        let key = id.to_string();
+        self.write(|tx| {
+            let aliases = tx
+                .prepare_cached("DELETE FROM aliases WHERE target = ?1 RETURNING name")
+                .and_then(|mut s| s.query_map([&key], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(db_error)?;
+            tx.execute("DELETE FROM key_versions WHERE key_id = ?1", [&key]).map_err(db_error)?;
+            tx.execute("DELETE FROM keys WHERE id = ?1", [&key]).map_err(db_error)?;
+            for name in aliases {
+                record_change(tx, &rows::change("a", &name)?)?;
+            }
+            record_change(tx, &Change::Key(*id))
+        })
+    }
+
+    fn list_keys(&self, after: Option<&KeyId>, limit: usize) -> Result<Vec<KeyId>> {
+        let conn = self.conn.lock();
+        let after = after.map(ToString::to_string).unwrap_or_default();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let ids = conn
+            .prepare_cached("SELECT id FROM keys WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .and_then(|mut s| {
+                s.query_map(params![after, limit], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(db_error)?;
+        ids.iter().map(|id| KeyId::parse(id).ok_or_else(|| rows::corrupt("key id"))).collect()
+    }
+
+    fn get_alias(&self, name: &AliasName) -> Result<Option<AliasRecord>> {
+        let conn = self.conn.lock();
+        let row = conn
+            .prepare_cached("SELECT name, target, creation_date, last_updated FROM aliases WHERE name = ?1")
+            .and_then(|mut s| {
+                s.query_row([name.as_str()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                })
+                .optional()
+            })
+            .map_err(db_error)?;
+        row.map(|(n, t, c, u)| rows::alias_record(&n, &t, c, u)).transpose()
+    }
+
+    fn create_alias(&self, alias: &AliasRecord) -> Result<()> {
+        self.write(|tx| {
+            let inserted = tx
+                .execute(
+                    "INSERT INTO aliases (name, target, creation_date, last_updated) VALUES (?1, ?2, ?3, ?4) ON CONFLICT \
+                     (name) DO NOTHING",
+                    params![
+                        alias.name.as_str(),
+                        alias.target.to_string(),
+                        alias.creation_date.as_millis(),
+                        alias.last_updated.as_millis()
+                    ],
+                )
+                .map_err(db_error)?;
+            if inserted == 0 {
+                return Err(rows::alias_exists(&alias.name));
+            }
+            record_change(tx, &Change::Alias(alias.name.clone()))
+        })
+    }
+
+    fn put_alias(&self, alias: &AliasRecord) -> Result<()> {
+        self.write(|tx| {
+            let updated = tx
+                .execute(
+                    "UPDATE aliases SET target = ?2, creation_date = ?3, last_updated = ?4 WHERE name = ?1",
+                    params![
+                        alias.name.as_str(),
+                        alias.target.to_string(),
+                        alias.creation_date.as_millis(),
+                        alias.last_updated.as_millis()
+                    ],
+                )
+                .map_err(db_error)?;
+            if updated == 0 {
+                return Err(rows::alias_missing(&alias.name));
+            }
+            record_change(tx, &Change::Alias(alias.name.clone()))
+        })
+    }
+
+    fn delete_alias(&self, name: &AliasName) -> Result<()> {
+        self.write(|tx| {
+            if tx.execute("DELETE FROM aliases WHERE name = ?1", [name.as_str()]).map_err(db_error)? == 0 {
+                return Err(rows::alias_missing(name));
+            }
+            record_change(tx, &Change::Alias(name.clone()))
+        })
+    }
+
+    fn list_aliases(&self) -> Result<Vec<AliasRecord>> {
+        let conn = self.conn.lock();
+        let rows = conn
+            .prepare_cached("SELECT name, target, creation_date, last_updated FROM aliases ORDER BY name")
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(db_error)?;
+        rows.iter().map(|(n, t, c, u)| rows::alias_record(n, t, *c, *u)).collect()
+    }
+
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        let conn = self.conn.lock();
+        conn.prepare_cached("SELECT value FROM meta WHERE name = ?1")
+            .and_then(|mut s| s.query_row([name], |r| r.get(0)).optional())
+            .map_err(db_error)
+    }
+
+    fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO meta (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+                params![name, value],
+            )
+            .map_err(db_error)?;
+            tx.query_row("SELECT value FROM meta WHERE name = ?1", [name], |r| r.get(0)).map_err(db_error)
+        })
+    }
+
+    fn rewrap_all(&self, rewrap: &mut Rewrap<'_>, meta: &[(&str, &[u8])]) -> Result<u64> {
+        self.write(|tx| {
+            let all = tx
+                .prepare("SELECT key_id, number, wrapped FROM key_versions ORDER BY key_id, number")
+                .and_then(|mut s| {
+                    s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(db_error)?;
+            let mut update = tx
+                .prepare("UPDATE key_versions SET wrapped = ?3 WHERE key_id = ?1 AND number = ?2")
+                .map_err(db_error)?;
+            for (key, number, wrapped) in &all {
+                let id = KeyId::parse(key).ok_or_else(|| rows::corrupt("key id"))?;
+                let version = u32::try_from(*number).map_err(|_| rows::corrupt("version number"))?;
+                update.execute(params![key, number, rewrap(&id, version, wrapped)?]).map_err(db_error)?;
+            }
+            for (name, value) in meta {
+                tx.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)", params![name, value])
+                    .map_err(db_error)?;
+            }
+            Ok(all.len() as u64)
+        })
+    }
+
+    fn append_audit(&self, events: &[AuditRow]) -> Result<()> {
+        self.write(|tx| {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO audit (time, operation, key_arn, error, event) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(db_error)?;
+            for e in events {
+                stmt.execute(params![e.time, e.operation, e.key_arn, e.error, e.event]).map_err(db_error)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    fn change_cursor(&self) -> Result<u64> {
+        let conn = self.conn.lock();
+        let seq: i64 =
+            conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| r.get(0)).map_err(db_error)?;
+        Ok(u64::try_from(seq).unwrap_or(0))
+    }
+
+    fn changes_since(&self, cursor: u64) -> Result<Changes> {
+        let conn = self.conn.lock();
+        let after = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let first: Option<i64> = conn.query_row("SELECT MIN(seq) FROM changes", [], |r| r.get(0)).map_err(db_error)?;
+        let rows = conn
+            .prepare_cached("SELECT seq, kind, name FROM changes WHERE seq > ?1 ORDER BY seq")
+            .and_then(|mut s| {
+                s.query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(db_error)?;
+        changes_from(cursor, first, rows)
+    }
+
+    fn check_integrity(&self) -> Result<()> {
+        let ids = {
+            let conn = self.conn.lock();
+            let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(db_error)?;
+            if verdict != "ok" {
+                return Err(Error::Internal(format!("SQLite integrity check failed: {verdict}")));
+            }
+            let dangling: i64 =
+                conn.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0)).map_err(db_error)?;
+            if dangling != 0 {
+                return Err(Error::Internal(format!("SQLite foreign key check found {dangling} dangling rows")));
+            }
+            conn.prepare("SELECT id FROM keys")
+                .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(db_error)?
+        };
+        for id in ids {
+            if let Some(record) = read_key(&self.conn.lock(), &id)? {
+                check_record(&record)?;
+            }
+        }
+        Ok(())
+    }
+}

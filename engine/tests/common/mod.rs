@@ -1,0 +1,96 @@
+//! What every engine test shares: the keystore the suite runs against.
+//!
+//! `TRENT_TEST_STORE` picks it: `memory` (the default), `sqlite` (a fresh database file per
+//! engine, under the system temp directory) or `postgres` (a fresh schema per engine in the
+//! database at `TRENT_TEST_PG_URL`, which `scripts/with-postgres` starts). The test command
+//! runs the whole suite once per store. A PostgreSQL run without a server fails; it is never
+//! skipped.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use trent::{Kms, KmsBuilder};
+
+/// The root key of every durable test store.
+pub const TEST_ROOT_KEY: [u8; 32] = [0x5a; 32];
+
+/// Which store the suite runs against.
+pub fn store_kind() -> String {
+    std::env::var("TRENT_TEST_STORE").unwrap_or_else(|_| "memory".into())
+}
+
+/// A builder on a fresh, empty store of the suite's kind.
+pub fn builder() -> KmsBuilder {
+    let builder = Kms::builder();
+    match store_kind().as_str() {
+        "memory" => builder,
+        "sqlite" => builder.sqlite(fresh_path("db")).root_key(TEST_ROOT_KEY),
+        "postgres" => builder.postgres_in_schema(pg_url_required(), fresh_schema()).root_key(TEST_ROOT_KEY),
+        other => panic!("TRENT_TEST_STORE={other}: expected memory, sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL server of this run, if there is one. Under `CI=true` a missing server is
+/// a failure, so PostgreSQL tests never pass by skipping there.
+pub fn pg_url() -> Option<String> {
+    match std::env::var("TRENT_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!(
+                "CI=true but TRENT_TEST_PG_URL is not set: run the tests through scripts/test (it starts PostgreSQL)"
+            )
+        }
+        _ => {
+            eprintln!("skipped: TRENT_TEST_PG_URL is not set (scripts/test starts a PostgreSQL server and sets it)");
+            None
+        }
+    }
+}
+
+fn pg_url_required() -> String {
+    std::env::var("TRENT_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .expect("TRENT_TEST_STORE=postgres needs TRENT_TEST_PG_URL (scripts/with-postgres sets it)")
+}
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A schema name no other engine of this run uses.
+pub fn fresh_schema() -> String {
+    format!("t{}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos())
+}
+
+fn nanos() -> u32 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos())
+}
+
+/// This process's scratch directory (removed, with those of processes that are gone, the next
+/// time a test process starts).
+pub fn scratch_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = std::env::temp_dir();
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("trent-test-")
+                    && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = base.join(format!("trent-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        dir
+    })
+    .clone()
+}
+
+/// A path no other test of this run uses, with this extension.
+pub fn fresh_path(ext: &str) -> PathBuf {
+    scratch_dir().join(format!("{}-{}.{ext}", NEXT.fetch_add(1, Ordering::Relaxed), nanos()))
+}
