@@ -746,6 +746,24 @@ impl Kms {
     }
 }
 
+#[cfg(feature = "test-hooks")]
+impl Kms {
+    /// TEST ONLY (feature `test-hooks`, never in a build that holds real keys): the unwrapped
+    /// material of every version of a key, oldest first, so tests can scan stores for it.
+    #[doc(hidden)]
+    pub fn test_hook_version_material(&self, key_id: &str) -> Result<Vec<Vec<u8>>> {
+        let inner = &*self.inner;
+        let id = inner.key_id_of(key_id, IdForms::Any, "keyId", false)?;
+        let record = inner.store.get_key(&id)?.ok_or_else(|| inner.key_not_found(&id))?;
+        let root = inner.root.read();
+        record
+            .versions
+            .iter()
+            .map(|v| root.unwrap(&inner.arena, &id, v.number, &v.wrapped).map(|m| m.expose_secret().to_vec()))
+            .collect()
+    }
+}
+
 impl Inner {
     fn scope(&self) -> IdScope<'_> {
         IdScope { region: &self.region, account: &self.account }
