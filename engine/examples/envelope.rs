@@ -11,8 +11,9 @@
 //! and checked against the input. Without INPUT it makes a 64 MiB file of random bytes in
 //! `./trent-example/`.
 //!
-//! The engine here keeps its keys in memory; the embedded SQLite keystore arrives with the
-//! durable-keystore issue, and this example will use it then.
+//! The engine runs on the embedded default: the data directory `./trent-data/` (a SQLite
+//! keystore and a root key file, both created at the first run). A later run finds the KMS
+//! key and its alias there and uses them again.
 //!
 //! Output format (an example format, not a Trent wire format):
 //! `"TRENTENV" ‖ u32 BE wrapped-key length ‖ wrapped data key ‖ frames`, each frame
@@ -27,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use trent::danger::AeadKey;
-use trent::{CreateKeyRequest, DecryptRequest, EncryptionContext, GenerateDataKeyRequest, Kms};
+use trent::{CreateKeyRequest, DecryptRequest, EncryptionContext, GenerateDataKeyRequest, KeyIdRequest, Kms};
 
 const FRAME: usize = 64 * 1024;
 const MAGIC: &[u8; 8] = b"TRENTENV";
@@ -48,13 +49,25 @@ fn main() -> Result<(), Error> {
         p.into()
     });
 
-    let kms = Kms::open_in_memory()?;
+    let kms = Kms::open("trent-data")?;
     let me = kms.root_caller();
     println!("engine: {kms:?}, locked memory: {}", kms.memory_is_locked());
-    let key =
-        kms.create_key(&me, &CreateKeyRequest { description: Some("envelope example".into()), ..Default::default() })?;
-    kms.create_alias(&me, &trent::AliasRequest::new("alias/example", &key.key_metadata.key_id))?;
-    println!("KMS key {} (alias/example)", key.key_metadata.arn);
+    match kms.describe_key(&me, &KeyIdRequest::new("alias/example")) {
+        Ok(found) => {
+            println!("KMS key {} (alias/example, kept in ./trent-data/ by an earlier run)", found.key_metadata.arn);
+        }
+        Err(e) if e.name() == "NotFoundException" => {
+            let created = kms
+                .create_key(
+                    &me,
+                    &CreateKeyRequest { description: Some("envelope example".into()), ..Default::default() },
+                )?
+                .key_metadata;
+            kms.create_alias(&me, &trent::AliasRequest::new("alias/example", &created.key_id))?;
+            println!("KMS key {} (alias/example, created in ./trent-data/)", created.arn);
+        }
+        Err(e) => return Err(e.into()),
+    }
 
     let context: EncryptionContext = [("file".to_string(), input.display().to_string())].into();
     let started = Instant::now();
