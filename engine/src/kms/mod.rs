@@ -38,7 +38,7 @@ use arc_swap::ArcSwap;
 use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
-use crate::audit::{AuditEvent, AuditSink, NoAudit};
+use crate::audit::{AuditEvent, AuditSink, NoAudit, RequestId, SharedStr};
 use crate::ciphertext::MAX_MESSAGES_PER_SALT;
 use crate::clock::{Clock, SystemClock, Timestamp};
 use crate::context::EncryptionContext;
@@ -388,6 +388,8 @@ impl KmsBuilder {
         let inner = Arc::new(Inner {
             audit_enabled: self.audit.enabled(),
             audit: self.audit,
+            audit_region: SharedStr::interned(region.as_str()),
+            audit_account: SharedStr::interned(account.as_str()),
             clock: self.clock,
             store,
             hot: HotVersions::new(self.max_hot_versions),
@@ -450,6 +452,9 @@ pub(crate) struct Inner {
     store: Arc<dyn Store>,
     audit: Arc<dyn AuditSink>,
     audit_enabled: bool,
+    /// The Region and account as audit events carry them (interned: a clone copies a pointer).
+    audit_region: SharedStr,
+    audit_account: SharedStr,
     arena: Arena,
     /// Swapped by a root key rotation.
     root: RwLock<RootKey>,
@@ -872,10 +877,9 @@ impl Inner {
         )))
     }
 
-    fn next_request_id(&self) -> String {
+    fn next_request_id(&self) -> RequestId {
         let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
-        let id = uuid::Uuid::from_u64_pair(self.request_prefix, n);
-        id.hyphenated().to_string()
+        RequestId::from_u64_pair(self.request_prefix, n)
     }
 
     /// Runs `op` and reports it to the audit sink.
@@ -890,11 +894,11 @@ impl Inner {
         if self.audit_enabled {
             self.audit.record(AuditEvent {
                 time: self.clock.now(),
-                region: self.region.to_string(),
-                account: self.account.to_string(),
-                caller: caller.principal.clone(),
+                region: self.audit_region.clone(),
+                account: self.audit_account.clone(),
+                caller: SharedStr::from(caller.principal.as_str()),
                 operation,
-                key_arn: note.key_arn.map(|a| a.to_string()),
+                key_arn: note.key_arn.map(SharedStr::from),
                 key_version: note.key_version,
                 encryption_context: note.context,
                 request_id: self.next_request_id(),

@@ -1,21 +1,4 @@
-//! Where the root key comes from, and how a store recognizes it.
-//!
-//! The root key wraps every version's material in the store; it is never stored there. It
-//! comes from one of:
-//!
-//! - a **key file** of exactly 32 bytes, created with mode 0600 (random) at the first open of
-//!   a new store; an existing file that the group or others may read is refused;
-//! - a **passphrase**, stretched with PBKDF2-HMAC-SHA256 (at least 600,000 iterations) and a
-//!   random 16-byte salt that the store keeps (metadata entry `root_key_kdf`), so every engine
-//!   sharing the store derives the same key;
-//! - an **environment variable** holding the 32 bytes as 64 hex digits or standard base64;
-//! - **bytes** handed over by the embedder (the builder's copy is wiped once it is in locked
-//!   memory).
-//!
-//! At the first open the store records a check value (32 zero bytes sealed under the root key
-//! with their own AAD, metadata entry `root_key_check`). Every later open unseals it: a wrong
-//! root key fails there, with a clear error, before anything is written. A key file that is
-//! missing while the store already has a check value is an error too; a new one is not made.
+//! Where the root key comes from, and how a store recognizes it (see [`RootKeySource`]).
 
 use std::fmt;
 use std::io::{Read as _, Write as _};
@@ -33,8 +16,25 @@ use crate::store::{META_ROOT_CHECK, META_ROOT_KDF, Store};
 /// PBKDF2-HMAC-SHA256).
 pub const MIN_PASSPHRASE_ITERATIONS: u32 = 600_000;
 
-/// Where the root key comes from (see the [module docs](self)). `Debug` shows only the kind
-/// and the file path or variable name, never the key or the passphrase.
+/// Where the root key comes from. `Debug` shows only the kind and the file path or variable
+/// name, never the key or the passphrase.
+///
+/// The root key wraps every version's material in the store; it is never stored there. It
+/// comes from one of:
+///
+/// - a **key file** of exactly 32 bytes, created with mode 0600 (random) at the first open of
+///   a new store; an existing file that the group or others may read is refused;
+/// - a **passphrase**, stretched with PBKDF2-HMAC-SHA256 (at least 600,000 iterations) and a
+///   random 16-byte salt that the store keeps (metadata entry `root_key_kdf`), so every engine
+///   sharing the store derives the same key;
+/// - an **environment variable** holding the 32 bytes as 64 hex digits or standard base64;
+/// - **bytes** handed over by the embedder (the builder's copy is wiped once it is in locked
+///   memory).
+///
+/// At the first open the store records a check value (32 zero bytes sealed under the root key
+/// with their own AAD, metadata entry `root_key_check`). Every later open unseals it: a wrong
+/// root key fails there, with a clear error, before anything is written. A key file that is
+/// missing while the store already has a check value is an error too; a new one is not made.
 pub struct RootKeySource(Source);
 
 enum Source {
@@ -255,13 +255,13 @@ pub(super) fn open_root(source: &mut RootKeySource, store: &dyn Store, arena: &A
     Ok(root)
 }
 
+/// Store metadata entries: (name, value).
+pub(super) type StoreMeta = Vec<(&'static str, Vec<u8>)>;
+
 /// A new root key for [`Kms::rotate_root_key`](super::Kms::rotate_root_key), with the
 /// metadata the store must keep for it (a passphrase's new salt). A key file that does not
 /// exist is created.
-pub(super) fn new_root(
-    source: &mut RootKeySource,
-    arena: &Arena,
-) -> Result<(RootKey, Vec<(&'static str, Vec<u8>)>), Error> {
+pub(super) fn new_root(source: &mut RootKeySource, arena: &Arena) -> Result<(RootKey, StoreMeta), Error> {
     let mut meta = Vec::new();
     let root = root_from(source, arena, true, |iterations| {
         let mut salt = [0u8; 16];

@@ -23,7 +23,7 @@ use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
 
 /// The advisory lock every write transaction takes (an arbitrary constant: "trent").
-const WRITE_LOCK: i64 = 0x7472_656e_74;
+const WRITE_LOCK: i64 = 0x74_7265_6e74;
 
 /// The schema, one migration per step; `schema_migrations` records which ran. Never edit a
 /// released migration: add the next one.
