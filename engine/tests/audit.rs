@@ -530,3 +530,57 @@ fn the_engine_audits_every_operation_to_the_file_without_secrets() {
         assert!(!raw.windows(secret.len()).any(|w| w == secret), "the log holds no plaintext or ciphertext");
     }
 }
+
+/// The builder's sinks on a SQLite engine: every operation goes to the file and to the store's
+/// table; after the run the chain verifies, and it stops verifying when one line is edited or
+/// the last line is removed.
+#[test]
+fn the_builder_audits_to_the_file_and_the_table_and_the_chain_verifies() {
+    let dir = TempDir::new("builder");
+    let log = dir.0.join("audit.jsonl");
+    let db = dir.0.join("trent.db");
+    let kms = Kms::builder().sqlite(&db).root_key([9; 32]).audit_file(&log).audit_table(true).open().unwrap();
+    let me = kms.root_caller();
+    let key = kms.create_key(&me, &CreateKeyRequest::default()).unwrap().key_metadata.key_id;
+    let ctx: EncryptionContext = [("tenant".to_string(), "a".to_string())].into();
+    let mut operations = 1;
+    for i in 0..50u8 {
+        let blob = kms
+            .encrypt(&me, &EncryptRequest { encryption_context: ctx.clone(), ..EncryptRequest::new(&key, vec![i; 16]) })
+            .unwrap()
+            .ciphertext_blob;
+        kms.decrypt(&me, &DecryptRequest { encryption_context: ctx.clone(), ..DecryptRequest::new(blob) }).unwrap();
+        operations += 2;
+    }
+    let stranger = Caller::from_arn("arn:aws:iam::111122223333:user/mallory").unwrap();
+    assert!(kms.encrypt(&stranger, &EncryptRequest::new(&key, b"x".to_vec())).is_err());
+    operations += 1;
+    kms.flush_audit().unwrap();
+    drop(kms);
+
+    let summary = verify_audit_log(&log).unwrap();
+    assert_eq!(summary.lines, operations);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (rows, denied): (u64, u64) = conn
+        .query_row("SELECT COUNT(*), SUM(error = 'AccessDeniedException') FROM audit", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((rows, denied), (operations, 1));
+    drop(conn);
+
+    // One edited line: the chain breaks there.
+    let original = fs::read(&log).unwrap();
+    let text = String::from_utf8(original.clone()).unwrap();
+    let edited = text.replacen("\"tenant\":\"a\"", "\"tenant\":\"b\"", 1);
+    assert_ne!(edited, text);
+    fs::write(&log, &edited).unwrap();
+    assert!(verify_audit_log(&log).is_err());
+    // The last line removed: the head anchor no longer matches.
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.pop();
+    fs::write(&log, lines.join("\n") + "\n").unwrap();
+    assert!(matches!(verify_audit_log(&log), Err(AuditLogError::Truncated { .. })), "{:?}", verify_audit_log(&log));
+    fs::write(&log, original).unwrap();
+    assert_eq!(verify_audit_log(&log).unwrap().lines, operations);
+}

@@ -332,6 +332,10 @@ impl AuditSink for ChannelAudit {
             shared.writer.unpark();
         }
     }
+
+    fn flush(&self) -> io::Result<()> {
+        ChannelAudit::flush(self)
+    }
 }
 
 impl fmt::Debug for ChannelAudit {

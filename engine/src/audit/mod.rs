@@ -24,9 +24,13 @@
 //!   each batch to an [`AuditWriter`]. The writer thread polls (every 10 ms by default, sooner
 //!   once the channel is a quarter full) rather than being woken for each event, which would
 //!   cost callers a system call.
-//!   The writers here are [`JsonlFileWriter`] (a hash-chained JSON-lines file) and
-//!   [`MemoryAudit`]; a pair `(A, B)` of writers writes every batch to both (a file and a
-//!   table in the store, say).
+//!   The writers here are [`JsonlFileWriter`] (a hash-chained JSON-lines file),
+//!   [`StoreAuditWriter`] (the keystore's `audit` table) and [`MemoryAudit`]; a pair `(A, B)`
+//!   of writers writes every batch to both. [`KmsBuilder::audit_file`] and
+//!   [`KmsBuilder::audit_table`] set these up.
+//!
+//! [`KmsBuilder::audit_file`]: crate::KmsBuilder::audit_file
+//! [`KmsBuilder::audit_table`]: crate::KmsBuilder::audit_table
 //!
 //! The writer thread has to keep up: serializing, hashing and appending a line costs a few
 //! hundred nanoseconds to a microsecond, so under [`OverflowPolicy::Block`] a loop of
@@ -111,6 +115,7 @@
 
 mod channel;
 mod jsonl;
+mod table;
 
 use std::borrow::Borrow;
 use std::collections::BTreeSet;
@@ -127,6 +132,7 @@ use crate::context::EncryptionContext;
 
 pub use channel::{AuditWriter, ChannelAudit, ChannelAuditBuilder, OverflowPolicy};
 pub use jsonl::{AuditLogError, AuditLogSummary, JsonlFileWriter, verify_audit_log};
+pub use table::StoreAuditWriter;
 
 /// One operation, as the audit trail records it.
 ///
@@ -380,6 +386,12 @@ pub trait AuditSink: Send + Sync + 'static {
     /// them.
     fn enabled(&self) -> bool {
         true
+    }
+
+    /// Waits until every event recorded before the call is stored, where the sink stores
+    /// events later ([`ChannelAudit`]). The default does nothing.
+    fn flush(&self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -153,6 +153,8 @@ pub struct KmsBuilder {
     clock: Arc<dyn Clock>,
     store: StoreSpec,
     audit: Arc<dyn AuditSink>,
+    audit_file: Option<PathBuf>,
+    audit_table: bool,
     arena: ArenaConfig,
     max_hot_versions: usize,
     root: Option<RootKeySource>,
@@ -191,6 +193,8 @@ impl Default for KmsBuilder {
             clock: Arc::new(SystemClock),
             store: StoreSpec::Memory,
             audit: Arc::new(NoAudit),
+            audit_file: None,
+            audit_table: false,
             arena: ArenaConfig::default(),
             max_hot_versions: 128,
             root: None,
@@ -266,9 +270,27 @@ impl KmsBuilder {
         self
     }
 
-    /// The audit sink.
+    /// The audit sink (instead of [`KmsBuilder::audit_file`] and [`KmsBuilder::audit_table`]).
     pub fn audit(mut self, audit: impl AuditSink) -> Self {
         self.audit = Arc::new(audit);
+        self
+    }
+
+    /// Audit to a hash-chained JSON-lines file (created with mode 0600 if missing, appended to
+    /// otherwise; see [`JsonlFileWriter`](crate::audit::JsonlFileWriter)), written off the hot
+    /// path by a [`ChannelAudit`](crate::audit::ChannelAudit) with its defaults: when the
+    /// writer falls behind and the channel is full, operations **wait** rather than lose
+    /// events. With [`KmsBuilder::audit_table`] too, every event goes to both.
+    pub fn audit_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.audit_file = Some(path.into());
+        self
+    }
+
+    /// Audit to the keystore's `audit` table (see
+    /// [`StoreAuditWriter`](crate::audit::StoreAuditWriter)), off the hot path like
+    /// [`KmsBuilder::audit_file`].
+    pub fn audit_table(mut self, on: bool) -> Self {
+        self.audit_table = on;
         self
     }
 
@@ -367,6 +389,33 @@ impl KmsBuilder {
         }
     }
 
+    /// The audit sink: the one given, or a [`ChannelAudit`] to the file and/or table.
+    fn audit_sink(&mut self, store: &Arc<dyn Store>) -> std::result::Result<Arc<dyn AuditSink>, OpenError> {
+        use crate::audit::{AuditWriter, ChannelAudit, JsonlFileWriter, StoreAuditWriter};
+        let file = match self.audit_file.take() {
+            Some(path) => Some(
+                JsonlFileWriter::open(&path)
+                    .map_err(|e| OpenError::Config(Error::Validation(format!("Cannot open the audit log: {e}"))))?,
+            ),
+            None => None,
+        };
+        let table = self.audit_table.then(|| StoreAuditWriter::new(Arc::clone(store)));
+        let writer: Box<dyn AuditWriter> = match (file, table) {
+            (None, None) => return Ok(Arc::clone(&self.audit)),
+            (Some(file), None) => Box::new(file),
+            (None, Some(table)) => Box::new(table),
+            (Some(file), Some(table)) => Box::new((file, table)),
+        };
+        if self.audit.enabled() {
+            return Err(OpenError::Config(Error::Validation(
+                "Give either an audit sink or audit_file/audit_table, not both".into(),
+            )));
+        }
+        let sink = ChannelAudit::new(writer)
+            .map_err(|e| OpenError::Config(Error::Internal(format!("Cannot start the audit writer: {e}"))))?;
+        Ok(Arc::new(sink))
+    }
+
     /// Runs the power-on self-test, sets up locked memory, opens the keystore, checks the root
     /// key against it and opens the engine.
     pub fn open(mut self) -> std::result::Result<Kms, OpenError> {
@@ -385,9 +434,10 @@ impl KmsBuilder {
         crypto::fill_random(&mut prefix).map_err(|_| OpenError::Config(rng_failed()))?;
         let root_arn = account.root_arn(region.partition());
         let refresh = self.refresh_interval.filter(|_| store.is_shared());
+        let audit = self.audit_sink(&store)?;
         let inner = Arc::new(Inner {
-            audit_enabled: self.audit.enabled(),
-            audit: self.audit,
+            audit_enabled: audit.enabled(),
+            audit,
             audit_region: SharedStr::interned(region.as_str()),
             audit_account: SharedStr::interned(account.as_str()),
             clock: self.clock,
@@ -688,6 +738,12 @@ impl Kms {
         let count = inner.store.rewrap_all(&mut rewrap, &meta)?;
         *root_guard = root;
         Ok(count)
+    }
+
+    /// Waits until the audit sink has stored every event of the operations that returned
+    /// before this call (see [`AuditSink::flush`]).
+    pub fn flush_audit(&self) -> std::io::Result<()> {
+        self.inner.audit.flush()
     }
 
     /// Checks the keystore's integrity (see [`Store::check_integrity`]).
