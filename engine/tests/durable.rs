@@ -513,7 +513,6 @@ fn a_data_directory_refuses_a_bad_root_key_file_and_changes_nothing() {
 /// A wrong root key of another kind (a passphrase, whose parameters a key-file store has never
 /// had) is refused without writing anything either.
 #[test]
-#[ignore = "src bug: root::open_root stores new passphrase parameters (root_key_kdf) before checking the key"]
 fn a_wrong_passphrase_for_a_key_file_store_changes_nothing() {
     let dir = common::fresh_path("data");
     let db = dir.join(DATA_DIR_DATABASE);
@@ -715,13 +714,11 @@ fn root_key_rotation_on_postgres() {
 }
 
 #[test]
-#[ignore = "src bug: Kms::rotate_root_key leaves the old wrapped material in the engine's cached records"]
 fn versions_unwrapped_after_a_root_key_rotation_on_sqlite() {
     root_key_rotation(&Backend::sqlite(), 1);
 }
 
 #[test]
-#[ignore = "src bug: Kms::rotate_root_key leaves the old wrapped material in the engine's cached records"]
 fn versions_unwrapped_after_a_root_key_rotation_on_postgres() {
     let Some(backend) = Backend::postgres() else { return };
     root_key_rotation(&backend, 1);
@@ -751,13 +748,11 @@ fn a_stale_root_key_never_wraps_new_material(backend: &Backend) {
 }
 
 #[test]
-#[ignore = "src bug: an engine with the old root key still writes new versions after another rotated it"]
 fn a_stale_root_key_never_wraps_new_material_on_sqlite() {
     a_stale_root_key_never_wraps_new_material(&Backend::sqlite());
 }
 
 #[test]
-#[ignore = "src bug: an engine with the old root key still writes new versions after another rotated it"]
 fn a_stale_root_key_never_wraps_new_material_on_postgres() {
     let Some(backend) = Backend::postgres() else { return };
     a_stale_root_key_never_wraps_new_material(&backend);
@@ -898,10 +893,9 @@ fn a_postgres_dump_never_holds_key_material() {
 
 // ------------------------------------------------------------------- 6. automatic rotation
 
-/// Two engines whose clocks passed a key's rotation date: the rotation is made once. With
-/// `strict` off, an Encrypt that loses the race to store the rotation may fail once with
-/// `ConflictException` (and is retried); with it on, it must not fail at all.
-fn automatic_rotation_happens_once(backend: &Backend, strict: bool) {
+/// Two engines whose clocks passed a key's rotation date: the rotation is made once, and the
+/// Encrypt that loses the race to store it does not fail.
+fn automatic_rotation_happens_once(backend: &Backend) {
     let start = Timestamp::from_millis(1_700_000_000_000);
     let (clock_a, clock_b) = (ManualClock::new(start), ManualClock::new(start));
     // Polling is left out of the race: each engine holds the record it read before the date.
@@ -926,11 +920,7 @@ fn automatic_rotation_happens_once(backend: &Backend, strict: bool) {
 
     let touch = move |kms: &Kms, key: &str| {
         let req = EncryptRequest::new(key, b"after".to_vec());
-        match kms.encrypt(&kms.root_caller(), &req) {
-            Err(e) if !strict && e.name() == "ConflictException" => kms.encrypt(&kms.root_caller(), &req),
-            other => other,
-        }
-        .map(|r| r.ciphertext_blob)
+        kms.encrypt(&kms.root_caller(), &req).map(|r| r.ciphertext_blob)
     };
     let mut blobs = Vec::new();
     // One engine after the other.
@@ -978,28 +968,17 @@ fn automatic_rotation_happens_once(backend: &Backend, strict: bool) {
     c.check_store_integrity().unwrap();
 }
 
+/// Automatic rotation happens once across engines, and losing the race to store it never
+/// fails the operation that found it due.
 #[test]
 fn automatic_rotation_happens_once_across_engines_on_sqlite() {
-    automatic_rotation_happens_once(&Backend::sqlite(), false);
+    automatic_rotation_happens_once(&Backend::sqlite());
 }
 
 #[test]
 fn automatic_rotation_happens_once_across_engines_on_postgres() {
     let Some(backend) = Backend::postgres() else { return };
-    automatic_rotation_happens_once(&backend, false);
-}
-
-#[test]
-#[ignore = "src bug: Inner::apply_due returns the ConflictException of losing the rotation race to Encrypt"]
-fn another_engines_automatic_rotation_does_not_fail_encrypt_on_sqlite() {
-    automatic_rotation_happens_once(&Backend::sqlite(), true);
-}
-
-#[test]
-#[ignore = "src bug: Inner::apply_due returns the ConflictException of losing the rotation race to Encrypt"]
-fn another_engines_automatic_rotation_does_not_fail_encrypt_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    automatic_rotation_happens_once(&backend, true);
+    automatic_rotation_happens_once(&backend);
 }
 
 // ------------------------------------------------------------------- 7. cross-engine visibility

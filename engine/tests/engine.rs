@@ -331,8 +331,8 @@ impl Store for PausingStore {
     fn get_key(&self, id: &id::KeyId) -> Result<Option<key::KeyRecord>> {
         self.inner.get_key(id)
     }
-    fn put_key(&self, record: &key::KeyRecord, expected: u64) -> Result<()> {
-        self.inner.put_key(record, expected)
+    fn put_key(&self, record: &key::KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
+        self.inner.put_key(record, expected, root_check)
     }
     fn delete_key(&self, id: &id::KeyId) -> Result<()> {
         self.inner.delete_key(id)

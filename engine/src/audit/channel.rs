@@ -141,6 +141,7 @@ impl ChannelAuditBuilder {
             max_batch: self.max_batch,
             errors_since_flush: 0,
             failed_since_flush: 0,
+            dirty: false,
         };
         let poll = self.poll_interval;
         let thread = std::thread::Builder::new().name("trent-audit".into()).spawn(move || worker.run(&rx, poll))?;
@@ -379,6 +380,8 @@ struct Worker<W> {
     /// Failed writer calls since the last flush, and the events they held.
     errors_since_flush: u64,
     failed_since_flush: u64,
+    /// Events were written since the writer was last flushed.
+    dirty: bool,
 }
 
 impl<W: AuditWriter> Worker<W> {
@@ -399,7 +402,16 @@ impl<W: AuditWriter> Worker<W> {
                     }
                     self.write_batch();
                 }
-                Err(TryRecvError::Empty) => std::thread::park_timeout(poll),
+                Err(TryRecvError::Empty) => {
+                    // Idle: make what was written durable (group commit), then wait.
+                    if self.dirty {
+                        self.dirty = false;
+                        if let Err(e) = self.writer.flush() {
+                            self.stats.error(format!("flushing the audit writer failed: {e}"));
+                        }
+                    }
+                    std::thread::park_timeout(poll)
+                }
                 Err(TryRecvError::Disconnected) => break,
             }
         }
@@ -432,6 +444,7 @@ impl<W: AuditWriter> Worker<W> {
         match self.writer.write(&self.batch) {
             Ok(()) => {
                 self.stats.written.fetch_add(n, Ordering::Relaxed);
+                self.dirty = true;
             }
             Err(e) => {
                 self.stats.failed_events.fetch_add(n, Ordering::Relaxed);

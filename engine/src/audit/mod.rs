@@ -354,7 +354,7 @@ impl RequestId {
     }
 
     /// Writes the hyphenated UUID into `buf` and returns it.
-    fn encode<'a>(&self, buf: &'a mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &'a str {
+    pub(crate) fn encode<'a>(&self, buf: &'a mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &'a str {
         uuid::Uuid::from_u64_pair(self.high, self.low).hyphenated().encode_lower(buf)
     }
 }

@@ -89,7 +89,11 @@ impl Inner {
             return Ok(());
         }
         rec.revision = old.revision + 1;
-        if let Err(e) = self.store.put_key(&rec, old.revision) {
+        // The store refuses the write if the root key was rotated since this engine read its
+        // check value (another engine rotated it): material wrapped under the old root key must
+        // never land in the store.
+        let root_check = self.root_check.read().clone();
+        if let Err(e) = self.store.put_key(&rec, old.revision, &root_check) {
             if matches!(e, Error::Conflict(_)) {
                 // Another engine changed the key in the shared store: take its record, so the
                 // caller's retry starts from it.
@@ -155,10 +159,21 @@ impl Inner {
             self.forget_key(live);
             return Ok(None);
         }
-        let mut rec = (*old).clone();
-        let mut fresh = NewMaterial::default();
-        self.catch_up_rotations(&mut rec, now, &mut fresh)?;
-        self.commit(live, &old, rec, fresh)?;
+        let mut old = old;
+        for attempt in 0.. {
+            let mut rec = (*old).clone();
+            let mut fresh = NewMaterial::default();
+            self.catch_up_rotations(&mut rec, now, &mut fresh)?;
+            match self.commit(live, &old, rec, fresh) {
+                // Another engine stored the key first (most often the same rotation): `commit`
+                // published the stored record; carry out what is still due on that one.
+                Err(Error::Conflict(_)) if attempt < 3 && live.record().revision != old.revision => {
+                    old = live.record();
+                }
+                Err(e) => return Err(e),
+                Ok(()) => break,
+            }
+        }
         Ok(Some(live.clone()))
     }
 

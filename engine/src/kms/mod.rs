@@ -424,7 +424,7 @@ impl KmsBuilder {
         let account = AccountId::new(&self.account).map_err(OpenError::Config)?;
         let arena = Arena::new(self.arena).map_err(OpenError::LockedMemory)?;
         let (store, mut source) = self.open_store()?;
-        let root = root::open_root(&mut source, &*store, &arena).map_err(|e| match e {
+        let (root, root_check) = root::open_root(&mut source, &*store, &arena).map_err(|e| match e {
             Error::Internal(_) => OpenError::Store(e),
             e => OpenError::RootKey(e),
         })?;
@@ -444,6 +444,7 @@ impl KmsBuilder {
             store,
             hot: HotVersions::new(self.max_hot_versions),
             root: RwLock::new(root),
+            root_check: RwLock::new(root_check),
             arena,
             keys: KeyTable::new(),
             aliases: RwLock::new(HashMap::new()),
@@ -508,6 +509,8 @@ pub(crate) struct Inner {
     arena: Arena,
     /// Swapped by a root key rotation.
     root: RwLock<RootKey>,
+    /// The store's root key check value this engine verified (see [`Store::put_key`]).
+    root_check: RwLock<Vec<u8>>,
     hot: HotVersions,
     /// Cache of the store's keys.
     keys: KeyTable,
@@ -727,7 +730,8 @@ impl Kms {
         let mut new = new;
         let (root, mut meta) = root::new_root(&mut new, &inner.arena)?;
         drop(new);
-        meta.push((crate::store::META_ROOT_CHECK, root.check_value()?));
+        let check = root.check_value()?;
+        meta.push((crate::store::META_ROOT_CHECK, check.clone()));
         let mut root_guard = inner.root.write();
         let old = &*root_guard;
         let mut rewrap = |id: &KeyId, version: u32, wrapped: &[u8]| {
@@ -737,6 +741,14 @@ impl Kms {
         let meta: Vec<(&str, &[u8])> = meta.iter().map(|(n, v)| (*n, v.as_slice())).collect();
         let count = inner.store.rewrap_all(&mut rewrap, &meta)?;
         *root_guard = root;
+        *inner.root_check.write() = check;
+        // The cached records hold the material wrapped under the old root key.
+        for live in inner.keys.all() {
+            match inner.store.get_key(&live.id) {
+                Ok(Some(record)) => live.publish(record),
+                _ => inner.forget_key(&live),
+            }
+        }
         Ok(count)
     }
 

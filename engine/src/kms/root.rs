@@ -116,11 +116,20 @@ fn root_error(message: String) -> Error {
 }
 
 /// The PBKDF2 parameters kept in the store: `"<iterations>:<salt hex>"`.
-fn kdf_params(store: &dyn Store, iterations: u32) -> Result<(u32, Vec<u8>), Error> {
-    let mut salt = [0u8; 16];
-    crypto::fill_random(&mut salt).map_err(|_| rng_failed())?;
-    let proposed = format!("{iterations}:{}", hex::encode(salt));
-    let stored = store.init_meta(META_ROOT_KDF, proposed.as_bytes())?;
+fn kdf_params(store: &dyn Store, iterations: u32, new_store: bool) -> Result<(u32, Vec<u8>), Error> {
+    let stored = if new_store {
+        let mut salt = [0u8; 16];
+        crypto::fill_random(&mut salt).map_err(|_| rng_failed())?;
+        let proposed = format!("{iterations}:{}", hex::encode(salt));
+        store.init_meta(META_ROOT_KDF, proposed.as_bytes())?
+    } else {
+        store.get_meta(META_ROOT_KDF)?.ok_or_else(|| {
+            root_error(format!(
+                "The root key (passphrase) is not the one this {} keystore was created with",
+                store.backend_name()
+            ))
+        })?
+    };
     let bad = || Error::Internal("The keystore's passphrase parameters are invalid".into());
     let text = std::str::from_utf8(&stored).map_err(|_| bad())?;
     let (n, salt) = text.split_once(':').ok_or_else(bad)?;
@@ -236,10 +245,16 @@ fn root_from(
     root
 }
 
-/// The root key from `source`, checked against (or, for a new store, recorded in) `store`.
-pub(super) fn open_root(source: &mut RootKeySource, store: &dyn Store, arena: &Arena) -> Result<RootKey, Error> {
+/// The root key from `source`, checked against (or, for a new store, recorded in) `store`,
+/// and the store's check value it matched.
+pub(super) fn open_root(
+    source: &mut RootKeySource,
+    store: &dyn Store,
+    arena: &Arena,
+) -> Result<(RootKey, Vec<u8>), Error> {
     let existing = store.get_meta(META_ROOT_CHECK)?;
-    let root = root_from(source, arena, existing.is_none(), |iterations| kdf_params(store, iterations))?;
+    let root =
+        root_from(source, arena, existing.is_none(), |iterations| kdf_params(store, iterations, existing.is_none()))?;
     let check = root.check_value()?;
     let stored = match existing {
         Some(stored) => stored,
@@ -252,7 +267,7 @@ pub(super) fn open_root(source: &mut RootKeySource, store: &dyn Store, arena: &A
             store.backend_name()
         )));
     }
-    Ok(root)
+    Ok((root, stored))
 }
 
 /// Store metadata entries: (name, value).

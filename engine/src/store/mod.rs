@@ -103,9 +103,12 @@ pub trait Store: Send + Sync + 'static {
     /// The key with this id.
     fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>>;
 
-    /// Writes `record` if the stored revision equals `expected` (0: the key must not exist).
-    /// On a mismatch returns `ConflictException`.
-    fn put_key(&self, record: &KeyRecord, expected: u64) -> Result<()>;
+    /// Writes `record` if the stored revision equals `expected` (0: the key must not exist)
+    /// and the store's root key check value ([`META_ROOT_CHECK`]) is still `root_check`, the one
+    /// the writing engine verified (so no engine writes material wrapped under a root key that
+    /// another engine has rotated away). On a revision mismatch returns `ConflictException`;
+    /// on a check value mismatch, [`root_key_rotated`]'s error.
+    fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()>;
 
     /// Deletes a key, its versions and the aliases pointing to it. Deleting a missing key is
     /// not an error.
@@ -166,6 +169,22 @@ pub trait Store: Send + Sync + 'static {
     fn check_integrity(&self) -> Result<()>;
 }
 
+/// The error of a write by an engine whose root key another engine has rotated away.
+pub fn root_key_rotated() -> Error {
+    Error::Internal(
+        "The keystore's root key was rotated by another engine; reopen this engine with the new root key".into(),
+    )
+}
+
+/// Checks `root_check` against the stored check value (see [`Store::put_key`]). A store with no
+/// check value yet accepts any.
+pub(crate) fn check_root(stored: Option<&[u8]>, root_check: &[u8]) -> Result<()> {
+    match stored {
+        Some(stored) if stored != root_check => Err(root_key_rotated()),
+        _ => Ok(()),
+    }
+}
+
 /// Checks the engine-level invariants of one record (see [`Store::check_integrity`]).
 pub(crate) fn check_record(record: &KeyRecord) -> Result<()> {
     let numbered = record.versions.iter().enumerate().all(|(i, v)| usize::try_from(v.number).is_ok_and(|n| n == i + 1));
@@ -210,8 +229,9 @@ impl Store for MemoryStore {
         Ok(self.inner.read().keys.get(id).cloned())
     }
 
-    fn put_key(&self, record: &KeyRecord, expected: u64) -> Result<()> {
+    fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
         let mut inner = self.inner.write();
+        check_root(inner.meta.get(META_ROOT_CHECK).map(Vec::as_slice), root_check)?;
         let stored = inner.keys.get(&record.id).map_or(0, |r| r.revision);
         if stored != expected {
             return Err(Error::Conflict(format!(

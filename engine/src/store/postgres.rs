@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use postgres::{Client, NoTls, Transaction};
 
 use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
-use super::{AuditRow, Change, Changes, Rewrap, Store, check_record};
+use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root};
 use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
@@ -279,9 +279,14 @@ impl Store for PostgresStore {
         Ok(record)
     }
 
-    fn put_key(&self, record: &KeyRecord, expected: u64) -> Result<()> {
+    fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
         let id = record.id.to_string();
         self.write(|tx| {
+            let stored_check: Option<Vec<u8>> = tx
+                .query_opt("SELECT value FROM meta WHERE name = $1", &[&META_ROOT_CHECK])
+                .map_err(db_error)?
+                .map(|r| r.get(0));
+            check_root(stored_check.as_deref(), root_check)?;
             let stored: i64 =
                 tx.query_opt("SELECT revision FROM keys WHERE id = $1", &[&id]).map_err(db_error)?.map_or(0, |r| r.get(0));
             if u64::try_from(stored).ok() != Some(expected) {

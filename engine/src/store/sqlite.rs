@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
-use super::{AuditRow, Change, Changes, Rewrap, Store, check_record};
+use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root};
 use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
@@ -237,7 +237,12 @@ fn read_key(conn: &Connection, id: &str) -> Result<Option<KeyRecord>> {
     row.into_record(versions).map(Some)
 }
 
-fn write_key(tx: &Transaction<'_>, record: &KeyRecord, expected: u64) -> Result<()> {
+fn write_key(tx: &Transaction<'_>, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
+    let stored_check: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT value FROM meta WHERE name = ?1")
+        .and_then(|mut s| s.query_row([META_ROOT_CHECK], |r| r.get(0)).optional())
+        .map_err(db_error)?;
+    check_root(stored_check.as_deref(), root_check)?;
     let id = record.id.to_string();
     let stored: i64 = tx
         .prepare_cached("SELECT revision FROM keys WHERE id = ?1")
@@ -303,8 +308,8 @@ impl Store for SqliteStore {
         read_key(&self.conn.lock(), &id.to_string())
     }
 
-    fn put_key(&self, record: &KeyRecord, expected: u64) -> Result<()> {
-        self.write(|tx| write_key(tx, record, expected))
+    fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
+        self.write(|tx| write_key(tx, record, expected, root_check))
     }
 
     fn delete_key(&self, id: &KeyId) -> Result<()> {

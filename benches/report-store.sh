@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Runs the keystore benches (benches/benches/store.rs) for one crypto provider beside a
+# throwaway PostgreSQL server, and prints the figures with their ratios to the in-memory engine
+# and the targets with PASS/FAIL.
+#
+#   benches/report-store.sh [ring|aws-lc] [--no-run] [--strict]
+#
+#   ring | aws-lc   the provider (default ring)
+#   --no-run        only print the tables from the last results
+#   --strict        exit 1 when a target fails
+#
+# Results are criterion's mean point estimates under <cargo target dir>/criterion (or
+# $CRITERION_HOME). Measure on a quiet machine, one benchmark process at a time.
+set -euo pipefail
+
+provider=ring
+run=1
+strict=0
+while (($#)); do
+    case "$1" in
+        ring | aws-lc) provider=$1 ;;
+        --no-run) run=0 ;;
+        --strict) strict=1 ;;
+        -h | --help)
+            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "report-store.sh: unknown argument '$1' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+    shift
+done
+
+cd "$(dirname "$0")/.."
+features=()
+provider_name=ring
+if [[ $provider == aws-lc ]]; then
+    provider_name=aws-lc-rs
+    features=(--features aws-lc)
+fi
+
+if ((run)); then
+    scripts/with-postgres -- cargo bench -p trent-benches --bench store "${features[@]}" >&2
+fi
+
+if [[ -n "${CRITERION_HOME:-}" ]]; then
+    criterion_home=$CRITERION_HOME
+else
+    target_dir=$(cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+    criterion_home=$target_dir/criterion
+fi
+
+python3 - "$criterion_home" "$provider_name" "$strict" <<'PY'
+import json
+import os
+import sys
+
+home, provider, strict = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+
+
+def est(group, func, param):
+    path = os.path.join(home, f"{group}_{provider}", func, str(param), "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["mean"]["point_estimate"]
+    except OSError:
+        return None
+
+
+def t(ns):
+    if ns is None:
+        return "—"
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.2f} {unit}"
+    return f"{ns:.0f} ns"
+
+
+def rate(ns):
+    return "—" if ns is None else f"{1e9 / ns:,.0f}/s"
+
+
+def table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths)))
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)))
+    print()
+
+
+print(f"# keystore benches, provider {provider}\n")
+print("## Encrypt 4 KiB by store (throughput relative to the in-memory engine)\n")
+mem = est("encrypt_store", "memory", 4096)
+rows, ratios = [], {}
+for name in ("memory", "sqlite", "postgres", "memory_audit_file"):
+    ns = est("encrypt_store", name, 4096)
+    ratios[name] = None if ns is None or mem is None else mem / ns
+    rows.append([name, t(ns), rate(ns), "—" if ratios[name] is None else f"{ratios[name]:.1%}"])
+table(["engine", "time", "rate", "vs memory"], rows)
+
+print("## Durable operations\n")
+rows = []
+for op in ("create_key", "rotate_key_on_demand", "open_10000_keys"):
+    for store in ("sqlite", "postgres"):
+        ns = est("store_ops", op, store)
+        rows.append([op, store, t(ns), rate(ns) if op != "open_10000_keys" else "—"])
+table(["operation", "store", "time", "rate"], rows)
+
+print("## targets\n")
+verdicts = []
+
+
+def target(name, value, ok):
+    verdict = "MISSING" if value is None else ("PASS" if ok(value) else "FAIL")
+    verdicts.append(verdict)
+    return [name, "—" if value is None else f"{value:.1%}", verdict]
+
+
+table(
+    ["target", "measured", "result"],
+    [
+        target("Encrypt 4 KiB on SQLite ≥ 95% of in-memory", ratios["sqlite"], lambda v: v >= 0.95),
+        target("Encrypt 4 KiB on PostgreSQL ≥ 95% of in-memory", ratios["postgres"], lambda v: v >= 0.95),
+        target("Encrypt 4 KiB with the audit file ≥ 90% of without", ratios["memory_audit_file"], lambda v: v >= 0.90),
+    ],
+)
+print(f"{verdicts.count('PASS')} PASS, {verdicts.count('FAIL')} FAIL, {verdicts.count('MISSING')} MISSING")
+sys.exit(1 if strict and ("FAIL" in verdicts or "MISSING" in verdicts) else 0)
+PY
