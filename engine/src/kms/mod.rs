@@ -56,7 +56,8 @@ pub use types::*;
 /// The principal an operation runs as: an IAM principal ARN within an account.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct Caller {
-    principal: String,
+    /// Shared, so cloning a caller (and auditing it) copies a pointer.
+    principal: Arc<str>,
     account: AccountId,
 }
 
@@ -65,7 +66,7 @@ impl Caller {
     /// what single-tenant embedders use. For an engine in another partition (`cn-…`,
     /// `us-gov-…` Regions) use [`Kms::root_caller`].
     pub fn root(account: &AccountId) -> Self {
-        Self { principal: account.root_arn("aws"), account: account.clone() }
+        Self { principal: account.root_arn("aws").into(), account: account.clone() }
     }
 
     /// A principal given by its ARN, `arn:<partition>:iam::<account>:…` or
@@ -76,7 +77,7 @@ impl Caller {
             (Some("arn"), Some(p), Some("iam" | "sts"), Some(""), Some(account), Some(resource))
                 if !p.is_empty() && !resource.is_empty() =>
             {
-                Ok(Self { principal: arn.to_owned(), account: AccountId::new(account)? })
+                Ok(Self { principal: arn.into(), account: AccountId::new(account)? })
             }
             _ => Err(Error::Validation(format!("Invalid principal ARN: {}", id::truncate_for_message(arn)))),
         }
@@ -455,7 +456,7 @@ impl KmsBuilder {
             messages_per_salt: self.messages_per_salt,
             request_prefix: u64::from_be_bytes(prefix),
             request_counter: AtomicU64::new(0),
-            root_arn,
+            root_arn: root_arn.into(),
             region,
             account,
         });
@@ -498,7 +499,7 @@ impl fmt::Debug for Kms {
 pub(crate) struct Inner {
     region: Region,
     account: AccountId,
-    root_arn: String,
+    root_arn: Arc<str>,
     clock: Arc<dyn Clock>,
     store: Arc<dyn Store>,
     audit: Arc<dyn AuditSink>,
@@ -936,7 +937,7 @@ impl Inner {
 
     /// Allows the account's root principal, denies everyone else (key policies come later).
     fn authorize(&self, caller: &Caller, action: &str, resource: &str) -> Result<()> {
-        if caller.principal == self.root_arn {
+        if *caller.principal == *self.root_arn {
             return Ok(());
         }
         Err(Error::AccessDenied(format!(
@@ -964,7 +965,7 @@ impl Inner {
                 time: self.clock.now(),
                 region: self.audit_region.clone(),
                 account: self.audit_account.clone(),
-                caller: SharedStr::from(caller.principal.as_str()),
+                caller: SharedStr::from(&caller.principal),
                 operation,
                 key_arn: note.key_arn.map(SharedStr::from),
                 key_version: note.key_version,
