@@ -875,7 +875,6 @@ fn open_at_once(new_store: impl Fn() -> Backend, label: &str) {
 /// `PRAGMA journal_mode=WAL`: switching a new file to WAL returns `SQLITE_BUSY` at once,
 /// without waiting on the busy handler, when another process is opening the file too.
 #[test]
-#[ignore = "src bug: SqliteStore::open does not retry PRAGMA journal_mode=WAL on SQLITE_BUSY"]
 fn processes_opening_a_new_sqlite_store_at_once_all_open() {
     if is_child() {
         return;
@@ -888,7 +887,6 @@ fn processes_opening_a_new_sqlite_store_at_once_all_open() {
 /// pg_namespace's unique index (SQLSTATE 23505), so engines opening a new schema at once may
 /// refuse to open.
 #[test]
-#[ignore = "src bug: PostgresStore::new_client runs CREATE SCHEMA IF NOT EXISTS outside the write lock"]
 fn processes_opening_a_new_postgres_schema_at_once_all_open() {
     if is_child() {
         return;

@@ -1,7 +1,7 @@
 //! The shared keystore: one PostgreSQL database used by several engine processes.
 //!
 //! Same tables and contract as the SQLite store. Every write transaction first takes one
-//! transaction-scoped advisory lock, so writes to the keystore are serialized: the
+//! transaction-scoped advisory lock (one per schema), so writes to the keystore are serialized: the
 //! compare-and-set on a key's revision cannot race, and the change feed's sequence numbers
 //! are handed out in commit order, which is what lets a reader poll it with a simple
 //! `seq > cursor` and never miss a change that committed late. Management operations are
@@ -22,8 +22,18 @@ use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
 
-/// The advisory lock every write transaction takes (an arbitrary constant: "trent").
+/// The advisory lock every write transaction takes (an arbitrary constant: "trent"), mixed
+/// with the schema's name so keystores in different schemas do not wait for each other.
 const WRITE_LOCK: i64 = 0x74_7265_6e74;
+
+/// The write lock of the keystore in `schema` (FNV-1a of the name, mixed into [`WRITE_LOCK`]).
+fn write_lock(schema: Option<&str>) -> i64 {
+    let hash = schema
+        .unwrap_or("")
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    WRITE_LOCK ^ i64::from_ne_bytes(hash.to_ne_bytes())
+}
 
 /// The schema, one migration per step; `schema_migrations` records which ran. Never edit a
 /// released migration: add the next one.
@@ -89,6 +99,7 @@ pub struct PostgresStore {
     client: Mutex<Client>,
     url: String,
     schema: Option<String>,
+    lock: i64,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -99,8 +110,11 @@ impl fmt::Debug for PostgresStore {
 }
 
 fn db_error(e: postgres::Error) -> Error {
-    // postgres::Error's Display never includes the connection string.
-    Error::Internal(format!("PostgreSQL keystore error: {e}"))
+    // Neither form includes the connection string.
+    match e.as_db_error() {
+        Some(db) => Error::Internal(format!("PostgreSQL keystore error: {} ({})", db.message(), db.code().code())),
+        None => Error::Internal(format!("PostgreSQL keystore error: {e}")),
+    }
 }
 
 fn now_ms() -> i64 {
@@ -133,7 +147,8 @@ impl PostgresStore {
 
     fn open(url: &str, schema: Option<String>) -> Result<Self> {
         let client = Self::new_client(url, schema.as_deref())?;
-        let store = Self { client: Mutex::new(client), url: url.to_owned(), schema };
+        let lock = write_lock(schema.as_deref());
+        let store = Self { client: Mutex::new(client), url: url.to_owned(), schema, lock };
         store.migrate()?;
         Ok(store)
     }
@@ -142,9 +157,14 @@ impl PostgresStore {
         let mut client = Client::connect(url, NoTls)
             .map_err(|e| Error::Internal(format!("Cannot connect to the PostgreSQL keystore: {e}")))?;
         if let Some(schema) = schema {
-            // The name was checked by `valid_schema`: quoting is not needed.
+            // The name was checked by `valid_schema`: quoting is not needed. Two engines creating
+            // the schema at once would collide in the catalog: the write lock orders them.
+            let lock = write_lock(Some(schema));
             client
-                .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}; SET search_path TO {schema}"))
+                .batch_execute(&format!(
+                    "BEGIN; SELECT pg_advisory_xact_lock({lock}); CREATE SCHEMA IF NOT EXISTS {schema}; COMMIT; SET \
+                     search_path TO {schema}"
+                ))
                 .map_err(db_error)?;
         }
         Ok(client)
@@ -189,7 +209,7 @@ impl PostgresStore {
     fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut client = self.client()?;
         let mut tx = client.transaction().map_err(db_error)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK]).map_err(db_error)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&self.lock]).map_err(db_error)?;
         let out = f(&mut tx)?;
         tx.commit().map_err(db_error)?;
         Ok(out)

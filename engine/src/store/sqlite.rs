@@ -77,6 +77,9 @@ const MIGRATIONS: &[&str] = &[
     );",
 ];
 
+/// How long a write waits for another process's write to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A keystore in one SQLite database file.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -108,8 +111,21 @@ impl SqliteStore {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| Error::Internal(format!("Cannot open the SQLite keystore {}: {e}", path.display())))?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db_error)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(db_error)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(db_error)?;
+        // Switching a new file to WAL needs a lock that another process opening the same new
+        // file may hold; this pragma does not wait for the busy timeout, so retry until it would
+        // have.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        let mode: String = loop {
+            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other.map_err(db_error)?,
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Internal(format!("The SQLite keystore {} cannot use WAL mode", path.display())));
         }
