@@ -62,7 +62,8 @@ home, provider, strict = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 
 
 def est(group, func, param):
-    path = os.path.join(home, f"{group}_{provider}", func, str(param), "new", "estimates.json")
+    parts = [home, f"{group}_{provider}", func] + ([] if param is None else [str(param)])
+    path = os.path.join(*parts, "new", "estimates.json")
     try:
         with open(path) as f:
             return json.load(f)["mean"]["point_estimate"]
@@ -96,13 +97,18 @@ print(f"# keystore benches, provider {provider}\n")
 print("## Encrypt 4 KiB by store (throughput relative to the in-memory engine)\n")
 mem = est("encrypt_store", "memory", 4096)
 rows, ratios = [], {}
-for name in ("memory", "sqlite", "postgres", "memory_audit_file"):
+for name in ("memory", "sqlite", "postgres", "memory_audit_file", "memory_audit_null"):
     ns = est("encrypt_store", name, 4096)
     ratios[name] = None if ns is None or mem is None else mem / ns
     rows.append([name, t(ns), rate(ns), "—" if ratios[name] is None else f"{ratios[name]:.1%}"])
 table(["engine", "time", "rate", "vs memory"], rows)
 
+print("memory_audit_file: with KmsBuilder::audit_file; memory_audit_null: the same events sent to a writer")
+print("that drops them (the hot path's own share of auditing)\n")
 print("## Durable operations\n")
+writer = est("audit_writer", "jsonl_1024_events_no_fsync", None)
+print("## Audit file writer alone\n")
+print(f"one event appended (serialized, hashed into the chain, written; no fsync): {t(None if writer is None else writer / 1024)}\n")
 rows = []
 for op in ("create_key", "rotate_key_on_demand", "open_10000_keys"):
     for store in ("sqlite", "postgres"):

@@ -6,6 +6,14 @@
 //! pool ([`Execution::Parallel`]) or one after another on the calling thread
 //! ([`Execution::Serial`]); both give the same results, item for item. One bad item (a
 //! plaintext too long, a tampered blob) fails only itself.
+//!
+//! Plaintexts a batch returns (`generate_data_keys`, `decrypt_batch`) all sit in locked memory
+//! until the caller drops them, so one batch can take at most the engine's locked-memory
+//! budget ([`KmsBuilder::locked_memory_budget`](super::KmsBuilder::locked_memory_budget),
+//! 4 MiB by default) minus what hot keys use: items beyond it fail with
+//! `KMSInternalException` (locked memory exhausted). With the default budget, keep batches to
+//! a few thousand items (each plaintext takes a slot of at least 32 bytes, rounded up to its
+//! size class), or raise the budget.
 
 use std::collections::HashMap;
 use std::ops::Range;
