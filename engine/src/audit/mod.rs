@@ -131,7 +131,7 @@ use crate::clock::Timestamp;
 use crate::context::EncryptionContext;
 
 pub use channel::{AuditWriter, ChannelAudit, ChannelAuditBuilder, OverflowPolicy};
-pub use jsonl::{AuditLogError, AuditLogSummary, JsonlFileWriter, verify_audit_log};
+pub use jsonl::{AuditLogError, AuditLogSummary, DEFAULT_SYNC_INTERVAL, JsonlFileWriter, verify_audit_log};
 pub use table::StoreAuditWriter;
 
 /// One operation, as the audit trail records it.

@@ -216,6 +216,22 @@ impl PostgresStore {
     }
 }
 
+impl PostgresStore {
+    /// Runs `sql` (parameters: name, target, creation, last update) and records the change;
+    /// `none` is the error when it touched no row.
+    fn write_alias(&self, alias: &AliasRecord, sql: &str, none: fn(&AliasName) -> Error) -> Result<()> {
+        self.write(|tx| {
+            let target = alias.target.to_string();
+            let (created, updated) = (alias.creation_date.as_millis(), alias.last_updated.as_millis());
+            let touched = tx.execute(sql, &[&alias.name.as_str(), &target, &created, &updated]).map_err(db_error)?;
+            if touched == 0 {
+                return Err(none(&alias.name));
+            }
+            record_change(tx, &Change::Alias(alias.name.clone()))
+        })
+    }
+}
+
 fn record_change(tx: &mut Transaction<'_>, change: &Change) -> Result<()> {
     let (kind, name) = match change {
         Change::Key(id) => ("k", id.to_string()),
@@ -413,44 +429,20 @@ impl Store for PostgresStore {
     }
 
     fn create_alias(&self, alias: &AliasRecord) -> Result<()> {
-        self.write(|tx| {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO aliases (name, target, creation_date, last_updated) VALUES ($1, $2, $3, $4) ON CONFLICT \
-                     (name) DO NOTHING",
-                    &[
-                        &alias.name.as_str(),
-                        &alias.target.to_string(),
-                        &alias.creation_date.as_millis(),
-                        &alias.last_updated.as_millis(),
-                    ],
-                )
-                .map_err(db_error)?;
-            if inserted == 0 {
-                return Err(rows::alias_exists(&alias.name));
-            }
-            record_change(tx, &Change::Alias(alias.name.clone()))
-        })
+        self.write_alias(
+            alias,
+            "INSERT INTO aliases (name, target, creation_date, last_updated) VALUES ($1, $2, $3, $4) ON CONFLICT (name) \
+             DO NOTHING",
+            rows::alias_exists,
+        )
     }
 
     fn put_alias(&self, alias: &AliasRecord) -> Result<()> {
-        self.write(|tx| {
-            let updated = tx
-                .execute(
-                    "UPDATE aliases SET target = $2, creation_date = $3, last_updated = $4 WHERE name = $1",
-                    &[
-                        &alias.name.as_str(),
-                        &alias.target.to_string(),
-                        &alias.creation_date.as_millis(),
-                        &alias.last_updated.as_millis(),
-                    ],
-                )
-                .map_err(db_error)?;
-            if updated == 0 {
-                return Err(rows::alias_missing(&alias.name));
-            }
-            record_change(tx, &Change::Alias(alias.name.clone()))
-        })
+        self.write_alias(
+            alias,
+            "UPDATE aliases SET target = $2, creation_date = $3, last_updated = $4 WHERE name = $1",
+            rows::alias_missing,
+        )
     }
 
     fn delete_alias(&self, name: &AliasName) -> Result<()> {

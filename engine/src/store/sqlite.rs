@@ -177,6 +177,22 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Runs `sql` (parameters: name, target, creation, last update) and records the change;
+    /// `none` is the error when it touched no row.
+    fn write_alias(&self, alias: &AliasRecord, sql: &str, none: fn(&AliasName) -> Error) -> Result<()> {
+        self.write(|tx| {
+            let target = alias.target.to_string();
+            let (created, updated) = (alias.creation_date.as_millis(), alias.last_updated.as_millis());
+            let touched = tx.execute(sql, params![alias.name.as_str(), target, created, updated]).map_err(db_error)?;
+            if touched == 0 {
+                return Err(none(&alias.name));
+            }
+            record_change(tx, &Change::Alias(alias.name.clone()))
+        })
+    }
+}
+
 /// Creates `path` with mode 0600 if it does not exist, so SQLite (which gives its `-wal` and
 /// `-shm` files the database file's mode) never makes a readable keystore.
 fn create_private(path: &Path) -> Result<()> {
@@ -372,44 +388,20 @@ impl Store for SqliteStore {
     }
 
     fn create_alias(&self, alias: &AliasRecord) -> Result<()> {
-        self.write(|tx| {
-            let inserted = tx
-                .execute(
-                    "INSERT INTO aliases (name, target, creation_date, last_updated) VALUES (?1, ?2, ?3, ?4) ON CONFLICT \
-                     (name) DO NOTHING",
-                    params![
-                        alias.name.as_str(),
-                        alias.target.to_string(),
-                        alias.creation_date.as_millis(),
-                        alias.last_updated.as_millis()
-                    ],
-                )
-                .map_err(db_error)?;
-            if inserted == 0 {
-                return Err(rows::alias_exists(&alias.name));
-            }
-            record_change(tx, &Change::Alias(alias.name.clone()))
-        })
+        self.write_alias(
+            alias,
+            "INSERT INTO aliases (name, target, creation_date, last_updated) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) \
+             DO NOTHING",
+            rows::alias_exists,
+        )
     }
 
     fn put_alias(&self, alias: &AliasRecord) -> Result<()> {
-        self.write(|tx| {
-            let updated = tx
-                .execute(
-                    "UPDATE aliases SET target = ?2, creation_date = ?3, last_updated = ?4 WHERE name = ?1",
-                    params![
-                        alias.name.as_str(),
-                        alias.target.to_string(),
-                        alias.creation_date.as_millis(),
-                        alias.last_updated.as_millis()
-                    ],
-                )
-                .map_err(db_error)?;
-            if updated == 0 {
-                return Err(rows::alias_missing(&alias.name));
-            }
-            record_change(tx, &Change::Alias(alias.name.clone()))
-        })
+        self.write_alias(
+            alias,
+            "UPDATE aliases SET target = ?2, creation_date = ?3, last_updated = ?4 WHERE name = ?1",
+            rows::alias_missing,
+        )
     }
 
     fn delete_alias(&self, name: &AliasName) -> Result<()> {
