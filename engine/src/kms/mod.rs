@@ -441,6 +441,7 @@ impl KmsBuilder {
             audit,
             audit_region: SharedStr::interned(region.as_str()),
             audit_account: SharedStr::interned(account.as_str()),
+            audit_root: SharedStr::interned(&root_arn),
             clock: self.clock,
             store,
             hot: HotVersions::new(self.max_hot_versions),
@@ -507,6 +508,9 @@ pub(crate) struct Inner {
     /// The Region and account as audit events carry them (interned: a clone copies a pointer).
     audit_region: SharedStr,
     audit_account: SharedStr,
+    /// The root principal, interned: a caller's principal in an event is a shared count that
+    /// the writer thread drops, except for the root's, the common case, which is free.
+    audit_root: SharedStr,
     arena: Arena,
     /// Swapped by a root key rotation.
     root: RwLock<RootKey>,
@@ -965,7 +969,11 @@ impl Inner {
                 time: self.clock.now(),
                 region: self.audit_region.clone(),
                 account: self.audit_account.clone(),
-                caller: SharedStr::from(&caller.principal),
+                caller: if *caller.principal == *self.root_arn {
+                    self.audit_root.clone()
+                } else {
+                    SharedStr::from(&caller.principal)
+                },
                 operation,
                 key_arn: note.key_arn.map(SharedStr::from),
                 key_version: note.key_version,
