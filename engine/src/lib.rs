@@ -24,6 +24,12 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Durable engines: [`Kms::open`] on a data directory (SQLite keystore and root key file, the
+//! embedded default), or [`KmsBuilder`] for a SQLite file or a PostgreSQL database shared by
+//! several engines, the root key from a file, a passphrase or an environment variable
+//! ([`RootKeySource`]), and an audit trail ([`KmsBuilder::audit_file`],
+//! [`KmsBuilder::audit_table`]).
+//!
 //! Modules, one level deep: [`kms`] (the [`Kms`] handle and the request and response
 //! shapes), [`error`], [`id`], [`key`], [`context`], [`ciphertext`] (the blob format),
 //! [`store`], [`audit`], [`clock`], [`secret`] (locked memory), [`crypto`] (the provider
