@@ -393,6 +393,11 @@ impl KmsBuilder {
     /// The audit sink: the one given, or a [`ChannelAudit`] to the file and/or table.
     fn audit_sink(&mut self, store: &Arc<dyn Store>) -> std::result::Result<Arc<dyn AuditSink>, OpenError> {
         use crate::audit::{AuditWriter, ChannelAudit, JsonlFileWriter, StoreAuditWriter};
+        if self.audit.enabled() && (self.audit_file.is_some() || self.audit_table) {
+            return Err(OpenError::Config(Error::Validation(
+                "Give either an audit sink or audit_file/audit_table, not both".into(),
+            )));
+        }
         let file = match self.audit_file.take() {
             Some(path) => Some(
                 JsonlFileWriter::open(&path)
@@ -407,11 +412,6 @@ impl KmsBuilder {
             (None, Some(table)) => Box::new(table),
             (Some(file), Some(table)) => Box::new((file, table)),
         };
-        if self.audit.enabled() {
-            return Err(OpenError::Config(Error::Validation(
-                "Give either an audit sink or audit_file/audit_table, not both".into(),
-            )));
-        }
         let sink = ChannelAudit::new(writer)
             .map_err(|e| OpenError::Config(Error::Internal(format!("Cannot start the audit writer: {e}"))))?;
         Ok(Arc::new(sink))
