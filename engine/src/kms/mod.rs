@@ -21,6 +21,7 @@
 
 mod batch;
 mod crypto_ops;
+mod json;
 mod lifecycle;
 mod material;
 mod refresh;
@@ -49,6 +50,7 @@ use crate::key::{KeyRecord, KeyState};
 use crate::secret::{Arena, ArenaConfig, SecretError};
 use crate::store::{MemoryStore, Store};
 
+pub use json::JSON_OPERATIONS;
 use material::{HotVersions, RootKey, VersionKeys};
 pub use root::{MIN_PASSPHRASE_ITERATIONS, RootKeySource};
 pub use types::*;

@@ -1,0 +1,869 @@
+//! The AWS JSON 1.1 wire form of every operation: one dispatcher, [`Kms::call_json`], shared by
+//! the C ABI, the CLI and the HTTP server. Its documentation describes the wire form.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+
+use super::types::*;
+use super::{Caller, Kms};
+use crate::context::EncryptionContext;
+use crate::error::{Error, Result};
+use crate::key::{DataKeySpec, EncryptionAlgorithmSpec};
+use crate::secret::wipe;
+
+/// Every operation name [`Kms::call_json`] accepts, in order: the AWS KMS operations this
+/// version implements, then Trent's four batch operations.
+pub const JSON_OPERATIONS: &[&str] = &[
+    "CreateKey",
+    "DescribeKey",
+    "ListKeys",
+    "EnableKey",
+    "DisableKey",
+    "ScheduleKeyDeletion",
+    "CancelKeyDeletion",
+    "UpdateKeyDescription",
+    "TagResource",
+    "UntagResource",
+    "ListResourceTags",
+    "CreateAlias",
+    "UpdateAlias",
+    "DeleteAlias",
+    "ListAliases",
+    "EnableKeyRotation",
+    "DisableKeyRotation",
+    "GetKeyRotationStatus",
+    "RotateKeyOnDemand",
+    "ListKeyRotations",
+    "Encrypt",
+    "Decrypt",
+    "ReEncrypt",
+    "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext",
+    "GenerateRandom",
+    "GenerateDataKeys",
+    "EncryptBatch",
+    "DecryptBatch",
+    "ReEncryptBatch",
+];
+
+/// The AWS KMS operations of the model that this version does not implement.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "ConnectCustomKeyStore",
+    "CreateCustomKeyStore",
+    "CreateGrant",
+    "DeleteCustomKeyStore",
+    "DeleteImportedKeyMaterial",
+    "DeriveSharedSecret",
+    "DescribeCustomKeyStores",
+    "DisconnectCustomKeyStore",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "GetKeyLastUsage",
+    "GetKeyPolicy",
+    "GetParametersForImport",
+    "GetPublicKey",
+    "ImportKeyMaterial",
+    "ListGrants",
+    "ListKeyPolicies",
+    "ListRetirableGrants",
+    "PutKeyPolicy",
+    "ReplicateKey",
+    "RetireGrant",
+    "RevokeGrant",
+    "Sign",
+    "UpdateCustomKeyStore",
+    "UpdatePrimaryRegion",
+    "Verify",
+    "VerifyMac",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Input shapes: what the model requires and what this engine refuses.
+
+/// What the dispatcher checks of an input beyond its types.
+struct Input {
+    /// Required members: (wire name, name in AWS's validation messages).
+    required: &'static [(&'static str, &'static str)],
+    /// Members of the model this engine refuses: (wire name, why).
+    refused: &'static [(&'static str, &'static str)],
+}
+
+const KEY_ID: (&str, &str) = ("KeyId", "keyId");
+const RECIPIENT: (&str, &str) =
+    ("Recipient", "Recipient (attested requests from AWS Nitro Enclaves) is not supported by Trent");
+const DRY_RUN_MODIFIERS: (&str, &str) = ("DryRunModifiers", "DryRunModifiers is not supported by Trent");
+
+const NOTHING: Input = Input { required: &[], refused: &[] };
+const KEY_ONLY: Input = Input { required: &[KEY_ID], refused: &[] };
+const CREATE_KEY: Input =
+    Input { required: &[], refused: &[("XksKeyId", "External key stores are not supported by Trent")] };
+const UPDATE_KEY_DESCRIPTION: Input = Input { required: &[KEY_ID, ("Description", "description")], refused: &[] };
+const TAG_RESOURCE: Input = Input { required: &[KEY_ID, ("Tags", "tags")], refused: &[] };
+const UNTAG_RESOURCE: Input = Input { required: &[KEY_ID, ("TagKeys", "tagKeys")], refused: &[] };
+const ALIAS: Input = Input { required: &[("AliasName", "aliasName"), ("TargetKeyId", "targetKeyId")], refused: &[] };
+const DELETE_ALIAS: Input = Input { required: &[("AliasName", "aliasName")], refused: &[] };
+const ENCRYPT: Input = Input { required: &[KEY_ID, ("Plaintext", "plaintext")], refused: &[] };
+const DECRYPT: Input = Input { required: &[], refused: &[RECIPIENT, DRY_RUN_MODIFIERS] };
+const RE_ENCRYPT: Input =
+    Input { required: &[("DestinationKeyId", "destinationKeyId")], refused: &[DRY_RUN_MODIFIERS] };
+const GENERATE_DATA_KEY: Input = Input { required: &[KEY_ID], refused: &[RECIPIENT] };
+const GENERATE_RANDOM: Input = Input { required: &[], refused: &[RECIPIENT] };
+const GENERATE_DATA_KEYS: Input = Input { required: &[KEY_ID, ("Count", "count")], refused: &[] };
+const ENCRYPT_BATCH: Input = Input { required: &[KEY_ID, ("Items", "items")], refused: &[] };
+const DECRYPT_BATCH: Input = Input { required: &[("Items", "items")], refused: &[] };
+const RE_ENCRYPT_BATCH: Input =
+    Input { required: &[("DestinationKeyId", "destinationKeyId"), ("Items", "items")], refused: &[] };
+
+// ---------------------------------------------------------------------------------------------
+// Request shapes of this module: Encrypt's (for its plaintext) and the batches' (the Rust
+// request types have no serde derives).
+
+/// `Execution`: how a batch runs.
+#[derive(Clone, Copy, Default, Deserialize)]
+enum WireExecution {
+    #[default]
+    #[serde(rename = "PARALLEL")]
+    Parallel,
+    #[serde(rename = "SERIAL")]
+    Serial,
+}
+
+impl From<WireExecution> for Execution {
+    fn from(e: WireExecution) -> Self {
+        match e {
+            WireExecution::Parallel => Execution::Parallel,
+            WireExecution::Serial => Execution::Serial,
+        }
+    }
+}
+
+/// GenerateDataKeys input.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct GenerateDataKeysInput {
+    key_id: String,
+    encryption_context: EncryptionContext,
+    number_of_bytes: Option<u32>,
+    key_spec: Option<DataKeySpec>,
+    count: usize,
+    execution: WireExecution,
+}
+
+/// A request plaintext (base64 on the wire), wiped when dropped: also when the rest of the
+/// request fails to parse.
+#[derive(Default)]
+struct Plaintext(Vec<u8>);
+
+impl Drop for Plaintext {
+    fn drop(&mut self) {
+        wipe(&mut self.0);
+    }
+}
+
+impl<'de> Deserialize<'de> for Plaintext {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        /// Decodes the string where it lies (borrowed from the request when it has no escapes),
+        /// unlike `wire::b64`, which copies it into a `String` first.
+        struct Base64;
+
+        impl serde::de::Visitor<'_> for Base64 {
+            type Value = Plaintext;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a base64 string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Plaintext, E> {
+                // Wrapped at once, so that a half-decoded buffer is wiped too.
+                let mut out = Plaintext(Vec::with_capacity(base64::decoded_len_estimate(text.len())));
+                match STANDARD.decode_vec(text, &mut out.0) {
+                    Ok(()) => Ok(out),
+                    Err(_) => Err(E::custom("a blob member is not valid base64")),
+                }
+            }
+
+            fn visit_string<E: serde::de::Error>(self, text: String) -> std::result::Result<Plaintext, E> {
+                let result = self.visit_str(&text);
+                let mut bytes = text.into_bytes();
+                wipe(&mut bytes);
+                result
+            }
+        }
+
+        d.deserialize_str(Base64)
+    }
+}
+
+/// Encrypt input: [`EncryptRequest`] with a plaintext that wipes itself.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct EncryptInput {
+    key_id: String,
+    plaintext: Plaintext,
+    encryption_context: EncryptionContext,
+    grant_tokens: Vec<String>,
+    encryption_algorithm: Option<EncryptionAlgorithmSpec>,
+    dry_run: Option<bool>,
+}
+
+/// One EncryptBatch item.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EncryptItemInput {
+    plaintext: Plaintext,
+    #[serde(default)]
+    encryption_context: EncryptionContext,
+}
+
+/// EncryptBatch input.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct EncryptBatchInput {
+    key_id: String,
+    items: Vec<EncryptItemInput>,
+    execution: WireExecution,
+}
+
+/// One DecryptBatch item.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DecryptItemInput {
+    #[serde(with = "crate::wire::b64")]
+    ciphertext_blob: Vec<u8>,
+    #[serde(default)]
+    encryption_context: EncryptionContext,
+}
+
+/// DecryptBatch input.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct DecryptBatchInput {
+    items: Vec<DecryptItemInput>,
+    execution: WireExecution,
+}
+
+/// One ReEncryptBatch item.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReEncryptItemInput {
+    #[serde(with = "crate::wire::b64")]
+    ciphertext_blob: Vec<u8>,
+    #[serde(default)]
+    source_encryption_context: EncryptionContext,
+    #[serde(default)]
+    destination_encryption_context: EncryptionContext,
+}
+
+/// ReEncryptBatch input.
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ReEncryptBatchInput {
+    destination_key_id: String,
+    items: Vec<ReEncryptItemInput>,
+    execution: WireExecution,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output shapes that are written by hand: the public parts of responses that carry plaintext,
+// and per-item results of batches.
+
+/// Decrypt's output without its plaintext.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DecryptPublic<'a> {
+    key_id: &'a str,
+    encryption_algorithm: EncryptionAlgorithmSpec,
+    key_material_id: &'a str,
+}
+
+impl<'a> DecryptPublic<'a> {
+    fn of(r: &'a DecryptResponse) -> Self {
+        Self { key_id: &r.key_id, encryption_algorithm: r.encryption_algorithm, key_material_id: &r.key_material_id }
+    }
+}
+
+/// GenerateDataKey's output without its plaintext.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct GenerateDataKeyPublic<'a> {
+    #[serde(serialize_with = "b64")]
+    ciphertext_blob: &'a [u8],
+    key_id: &'a str,
+    key_material_id: &'a str,
+}
+
+/// A blob alone: one item of EncryptBatch, the public part of one of GenerateDataKeys.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BlobPublic<'a> {
+    #[serde(serialize_with = "b64")]
+    ciphertext_blob: &'a [u8],
+}
+
+/// The head of GenerateDataKeys' and EncryptBatch's output.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct BatchHead<'a> {
+    key_id: &'a str,
+    key_material_id: &'a str,
+}
+
+/// A failed batch item.
+#[derive(Serialize)]
+struct ItemError<'a> {
+    #[serde(rename = "Error")]
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    #[serde(rename = "Code")]
+    code: &'static str,
+    #[serde(rename = "Message")]
+    message: &'a str,
+}
+
+impl<'a> ItemError<'a> {
+    fn of(e: &'a Error) -> Self {
+        Self { error: ErrorBody { code: e.name(), message: e.message() } }
+    }
+}
+
+/// One batch item: its result's fields, or `{"Error": …}`.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Item<'a, T: Serialize> {
+    Ok(T),
+    Err(ItemError<'a>),
+}
+
+impl<'a, T: Serialize> Item<'a, T> {
+    fn of<R>(r: &'a Result<R>, ok: impl FnOnce(&'a R) -> T) -> Self {
+        match r {
+            Ok(v) => Item::Ok(ok(v)),
+            Err(e) => Item::Err(ItemError::of(e)),
+        }
+    }
+}
+
+/// EncryptBatch output.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct EncryptBatchOutput<'a> {
+    key_id: &'a str,
+    key_material_id: &'a str,
+    ciphertext_blobs: Vec<Item<'a, BlobPublic<'a>>>,
+}
+
+/// ReEncryptBatch output.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReEncryptBatchOutput<'a> {
+    results: Vec<Item<'a, &'a ReEncryptResponse>>,
+}
+
+fn b64<S: serde::Serializer>(bytes: &&[u8], s: S) -> std::result::Result<S::Ok, S::Error> {
+    crate::wire::b64::serialize(bytes, s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The dispatcher.
+
+impl Kms {
+    /// Runs the AWS KMS operation `operation` (`"Encrypt"`, `"CreateKey"`, …: exactly the wire
+    /// names, without the `TrentService.` prefix of `X-Amz-Target`; see [`JSON_OPERATIONS`])
+    /// with its JSON request body (the AWS JSON 1.1 input shape) and returns the JSON
+    /// response body (the output shape). This method never logs request or response bodies.
+    ///
+    /// # Requests
+    ///
+    /// The body is the operation's input shape as the botocore model (`kms-service-2.json`)
+    /// defines it: a JSON object with PascalCase members, blobs in standard base64 with padding.
+    /// An empty body (no bytes at all) reads as `{}`.
+    ///
+    /// - **Unknown members are ignored**, as AWS (and every Smithy server) does, so newer clients
+    ///   keep working. Members of the model this engine cannot honour are refused rather than
+    ///   ignored where ignoring them would change what the caller gets back: `Recipient`
+    ///   (Decrypt, GenerateDataKey, GenerateRandom), `DryRunModifiers` (Decrypt, ReEncrypt) and
+    ///   `XksKeyId` (CreateKey) give `UnsupportedOperationException`.
+    /// - **A body that is not JSON, not an object, or has a member of the wrong type** (a string
+    ///   for a number, a blob that is not base64, an unknown enum value, a duplicated member)
+    ///   gives `ValidationException` whose message starts with `SerializationException:`. AWS
+    ///   answers these with the framework's `SerializationException` (HTTP 400), which
+    ///   [`Error`] has no variant for. Messages never echo a blob's bytes.
+    /// - **A top-level member set to `null` reads as absent**, as AWS reads it.
+    /// - **A required member that is missing or `null`** gives `ValidationException` worded as
+    ///   AWS words it: `1 validation error detected: Value null at 'keyId' failed to satisfy
+    ///   constraint: Member must not be null`. Every other constraint is the engine's to check.
+    /// - **An operation name not in [`JSON_OPERATIONS`]** gives `UnsupportedOperationException`.
+    ///   AWS answers an unknown `X-Amz-Target` with the framework's `UnknownOperationException`,
+    ///   which [`Error`] has no variant for either. The message says whether the name is an AWS
+    ///   KMS operation this version does not implement or no operation at all.
+    ///
+    /// A request that fails before it reaches the engine (the three cases above) is not audited.
+    ///
+    /// # Responses
+    ///
+    /// The operation's output shape, as AWS sends it: PascalCase members, blobs in base64,
+    /// timestamps as epoch seconds (JSON numbers), absent optional members left out, and `{}` for
+    /// the operations whose output is empty.
+    ///
+    /// **The response of Decrypt, GenerateDataKey, GenerateRandom, GenerateDataKeys and
+    /// DecryptBatch holds plaintext** (base64): the caller should zero the returned buffer once
+    /// done with it (e.g. with [`crate::secret::wipe`]). The plaintext is encoded straight from
+    /// locked memory into that buffer, which is allocated once at its final size, so no other
+    /// copy is left on the heap. Request plaintexts (Encrypt, EncryptBatch) are decoded from the
+    /// request into one heap buffer that is zeroed after the operation, or when the request
+    /// fails to parse; only when the JSON string holds escapes (`\/`) does serde_json keep a
+    /// scratch copy of its base64 text, which is not zeroed.
+    ///
+    /// # The batch operations
+    ///
+    /// Not AWS operations: Trent's batch methods, with shapes in the same style (the Rust types'
+    /// fields in PascalCase). `Execution` is `"PARALLEL"` (the default) or `"SERIAL"`. One failed
+    /// item is an object `{"Error": {"Code": "<exception name>", "Message": "…"}}` in place of its
+    /// result; an error of the whole batch (no such key, access denied) is the call's error.
+    ///
+    /// | Operation | Request | Response |
+    /// |---|---|---|
+    /// | `GenerateDataKeys` | `{"KeyId"*, "Count"*, "EncryptionContext", "NumberOfBytes", "KeySpec", "Execution"}` | `{"KeyId", "KeyMaterialId", "DataKeys": [{"Plaintext", "CiphertextBlob"}…]}` |
+    /// | `EncryptBatch` | `{"KeyId"*, "Items"*: [{"Plaintext"*, "EncryptionContext"}…], "Execution"}` | `{"KeyId", "KeyMaterialId", "CiphertextBlobs": [{"CiphertextBlob"}…]}` |
+    /// | `DecryptBatch` | `{"Items"*: [{"CiphertextBlob"*, "EncryptionContext"}…], "Execution"}` | `{"Results": [Decrypt's output…]}` |
+    /// | `ReEncryptBatch` | `{"DestinationKeyId"*, "Items"*: [{"CiphertextBlob"*, "SourceEncryptionContext", "DestinationEncryptionContext"}…], "Execution"}` | `{"Results": [ReEncrypt's output…]}` |
+    ///
+    /// (`*`: required.) Decrypt's output is `{"KeyId", "Plaintext", "EncryptionAlgorithm",
+    /// "KeyMaterialId"}`; ReEncrypt's is `{"CiphertextBlob", "SourceKeyId", "KeyId",
+    /// "SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm", "SourceKeyMaterialId",
+    /// "DestinationKeyMaterialId"}`.
+    pub fn call_json(&self, caller: &Caller, operation: &str, request: &[u8]) -> Result<Vec<u8>> {
+        let op = operation;
+        match op {
+            "CreateKey" => to_json(&self.create_key(caller, &parse(op, request, &CREATE_KEY)?)?),
+            "DescribeKey" => to_json(&self.describe_key(caller, &parse(op, request, &KEY_ONLY)?)?),
+            "ListKeys" => to_json(&self.list_keys(caller, &parse(op, request, &NOTHING)?)?),
+            "EnableKey" => empty(self.enable_key(caller, &parse(op, request, &KEY_ONLY)?)),
+            "DisableKey" => empty(self.disable_key(caller, &parse(op, request, &KEY_ONLY)?)),
+            "ScheduleKeyDeletion" => to_json(&self.schedule_key_deletion(caller, &parse(op, request, &KEY_ONLY)?)?),
+            "CancelKeyDeletion" => to_json(&self.cancel_key_deletion(caller, &parse(op, request, &KEY_ONLY)?)?),
+            "UpdateKeyDescription" => {
+                empty(self.update_key_description(caller, &parse(op, request, &UPDATE_KEY_DESCRIPTION)?))
+            }
+            "TagResource" => empty(self.tag_resource(caller, &parse(op, request, &TAG_RESOURCE)?)),
+            "UntagResource" => empty(self.untag_resource(caller, &parse(op, request, &UNTAG_RESOURCE)?)),
+            "ListResourceTags" => to_json(&self.list_resource_tags(caller, &parse(op, request, &KEY_ONLY)?)?),
+            "CreateAlias" => empty(self.create_alias(caller, &parse(op, request, &ALIAS)?)),
+            "UpdateAlias" => empty(self.update_alias(caller, &parse(op, request, &ALIAS)?)),
+            "DeleteAlias" => empty(self.delete_alias(caller, &parse(op, request, &DELETE_ALIAS)?)),
+            "ListAliases" => to_json(&self.list_aliases(caller, &parse(op, request, &NOTHING)?)?),
+            "EnableKeyRotation" => empty(self.enable_key_rotation(caller, &parse(op, request, &KEY_ONLY)?)),
+            "DisableKeyRotation" => empty(self.disable_key_rotation(caller, &parse(op, request, &KEY_ONLY)?)),
+            "GetKeyRotationStatus" => to_json(&self.get_key_rotation_status(caller, &parse(op, request, &KEY_ONLY)?)?),
+            "RotateKeyOnDemand" => to_json(&self.rotate_key_on_demand(caller, &parse(op, request, &KEY_ONLY)?)?),
+            "ListKeyRotations" => to_json(&self.list_key_rotations(caller, &parse(op, request, &KEY_ONLY)?)?),
+            "Encrypt" => {
+                let mut input: EncryptInput = parse(op, request, &ENCRYPT)?;
+                let req = EncryptRequest {
+                    key_id: std::mem::take(&mut input.key_id),
+                    plaintext: std::mem::take(&mut input.plaintext.0),
+                    encryption_context: std::mem::take(&mut input.encryption_context),
+                    grant_tokens: std::mem::take(&mut input.grant_tokens),
+                    encryption_algorithm: input.encryption_algorithm,
+                    dry_run: input.dry_run,
+                };
+                let result = self.encrypt(caller, &req);
+                // Back into the wrapper, which wipes it.
+                input.plaintext.0 = req.plaintext;
+                to_json(&result?)
+            }
+            "Decrypt" => {
+                let resp = self.decrypt(caller, &parse(op, request, &DECRYPT)?)?;
+                with_secret(resp.plaintext.expose_secret(), &DecryptPublic::of(&resp))
+            }
+            "ReEncrypt" => to_json(&self.re_encrypt(caller, &parse(op, request, &RE_ENCRYPT)?)?),
+            "GenerateDataKey" => {
+                let resp = self.generate_data_key(caller, &parse(op, request, &GENERATE_DATA_KEY)?)?;
+                let public = GenerateDataKeyPublic {
+                    ciphertext_blob: &resp.ciphertext_blob,
+                    key_id: &resp.key_id,
+                    key_material_id: &resp.key_material_id,
+                };
+                with_secret(resp.plaintext.expose_secret(), &public)
+            }
+            "GenerateDataKeyWithoutPlaintext" => {
+                let req = parse(op, request, &GENERATE_DATA_KEY)?;
+                to_json(&self.generate_data_key_without_plaintext(caller, &req)?)
+            }
+            "GenerateRandom" => {
+                let resp = self.generate_random(caller, &parse(op, request, &GENERATE_RANDOM)?)?;
+                let mut body = Body::default();
+                body.text("{\"Plaintext\":\"");
+                body.secret(resp.plaintext.expose_secret());
+                body.text("\"}");
+                body.finish()
+            }
+            "GenerateDataKeys" => self.generate_data_keys_json(caller, request),
+            "EncryptBatch" => self.encrypt_batch_json(caller, request),
+            "DecryptBatch" => self.decrypt_batch_json(caller, request),
+            "ReEncryptBatch" => self.re_encrypt_batch_json(caller, request),
+            _ => Err(unknown_operation(op)),
+        }
+    }
+
+    fn generate_data_keys_json(&self, caller: &Caller, request: &[u8]) -> Result<Vec<u8>> {
+        let input: GenerateDataKeysInput = parse("GenerateDataKeys", request, &GENERATE_DATA_KEYS)?;
+        let req = GenerateDataKeysRequest {
+            key_id: input.key_id,
+            encryption_context: input.encryption_context,
+            number_of_bytes: input.number_of_bytes,
+            key_spec: input.key_spec,
+            count: input.count,
+            execution: input.execution.into(),
+        };
+        let resp = self.generate_data_keys(caller, &req)?;
+        let mut body = Body::default();
+        body.json(&BatchHead { key_id: &resp.key_id, key_material_id: &resp.key_material_id })?;
+        body.unclose();
+        body.text(",\"DataKeys\":[");
+        for (i, item) in resp.data_keys.iter().enumerate() {
+            if i > 0 {
+                body.text(",");
+            }
+            match item {
+                Ok(dk) => body.object_with_secret(
+                    dk.plaintext.expose_secret(),
+                    &BlobPublic { ciphertext_blob: &dk.ciphertext_blob },
+                )?,
+                Err(e) => body.json(&ItemError::of(e))?,
+            }
+        }
+        body.text("]}");
+        body.finish()
+    }
+
+    fn encrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<Vec<u8>> {
+        let input: EncryptBatchInput = parse("EncryptBatch", request, &ENCRYPT_BATCH)?;
+        let items = input
+            .items
+            .into_iter()
+            .map(|mut i| EncryptItem {
+                plaintext: std::mem::take(&mut i.plaintext.0),
+                encryption_context: std::mem::take(&mut i.encryption_context),
+            })
+            .collect();
+        let mut req = EncryptBatchRequest { key_id: input.key_id, items, execution: input.execution.into() };
+        let result = self.encrypt_batch(caller, &req);
+        for item in &mut req.items {
+            wipe(&mut item.plaintext);
+        }
+        let resp = result?;
+        to_json(&EncryptBatchOutput {
+            key_id: &resp.key_id,
+            key_material_id: &resp.key_material_id,
+            ciphertext_blobs: resp
+                .ciphertext_blobs
+                .iter()
+                .map(|r| Item::of(r, |blob: &Vec<u8>| BlobPublic { ciphertext_blob: blob }))
+                .collect(),
+        })
+    }
+
+    fn decrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<Vec<u8>> {
+        let input: DecryptBatchInput = parse("DecryptBatch", request, &DECRYPT_BATCH)?;
+        let items = input
+            .items
+            .into_iter()
+            .map(|i| DecryptItem { ciphertext_blob: i.ciphertext_blob, encryption_context: i.encryption_context })
+            .collect();
+        let results = self.decrypt_batch(caller, &DecryptBatchRequest { items, execution: input.execution.into() })?;
+        let mut body = Body::default();
+        body.text("{\"Results\":[");
+        for (i, item) in results.iter().enumerate() {
+            if i > 0 {
+                body.text(",");
+            }
+            match item {
+                Ok(r) => body.object_with_secret(r.plaintext.expose_secret(), &DecryptPublic::of(r))?,
+                Err(e) => body.json(&ItemError::of(e))?,
+            }
+        }
+        body.text("]}");
+        body.finish()
+    }
+
+    fn re_encrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<Vec<u8>> {
+        let input: ReEncryptBatchInput = parse("ReEncryptBatch", request, &RE_ENCRYPT_BATCH)?;
+        let items = input
+            .items
+            .into_iter()
+            .map(|i| ReEncryptItem {
+                ciphertext_blob: i.ciphertext_blob,
+                source_encryption_context: i.source_encryption_context,
+                destination_encryption_context: i.destination_encryption_context,
+            })
+            .collect();
+        let req = ReEncryptBatchRequest {
+            destination_key_id: input.destination_key_id,
+            items,
+            execution: input.execution.into(),
+        };
+        let results = self.re_encrypt_batch(caller, &req)?;
+        to_json(&ReEncryptBatchOutput { results: results.iter().map(|r| Item::of(r, |v| v)).collect() })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading requests.
+
+/// Reads `body` as the input `T` of `op`, then checks the members `input` requires or refuses.
+fn parse<T: DeserializeOwned + Default>(op: &str, body: &[u8], input: &Input) -> Result<T> {
+    if body.is_empty() {
+        check_members(&BTreeMap::new(), input)?;
+        return Ok(T::default());
+    }
+    // First pass: the members present and whether each is null; checks the syntax and that the
+    // body is an object, without decoding any value.
+    let members: BTreeMap<String, Option<IgnoredAny>> =
+        serde_json::from_slice(body).map_err(|e| serialization_error(op, &e))?;
+    let value: T = if members.values().any(Option::is_none) {
+        // A member set to null reads as absent, as AWS reads it (rare: SDKs leave such members
+        // out). Goes through a `Value`, whose strings are wiped afterwards.
+        let mut map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(body).map_err(|e| serialization_error(op, &e))?;
+        map.retain(|_, v| !v.is_null());
+        let mut tree = serde_json::Value::Object(map);
+        let value = T::deserialize(&tree).map_err(|e| serialization_error(op, &e));
+        scrub(&mut tree);
+        value?
+    } else {
+        serde_json::from_slice(body).map_err(|e| serialization_error(op, &e))?
+    };
+    check_members(&members, input)?;
+    Ok(value)
+}
+
+/// Wipes every string of a parsed request (which may hold a plaintext in base64).
+fn scrub(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => {
+            let mut bytes = std::mem::take(s).into_bytes();
+            wipe(&mut bytes);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(scrub),
+        serde_json::Value::Object(map) => map.values_mut().for_each(scrub),
+        _ => {}
+    }
+}
+
+/// Required members present and not null; refused members absent (or null).
+fn check_members(members: &BTreeMap<String, Option<IgnoredAny>>, input: &Input) -> Result<()> {
+    let missing: Vec<&str> = input
+        .required
+        .iter()
+        .filter(|(wire, _)| !matches!(members.get(*wire), Some(Some(_))))
+        .map(|(_, field)| *field)
+        .collect();
+    if !missing.is_empty() {
+        let n = missing.len();
+        let errors = missing
+            .iter()
+            .map(|f| format!("Value null at '{f}' failed to satisfy constraint: Member must not be null"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let s = if n == 1 { "" } else { "s" };
+        return Err(Error::Validation(format!("{n} validation error{s} detected: {errors}")));
+    }
+    if let Some((_, why)) = input.refused.iter().find(|(wire, _)| matches!(members.get(*wire), Some(Some(_)))) {
+        return Err(Error::UnsupportedOperation((*why).to_owned()));
+    }
+    Ok(())
+}
+
+/// A body that is not JSON or does not fit the input shape. AWS calls this a
+/// `SerializationException`; [`Error`] has no such variant.
+fn serialization_error(op: &str, e: &serde_json::Error) -> Error {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Data => "does not match the input shape",
+        Category::Syntax | Category::Eof | Category::Io => "is not valid JSON",
+    };
+    let mut detail = e.to_string();
+    // The base64 decoder's messages name a byte of the blob (and so of a plaintext).
+    if ["Invalid symbol", "Invalid last symbol", "Invalid input length", "Invalid padding"]
+        .iter()
+        .any(|m| detail.starts_with(m))
+    {
+        detail = format!("a blob member is not valid base64 at line {} column {}", e.line(), e.column());
+    }
+    let detail = crate::id::truncate_for_message(&detail);
+    Error::Validation(format!("SerializationException: the {op} request body {what}: {detail}"))
+}
+
+fn unknown_operation(op: &str) -> Error {
+    if NOT_IMPLEMENTED.contains(&op) {
+        Error::UnsupportedOperation(format!("The operation {op} is not supported by this version of Trent"))
+    } else {
+        Error::UnsupportedOperation(format!(
+            "Unknown operation {:?} (UnknownOperationException)",
+            crate::id::truncate_for_message(op)
+        ))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing responses.
+
+fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| Error::Internal(format!("Could not serialize the response: {e}")))
+}
+
+/// An operation with an empty output: `{}`.
+fn empty(result: Result<()>) -> Result<Vec<u8>> {
+    result.map(|()| b"{}".to_vec())
+}
+
+/// `{"Plaintext": <secret>, …public}`.
+fn with_secret<T: Serialize>(secret: &[u8], public: &T) -> Result<Vec<u8>> {
+    let mut body = Body::default();
+    body.object_with_secret(secret, public)?;
+    body.finish()
+}
+
+/// One piece of a response body.
+enum Piece<'a> {
+    Text(&'static str),
+    Json(Vec<u8>),
+    /// Part of serialized JSON (its bytes from an offset).
+    JsonFrom(Vec<u8>, usize),
+    /// Bytes written as base64.
+    Secret(&'a [u8]),
+}
+
+/// A response body that holds secrets: assembled from pieces into one buffer allocated at its
+/// final size, so that the only copy of each secret (as base64) is the returned one.
+#[derive(Default)]
+struct Body<'a> {
+    pieces: Vec<Piece<'a>>,
+}
+
+impl<'a> Body<'a> {
+    fn text(&mut self, s: &'static str) {
+        self.pieces.push(Piece::Text(s));
+    }
+
+    fn json<T: Serialize>(&mut self, value: &T) -> Result<()> {
+        self.pieces.push(Piece::Json(to_json(value)?));
+        Ok(())
+    }
+
+    fn secret(&mut self, secret: &'a [u8]) {
+        self.pieces.push(Piece::Secret(secret));
+    }
+
+    /// Drops the closing `}` of the JSON object last added, so that members can follow.
+    fn unclose(&mut self) {
+        if let Some(Piece::Json(v)) = self.pieces.last_mut() {
+            if v.last() == Some(&b'}') {
+                v.pop();
+            }
+        }
+    }
+
+    /// `{"Plaintext":"<secret>", …the members of public}`.
+    fn object_with_secret<T: Serialize>(&mut self, secret: &'a [u8], public: &T) -> Result<()> {
+        let public = to_json(public)?;
+        self.text("{\"Plaintext\":\"");
+        self.secret(secret);
+        if public.len() > 2 && public.first() == Some(&b'{') {
+            self.text("\",");
+            self.pieces.push(Piece::JsonFrom(public, 1));
+        } else {
+            self.text("\"}");
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Vec<u8>> {
+        let too_large = || Error::Internal("The response is too large".into());
+        let mut len = 0usize;
+        for piece in &self.pieces {
+            let n = match piece {
+                Piece::Text(s) => s.len(),
+                Piece::Json(v) => v.len(),
+                Piece::JsonFrom(v, from) => v.len().saturating_sub(*from),
+                Piece::Secret(s) => base64::encoded_len(s.len(), true).ok_or_else(too_large)?,
+            };
+            len = len.checked_add(n).ok_or_else(too_large)?;
+        }
+        let mut out = Vec::with_capacity(len);
+        let capacity = out.capacity();
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(s) => out.extend_from_slice(s.as_bytes()),
+                Piece::Json(v) => out.extend_from_slice(v),
+                Piece::JsonFrom(v, from) => out.extend_from_slice(v.get(*from..).unwrap_or_default()),
+                Piece::Secret(s) => {
+                    let start = out.len();
+                    // Within the capacity reserved above: no reallocation, so no stray copy.
+                    out.resize(start + base64::encoded_len(s.len(), true).ok_or_else(too_large)?, 0);
+                    let written = STANDARD
+                        .encode_slice(s, &mut out[start..])
+                        .map_err(|_| Error::Internal("Could not encode the response".into()))?;
+                    out.truncate(start + written);
+                }
+            }
+        }
+        debug_assert_eq!(out.len(), len);
+        debug_assert_eq!(out.capacity(), capacity, "no reallocation");
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_with_secrets() {
+        let blob = [1u8, 2, 3];
+        let public = BlobPublic { ciphertext_blob: &blob };
+        let out = with_secret(b"secret", &public).unwrap();
+        assert_eq!(out, br#"{"Plaintext":"c2VjcmV0","CiphertextBlob":"AQID"}"#);
+        assert_eq!(out.len(), out.capacity());
+        #[derive(Serialize)]
+        struct Nothing {}
+        assert_eq!(with_secret(b"", &Nothing {}).unwrap(), br#"{"Plaintext":""}"#);
+        let mut body = Body::default();
+        body.json(&BatchHead { key_id: "k", key_material_id: "m" }).unwrap();
+        body.unclose();
+        body.text(",\"DataKeys\":[");
+        body.object_with_secret(b"\xff\xfe", &public).unwrap();
+        body.text(",");
+        body.json(&ItemError::of(&Error::InvalidCiphertext)).unwrap();
+        body.text("]}");
+        let out: serde_json::Value = serde_json::from_slice(&body.finish().unwrap()).unwrap();
+        assert_eq!(out["KeyId"], "k");
+        assert_eq!(out["DataKeys"][0]["Plaintext"], "//4=");
+        assert_eq!(out["DataKeys"][1]["Error"]["Code"], "InvalidCiphertextException");
+    }
+
+    #[test]
+    fn operation_lists_do_not_overlap() {
+        for op in JSON_OPERATIONS {
+            assert!(!NOT_IMPLEMENTED.contains(op), "{op}");
+        }
+        assert_eq!(JSON_OPERATIONS.len(), 30);
+        assert_eq!(JSON_OPERATIONS.len() - 4 + NOT_IMPLEMENTED.len(), 54, "the model's 54 operations");
+    }
+
+    #[test]
+    fn base64_errors_do_not_echo_bytes() {
+        let e = serde_json::from_slice::<EncryptInput>(br#"{"Plaintext":"ab#d"}"#).map(|_| ()).unwrap_err();
+        let msg = serialization_error("Encrypt", &e).to_string();
+        assert!(msg.contains("not valid base64") && !msg.contains('#') && !msg.contains("35"), "{msg}");
+    }
+}
