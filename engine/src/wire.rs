@@ -18,10 +18,10 @@ pub mod b64 {
         s.serialize_str(&STANDARD.encode(bytes))
     }
 
-    /// Reads base64.
+    /// Reads base64. A copy of the text the deserializer had to make (an escaped string) is
+    /// wiped: the blob may be a plaintext (Encrypt).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        STANDARD.decode(text.as_bytes()).map_err(serde::de::Error::custom)
+        decode(<std::borrow::Cow<'de, str>>::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 
@@ -40,13 +40,26 @@ pub mod b64_opt {
     /// Reads base64 (or null).
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u8>>, D::Error> {
         let text = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
-        text.map(|t| STANDARD.decode(t.as_bytes()).map_err(serde::de::Error::custom)).transpose()
+        text.map(|t| decode(t).map_err(serde::de::Error::custom)).transpose()
     }
 }
 
-/// Writes a secret as base64: for the response fields that hand plaintext to the caller.
+/// Decodes base64 text, wiping the text if it was a copy.
+fn decode(text: std::borrow::Cow<'_, str>) -> Result<Vec<u8>, base64::DecodeError> {
+    let out = STANDARD.decode(text.as_bytes());
+    if let std::borrow::Cow::Owned(copy) = text {
+        crate::secret::wipe(&mut copy.into_bytes());
+    }
+    out
+}
+
+/// Writes a secret as base64: for the response fields that hand plaintext to the caller. The
+/// intermediate base64 text is wiped once written.
 pub fn secret_b64<S: Serializer>(secret: &SecretBytes, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&STANDARD.encode(secret.expose_secret()))
+    let text = STANDARD.encode(secret.expose_secret());
+    let out = s.serialize_str(&text);
+    crate::secret::wipe(&mut text.into_bytes());
+    out
 }
 
 /// Writes an optional secret as base64.
