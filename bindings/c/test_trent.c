@@ -1,0 +1,511 @@
+/* The C test suite of libtrent: every exported function, its error codes, NULL and
+ * bad-length handling, and that outputs are written only on success. Built with
+ * -fsanitize=address,undefined and run under valgrind by run-tests.sh. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trent.h"
+#include "check.h"
+
+#define S(text) (text), strlen(text)
+
+static const trent_kms *g_kms;
+static const trent_caller *g_caller;
+
+/* Opens the shared fixture: an in-memory engine that may fall back to unlocked memory
+ * (sanitizers and valgrind runs may lack the locked-memory budget). */
+static trent_kms *open_engine(void) {
+    trent_kms_builder *b = NULL;
+    trent_kms *kms = NULL;
+    CHECK_RC(trent_kms_builder_new(&b), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_allow_unlocked_memory(b, true, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_open(b, &kms, NULL), TRENT_RESULT_OK);
+    trent_kms_builder_free(b);
+    return kms;
+}
+
+/* Creates a key and returns its id (a NUL-terminated text buffer). */
+static trent_buffer *new_key(trent_kms *kms, trent_caller *caller) {
+    trent_buffer *id = NULL;
+    CHECK_RC(trent_kms_create_key(kms, caller, S("a C test key"), &id, NULL), TRENT_RESULT_OK);
+    CHECK(id != NULL);
+    return id;
+}
+
+static void test_results_and_version(void) {
+    CHECK(strcmp(trent_version(), TRENT_VERSION) == 0);
+    CHECK(strcmp(trent_result_name(TRENT_RESULT_OK), "Ok") == 0);
+    CHECK(strcmp(trent_result_name(TRENT_RESULT_NULL_PARAMETER), "NullParameter") == 0);
+    CHECK(strcmp(trent_result_name(TRENT_RESULT_NOT_FOUND_EXCEPTION), "NotFoundException") == 0);
+    CHECK(strcmp(trent_result_name(TRENT_RESULT_KMS_INVALID_STATE_EXCEPTION), "KMSInvalidStateException") == 0);
+    CHECK(strcmp(trent_result_name(TRENT_RESULT_KMS_INTERNAL_EXCEPTION), "KMSInternalException") == 0);
+    CHECK(strcmp(trent_result_name(424242), "Unknown") == 0);
+    CHECK(strcmp(trent_result_message(TRENT_RESULT_PANIC), "the library panicked (a bug in Trent)") == 0);
+    CHECK(strcmp(trent_result_message(424242), "Unknown") == 0);
+    /* The bands. */
+    CHECK(TRENT_RESULT_OK == 0);
+    CHECK(TRENT_RESULT_PANIC == 1 && TRENT_RESULT_NULL_PARAMETER == 2);
+    CHECK(TRENT_RESULT_OPEN_LOCKED_MEMORY == 101);
+    CHECK(TRENT_RESULT_NOT_FOUND_EXCEPTION == 1000 && TRENT_RESULT_KMS_INTERNAL_EXCEPTION == 1019);
+    CHECK(TRENT_VERSION_MAJOR >= 0 && TRENT_VERSION_MINOR >= 0 && TRENT_VERSION_PATCH >= 0);
+}
+
+static void test_open(void) {
+    trent_kms *kms = NULL;
+    trent_error *err = NULL;
+    trent_result rc = trent_kms_open_in_memory(&kms, &err);
+    /* Locked memory is required by default; a machine may refuse it. */
+    CHECK(rc == TRENT_RESULT_OK || rc == TRENT_RESULT_OPEN_LOCKED_MEMORY);
+    if (rc == TRENT_RESULT_OK) {
+        CHECK(err == NULL);
+        CHECK(trent_kms_memory_is_locked(kms));
+    } else {
+        CHECK(kms == NULL);
+        CHECK(trent_error_code(err) == rc);
+    }
+    trent_error_free(err);
+    trent_kms_free(kms);
+
+    /* A data directory, opened twice: the key survives. */
+    char dir[] = "/tmp/trent-c-test-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    trent_kms_builder *b = NULL;
+    CHECK_RC(trent_kms_builder_new(&b), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_data_dir(b, S(dir), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_allow_unlocked_memory(b, true, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_locked_memory_budget(b, 1 << 20, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_region(b, S("eu-west-1"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_account(b, S("123456789012"), NULL), TRENT_RESULT_OK);
+    kms = NULL;
+    CHECK_RC(trent_kms_builder_open(b, &kms, NULL), TRENT_RESULT_OK);
+    trent_caller *root = NULL;
+    CHECK_RC(trent_caller_root(kms, &root), TRENT_RESULT_OK);
+    trent_buffer *key = new_key(kms, root);
+    trent_kms_free(kms);
+
+    kms = NULL;
+    CHECK_RC(trent_kms_builder_data_dir(b, S(dir), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_allow_unlocked_memory(b, true, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_region(b, S("eu-west-1"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_account(b, S("123456789012"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_open(b, &kms, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_enable_key(kms, root, (const char *)trent_buffer_data(key), trent_buffer_len(key), NULL),
+             TRENT_RESULT_OK);
+    trent_kms_free(kms);
+
+    /* trent_kms_open_dir on a fresh directory. */
+    char dir2[] = "/tmp/trent-c-test-XXXXXX";
+    CHECK(mkdtemp(dir2) != NULL);
+    kms = NULL;
+    rc = trent_kms_open_dir(S(dir2), &kms, NULL);
+    CHECK(rc == TRENT_RESULT_OK || rc == TRENT_RESULT_OPEN_LOCKED_MEMORY);
+    trent_kms_free(kms);
+    CHECK_RC(trent_kms_open_dir(NULL, 0, &kms, NULL), TRENT_RESULT_INVALID_ARGUMENT);
+
+    /* Root key options: a wrong length, then a SQLite file with a passphrase, a key file and
+     * an environment variable. */
+    err = NULL;
+    uint8_t root_key[32] = {0};
+    CHECK_RC(trent_kms_builder_root_key(b, root_key, 31, &err), TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK(trent_error_code(err) == TRENT_RESULT_INVALID_ARGUMENT);
+    trent_error_free(err);
+    CHECK_RC(trent_kms_builder_root_key(b, root_key, sizeof root_key, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_root_key_passphrase(b, S("correct horse"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_root_key_file(b, S("/nonexistent/root.key"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_root_key_env(b, S("TRENT_C_TEST_ROOT_KEY"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_audit_file(b, S("/nonexistent/audit.jsonl"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_sqlite(b, S("/nonexistent/trent.db"), NULL), TRENT_RESULT_OK);
+    kms = NULL;
+    err = NULL;
+    rc = trent_kms_builder_open(b, &kms, &err);
+    CHECK(rc >= 100 && rc < 200); /* an open failure */
+    CHECK(kms == NULL);
+    CHECK(trent_error_code(err) == rc);
+    CHECK(strlen(trent_error_message(err)) > 0);
+    trent_error_free(err);
+    /* A PostgreSQL URL nothing listens on. */
+    CHECK_RC(trent_kms_builder_postgres(b, S("postgresql://trent@127.0.0.1:1/trent"), NULL, 0, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_postgres(b, S("postgresql://trent@127.0.0.1:1/trent"), S("s"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_root_key(b, root_key, sizeof root_key, NULL), TRENT_RESULT_OK);
+    rc = trent_kms_builder_open(b, &kms, NULL);
+    CHECK(rc >= 100 && rc < 200);
+    CHECK(kms == NULL);
+
+    trent_buffer_free(key);
+    trent_caller_free(root);
+    trent_kms_builder_free(b);
+}
+
+static void test_callers(void) {
+    trent_caller *c = NULL;
+    trent_error *err = NULL;
+    CHECK_RC(trent_caller_from_arn(S("arn:aws:iam::111122223333:root"), &c, NULL), TRENT_RESULT_OK);
+    trent_buffer *key = new_key((trent_kms *)g_kms, c);
+    trent_buffer_free(key);
+    trent_caller_free(c);
+    c = NULL;
+    CHECK_RC(trent_caller_from_arn(S("not an arn"), &c, &err), TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK(c == NULL);
+    CHECK(strncmp(trent_error_message(err), "ValidationException: ", 21) == 0);
+    trent_error_free(err);
+    CHECK_RC(trent_caller_from_arn(NULL, 3, &c, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_caller_from_arn(S("arn:aws:iam::111122223333:root"), NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_caller_root(NULL, &c), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_caller_root(g_kms, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK(c == NULL);
+}
+
+static void test_encrypt_decrypt(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *key_id = (const char *)trent_buffer_data(key); /* NUL-terminated */
+    trent_context_entry ctx[2] = {
+        {"tenant", 6, "acme", 4},
+        {"purpose", 7, "test", 4},
+    };
+    trent_context_entry ctx_reordered[2] = {ctx[1], ctx[0]};
+    trent_context_entry wrong[1] = {{"tenant", 6, "other", 5}};
+    const char *msg = "attack at dawn";
+
+    trent_buffer *blob = NULL;
+    trent_error *err = NULL;
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), (const uint8_t *)msg, strlen(msg), ctx, 2, &blob, &err),
+             TRENT_RESULT_OK);
+    CHECK(err == NULL);
+    CHECK(trent_buffer_len(blob) > strlen(msg));
+
+    trent_secret *pt = NULL;
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(blob), trent_buffer_len(blob), ctx_reordered, 2,
+                               NULL, 0, &pt, NULL),
+             TRENT_RESULT_OK);
+    CHECK(trent_secret_len(pt) == strlen(msg));
+    CHECK(memcmp(trent_secret_data(pt), msg, strlen(msg)) == 0);
+    trent_secret_free(pt);
+
+    /* With the key named. */
+    pt = NULL;
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(blob), trent_buffer_len(blob), ctx, 2, S(key_id),
+                               &pt, NULL),
+             TRENT_RESULT_OK);
+    trent_secret_free(pt);
+
+    /* Wrong context, truncated blob: the one decryption failure; nothing written. */
+    pt = NULL;
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(blob), trent_buffer_len(blob), wrong, 1, NULL, 0,
+                               &pt, &err),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK(pt == NULL);
+    CHECK(trent_error_code(err) == TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK(strncmp(trent_error_message(err), "InvalidCiphertextException: ", 28) == 0);
+    trent_error_free(err);
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(blob), trent_buffer_len(blob) - 1, ctx, 2, NULL, 0,
+                               &pt, NULL),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK(pt == NULL);
+
+    /* ReEncrypt to another key and context. */
+    trent_buffer *key2 = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    trent_buffer *moved = NULL;
+    CHECK_RC(trent_kms_re_encrypt(g_kms, g_caller, trent_buffer_data(blob), trent_buffer_len(blob), ctx, 2,
+                                  (const char *)trent_buffer_data(key2), trent_buffer_len(key2), wrong, 1, &moved,
+                                  NULL),
+             TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(moved), trent_buffer_len(moved), wrong, 1,
+                               (const char *)trent_buffer_data(key), trent_buffer_len(key), &pt, NULL),
+             TRENT_RESULT_INCORRECT_KEY_EXCEPTION);
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(moved), trent_buffer_len(moved), wrong, 1, NULL, 0,
+                               &pt, NULL),
+             TRENT_RESULT_OK);
+    CHECK(pt != NULL && memcmp(trent_secret_data(pt), msg, strlen(msg)) == 0);
+    trent_secret_free(pt);
+    pt = NULL;
+    trent_buffer_free(moved);
+    trent_buffer_free(key2);
+
+    /* Engine validation: empty and oversized plaintexts, unknown keys. */
+    trent_buffer *none = NULL;
+    uint8_t *big = calloc(4097, 1);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), NULL, 0, NULL, 0, &none, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), big, 4097, NULL, 0, &none, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), big, 4096, NULL, 0, &none, NULL), TRENT_RESULT_OK);
+    trent_buffer_free(none);
+    none = NULL;
+    free(big);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S("alias/missing"), (const uint8_t *)"x", 1, NULL, 0, &none, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK(none == NULL);
+
+    /* Argument errors. */
+    CHECK_RC(trent_kms_encrypt(NULL, g_caller, S(key_id), (const uint8_t *)"x", 1, NULL, 0, &none, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt(g_kms, NULL, S(key_id), (const uint8_t *)"x", 1, NULL, 0, &none, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, NULL, 5, (const uint8_t *)"x", 1, NULL, 0, &none, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), NULL, 1, NULL, 0, &none, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), (const uint8_t *)"x", 1, NULL, 1, &none, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), (const uint8_t *)"x", 1, NULL, 0, NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, key_id, SIZE_MAX, (const uint8_t *)"x", 1, NULL, 0, &none, NULL),
+             TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, "\xff\xfe", 2, (const uint8_t *)"x", 1, NULL, 0, &none, NULL),
+             TRENT_RESULT_INVALID_UTF8);
+    trent_context_entry dup[2] = {{"a", 1, "1", 1}, {"a", 1, "2", 1}};
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), (const uint8_t *)"x", 1, dup, 2, &none, NULL),
+             TRENT_RESULT_INVALID_ARGUMENT);
+    trent_context_entry null_key[1] = {{NULL, 2, "v", 1}};
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), (const uint8_t *)"x", 1, null_key, 1, &none, &err),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK(strcmp(trent_error_message(err), "NullParameter: encryption context key is NULL") == 0);
+    trent_error_free(err);
+    CHECK(none == NULL);
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, NULL, 0, NULL, 0, NULL, 0, &pt, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, NULL, 10, NULL, 0, NULL, 0, &pt, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(blob), trent_buffer_len(blob), ctx, 2, NULL, 0,
+                               NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_re_encrypt(g_kms, g_caller, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK(pt == NULL);
+
+    trent_buffer_free(blob);
+    trent_buffer_free(key);
+}
+
+static void test_data_keys(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *key_id = (const char *)trent_buffer_data(key);
+    trent_context_entry ctx[1] = {{"file", 4, "report.pdf", 10}};
+
+    trent_secret *dk = NULL;
+    trent_buffer *wrapped = NULL;
+    CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 0, ctx, 1, &dk, &wrapped, NULL),
+             TRENT_RESULT_OK);
+    CHECK(trent_secret_len(dk) == 32);
+    trent_secret *unwrapped = NULL;
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(wrapped), trent_buffer_len(wrapped), ctx, 1, NULL,
+                               0, &unwrapped, NULL),
+             TRENT_RESULT_OK);
+    CHECK(trent_secret_len(unwrapped) == 32 && memcmp(trent_secret_data(unwrapped), trent_secret_data(dk), 32) == 0);
+    trent_secret_free(unwrapped);
+    trent_secret_free(dk);
+    trent_buffer_free(wrapped);
+
+    dk = NULL;
+    wrapped = NULL;
+    CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 64, NULL, 0, &dk, &wrapped, NULL),
+             TRENT_RESULT_OK);
+    CHECK(trent_secret_len(dk) == 64);
+    trent_secret_free(dk);
+    trent_buffer_free(wrapped);
+    dk = NULL;
+    wrapped = NULL;
+    CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 1025, NULL, 0, &dk, &wrapped, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 0, NULL, 0, &dk, NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 0, NULL, 0, NULL, &wrapped, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK(dk == NULL && wrapped == NULL);
+
+    CHECK_RC(trent_kms_generate_data_key_without_plaintext(g_kms, g_caller, S(key_id), 16, NULL, 0, &wrapped, NULL),
+             TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(wrapped), trent_buffer_len(wrapped), NULL, 0, NULL,
+                               0, &unwrapped, NULL),
+             TRENT_RESULT_OK);
+    CHECK(trent_secret_len(unwrapped) == 16);
+    trent_secret_free(unwrapped);
+    trent_buffer_free(wrapped);
+    wrapped = NULL;
+    CHECK_RC(trent_kms_generate_data_key_without_plaintext(g_kms, NULL, S(key_id), 0, NULL, 0, &wrapped, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+
+    trent_secret *rnd = NULL;
+    CHECK_RC(trent_kms_generate_random(g_kms, g_caller, 1024, &rnd, NULL), TRENT_RESULT_OK);
+    CHECK(trent_secret_len(rnd) == 1024);
+    trent_secret_free(rnd);
+    rnd = NULL;
+    CHECK_RC(trent_kms_generate_random(g_kms, g_caller, 0, &rnd, NULL), TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_generate_random(g_kms, g_caller, 1025, &rnd, NULL), TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_generate_random(g_kms, g_caller, 16, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK(rnd == NULL);
+
+    /* The batch. */
+    trent_data_keys *batch = NULL;
+    CHECK_RC(trent_kms_generate_data_keys(g_kms, g_caller, S(key_id), 0, ctx, 1, 64, &batch, NULL), TRENT_RESULT_OK);
+    CHECK(trent_data_keys_len(batch) == 64);
+    for (size_t i = 0; i < trent_data_keys_len(batch); i++) {
+        const uint8_t *p = NULL, *c = NULL;
+        size_t pl = 0, cl = 0;
+        CHECK_RC(trent_data_keys_get(batch, i, &p, &pl, &c, &cl, NULL), TRENT_RESULT_OK);
+        CHECK(pl == 32 && cl > 32);
+        if (i % 16 == 0) {
+            CHECK_RC(trent_kms_decrypt(g_kms, g_caller, c, cl, ctx, 1, NULL, 0, &unwrapped, NULL), TRENT_RESULT_OK);
+            CHECK(memcmp(trent_secret_data(unwrapped), p, 32) == 0);
+            trent_secret_free(unwrapped);
+        }
+    }
+    const uint8_t *p = NULL, *c = NULL;
+    size_t pl = 0, cl = 0;
+    trent_error *err = NULL;
+    CHECK_RC(trent_data_keys_get(batch, 64, &p, &pl, &c, &cl, &err), TRENT_RESULT_INDEX_OUT_OF_RANGE);
+    CHECK(p == NULL && pl == 0 && c == NULL && cl == 0);
+    CHECK(trent_error_code(err) == TRENT_RESULT_INDEX_OUT_OF_RANGE);
+    trent_error_free(err);
+    CHECK_RC(trent_data_keys_get(batch, 0, NULL, &pl, &c, &cl, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_data_keys_get(NULL, 0, &p, &pl, &c, &cl, NULL), TRENT_RESULT_NULL_PARAMETER);
+    trent_data_keys_free(batch);
+    batch = NULL;
+    CHECK_RC(trent_kms_generate_data_keys(g_kms, g_caller, S("alias/missing"), 0, NULL, 0, 4, &batch, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_generate_data_keys(g_kms, g_caller, S(key_id), 0, NULL, 0, 4, NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK(batch == NULL);
+
+    trent_buffer_free(key);
+}
+
+static void test_lifecycle(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *key_id = (const char *)trent_buffer_data(key);
+    trent_buffer *blob = NULL;
+    const uint8_t one = 1;
+
+    CHECK_RC(trent_kms_disable_key(g_kms, g_caller, S(key_id), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), &one, 1, NULL, 0, &blob, NULL),
+             TRENT_RESULT_DISABLED_EXCEPTION);
+    CHECK_RC(trent_kms_enable_key(g_kms, g_caller, S(key_id), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), &one, 1, NULL, 0, &blob, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_rotate_key_on_demand(g_kms, g_caller, S(key_id), NULL), TRENT_RESULT_OK);
+    trent_secret *pt = NULL;
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(blob), trent_buffer_len(blob), NULL, 0, NULL, 0,
+                               &pt, NULL),
+             TRENT_RESULT_OK);
+    trent_secret_free(pt);
+    trent_buffer_free(blob);
+    blob = NULL;
+
+    CHECK_RC(trent_kms_schedule_key_deletion(g_kms, g_caller, S(key_id), 6, NULL), TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_schedule_key_deletion(g_kms, g_caller, S(key_id), 7, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(key_id), &one, 1, NULL, 0, &blob, NULL),
+             TRENT_RESULT_KMS_INVALID_STATE_EXCEPTION);
+    CHECK_RC(trent_kms_enable_key(g_kms, g_caller, S(key_id), NULL), TRENT_RESULT_KMS_INVALID_STATE_EXCEPTION);
+    CHECK_RC(trent_kms_cancel_key_deletion(g_kms, g_caller, S(key_id), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_enable_key(g_kms, g_caller, S(key_id), NULL), TRENT_RESULT_OK);
+    CHECK(blob == NULL);
+
+    CHECK_RC(trent_kms_enable_key(g_kms, g_caller, S("1234abcd-12ab-34cd-56ef-1234567890ab"), NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_disable_key(NULL, g_caller, S(key_id), NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_rotate_key_on_demand(g_kms, NULL, S(key_id), NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_cancel_key_deletion(g_kms, g_caller, NULL, 4, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_schedule_key_deletion(g_kms, g_caller, NULL, 4, 7, NULL), TRENT_RESULT_NULL_PARAMETER);
+    trent_buffer *id = NULL;
+    CHECK_RC(trent_kms_create_key(g_kms, g_caller, NULL, 0, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_create_key(NULL, g_caller, NULL, 0, &id, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK(id == NULL);
+
+    trent_buffer_free(key);
+}
+
+static void test_call_json(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    char body[256];
+    snprintf(body, sizeof body, "{\"KeyId\":\"%s\",\"Plaintext\":\"aGVsbG8=\"}",
+             (const char *)trent_buffer_data(key));
+    trent_buffer *resp = NULL;
+    CHECK_RC(trent_kms_call_json(g_kms, g_caller, S("Encrypt"), (const uint8_t *)body, strlen(body), &resp, NULL),
+             TRENT_RESULT_OK);
+    CHECK(resp != NULL && strstr((const char *)trent_buffer_data(resp), "\"CiphertextBlob\":\"") != NULL);
+    trent_buffer_free(resp);
+    resp = NULL;
+    /* (NULL, 0) reads as {}. */
+    CHECK_RC(trent_kms_call_json(g_kms, g_caller, S("ListKeys"), NULL, 0, &resp, NULL), TRENT_RESULT_OK);
+    CHECK(resp != NULL && strncmp((const char *)trent_buffer_data(resp), "{\"Keys\":[", 9) == 0);
+    trent_buffer_free(resp);
+    resp = NULL;
+    trent_error *err = NULL;
+    CHECK_RC(trent_kms_call_json(g_kms, g_caller, S("Frobnicate"), NULL, 0, &resp, &err),
+             TRENT_RESULT_UNSUPPORTED_OPERATION_EXCEPTION);
+    CHECK(strncmp(trent_error_message(err), "UnsupportedOperationException: ", 31) == 0);
+    trent_error_free(err);
+    CHECK_RC(trent_kms_call_json(g_kms, g_caller, S("Encrypt"), (const uint8_t *)"nope", 4, &resp, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_call_json(g_kms, g_caller, S("DescribeKey"), (const uint8_t *)"{\"KeyId\":\"alias/x\"}", 19,
+                                 &resp, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_call_json(g_kms, g_caller, NULL, 4, NULL, 0, &resp, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_call_json(g_kms, g_caller, S("ListKeys"), NULL, 0, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_call_json(NULL, g_caller, S("ListKeys"), NULL, 0, &resp, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK(resp == NULL);
+    trent_buffer_free(key);
+}
+
+static void test_null_tolerant_functions(void) {
+    CHECK(trent_buffer_data(NULL) == NULL);
+    CHECK(trent_buffer_len(NULL) == 0);
+    CHECK(trent_secret_data(NULL) == NULL);
+    CHECK(trent_secret_len(NULL) == 0);
+    CHECK(trent_data_keys_len(NULL) == 0);
+    CHECK(trent_error_code(NULL) == TRENT_RESULT_NULL_PARAMETER);
+    CHECK(strcmp(trent_error_message(NULL), "") == 0);
+    CHECK(!trent_kms_memory_is_locked(NULL));
+    trent_buffer_free(NULL);
+    trent_secret_free(NULL);
+    trent_error_free(NULL);
+    trent_kms_free(NULL);
+    trent_caller_free(NULL);
+    trent_kms_builder_free(NULL);
+    trent_data_keys_free(NULL);
+    CHECK_RC(trent_kms_open_in_memory(NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_new(NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_open(NULL, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_data_dir(NULL, S("x"), NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_allow_unlocked_memory(NULL, true, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_locked_memory_budget(NULL, 1, NULL), TRENT_RESULT_NULL_PARAMETER);
+    trent_kms_builder *b = NULL;
+    trent_kms *kms = NULL;
+    CHECK_RC(trent_kms_builder_new(&b), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_open(b, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_sqlite(b, NULL, 1, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_root_key(b, NULL, 32, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_region(b, S("not a region!"), NULL), TRENT_RESULT_OK);
+    trent_error *err = NULL;
+    CHECK_RC(trent_kms_builder_open(b, &kms, &err), TRENT_RESULT_OPEN_CONFIG);
+    CHECK(kms == NULL);
+    CHECK(strncmp(trent_error_message(err), "OpenConfig: ", 12) == 0);
+    trent_error_free(err);
+    trent_kms_builder_free(b);
+}
+
+int main(void) {
+    trent_kms *kms = open_engine();
+    trent_caller *caller = NULL;
+    CHECK_RC(trent_caller_root(kms, &caller), TRENT_RESULT_OK);
+    if (kms == NULL || caller == NULL) {
+        return check_summary("test_trent");
+    }
+    g_kms = kms;
+    g_caller = caller;
+
+    test_results_and_version();
+    test_open();
+    test_callers();
+    test_encrypt_decrypt();
+    test_data_keys();
+    test_lifecycle();
+    test_call_json();
+    test_null_tolerant_functions();
+
+    trent_caller_free(caller);
+    trent_kms_free(kms);
+    return check_summary("test_trent");
+}

@@ -1,0 +1,521 @@
+//! The KMS operations: key lifecycle, the cryptographic operations, the data-key batch and
+//! the JSON dispatcher.
+
+use std::ffi::c_char;
+
+use engine::{
+    CreateKeyRequest, DataKey, DecryptRequest, EncryptRequest, EncryptionContext, GenerateDataKeyRequest,
+    GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptRequest, ScheduleKeyDeletionRequest,
+};
+
+use crate::boundary::{
+    Castable, Out, OutValue, OwnershipBox, arg_array, arg_bytes, arg_opt_str, arg_ref, arg_str, ffi_boundary,
+    ffi_boundary_infallible, free_box, to_boxed_mut_ptr,
+};
+use crate::error::{Failure, trent_error, trent_result};
+use crate::handles::{new_buffer, new_secret, trent_buffer, trent_caller, trent_kms, trent_secret};
+
+/// One pair of an encryption context: UTF-8 key and value as `(pointer, length)`, no NUL
+/// needed. An array of these (`(NULL, 0)` for none) is bound to a ciphertext as additional
+/// authenticated data; Decrypt must present the same pairs, in any order.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct trent_context_entry {
+    /// The key's UTF-8 bytes.
+    pub key: *const c_char,
+    /// The key's length in bytes.
+    pub key_len: usize,
+    /// The value's UTF-8 bytes.
+    pub value: *const c_char,
+    /// The value's length in bytes.
+    pub value_len: usize,
+}
+
+/// Reads an encryption-context argument; a repeated key is `INVALID_ARGUMENT`.
+fn arg_context(ptr: *const trent_context_entry, len: usize, name: &'static str) -> Result<EncryptionContext, Failure> {
+    let mut ctx = EncryptionContext::new();
+    for entry in arg_array(ptr, len, name)? {
+        let key = arg_str(entry.key, entry.key_len, "encryption context key")?;
+        let value = arg_str(entry.value, entry.value_len, "encryption context value")?;
+        if ctx.insert(key.to_owned(), value.to_owned()).is_some() {
+            return Err(Failure::invalid_argument(format!("{name}: the key {key:?} appears twice")));
+        }
+    }
+    Ok(ctx)
+}
+
+/// The engine and caller arguments every operation starts with.
+fn kms_and_caller<'a>(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+) -> Result<(&'a Kms, &'a <trent_caller as Castable>::RustType), Failure> {
+    Ok((arg_ref(kms, "kms")?, arg_ref(caller, "caller")?))
+}
+
+/// `KeySpec = AES_256` when `number_of_bytes` is 0, else `NumberOfBytes`.
+fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<engine::key::DataKeySpec>) {
+    if number_of_bytes == 0 { (None, Some(engine::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Key lifecycle
+
+/// CreateKey: a new symmetric encryption key (`SYMMETRIC_DEFAULT`) with the UTF-8
+/// `description` (`(NULL, 0)` for none). On success `*key_id_out` receives the new key's id
+/// (a NUL-terminated text buffer).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_create_key(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    description: *const c_char,
+    description_len: usize,
+    key_id_out: *mut *mut trent_buffer,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let description = arg_opt_str(description, description_len, "description")?;
+        let out = Out::new(key_id_out, "key_id_out")?;
+        let req = CreateKeyRequest { description: description.map(str::to_owned), ..Default::default() };
+        let key = kms.create_key(caller, &req)?.key_metadata;
+        out.write(new_buffer(key.key_id.into_bytes()));
+        Ok(())
+    })
+}
+
+/// Runs a key-id-only operation.
+fn key_op(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    op: impl FnOnce(&Kms, &engine::Caller, &KeyIdRequest) -> engine::Result<()>,
+) -> Result<(), Failure> {
+    let (kms, caller) = kms_and_caller(kms, caller)?;
+    let key_id = arg_str(key_id, key_id_len, "key_id")?;
+    op(kms, caller, &KeyIdRequest::new(key_id))?;
+    Ok(())
+}
+
+/// EnableKey: `key_id` (id or ARN) becomes `Enabled`.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_enable_key(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.enable_key(c, r)) })
+}
+
+/// DisableKey: `key_id` (id or ARN) becomes `Disabled`; cryptographic operations with it fail
+/// with `TRENT_RESULT_DISABLED_EXCEPTION` until it is enabled again.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_disable_key(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.disable_key(c, r)) })
+}
+
+/// ScheduleKeyDeletion: `key_id` becomes `PendingDeletion` and is deleted after
+/// `pending_window_in_days` days (7–30; 0 means the default, 30).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_schedule_key_deletion(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    pending_window_in_days: u32,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let req = ScheduleKeyDeletionRequest {
+            key_id: key_id.to_owned(),
+            pending_window_in_days: (pending_window_in_days != 0).then_some(pending_window_in_days),
+        };
+        kms.schedule_key_deletion(caller, &req)?;
+        Ok(())
+    })
+}
+
+/// CancelKeyDeletion: a key `PendingDeletion` becomes `Disabled`.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_cancel_key_deletion(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.cancel_key_deletion(c, r).map(drop)) })
+}
+
+/// RotateKeyOnDemand: new key material for `key_id` now; older ciphertexts still decrypt.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_rotate_key_on_demand(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.rotate_key_on_demand(c, r).map(drop)) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cryptographic operations
+
+/// Encrypt: seals 1–4096 bytes of `plaintext` under `key_id` (id, ARN, alias name or alias
+/// ARN) with the encryption context `context` (`context_len` entries; `(NULL, 0)` for none).
+/// On success `*ciphertext_out` receives the ciphertext blob.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_encrypt(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    context: *const trent_context_entry,
+    context_len: usize,
+    ciphertext_out: *mut *mut trent_buffer,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let out = Out::new(ciphertext_out, "ciphertext_out")?;
+        let mut req = EncryptRequest::new(key_id, plaintext).with_context(ctx);
+        let result = kms.encrypt(caller, &req);
+        engine::secret::wipe(&mut req.plaintext);
+        out.write(new_buffer(result?.ciphertext_blob));
+        Ok(())
+    })
+}
+
+/// Decrypt: opens a ciphertext blob from Encrypt, GenerateDataKey or ReEncrypt, given the
+/// same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
+/// it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption
+/// failure is the same `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_decrypt(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    ciphertext: *const u8,
+    ciphertext_len: usize,
+    context: *const trent_context_entry,
+    context_len: usize,
+    key_id: *const c_char,
+    key_id_len: usize,
+    plaintext_out: *mut *mut trent_secret,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let key_id = arg_opt_str(key_id, key_id_len, "key_id")?;
+        let out = Out::new(plaintext_out, "plaintext_out")?;
+        let mut req = DecryptRequest::new(blob).with_context(ctx);
+        req.key_id = key_id.map(str::to_owned);
+        let resp = kms.decrypt(caller, &req)?;
+        out.write(new_secret(resp.plaintext));
+        Ok(())
+    })
+}
+
+/// ReEncrypt: decrypts a blob (with its `source_context`) and encrypts the plaintext under
+/// `destination_key_id` with `destination_context`, inside the engine. On success
+/// `*ciphertext_out` receives the new blob.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_re_encrypt(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    ciphertext: *const u8,
+    ciphertext_len: usize,
+    source_context: *const trent_context_entry,
+    source_context_len: usize,
+    destination_key_id: *const c_char,
+    destination_key_id_len: usize,
+    destination_context: *const trent_context_entry,
+    destination_context_len: usize,
+    ciphertext_out: *mut *mut trent_buffer,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
+        let source_ctx = arg_context(source_context, source_context_len, "source_context")?;
+        let dest = arg_str(destination_key_id, destination_key_id_len, "destination_key_id")?;
+        let dest_ctx = arg_context(destination_context, destination_context_len, "destination_context")?;
+        let out = Out::new(ciphertext_out, "ciphertext_out")?;
+        let req = ReEncryptRequest {
+            ciphertext_blob: blob.to_vec(),
+            source_encryption_context: source_ctx,
+            destination_key_id: dest.to_owned(),
+            destination_encryption_context: dest_ctx,
+            ..Default::default()
+        };
+        let resp = kms.re_encrypt(caller, &req)?;
+        out.write(new_buffer(resp.ciphertext_blob));
+        Ok(())
+    })
+}
+
+/// GenerateDataKey: a new data key under `key_id`: `number_of_bytes` random bytes (1–1024), or
+/// an AES-256 key (32 bytes) when `number_of_bytes` is 0. On success `*plaintext_out` receives
+/// the data key in locked memory and `*ciphertext_out` the data key wrapped under the KMS key
+/// (keep only the wrapped key; Decrypt unwraps it).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_generate_data_key(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    number_of_bytes: u32,
+    context: *const trent_context_entry,
+    context_len: usize,
+    plaintext_out: *mut *mut trent_secret,
+    ciphertext_out: *mut *mut trent_buffer,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let plaintext_out = Out::new(plaintext_out, "plaintext_out")?;
+        let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
+        let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
+        let req = GenerateDataKeyRequest {
+            key_id: key_id.to_owned(),
+            encryption_context: ctx,
+            number_of_bytes,
+            key_spec,
+            ..Default::default()
+        };
+        let resp = kms.generate_data_key(caller, &req)?;
+        plaintext_out.write(new_secret(resp.plaintext));
+        ciphertext_out.write(new_buffer(resp.ciphertext_blob));
+        Ok(())
+    })
+}
+
+/// GenerateDataKeyWithoutPlaintext: like `trent_kms_generate_data_key`, returning only the
+/// wrapped data key in `*ciphertext_out`.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    number_of_bytes: u32,
+    context: *const trent_context_entry,
+    context_len: usize,
+    ciphertext_out: *mut *mut trent_buffer,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
+        let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
+        let req = GenerateDataKeyRequest {
+            key_id: key_id.to_owned(),
+            encryption_context: ctx,
+            number_of_bytes,
+            key_spec,
+            ..Default::default()
+        };
+        let resp = kms.generate_data_key_without_plaintext(caller, &req)?;
+        ciphertext_out.write(new_buffer(resp.ciphertext_blob));
+        Ok(())
+    })
+}
+
+/// GenerateRandom: `number_of_bytes` (1–1024) random bytes, in `*random_out` on success.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_generate_random(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    number_of_bytes: u32,
+    random_out: *mut *mut trent_secret,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let out = Out::new(random_out, "random_out")?;
+        let req = GenerateRandomRequest { number_of_bytes: Some(number_of_bytes), ..Default::default() };
+        let resp = kms.generate_random(caller, &req)?;
+        out.write(new_secret(resp.plaintext));
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The data-key batch
+
+/// The result of `trent_kms_generate_data_keys`: `count` data keys, each a plaintext (locked
+/// memory) and its wrapped form, or that item's error. Immutable: readable from any thread.
+/// Freed (plaintexts zeroed) with `trent_data_keys_free`.
+#[allow(non_camel_case_types)]
+pub struct trent_data_keys {
+    _private: [u8; 0],
+}
+
+/// The Rust side of `trent_data_keys`.
+#[derive(Debug)]
+pub struct DataKeys {
+    items: Vec<engine::Result<DataKey>>,
+}
+
+impl Castable for trent_data_keys {
+    type Ownership = OwnershipBox;
+    type RustType = DataKeys;
+}
+
+/// GenerateDataKey `count` times under one key in one call, spread over the engine's thread
+/// pool: the fast path for many data keys. Sizes as in `trent_kms_generate_data_key`. Fails as
+/// a whole when the key cannot be used; otherwise `*data_keys_out` receives the batch, and
+/// each item succeeds or fails on its own (`trent_data_keys_get`).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_generate_data_keys(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    number_of_bytes: u32,
+    context: *const trent_context_entry,
+    context_len: usize,
+    count: usize,
+    data_keys_out: *mut *mut trent_data_keys,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let out = Out::new(data_keys_out, "data_keys_out")?;
+        let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
+        let req = GenerateDataKeysRequest {
+            key_id: key_id.to_owned(),
+            encryption_context: ctx,
+            number_of_bytes,
+            key_spec,
+            count,
+            ..Default::default()
+        };
+        let resp = kms.generate_data_keys(caller, &req)?;
+        out.write(to_boxed_mut_ptr::<trent_data_keys>(DataKeys { items: resp.data_keys }));
+        Ok(())
+    })
+}
+
+/// The number of data keys in a batch; 0 if `data_keys` is NULL.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_data_keys_len(data_keys: *const trent_data_keys) -> usize {
+    ffi_boundary_infallible!(0, { arg_ref(data_keys, "data_keys").map_or(0, |d| d.items.len()) })
+}
+
+/// Item `index` of a batch. On success the four out-parameters receive pointers into the
+/// batch (valid until `trent_data_keys_free`) and their lengths; if the item failed, its code
+/// is returned (and its detail in `*err`), and nothing is written.
+/// `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_data_keys_get(
+    data_keys: *const trent_data_keys,
+    index: usize,
+    plaintext_out: *mut *const u8,
+    plaintext_len_out: *mut usize,
+    ciphertext_out: *mut *const u8,
+    ciphertext_len_out: *mut usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let batch = arg_ref(data_keys, "data_keys")?;
+        let plaintext_out = OutValue::new(plaintext_out, "plaintext_out")?;
+        let plaintext_len_out = OutValue::new(plaintext_len_out, "plaintext_len_out")?;
+        let ciphertext_out = OutValue::new(ciphertext_out, "ciphertext_out")?;
+        let ciphertext_len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
+        let item = batch.items.get(index).ok_or_else(|| {
+            Failure::new(
+                trent_result::IndexOutOfRange,
+                format!("index {index} is past the end of a batch of {}", batch.items.len()),
+            )
+        })?;
+        let key = item.as_ref().map_err(|e| Failure::from(e.clone()))?;
+        let plaintext = key.plaintext.expose_secret();
+        plaintext_out.write(plaintext.as_ptr());
+        plaintext_len_out.write(plaintext.len());
+        ciphertext_out.write(key.ciphertext_blob.as_ptr());
+        ciphertext_len_out.write(key.ciphertext_blob.len());
+        Ok(())
+    })
+}
+
+/// Frees a batch, zeroing its plaintext data keys; NULL is accepted.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_data_keys_free(data_keys: *mut trent_data_keys) {
+    ffi_boundary_infallible!((), { free_box(data_keys) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The JSON dispatcher
+
+/// Runs any AWS KMS operation by its wire name (`"Encrypt"`, `"CreateKey"`, `"ListAliases"`,
+/// …, without the `TrentService.` prefix; also Trent's batches `"GenerateDataKeys"`,
+/// `"EncryptBatch"`, `"DecryptBatch"`, `"ReEncryptBatch"`) with its AWS JSON 1.1 request body
+/// `(request, request_len)` (`(NULL, 0)` reads as `{}`): PascalCase members, blobs in base64.
+/// On success `*response_out` receives the JSON response body (NUL-terminated text). Errors
+/// are the operation's exception codes; a body that is not valid JSON for the operation is
+/// `TRENT_RESULT_VALIDATION_EXCEPTION`, an unknown operation
+/// `TRENT_RESULT_UNSUPPORTED_OPERATION_EXCEPTION`. Responses of Decrypt, GenerateDataKey,
+/// GenerateRandom and the batches hold plaintext (base64): `trent_buffer_free` wipes them.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_call_json(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    operation: *const c_char,
+    operation_len: usize,
+    request: *const u8,
+    request_len: usize,
+    response_out: *mut *mut trent_buffer,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let operation = arg_str(operation, operation_len, "operation")?;
+        let request = arg_bytes(request, request_len, "request")?;
+        let out = Out::new(response_out, "response_out")?;
+        let response = kms.call_json(caller, operation, request)?;
+        out.write(new_buffer(response));
+        Ok(())
+    })
+}

@@ -1,0 +1,624 @@
+//! Calls the `extern "C"` functions directly, as C does: round trips, every error band, NULL
+//! and wrong-length arguments. Nothing here may crash.
+#![allow(unsafe_code)]
+
+use std::ffi::{CStr, c_char};
+use std::ptr::{null, null_mut};
+
+use engine::Error;
+use trent::*;
+
+/// Views a library-returned buffer.
+fn buffer(b: *const trent_buffer) -> Vec<u8> {
+    let data = trent_buffer_data(b);
+    let len = trent_buffer_len(b);
+    assert!(!data.is_null());
+    // SAFETY: the library returned `data` pointing to `len` bytes, live until the free.
+    unsafe { std::slice::from_raw_parts(data, len) }.to_vec()
+}
+
+/// Views a library-returned secret.
+fn secret(s: *const trent_secret) -> Vec<u8> {
+    let data = trent_secret_data(s);
+    let len = trent_secret_len(s);
+    assert!(!data.is_null());
+    // SAFETY: the library returned `data` pointing to `len` bytes, live until the free.
+    unsafe { std::slice::from_raw_parts(data, len) }.to_vec()
+}
+
+fn cstr(p: *const c_char) -> String {
+    assert!(!p.is_null());
+    // SAFETY: the library returns NUL-terminated strings.
+    unsafe { CStr::from_ptr(p) }.to_str().expect("UTF-8").to_owned()
+}
+
+/// Takes an error detail: (code, message), and frees it.
+fn take_err(err: *mut trent_error) -> (trent_result, String) {
+    assert!(!err.is_null(), "no error detail was written");
+    let out = (trent_error_code(err), cstr(trent_error_message(err)));
+    trent_error_free(err);
+    out
+}
+
+fn s(text: &str) -> (*const c_char, usize) {
+    (text.as_ptr().cast(), text.len())
+}
+
+struct Fixture {
+    kms: *mut trent_kms,
+    caller: *mut trent_caller,
+    key: String,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let mut kms = null_mut();
+        assert_eq!(trent_kms_open_in_memory(&mut kms, null_mut()), trent_result::Ok);
+        let mut caller = null_mut();
+        assert_eq!(trent_caller_root(kms, &mut caller), trent_result::Ok);
+        let mut key_id = null_mut();
+        let (d, dl) = s("test key");
+        assert_eq!(trent_kms_create_key(kms, caller, d, dl, &mut key_id, null_mut()), trent_result::Ok);
+        let key = String::from_utf8(buffer(key_id)).expect("key id is text");
+        // The trailing NUL makes it a C string too.
+        assert_eq!(cstr(trent_buffer_data(key_id).cast()), key);
+        trent_buffer_free(key_id);
+        Self { kms, caller, key }
+    }
+
+    fn encrypt(&self, plaintext: &[u8], ctx: &[trent_context_entry]) -> Result<Vec<u8>, (trent_result, String)> {
+        let (k, kl) = s(&self.key);
+        let mut out = null_mut();
+        let mut err = null_mut();
+        let r = trent_kms_encrypt(
+            self.kms,
+            self.caller,
+            k,
+            kl,
+            plaintext.as_ptr(),
+            plaintext.len(),
+            ctx.as_ptr(),
+            ctx.len(),
+            &mut out,
+            &mut err,
+        );
+        if r == trent_result::Ok {
+            assert!(err.is_null());
+            let blob = buffer(out);
+            trent_buffer_free(out);
+            Ok(blob)
+        } else {
+            assert!(out.is_null(), "an output was written on failure");
+            let e = take_err(err);
+            assert_eq!(e.0, r);
+            Err(e)
+        }
+    }
+
+    fn decrypt(&self, blob: &[u8], ctx: &[trent_context_entry]) -> Result<Vec<u8>, (trent_result, String)> {
+        let mut out = null_mut();
+        let mut err = null_mut();
+        let r = trent_kms_decrypt(
+            self.kms,
+            self.caller,
+            blob.as_ptr(),
+            blob.len(),
+            ctx.as_ptr(),
+            ctx.len(),
+            null(),
+            0,
+            &mut out,
+            &mut err,
+        );
+        if r == trent_result::Ok {
+            let p = secret(out);
+            trent_secret_free(out);
+            Ok(p)
+        } else {
+            assert!(out.is_null(), "an output was written on failure");
+            let e = take_err(err);
+            assert_eq!(e.0, r);
+            Err(e)
+        }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        trent_caller_free(self.caller);
+        trent_kms_free(self.kms);
+    }
+}
+
+fn entry(k: &'static str, v: &'static str) -> trent_context_entry {
+    trent_context_entry { key: k.as_ptr().cast(), key_len: k.len(), value: v.as_ptr().cast(), value_len: v.len() }
+}
+
+#[test]
+fn encrypt_decrypt_round_trip_with_context() {
+    let f = Fixture::new();
+    let ctx = [entry("tenant", "a"), entry("purpose", "test")];
+    let blob = f.encrypt(b"hello from C", &ctx).expect("encrypt");
+    // Context order does not matter.
+    let reversed = [ctx[1], ctx[0]];
+    assert_eq!(f.decrypt(&blob, &reversed).expect("decrypt"), b"hello from C");
+    // A wrong context is the one decryption failure.
+    let (code, msg) = f.decrypt(&blob, &[entry("tenant", "b")]).expect_err("wrong context");
+    assert_eq!(code, trent_result::InvalidCiphertextException);
+    assert!(msg.starts_with("InvalidCiphertextException: "), "{msg}");
+    let (code, _) = f.decrypt(&blob[..blob.len() - 1], &ctx).expect_err("truncated");
+    assert_eq!(code, trent_result::InvalidCiphertextException);
+}
+
+#[test]
+fn decrypt_with_key_id() {
+    let f = Fixture::new();
+    let blob = f.encrypt(b"x", &[]).expect("encrypt");
+    let mut out = null_mut();
+    let (k, kl) = s(&f.key);
+    let r = trent_kms_decrypt(f.kms, f.caller, blob.as_ptr(), blob.len(), null(), 0, k, kl, &mut out, null_mut());
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!(secret(out), b"x");
+    trent_secret_free(out);
+    // Another key named: IncorrectKeyException.
+    let mut other = null_mut();
+    assert_eq!(trent_kms_create_key(f.kms, f.caller, null(), 0, &mut other, null_mut()), trent_result::Ok);
+    let mut out = null_mut();
+    let r = trent_kms_decrypt(
+        f.kms,
+        f.caller,
+        blob.as_ptr(),
+        blob.len(),
+        null(),
+        0,
+        trent_buffer_data(other).cast(),
+        trent_buffer_len(other),
+        &mut out,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::IncorrectKeyException);
+    assert!(out.is_null());
+    trent_buffer_free(other);
+}
+
+#[test]
+fn engine_errors_map_to_their_codes() {
+    let f = Fixture::new();
+    // Empty plaintext: ValidationException.
+    let (code, _) = f.encrypt(&[], &[]).expect_err("empty plaintext");
+    assert_eq!(code, trent_result::ValidationException);
+    // Too long.
+    let (code, _) = f.encrypt(&[0; 4097], &[]).expect_err("too long");
+    assert_eq!(code, trent_result::ValidationException);
+    // Unknown key.
+    let mut out = null_mut();
+    let (k, kl) = s("alias/nope");
+    let r = trent_kms_encrypt(f.kms, f.caller, k, kl, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut());
+    assert_eq!(r, trent_result::NotFoundException);
+    assert!(out.is_null());
+    // Disabled key, then enabled again.
+    let (k, kl) = s(&f.key);
+    assert_eq!(trent_kms_disable_key(f.kms, f.caller, k, kl, null_mut()), trent_result::Ok);
+    assert_eq!(f.encrypt(b"x", &[]).expect_err("disabled").0, trent_result::DisabledException);
+    assert_eq!(trent_kms_enable_key(f.kms, f.caller, k, kl, null_mut()), trent_result::Ok);
+    f.encrypt(b"x", &[]).expect("enabled again");
+    // Rotation keeps old ciphertexts readable.
+    let old = f.encrypt(b"old", &[]).expect("encrypt");
+    assert_eq!(trent_kms_rotate_key_on_demand(f.kms, f.caller, k, kl, null_mut()), trent_result::Ok);
+    assert_eq!(f.decrypt(&old, &[]).expect("decrypt after rotation"), b"old");
+    // Deletion: pending, refused, cancelled (Disabled).
+    assert_eq!(
+        trent_kms_schedule_key_deletion(f.kms, f.caller, k, kl, 3, null_mut()),
+        trent_result::ValidationException
+    );
+    assert_eq!(trent_kms_schedule_key_deletion(f.kms, f.caller, k, kl, 0, null_mut()), trent_result::Ok);
+    assert_eq!(f.encrypt(b"x", &[]).expect_err("pending").0, trent_result::KmsInvalidStateException);
+    assert_eq!(trent_kms_cancel_key_deletion(f.kms, f.caller, k, kl, null_mut()), trent_result::Ok);
+    assert_eq!(f.encrypt(b"x", &[]).expect_err("disabled").0, trent_result::DisabledException);
+}
+
+#[test]
+fn data_keys_and_random() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let ctx = [entry("file", "a.txt")];
+    for (n, want) in [(0u32, 32usize), (16, 16), (64, 64)] {
+        let mut pt = null_mut();
+        let mut ct = null_mut();
+        let r = trent_kms_generate_data_key(f.kms, f.caller, k, kl, n, ctx.as_ptr(), 1, &mut pt, &mut ct, null_mut());
+        assert_eq!(r, trent_result::Ok);
+        let key = secret(pt);
+        assert_eq!(key.len(), want);
+        // The wrapped key decrypts to the plaintext key.
+        assert_eq!(f.decrypt(&buffer(ct), &ctx).expect("unwrap"), key);
+        trent_secret_free(pt);
+        trent_buffer_free(ct);
+    }
+    // Too many bytes: nothing written.
+    let mut pt = null_mut();
+    let mut ct = null_mut();
+    let r = trent_kms_generate_data_key(f.kms, f.caller, k, kl, 1025, null(), 0, &mut pt, &mut ct, null_mut());
+    assert_eq!(r, trent_result::ValidationException);
+    assert!(pt.is_null() && ct.is_null());
+
+    let mut ct = null_mut();
+    let r = trent_kms_generate_data_key_without_plaintext(f.kms, f.caller, k, kl, 0, null(), 0, &mut ct, null_mut());
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!(f.decrypt(&buffer(ct), &[]).expect("unwrap").len(), 32);
+    trent_buffer_free(ct);
+
+    let mut rnd = null_mut();
+    assert_eq!(trent_kms_generate_random(f.kms, f.caller, 48, &mut rnd, null_mut()), trent_result::Ok);
+    assert_eq!(trent_secret_len(rnd), 48);
+    trent_secret_free(rnd);
+    let mut rnd = null_mut();
+    assert_eq!(trent_kms_generate_random(f.kms, f.caller, 0, &mut rnd, null_mut()), trent_result::ValidationException);
+    assert!(rnd.is_null());
+}
+
+#[test]
+fn data_key_batch() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let mut batch = null_mut();
+    let r = trent_kms_generate_data_keys(f.kms, f.caller, k, kl, 0, null(), 0, 100, &mut batch, null_mut());
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!(trent_data_keys_len(batch), 100);
+    for i in 0..100 {
+        let (mut p, mut pl, mut c, mut cl) = (null(), 0, null(), 0);
+        let r = trent_data_keys_get(batch, i, &mut p, &mut pl, &mut c, &mut cl, null_mut());
+        assert_eq!(r, trent_result::Ok);
+        assert_eq!(pl, 32);
+        // SAFETY: pointers into the batch, live until it is freed.
+        let (pt, ct) = unsafe { (std::slice::from_raw_parts(p, pl), std::slice::from_raw_parts(c, cl)) };
+        assert_eq!(f.decrypt(ct, &[]).expect("unwrap"), pt);
+    }
+    let (mut p, mut pl, mut c, mut cl) = (null(), 0, null(), 0);
+    let mut err = null_mut();
+    let r = trent_data_keys_get(batch, 100, &mut p, &mut pl, &mut c, &mut cl, &mut err);
+    assert_eq!(r, trent_result::IndexOutOfRange);
+    assert!(p.is_null() && pl == 0);
+    assert_eq!(take_err(err).0, trent_result::IndexOutOfRange);
+    trent_data_keys_free(batch);
+}
+
+#[test]
+fn re_encrypt_moves_a_blob() {
+    let f = Fixture::new();
+    let mut dest = null_mut();
+    assert_eq!(trent_kms_create_key(f.kms, f.caller, null(), 0, &mut dest, null_mut()), trent_result::Ok);
+    let src_ctx = [entry("a", "1")];
+    let dst_ctx = [entry("b", "2")];
+    let blob = f.encrypt(b"move me", &src_ctx).expect("encrypt");
+    let mut out = null_mut();
+    let r = trent_kms_re_encrypt(
+        f.kms,
+        f.caller,
+        blob.as_ptr(),
+        blob.len(),
+        src_ctx.as_ptr(),
+        1,
+        trent_buffer_data(dest).cast(),
+        trent_buffer_len(dest),
+        dst_ctx.as_ptr(),
+        1,
+        &mut out,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!(f.decrypt(&buffer(out), &dst_ctx).expect("decrypt"), b"move me");
+    trent_buffer_free(out);
+    trent_buffer_free(dest);
+}
+
+#[test]
+fn null_arguments_are_refused_not_crashed_on() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let mut out = null_mut();
+    let mut err = null_mut();
+    // NULL engine, caller, out-parameter.
+    let r = trent_kms_encrypt(null(), f.caller, k, kl, b"x".as_ptr(), 1, null(), 0, &mut out, &mut err);
+    assert_eq!(r, trent_result::NullParameter);
+    assert_eq!(take_err(err), (trent_result::NullParameter, "NullParameter: kms is NULL".to_owned()));
+    let r = trent_kms_encrypt(f.kms, null(), k, kl, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    let r = trent_kms_encrypt(f.kms, f.caller, k, kl, b"x".as_ptr(), 1, null(), 0, null_mut(), null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    // A NULL buffer with a length, NULL context entries with a count.
+    let r = trent_kms_encrypt(f.kms, f.caller, null(), 5, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    let r = trent_kms_encrypt(f.kms, f.caller, k, kl, null(), 1, null(), 0, &mut out, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    let r = trent_kms_encrypt(f.kms, f.caller, k, kl, b"x".as_ptr(), 1, null(), 2, &mut out, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    let bad_entry = [trent_context_entry { key: null(), key_len: 3, value: null(), value_len: 0 }];
+    let r = trent_kms_encrypt(f.kms, f.caller, k, kl, b"x".as_ptr(), 1, bad_entry.as_ptr(), 1, &mut out, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    // (NULL, 0) is the empty slice: here an empty key id, which the engine refuses.
+    let r = trent_kms_encrypt(f.kms, f.caller, null(), 0, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut());
+    assert!(matches!(r, trent_result::ValidationException | trent_result::NotFoundException), "{r:?}");
+    assert!(out.is_null());
+    // Lengths no buffer can have.
+    let r = trent_kms_encrypt(f.kms, f.caller, k, usize::MAX, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut());
+    assert_eq!(r, trent_result::InvalidArgument);
+    let r = trent_kms_encrypt(
+        f.kms,
+        f.caller,
+        k,
+        kl,
+        b"x".as_ptr(),
+        1,
+        bad_entry.as_ptr(),
+        usize::MAX / 2,
+        &mut out,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::InvalidArgument);
+    assert!(out.is_null());
+    // Everything else with NULL handles.
+    let mut pt = null_mut();
+    let mut ct = null_mut();
+    assert_eq!(
+        trent_kms_decrypt(null(), null(), null(), 0, null(), 0, null(), 0, null_mut(), null_mut()),
+        trent_result::NullParameter
+    );
+    assert_eq!(
+        trent_kms_generate_data_key(f.kms, f.caller, k, kl, 0, null(), 0, &mut pt, null_mut(), null_mut()),
+        trent_result::NullParameter
+    );
+    assert!(pt.is_null(), "no output is written when another is missing");
+    assert_eq!(
+        trent_kms_generate_data_key(f.kms, f.caller, k, kl, 0, null(), 0, null_mut(), &mut ct, null_mut()),
+        trent_result::NullParameter
+    );
+    assert!(ct.is_null());
+    assert_eq!(trent_kms_generate_random(f.kms, null(), 1, &mut pt, null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_create_key(null(), f.caller, null(), 0, &mut out, null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_enable_key(f.kms, f.caller, null(), 1, null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_caller_root(null(), null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_open_in_memory(null_mut(), null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_builder_new(null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_builder_open(null_mut(), null_mut(), null_mut()), trent_result::NullParameter);
+    assert_eq!(
+        trent_data_keys_get(null(), 0, null_mut(), null_mut(), null_mut(), null_mut(), null_mut()),
+        trent_result::NullParameter
+    );
+    // Accessors and frees accept NULL.
+    assert!(trent_buffer_data(null()).is_null());
+    assert_eq!(trent_buffer_len(null()), 0);
+    assert!(trent_secret_data(null()).is_null());
+    assert_eq!(trent_secret_len(null()), 0);
+    assert_eq!(trent_data_keys_len(null()), 0);
+    assert_eq!(trent_error_code(null()), trent_result::NullParameter);
+    assert_eq!(cstr(trent_error_message(null())), "");
+    assert!(!trent_kms_memory_is_locked(null()));
+    trent_buffer_free(null_mut());
+    trent_secret_free(null_mut());
+    trent_error_free(null_mut());
+    trent_kms_free(null_mut());
+    trent_caller_free(null_mut());
+    trent_kms_builder_free(null_mut());
+    trent_data_keys_free(null_mut());
+}
+
+#[test]
+fn bad_text_and_context() {
+    let f = Fixture::new();
+    let mut out = null_mut();
+    let bad = [0xffu8, 0xfe];
+    let r =
+        trent_kms_encrypt(f.kms, f.caller, bad.as_ptr().cast(), 2, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut());
+    assert_eq!(r, trent_result::InvalidUtf8);
+    let (k, kl) = s(&f.key);
+    let dup = [entry("a", "1"), entry("a", "2")];
+    let r = trent_kms_encrypt(f.kms, f.caller, k, kl, b"x".as_ptr(), 1, dup.as_ptr(), 2, &mut out, null_mut());
+    assert_eq!(r, trent_result::InvalidArgument);
+    let nul = "a\0b";
+    let r =
+        trent_kms_encrypt(f.kms, f.caller, nul.as_ptr().cast(), 3, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut());
+    assert_eq!(r, trent_result::InvalidArgument);
+    assert!(out.is_null());
+}
+
+#[test]
+fn callers() {
+    let f = Fixture::new();
+    let mut caller = null_mut();
+    let (a, al) = s("arn:aws:iam::111122223333:root");
+    assert_eq!(trent_caller_from_arn(a, al, &mut caller, null_mut()), trent_result::Ok);
+    // The account's root principal, named by its ARN, is the fixture's caller.
+    let (k, kl) = s(&f.key);
+    let mut out = null_mut();
+    let r = trent_kms_encrypt(f.kms, caller, k, kl, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut());
+    assert_eq!(r, trent_result::Ok);
+    trent_buffer_free(out);
+    trent_caller_free(caller);
+    // A role the key policy does not name is denied; so is another account's principal.
+    for arn in ["arn:aws:iam::111122223333:role/app", "arn:aws:iam::444455556666:root"] {
+        let mut other = null_mut();
+        let (a, al) = s(arn);
+        assert_eq!(trent_caller_from_arn(a, al, &mut other, null_mut()), trent_result::Ok);
+        let mut out = null_mut();
+        let mut err = null_mut();
+        let r = trent_kms_encrypt(f.kms, other, k, kl, b"x".as_ptr(), 1, null(), 0, &mut out, &mut err);
+        assert_ne!(r, trent_result::Ok, "{arn}");
+        assert!(out.is_null());
+        assert_eq!(take_err(err).0, r);
+        trent_caller_free(other);
+    }
+    let mut c = null_mut();
+    let mut err = null_mut();
+    let (a, al) = s("not an arn");
+    assert_eq!(trent_caller_from_arn(a, al, &mut c, &mut err), trent_result::ValidationException);
+    assert!(c.is_null());
+    assert_eq!(take_err(err).0, trent_result::ValidationException);
+}
+
+#[test]
+fn builder_and_data_dir() {
+    let dir = std::env::temp_dir().join(format!("trent-ffi-abi-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let d = dir.to_str().expect("UTF-8 temp dir");
+    let (p, pl) = s(d);
+    let mut kms = null_mut();
+    assert_eq!(trent_kms_open_dir(p, pl, &mut kms, null_mut()), trent_result::Ok);
+    assert!(trent_kms_memory_is_locked(kms) || std::env::var_os("TRENT_ALLOW_UNLOCKED").is_some());
+    let mut caller = null_mut();
+    assert_eq!(trent_caller_root(kms, &mut caller), trent_result::Ok);
+    let mut key = null_mut();
+    assert_eq!(trent_kms_create_key(kms, caller, null(), 0, &mut key, null_mut()), trent_result::Ok);
+    trent_kms_free(kms);
+    // Reopened through the builder: the key is still there.
+    let mut b = null_mut();
+    assert_eq!(trent_kms_builder_new(&mut b), trent_result::Ok);
+    assert_eq!(trent_kms_builder_data_dir(b, p, pl, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_builder_allow_unlocked_memory(b, true, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_builder_locked_memory_budget(b, 1 << 20, null_mut()), trent_result::Ok);
+    let mut kms = null_mut();
+    assert_eq!(trent_kms_builder_open(b, &mut kms, null_mut()), trent_result::Ok);
+    trent_kms_builder_free(b);
+    let mut out = null_mut();
+    let r = trent_kms_encrypt(
+        kms,
+        caller,
+        trent_buffer_data(key).cast(),
+        trent_buffer_len(key),
+        b"x".as_ptr(),
+        1,
+        null(),
+        0,
+        &mut out,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::Ok);
+    trent_buffer_free(out);
+    trent_buffer_free(key);
+    trent_caller_free(caller);
+    trent_kms_free(kms);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Builder argument errors.
+    let mut b = null_mut();
+    assert_eq!(trent_kms_builder_new(&mut b), trent_result::Ok);
+    let mut err = null_mut();
+    assert_eq!(trent_kms_builder_root_key(b, [0u8; 31].as_ptr(), 31, &mut err), trent_result::InvalidArgument);
+    assert_eq!(take_err(err).0, trent_result::InvalidArgument);
+    assert_eq!(trent_kms_builder_root_key(b, [7u8; 32].as_ptr(), 32, null_mut()), trent_result::Ok);
+    let (r, rl) = s("not a region!");
+    assert_eq!(trent_kms_builder_region(b, r, rl, null_mut()), trent_result::Ok);
+    let mut kms = null_mut();
+    let mut err = null_mut();
+    assert_eq!(trent_kms_builder_open(b, &mut kms, &mut err), trent_result::OpenConfig);
+    assert!(kms.is_null());
+    let (code, msg) = take_err(err);
+    assert_eq!(code, trent_result::OpenConfig);
+    assert!(msg.starts_with("OpenConfig: "), "{msg}");
+    // The builder was reset: it opens with the defaults now.
+    assert_eq!(trent_kms_builder_open(b, &mut kms, null_mut()), trent_result::Ok);
+    trent_kms_free(kms);
+    // A SQLite store with no root key source is a configuration error.
+    let (p, pl) = s("/nonexistent-dir/trent.db");
+    assert_eq!(trent_kms_builder_sqlite(b, p, pl, null_mut()), trent_result::Ok);
+    let mut kms = null_mut();
+    let r = trent_kms_builder_open(b, &mut kms, null_mut());
+    assert!(matches!(r, trent_result::OpenConfig | trent_result::OpenStore | trent_result::OpenRootKey), "{r:?}");
+    assert!(kms.is_null());
+    trent_kms_builder_free(b);
+}
+
+#[test]
+fn result_names_and_messages() {
+    assert_eq!(cstr(trent_result_name(0)), "Ok");
+    assert_eq!(cstr(trent_result_name(trent_result::NotFoundException as u32)), "NotFoundException");
+    assert_eq!(cstr(trent_result_name(trent_result::KmsInvalidStateException as u32)), "KMSInvalidStateException");
+    assert_eq!(cstr(trent_result_name(trent_result::KmsInternalException as u32)), "KMSInternalException");
+    assert_eq!(cstr(trent_result_name(12345)), "Unknown");
+    assert_eq!(cstr(trent_result_message(12345)), "Unknown");
+    assert_eq!(cstr(trent_result_message(2)), "a required pointer argument was NULL");
+    assert_eq!(cstr(trent_version()), env!("CARGO_PKG_VERSION"));
+    // Every engine error's wire name has a code whose name is that wire name.
+    let errors = [
+        Error::NotFound(String::new()),
+        Error::Disabled(String::new()),
+        Error::InvalidState(String::new()),
+        Error::AlreadyExists(String::new()),
+        Error::Conflict(String::new()),
+        Error::InvalidCiphertext,
+        Error::IncorrectKey(String::new()),
+        Error::InvalidKeyUsage(String::new()),
+        Error::InvalidArn(String::new()),
+        Error::InvalidAliasName(String::new()),
+        Error::InvalidMarker(String::new()),
+        Error::InvalidGrantToken(String::new()),
+        Error::MalformedPolicyDocument(String::new()),
+        Error::Tag(String::new()),
+        Error::UnsupportedOperation(String::new()),
+        Error::LimitExceeded(String::new()),
+        Error::DryRunOperation(String::new()),
+        Error::AccessDenied(String::new()),
+        Error::Validation(String::new()),
+        Error::Internal(String::new()),
+    ];
+    for (i, e) in errors.iter().enumerate() {
+        let code = trent_result::from_engine(e);
+        assert_eq!(code as u32, 1000 + i as u32, "the engine band is in variant order");
+        assert_eq!(cstr(trent_result_name(code as u32)), e.name());
+    }
+}
+
+/// Runs `trent_kms_call_json`, returning the JSON text or the error.
+fn call_json(f: &Fixture, op: &str, body: &str) -> Result<String, (trent_result, String)> {
+    let (o, ol) = s(op);
+    let mut out = null_mut();
+    let mut err = null_mut();
+    let r = trent_kms_call_json(f.kms, f.caller, o, ol, body.as_ptr(), body.len(), &mut out, &mut err);
+    if r == trent_result::Ok {
+        let text = String::from_utf8(buffer(out)).expect("JSON is UTF-8");
+        trent_buffer_free(out);
+        Ok(text)
+    } else {
+        assert!(out.is_null());
+        Err(take_err(err))
+    }
+}
+
+#[test]
+fn call_json_dispatches_aws_operations() {
+    let f = Fixture::new();
+    let described = call_json(&f, "DescribeKey", &format!(r#"{{"KeyId":"{}"}}"#, f.key)).expect("DescribeKey");
+    assert!(described.contains(r#""KeyState":"Enabled""#), "{described}");
+    // Encrypt through JSON, decrypt through the typed call.
+    let resp = call_json(&f, "Encrypt", &format!(r#"{{"KeyId":"{}","Plaintext":"aGk="}}"#, f.key)).expect("Encrypt");
+    assert!(resp.contains(r#""CiphertextBlob":""#), "{resp}");
+    let aliases = call_json(&f, "CreateAlias", &format!(r#"{{"AliasName":"alias/c","TargetKeyId":"{}"}}"#, f.key));
+    assert_eq!(aliases.expect("CreateAlias"), "{}");
+    let random = call_json(&f, "GenerateRandom", r#"{"NumberOfBytes":16}"#).expect("GenerateRandom");
+    assert!(random.starts_with(r#"{"Plaintext":""#), "{random}");
+    // (NULL, 0) is an empty body, read as {}.
+    let (o, ol) = s("ListKeys");
+    let mut out = null_mut();
+    assert_eq!(trent_kms_call_json(f.kms, f.caller, o, ol, null(), 0, &mut out, null_mut()), trent_result::Ok);
+    trent_buffer_free(out);
+    // Errors: unknown operation, bad JSON, engine exceptions.
+    assert_eq!(call_json(&f, "Frobnicate", "{}").expect_err("unknown").0, trent_result::UnsupportedOperationException);
+    assert_eq!(call_json(&f, "Encrypt", "not json").expect_err("bad body").0, trent_result::ValidationException);
+    assert_eq!(
+        call_json(&f, "DescribeKey", r#"{"KeyId":"alias/none"}"#).expect_err("missing").0,
+        trent_result::NotFoundException
+    );
+    let mut out = null_mut();
+    assert_eq!(
+        trent_kms_call_json(f.kms, f.caller, null(), 3, null(), 0, &mut out, null_mut()),
+        trent_result::NullParameter
+    );
+    assert_eq!(
+        trent_kms_call_json(f.kms, f.caller, o, ol, null(), 0, null_mut(), null_mut()),
+        trent_result::NullParameter
+    );
+    assert_eq!(
+        trent_kms_call_json(null(), f.caller, o, ol, null(), 0, &mut out, null_mut()),
+        trent_result::NullParameter
+    );
+    assert!(out.is_null());
+}
