@@ -56,6 +56,18 @@ for p in "${programs[@]}"; do
         "$out/$p-asan"
 done
 
+# The install layout and pkg-config file: the envelope example built from an install.
+step "install (debug) into a prefix" "$root/ffi/install.sh" "$out/prefix" debug
+if command -v pkg-config >/dev/null; then
+    pc() { PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig" pkg-config "$@"; }
+    # shellcheck disable=SC2046
+    step "pkg-config build: envelope (static)" gcc -std=c99 -Wall -Wextra -Werror "$here/envelope.c" \
+        -o "$out/envelope-pc" $(pc --cflags trent) -Wl,-Bstatic $(pc --libs-only-L trent) -ltrent -Wl,-Bdynamic \
+        $(pc --static --libs-only-l trent | sed 's/-ltrent//')
+    step "pkg-config run: envelope" "$out/envelope-pc"
+    step "pkg-config version" test "$(pc --modversion trent)" = "$(sed -n 's/^Version: //p' "$root/ffi/trent.pc.in")"
+fi
+
 # 3. valgrind, shared library.
 if [[ "${TRENT_SKIP_VALGRIND:-0}" != 1 ]]; then
     if ! command -v valgrind >/dev/null; then

@@ -449,6 +449,71 @@ static void test_call_json(void) {
     trent_buffer_free(key);
 }
 
+static void test_aliases_and_maintenance(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    trent_buffer *key2 = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *id = (const char *)trent_buffer_data(key);
+    const char *id2 = (const char *)trent_buffer_data(key2);
+    trent_buffer *blob = NULL;
+
+    CHECK_RC(trent_kms_create_alias(g_kms, g_caller, S("alias/c-test"), S(id), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_create_alias(g_kms, g_caller, S("alias/c-test"), S(id), NULL),
+             TRENT_RESULT_ALREADY_EXISTS_EXCEPTION);
+    CHECK_RC(trent_kms_create_alias(g_kms, g_caller, S("alias/aws/x"), S(id), NULL),
+             TRENT_RESULT_INVALID_ALIAS_NAME_EXCEPTION);
+    CHECK_RC(trent_kms_create_alias(g_kms, g_caller, S("no-prefix"), S(id), NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S("alias/c-test"), (const uint8_t *)"x", 1, NULL, 0, &blob, NULL),
+             TRENT_RESULT_OK);
+    trent_buffer_free(blob);
+    CHECK_RC(trent_kms_update_alias(g_kms, g_caller, S("alias/c-test"), S(id2), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_delete_alias(g_kms, g_caller, S("alias/c-test"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_delete_alias(g_kms, g_caller, S("alias/c-test"), NULL), TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_update_alias(g_kms, g_caller, S("alias/c-test"), S(id2), NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_create_alias(g_kms, g_caller, S("alias/c-test"), NULL, 3, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_update_alias(NULL, g_caller, S("alias/c-test"), S(id2), NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_delete_alias(g_kms, NULL, S("alias/c-test"), NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    CHECK_RC(trent_kms_enable_key_rotation(g_kms, g_caller, S(id), 0, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_enable_key_rotation(g_kms, g_caller, S(id), 89, NULL), TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_enable_key_rotation(g_kms, g_caller, S(id), 2560, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_disable_key_rotation(g_kms, g_caller, S(id), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_disable_key_rotation(g_kms, g_caller, NULL, 1, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_enable_key_rotation(NULL, g_caller, S(id), 0, NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    CHECK_RC(trent_kms_update_key_description(g_kms, g_caller, S(id), S("described"), NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_update_key_description(g_kms, g_caller, S(id), NULL, 1, NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    CHECK_RC(trent_kms_run_maintenance(g_kms, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_refresh_now(g_kms, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_check_store_integrity(g_kms, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_flush_audit(g_kms, NULL), TRENT_RESULT_OK);
+    CHECK(strcmp(trent_kms_store_backend(g_kms), "memory") == 0);
+    CHECK(strcmp(trent_kms_store_backend(NULL), "") == 0);
+    CHECK_RC(trent_kms_run_maintenance(NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_refresh_now(NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_check_store_integrity(NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_flush_audit(NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    trent_kms_builder *b = NULL;
+    trent_kms *kms = NULL;
+    CHECK_RC(trent_kms_builder_new(&b), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_allow_unlocked_memory(b, true, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_audit_table(b, false, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_refresh_interval_ms(b, 0, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_max_hot_versions(b, 2, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_builder_open(b, &kms, NULL), TRENT_RESULT_OK);
+    trent_kms_free(kms);
+    trent_kms_builder_free(b);
+    CHECK_RC(trent_kms_builder_audit_table(NULL, true, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_refresh_interval_ms(NULL, 1, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_builder_max_hot_versions(NULL, 1, NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    trent_buffer_free(key2);
+    trent_buffer_free(key);
+}
+
 static void test_null_tolerant_functions(void) {
     CHECK(trent_buffer_data(NULL) == NULL);
     CHECK(trent_buffer_len(NULL) == 0);
@@ -503,6 +568,7 @@ int main(void) {
     test_data_keys();
     test_lifecycle();
     test_call_json();
+    test_aliases_and_maintenance();
     test_null_tolerant_functions();
 
     trent_caller_free(caller);

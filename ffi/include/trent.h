@@ -345,6 +345,37 @@ void trent_kms_free(struct trent_kms *kms);
 bool trent_kms_memory_is_locked(const struct trent_kms *kms);
 
 /**
+ * Carries out what the clock has made due now (deletes keys whose waiting period has passed,
+ * rotates keys whose rotation date has come). Never needed for correctness: operations do it
+ * for the keys they touch.
+ */
+trent_result trent_kms_run_maintenance(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Applies the changes other engines made to a shared keystore now, instead of at the next
+ * poll.
+ */
+trent_result trent_kms_refresh_now(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Checks the keystore's integrity; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` with the finding
+ * otherwise.
+ */
+trent_result trent_kms_check_store_integrity(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Waits until the audit sink has stored every event of the operations that returned before
+ * this call; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` if writing the audit trail failed.
+ */
+trent_result trent_kms_flush_audit(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`), static; `""` if `kms`
+ * is NULL.
+ */
+const char *trent_kms_store_backend(const struct trent_kms *kms);
+
+/**
  * A new engine builder with every default (see `trent_kms_open_in_memory`). On success
  * `*builder_out` receives it.
  */
@@ -460,6 +491,28 @@ trent_result trent_kms_builder_locked_memory_budget(struct trent_kms_builder *bu
                                                     struct trent_error **err);
 
 /**
+ * Audit to the keystore's `audit` table (SQLite or PostgreSQL keystores).
+ */
+trent_result trent_kms_builder_audit_table(struct trent_kms_builder *builder,
+                                           bool on,
+                                           struct trent_error **err);
+
+/**
+ * How often, in milliseconds, the engine polls a shared keystore for other engines' changes
+ * (default 1000); 0 turns polling off (for a keystore no other process writes).
+ */
+trent_result trent_kms_builder_refresh_interval_ms(struct trent_kms_builder *builder,
+                                                   uint64_t interval_ms,
+                                                   struct trent_error **err);
+
+/**
+ * How many versions of key material stay unwrapped at once (default 128, at least 1).
+ */
+trent_result trent_kms_builder_max_hot_versions(struct trent_kms_builder *builder,
+                                                size_t n,
+                                                struct trent_error **err);
+
+/**
  * Opens the engine the builder describes. The builder is reset to the defaults whether or
  * not the open succeeds (it gives its settings, root key included, to the engine); free it
  * with `trent_kms_builder_free`. On success `*kms_out` receives the engine.
@@ -548,6 +601,69 @@ trent_result trent_kms_rotate_key_on_demand(const struct trent_kms *kms,
                                             const char *key_id,
                                             size_t key_id_len,
                                             struct trent_error **err);
+
+/**
+ * UpdateKeyDescription: sets the UTF-8 description of `key_id` (up to 8192 characters).
+ */
+trent_result trent_kms_update_key_description(const struct trent_kms *kms,
+                                              const struct trent_caller *caller,
+                                              const char *key_id,
+                                              size_t key_id_len,
+                                              const char *description,
+                                              size_t description_len,
+                                              struct trent_error **err);
+
+/**
+ * EnableKeyRotation: automatic rotation of `key_id` every `rotation_period_in_days` days
+ * (90–2560; 0 means the default, 365).
+ */
+trent_result trent_kms_enable_key_rotation(const struct trent_kms *kms,
+                                           const struct trent_caller *caller,
+                                           const char *key_id,
+                                           size_t key_id_len,
+                                           uint32_t rotation_period_in_days,
+                                           struct trent_error **err);
+
+/**
+ * DisableKeyRotation: turns automatic rotation of `key_id` off.
+ */
+trent_result trent_kms_disable_key_rotation(const struct trent_kms *kms,
+                                            const struct trent_caller *caller,
+                                            const char *key_id,
+                                            size_t key_id_len,
+                                            struct trent_error **err);
+
+/**
+ * CreateAlias: `alias_name` (`alias/…`) names `target_key_id` (id or ARN).
+ * `TRENT_RESULT_ALREADY_EXISTS_EXCEPTION` if the alias exists.
+ */
+trent_result trent_kms_create_alias(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *alias_name,
+                                    size_t alias_name_len,
+                                    const char *target_key_id,
+                                    size_t target_key_id_len,
+                                    struct trent_error **err);
+
+/**
+ * UpdateAlias: points the existing `alias_name` at `target_key_id`.
+ */
+trent_result trent_kms_update_alias(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *alias_name,
+                                    size_t alias_name_len,
+                                    const char *target_key_id,
+                                    size_t target_key_id_len,
+                                    struct trent_error **err);
+
+/**
+ * DeleteAlias: removes `alias_name` (the key stays).
+ */
+trent_result trent_kms_delete_alias(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *alias_name,
+                                    size_t alias_name_len,
+                                    struct trent_error **err);
 
 /**
  * Encrypt: seals 1–4096 bytes of `plaintext` under `key_id` (id, ARN, alias name or alias

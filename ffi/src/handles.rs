@@ -227,6 +227,65 @@ pub extern "C" fn trent_kms_memory_is_locked(kms: *const trent_kms) -> bool {
     ffi_boundary_infallible!(false, { arg_ref(kms, "kms").is_ok_and(Kms::memory_is_locked) })
 }
 
+/// Runs an engine maintenance call that needs only the engine.
+fn maintenance(kms: *const trent_kms, f: impl FnOnce(&Kms) -> Result<(), Failure>) -> Result<(), Failure> {
+    f(arg_ref(kms, "kms")?)
+}
+
+/// Carries out what the clock has made due now (deletes keys whose waiting period has passed,
+/// rotates keys whose rotation date has come). Never needed for correctness: operations do it
+/// for the keys they touch.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_run_maintenance(kms: *const trent_kms, err: *mut *mut trent_error) -> trent_result {
+    ffi_boundary!(err, { maintenance(kms, |k| Ok(k.run_maintenance()?)) })
+}
+
+/// Applies the changes other engines made to a shared keystore now, instead of at the next
+/// poll.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_refresh_now(kms: *const trent_kms, err: *mut *mut trent_error) -> trent_result {
+    ffi_boundary!(err, { maintenance(kms, |k| Ok(k.refresh_now()?)) })
+}
+
+/// Checks the keystore's integrity; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` with the finding
+/// otherwise.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_check_store_integrity(kms: *const trent_kms, err: *mut *mut trent_error) -> trent_result {
+    ffi_boundary!(err, { maintenance(kms, |k| Ok(k.check_store_integrity()?)) })
+}
+
+/// Waits until the audit sink has stored every event of the operations that returned before
+/// this call; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` if writing the audit trail failed.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_flush_audit(kms: *const trent_kms, err: *mut *mut trent_error) -> trent_result {
+    ffi_boundary!(err, {
+        maintenance(kms, |k| {
+            k.flush_audit().map_err(|e| Failure::new(trent_result::KmsInternalException, format!("audit: {e}")))
+        })
+    })
+}
+
+/// The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`), static; `""` if `kms`
+/// is NULL.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_store_backend(kms: *const trent_kms) -> *const c_char {
+    ffi_boundary_infallible!(c"".as_ptr(), {
+        let name = arg_ref(kms, "kms").map_or("", Kms::store_backend);
+        match name {
+            "" => c"".as_ptr(),
+            "memory" => c"memory".as_ptr(),
+            "sqlite" => c"sqlite".as_ptr(),
+            "postgres" => c"postgres".as_ptr(),
+            _ => c"other".as_ptr(),
+        }
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // The builder
 
@@ -442,6 +501,43 @@ pub extern "C" fn trent_kms_builder_locked_memory_budget(
     err: *mut *mut trent_error,
 ) -> trent_result {
     ffi_boundary!(err, { update(builder, |b| b.locked_memory_budget(bytes)) })
+}
+
+/// Audit to the keystore's `audit` table (SQLite or PostgreSQL keystores).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_builder_audit_table(
+    builder: *mut trent_kms_builder,
+    on: bool,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, { update(builder, |b| b.audit_table(on)) })
+}
+
+/// How often, in milliseconds, the engine polls a shared keystore for other engines' changes
+/// (default 1000); 0 turns polling off (for a keystore no other process writes).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_builder_refresh_interval_ms(
+    builder: *mut trent_kms_builder,
+    interval_ms: u64,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let every = (interval_ms != 0).then(|| std::time::Duration::from_millis(interval_ms));
+        update(builder, |b| b.refresh_interval(every))
+    })
+}
+
+/// How many versions of key material stay unwrapped at once (default 128, at least 1).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_builder_max_hot_versions(
+    builder: *mut trent_kms_builder,
+    n: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, { update(builder, |b| b.max_hot_versions(n)) })
 }
 
 /// Opens the engine the builder describes. The builder is reset to the defaults whether or

@@ -4,8 +4,9 @@
 use std::ffi::c_char;
 
 use engine::{
-    CreateKeyRequest, DataKey, DecryptRequest, EncryptRequest, EncryptionContext, GenerateDataKeyRequest,
-    GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptRequest, ScheduleKeyDeletionRequest,
+    AliasRequest, CreateKeyRequest, DataKey, DecryptRequest, DeleteAliasRequest, EnableKeyRotationRequest,
+    EncryptRequest, EncryptionContext, GenerateDataKeyRequest, GenerateDataKeysRequest, GenerateRandomRequest,
+    KeyIdRequest, Kms, ReEncryptRequest, ScheduleKeyDeletionRequest, UpdateKeyDescriptionRequest,
 };
 
 use crate::boundary::{
@@ -174,6 +175,129 @@ pub extern "C" fn trent_kms_rotate_key_on_demand(
     err: *mut *mut trent_error,
 ) -> trent_result {
     ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.rotate_key_on_demand(c, r).map(drop)) })
+}
+
+/// UpdateKeyDescription: sets the UTF-8 description of `key_id` (up to 8192 characters).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_update_key_description(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    description: *const c_char,
+    description_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let description = arg_str(description, description_len, "description")?;
+        let req = UpdateKeyDescriptionRequest { key_id: key_id.to_owned(), description: description.to_owned() };
+        kms.update_key_description(caller, &req)?;
+        Ok(())
+    })
+}
+
+/// EnableKeyRotation: automatic rotation of `key_id` every `rotation_period_in_days` days
+/// (90–2560; 0 means the default, 365).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_enable_key_rotation(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    rotation_period_in_days: u32,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let req = EnableKeyRotationRequest {
+            key_id: key_id.to_owned(),
+            rotation_period_in_days: (rotation_period_in_days != 0).then_some(rotation_period_in_days),
+        };
+        kms.enable_key_rotation(caller, &req)?;
+        Ok(())
+    })
+}
+
+/// DisableKeyRotation: turns automatic rotation of `key_id` off.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_disable_key_rotation(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.disable_key_rotation(c, r)) })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Aliases
+
+/// CreateAlias: `alias_name` (`alias/…`) names `target_key_id` (id or ARN).
+/// `TRENT_RESULT_ALREADY_EXISTS_EXCEPTION` if the alias exists.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_create_alias(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    alias_name: *const c_char,
+    alias_name_len: usize,
+    target_key_id: *const c_char,
+    target_key_id_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let alias = arg_str(alias_name, alias_name_len, "alias_name")?;
+        let target = arg_str(target_key_id, target_key_id_len, "target_key_id")?;
+        kms.create_alias(caller, &AliasRequest::new(alias, target))?;
+        Ok(())
+    })
+}
+
+/// UpdateAlias: points the existing `alias_name` at `target_key_id`.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_update_alias(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    alias_name: *const c_char,
+    alias_name_len: usize,
+    target_key_id: *const c_char,
+    target_key_id_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let alias = arg_str(alias_name, alias_name_len, "alias_name")?;
+        let target = arg_str(target_key_id, target_key_id_len, "target_key_id")?;
+        kms.update_alias(caller, &AliasRequest::new(alias, target))?;
+        Ok(())
+    })
+}
+
+/// DeleteAlias: removes `alias_name` (the key stays).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_delete_alias(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    alias_name: *const c_char,
+    alias_name_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let alias = arg_str(alias_name, alias_name_len, "alias_name")?;
+        kms.delete_alias(caller, &DeleteAliasRequest { alias_name: alias.to_owned() })?;
+        Ok(())
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -622,3 +622,78 @@ fn call_json_dispatches_aws_operations() {
     );
     assert!(out.is_null());
 }
+
+#[test]
+fn aliases_rotation_description_and_maintenance() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let (a, al) = s("alias/app");
+    assert_eq!(trent_kms_create_alias(f.kms, f.caller, a, al, k, kl, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_create_alias(f.kms, f.caller, a, al, k, kl, null_mut()), trent_result::AlreadyExistsException);
+    let (bad, badl) = s("alias/aws/reserved");
+    assert_eq!(
+        trent_kms_create_alias(f.kms, f.caller, bad, badl, k, kl, null_mut()),
+        trent_result::InvalidAliasNameException
+    );
+    // The alias works as a key identifier.
+    let mut out = null_mut();
+    assert_eq!(
+        trent_kms_encrypt(f.kms, f.caller, a, al, b"x".as_ptr(), 1, null(), 0, &mut out, null_mut()),
+        trent_result::Ok
+    );
+    trent_buffer_free(out);
+    let mut other = null_mut();
+    assert_eq!(trent_kms_create_key(f.kms, f.caller, null(), 0, &mut other, null_mut()), trent_result::Ok);
+    let (o, ol) = (trent_buffer_data(other).cast(), trent_buffer_len(other));
+    assert_eq!(trent_kms_update_alias(f.kms, f.caller, a, al, o, ol, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_delete_alias(f.kms, f.caller, a, al, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_delete_alias(f.kms, f.caller, a, al, null_mut()), trent_result::NotFoundException);
+    assert_eq!(trent_kms_update_alias(f.kms, f.caller, a, al, o, ol, null_mut()), trent_result::NotFoundException);
+    assert_eq!(trent_kms_create_alias(f.kms, f.caller, null(), 1, k, kl, null_mut()), trent_result::NullParameter);
+    trent_buffer_free(other);
+
+    assert_eq!(trent_kms_enable_key_rotation(f.kms, f.caller, k, kl, 0, null_mut()), trent_result::Ok);
+    assert_eq!(
+        trent_kms_enable_key_rotation(f.kms, f.caller, k, kl, 30, null_mut()),
+        trent_result::ValidationException
+    );
+    assert_eq!(trent_kms_enable_key_rotation(f.kms, f.caller, k, kl, 90, null_mut()), trent_result::Ok);
+    let status = call_json(&f, "GetKeyRotationStatus", &format!(r#"{{"KeyId":"{}"}}"#, f.key)).expect("status");
+    assert!(status.contains(r#""RotationPeriodInDays":90"#), "{status}");
+    assert_eq!(trent_kms_disable_key_rotation(f.kms, f.caller, k, kl, null_mut()), trent_result::Ok);
+
+    let (d, dl) = s("new description");
+    assert_eq!(trent_kms_update_key_description(f.kms, f.caller, k, kl, d, dl, null_mut()), trent_result::Ok);
+    let described = call_json(&f, "DescribeKey", &format!(r#"{{"KeyId":"{}"}}"#, f.key)).expect("DescribeKey");
+    assert!(described.contains(r#""Description":"new description""#), "{described}");
+    assert_eq!(
+        trent_kms_update_key_description(f.kms, f.caller, k, kl, null(), 2, null_mut()),
+        trent_result::NullParameter
+    );
+
+    assert_eq!(trent_kms_run_maintenance(f.kms, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_refresh_now(f.kms, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_check_store_integrity(f.kms, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_flush_audit(f.kms, null_mut()), trent_result::Ok);
+    assert_eq!(cstr(trent_kms_store_backend(f.kms)), "memory");
+    assert_eq!(cstr(trent_kms_store_backend(null())), "");
+    assert_eq!(trent_kms_run_maintenance(null(), null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_refresh_now(null(), null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_check_store_integrity(null(), null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_flush_audit(null(), null_mut()), trent_result::NullParameter);
+
+    // Builder options.
+    let mut b = null_mut();
+    assert_eq!(trent_kms_builder_new(&mut b), trent_result::Ok);
+    assert_eq!(trent_kms_builder_audit_table(b, false, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_builder_refresh_interval_ms(b, 0, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_builder_refresh_interval_ms(b, 250, null_mut()), trent_result::Ok);
+    assert_eq!(trent_kms_builder_max_hot_versions(b, 4, null_mut()), trent_result::Ok);
+    let mut kms = null_mut();
+    assert_eq!(trent_kms_builder_open(b, &mut kms, null_mut()), trent_result::Ok);
+    trent_kms_free(kms);
+    trent_kms_builder_free(b);
+    assert_eq!(trent_kms_builder_audit_table(null_mut(), true, null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_builder_refresh_interval_ms(null_mut(), 1, null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_builder_max_hot_versions(null_mut(), 1, null_mut()), trent_result::NullParameter);
+}

@@ -71,3 +71,13 @@ fn header_has_version_and_every_export() {
     }
     assert!(count > 40, "only {count} exported functions found");
 }
+
+#[test]
+fn pkg_config_version_matches_the_crate() {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let pc = std::fs::read_to_string(crate_dir.join("trent.pc.in")).expect("trent.pc.in");
+    assert!(
+        pc.lines().any(|l| l == format!("Version: {}", env!("CARGO_PKG_VERSION"))),
+        "ffi/trent.pc.in's Version is not the crate version"
+    );
+}

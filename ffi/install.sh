@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs libtrent into PREFIX: lib/libtrent.a, lib/libtrent.so, include/trent.h and
+# lib/pkgconfig/trent.pc (then `pkg-config --cflags --libs trent`, or `--static`).
+#
+#   ffi/install.sh PREFIX [PROFILE]     PROFILE: release (default) or debug
+#
+# Builds the library first (cargo build -p trent-ffi, with --release for the release profile).
+set -euo pipefail
+prefix="${1:?usage: ffi/install.sh PREFIX [PROFILE]}"
+profile="${2:-release}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+case "$profile" in
+release) (cd "$root" && cargo build -p trent-ffi --release --quiet) ;;
+debug) (cd "$root" && cargo build -p trent-ffi --quiet) ;;
+*) echo "install.sh: PROFILE is release or debug" >&2; exit 2 ;;
+esac
+mkdir -p "$prefix/lib/pkgconfig" "$prefix/include"
+install -m 0644 "$target/$profile/libtrent.a" "$prefix/lib/libtrent.a"
+install -m 0755 "$target/$profile/libtrent.so" "$prefix/lib/libtrent.so"
+install -m 0644 "$here/include/trent.h" "$prefix/include/trent.h"
+sed "s|@PREFIX@|$prefix|" "$here/trent.pc.in" >"$prefix/lib/pkgconfig/trent.pc"
+echo "installed libtrent into $prefix"
