@@ -173,9 +173,10 @@ typedef uint32_t trent_result;
 #endif // __cplusplus
 
 /**
- * A byte string the library returns (a ciphertext blob, a key id, a JSON response). Its
- * bytes are followed by one NUL byte not counted in its length, so text buffers can be read
- * as C strings. Wiped and freed by `trent_buffer_free`. Immutable: readable from any thread.
+ * A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response).
+ * Text buffers are followed by one NUL byte not counted in their length, so they can be read
+ * as C strings. Freed by `trent_buffer_free`, which first wipes buffers that may hold
+ * plaintext (JSON responses). Immutable: readable from any thread.
  */
 typedef struct trent_buffer trent_buffer;
 
@@ -278,8 +279,8 @@ const char *trent_error_message(const struct trent_error *err);
 void trent_error_free(struct trent_error *err);
 
 /**
- * The bytes of a buffer (followed by a NUL not counted in `trent_buffer_len`), valid until
- * `trent_buffer_free`; NULL if `buf` is NULL.
+ * The bytes of a buffer (for text buffers, followed by a NUL not counted in
+ * `trent_buffer_len`), valid until `trent_buffer_free`; NULL if `buf` is NULL.
  */
 const uint8_t *trent_buffer_data(const struct trent_buffer *buf);
 
@@ -289,7 +290,8 @@ const uint8_t *trent_buffer_data(const struct trent_buffer *buf);
 size_t trent_buffer_len(const struct trent_buffer *buf);
 
 /**
- * Wipes and frees a buffer; NULL is accepted.
+ * Frees a buffer, wiping it first if it may hold plaintext (JSON responses); NULL is
+ * accepted.
  */
 void trent_buffer_free(struct trent_buffer *buf);
 

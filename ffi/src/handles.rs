@@ -48,36 +48,37 @@ impl Castable for trent_kms_builder {
     type RustType = KmsBuilder;
 }
 
-/// A byte string the library returns (a ciphertext blob, a key id, a JSON response). Its
-/// bytes are followed by one NUL byte not counted in its length, so text buffers can be read
-/// as C strings. Wiped and freed by `trent_buffer_free`. Immutable: readable from any thread.
+/// A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response).
+/// Text buffers are followed by one NUL byte not counted in their length, so they can be read
+/// as C strings. Freed by `trent_buffer_free`, which first wipes buffers that may hold
+/// plaintext (JSON responses). Immutable: readable from any thread.
 #[allow(non_camel_case_types)]
 pub struct trent_buffer {
     _private: [u8; 0],
 }
 
-/// The Rust side of a `trent_buffer`: the bytes plus a trailing NUL.
+/// The Rust side of a `trent_buffer`.
 #[derive(Debug)]
 pub struct Buffer {
+    /// The bytes, plus a trailing NUL for text.
     bytes: Vec<u8>,
+    /// Whether `bytes` ends with a NUL that is not part of the data.
+    nul: bool,
+    /// Whether to wipe the bytes when the buffer is freed.
+    wipe: bool,
 }
 
 impl Buffer {
-    /// A buffer holding `bytes` (a NUL is appended, not counted).
-    pub(crate) fn new(mut bytes: Vec<u8>) -> Self {
-        bytes.push(0);
-        Self { bytes }
-    }
-
     fn data(&self) -> &[u8] {
-        &self.bytes[..self.bytes.len() - 1]
+        &self.bytes[..self.bytes.len() - usize::from(self.nul)]
     }
 }
 
 impl Drop for Buffer {
     fn drop(&mut self) {
-        // JSON responses may carry plaintext (Decrypt, GenerateDataKey): wipe every buffer.
-        engine::secret::wipe(&mut self.bytes);
+        if self.wipe {
+            engine::secret::wipe(&mut self.bytes);
+        }
     }
 }
 
@@ -99,9 +100,22 @@ impl Castable for trent_secret {
     type RustType = SecretBytes;
 }
 
-/// Hands a byte vector to C as a new `trent_buffer`.
-pub(crate) fn new_buffer(bytes: Vec<u8>) -> *mut trent_buffer {
-    to_boxed_mut_ptr::<trent_buffer>(Buffer::new(bytes))
+/// Hands binary data that is not secret (a ciphertext blob) to C as a new `trent_buffer`.
+pub(crate) fn new_blob_buffer(bytes: Vec<u8>) -> *mut trent_buffer {
+    to_boxed_mut_ptr::<trent_buffer>(Buffer { bytes, nul: false, wipe: false })
+}
+
+/// Hands text to C as a new NUL-terminated `trent_buffer`; `wipe` when it may hold plaintext.
+pub(crate) fn new_text_buffer(mut bytes: Vec<u8>, wipe: bool) -> *mut trent_buffer {
+    if bytes.capacity() == bytes.len() && wipe {
+        // Growing would leave a copy of the text behind in the old allocation.
+        let mut grown = Vec::with_capacity(bytes.len() + 1);
+        grown.extend_from_slice(&bytes);
+        engine::secret::wipe(&mut bytes);
+        bytes = grown;
+    }
+    bytes.push(0);
+    to_boxed_mut_ptr::<trent_buffer>(Buffer { bytes, nul: true, wipe })
 }
 
 /// Hands secret bytes to C as a new `trent_secret`.
@@ -112,8 +126,8 @@ pub(crate) fn new_secret(secret: SecretBytes) -> *mut trent_secret {
 // ---------------------------------------------------------------------------------------------
 // Buffers
 
-/// The bytes of a buffer (followed by a NUL not counted in `trent_buffer_len`), valid until
-/// `trent_buffer_free`; NULL if `buf` is NULL.
+/// The bytes of a buffer (for text buffers, followed by a NUL not counted in
+/// `trent_buffer_len`), valid until `trent_buffer_free`; NULL if `buf` is NULL.
 #[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_buffer_data(buf: *const trent_buffer) -> *const u8 {
@@ -127,7 +141,8 @@ pub extern "C" fn trent_buffer_len(buf: *const trent_buffer) -> usize {
     ffi_boundary_infallible!(0, { arg_ref(buf, "buf").map_or(0, |b| b.data().len()) })
 }
 
-/// Wipes and frees a buffer; NULL is accepted.
+/// Frees a buffer, wiping it first if it may hold plaintext (JSON responses); NULL is
+/// accepted.
 #[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_buffer_free(buf: *mut trent_buffer) {

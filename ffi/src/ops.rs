@@ -14,7 +14,9 @@ use crate::boundary::{
     ffi_boundary_infallible, free_box, to_boxed_mut_ptr,
 };
 use crate::error::{Failure, trent_error, trent_result};
-use crate::handles::{new_buffer, new_secret, trent_buffer, trent_caller, trent_kms, trent_secret};
+use crate::handles::{
+    new_blob_buffer, new_secret, new_text_buffer, trent_buffer, trent_caller, trent_kms, trent_secret,
+};
 
 /// One pair of an encryption context: UTF-8 key and value as `(pointer, length)`, no NUL
 /// needed. An array of these (`(NULL, 0)` for none) is bound to a ciphertext as additional
@@ -81,7 +83,7 @@ pub extern "C" fn trent_kms_create_key(
         let out = Out::new(key_id_out, "key_id_out")?;
         let req = CreateKeyRequest { description: description.map(str::to_owned), ..Default::default() };
         let key = kms.create_key(caller, &req)?.key_metadata;
-        out.write(new_buffer(key.key_id.into_bytes()));
+        out.write(new_text_buffer(key.key_id.into_bytes(), false));
         Ok(())
     })
 }
@@ -329,7 +331,7 @@ pub extern "C" fn trent_kms_encrypt(
         let mut req = EncryptRequest::new(key_id, plaintext).with_context(ctx);
         let result = kms.encrypt(caller, &req);
         engine::secret::wipe(&mut req.plaintext);
-        out.write(new_buffer(result?.ciphertext_blob));
+        out.write(new_blob_buffer(result?.ciphertext_blob));
         Ok(())
     })
 }
@@ -400,7 +402,7 @@ pub extern "C" fn trent_kms_re_encrypt(
             ..Default::default()
         };
         let resp = kms.re_encrypt(caller, &req)?;
-        out.write(new_buffer(resp.ciphertext_blob));
+        out.write(new_blob_buffer(resp.ciphertext_blob));
         Ok(())
     })
 }
@@ -439,7 +441,7 @@ pub extern "C" fn trent_kms_generate_data_key(
         };
         let resp = kms.generate_data_key(caller, &req)?;
         plaintext_out.write(new_secret(resp.plaintext));
-        ciphertext_out.write(new_buffer(resp.ciphertext_blob));
+        ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob));
         Ok(())
     })
 }
@@ -473,7 +475,7 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
             ..Default::default()
         };
         let resp = kms.generate_data_key_without_plaintext(caller, &req)?;
-        ciphertext_out.write(new_buffer(resp.ciphertext_blob));
+        ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob));
         Ok(())
     })
 }
@@ -639,7 +641,7 @@ pub extern "C" fn trent_kms_call_json(
         let request = arg_bytes(request, request_len, "request")?;
         let out = Out::new(response_out, "response_out")?;
         let response = kms.call_json(caller, operation, request)?;
-        out.write(new_buffer(response));
+        out.write(new_text_buffer(response, true));
         Ok(())
     })
 }
