@@ -56,6 +56,10 @@ for p in "${programs[@]}"; do
         "$out/$p-asan"
 done
 
+# The C benchmark compiles and runs (a few iterations on the debug library: a smoke test).
+step "bench build" gcc "${cflags[@]}" -O2 "$here/bench.c" -o "$out/bench" "$lib/libtrent.a" "${libs[@]}"
+step "bench run (smoke)" "$out/bench" 20
+
 # The install layout and pkg-config file: the envelope example built from an install.
 step "install (debug) into a prefix" "$root/ffi/install.sh" "$out/prefix" debug
 if command -v pkg-config >/dev/null; then

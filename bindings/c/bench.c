@@ -1,0 +1,102 @@
+/* The C ABI's figures from C: ns per call of Encrypt 4 KiB, Decrypt 4 KiB and
+ * GenerateDataKey (AES_256) on one engine, single-threaded.
+ *
+ *   bench [ITERATIONS]      (default 20000)
+ *
+ * Build against the release library for meaningful numbers:
+ *   cargo build -p trent-ffi --release
+ *   gcc -O2 -std=c99 -I ffi/include bindings/c/bench.c target/release/libtrent.a \
+ *       -lpthread -ldl -lm -lrt -lutil -o bench
+ * The Rust side of the comparison (the same calls on the engine directly) is
+ * `cargo bench -p trent-ffi --bench abi`. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "trent.h"
+
+static double now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int check(trent_result rc, const char *what) {
+    if (rc != TRENT_RESULT_OK) {
+        fprintf(stderr, "bench: %s failed: %s\n", what, trent_result_name(rc));
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    long iterations = argc > 1 ? atol(argv[1]) : 20000;
+    if (iterations <= 0) {
+        iterations = 1;
+    }
+    trent_kms_builder *b = NULL;
+    trent_kms *kms = NULL;
+    trent_caller *me = NULL;
+    trent_buffer *key = NULL;
+    if (check(trent_kms_builder_new(&b), "builder")) return 1;
+    trent_kms_builder_allow_unlocked_memory(b, true, NULL);
+    if (check(trent_kms_builder_open(b, &kms, NULL), "open")) return 1;
+    trent_kms_builder_free(b);
+    if (check(trent_caller_root(kms, &me), "caller")) return 1;
+    if (check(trent_kms_create_key(kms, me, NULL, 0, &key, NULL), "CreateKey")) return 1;
+    const char *key_id = (const char *)trent_buffer_data(key);
+    size_t key_len = trent_buffer_len(key);
+
+    static uint8_t plaintext[4096];
+    memset(plaintext, 0x5a, sizeof plaintext);
+    trent_buffer *blob = NULL;
+    if (check(trent_kms_encrypt(kms, me, key_id, key_len, plaintext, sizeof plaintext, NULL, 0, &blob, NULL),
+              "Encrypt")) return 1;
+
+    /* Warm up, then measure. */
+    double t0 = now_ns();
+    for (long i = 0; i < iterations; i++) {
+        trent_buffer *out = NULL;
+        if (check(trent_kms_encrypt(kms, me, key_id, key_len, plaintext, sizeof plaintext, NULL, 0, &out, NULL),
+                  "Encrypt")) return 1;
+        trent_buffer_free(out);
+    }
+    double encrypt_ns = (now_ns() - t0) / (double)iterations;
+
+    t0 = now_ns();
+    for (long i = 0; i < iterations; i++) {
+        trent_secret *pt = NULL;
+        if (check(trent_kms_decrypt(kms, me, trent_buffer_data(blob), trent_buffer_len(blob), NULL, 0, NULL, 0, &pt,
+                                    NULL),
+                  "Decrypt")) return 1;
+        trent_secret_free(pt);
+    }
+    double decrypt_ns = (now_ns() - t0) / (double)iterations;
+
+    t0 = now_ns();
+    for (long i = 0; i < iterations; i++) {
+        trent_secret *dk = NULL;
+        trent_buffer *wrapped = NULL;
+        if (check(trent_kms_generate_data_key(kms, me, key_id, key_len, 0, NULL, 0, &dk, &wrapped, NULL),
+                  "GenerateDataKey")) return 1;
+        trent_secret_free(dk);
+        trent_buffer_free(wrapped);
+    }
+    double gdk_ns = (now_ns() - t0) / (double)iterations;
+
+    printf("libtrent %s, %ld iterations each, one thread\n", trent_version(), iterations);
+    printf("Encrypt 4 KiB        %8.0f ns/call  %6.2f GiB/s\n", encrypt_ns,
+           4096.0 / encrypt_ns * 1e9 / (1024.0 * 1024.0 * 1024.0));
+    printf("Decrypt 4 KiB        %8.0f ns/call  %6.2f GiB/s\n", decrypt_ns,
+           4096.0 / decrypt_ns * 1e9 / (1024.0 * 1024.0 * 1024.0));
+    printf("GenerateDataKey      %8.0f ns/call\n", gdk_ns);
+
+    trent_buffer_free(blob);
+    trent_buffer_free(key);
+    trent_caller_free(me);
+    trent_kms_free(kms);
+    return 0;
+}
