@@ -514,6 +514,110 @@ static void test_aliases_and_maintenance(void) {
     trent_buffer_free(key);
 }
 
+static void test_batches_and_root_key(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *id = (const char *)trent_buffer_data(key);
+    trent_context_entry ctx[1] = {{"batch", 5, "c", 1}};
+    enum { N = 20 };
+    uint8_t plain[N][16];
+    trent_batch_item items[N + 1];
+    for (int i = 0; i < N; i++) {
+        memset(plain[i], 'a' + i, sizeof plain[i]);
+        items[i].data = plain[i];
+        items[i].data_len = (size_t)(1 + i % 16);
+        items[i].context = ctx;
+        items[i].context_len = 1;
+    }
+    items[N].data = NULL; /* an empty plaintext: this item alone fails */
+    items[N].data_len = 0;
+    items[N].context = NULL;
+    items[N].context_len = 0;
+
+    trent_batch_results *enc = NULL;
+    CHECK_RC(trent_kms_encrypt_batch(g_kms, g_caller, S(id), items, N + 1, &enc, NULL), TRENT_RESULT_OK);
+    CHECK(trent_batch_results_len(enc) == N + 1);
+    const uint8_t *p = NULL;
+    size_t len = 0;
+    trent_error *err = NULL;
+    CHECK_RC(trent_batch_results_get(enc, N, &p, &len, &err), TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK(p == NULL && len == 0);
+    CHECK(trent_error_code(err) == TRENT_RESULT_VALIDATION_EXCEPTION);
+    trent_error_free(err);
+    CHECK_RC(trent_batch_results_get(enc, N + 1, &p, &len, NULL), TRENT_RESULT_INDEX_OUT_OF_RANGE);
+    CHECK_RC(trent_batch_results_get(enc, 0, NULL, &len, NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    /* Decrypt the blobs in one batch (pointers into `enc`, alive until it is freed). */
+    trent_batch_item dec_items[N];
+    for (int i = 0; i < N; i++) {
+        CHECK_RC(trent_batch_results_get(enc, (size_t)i, &p, &len, NULL), TRENT_RESULT_OK);
+        dec_items[i].data = p;
+        dec_items[i].data_len = len;
+        dec_items[i].context = ctx;
+        dec_items[i].context_len = i == N - 1 ? 0 : 1; /* the last with the wrong context */
+    }
+    trent_batch_results *dec = NULL;
+    CHECK_RC(trent_kms_decrypt_batch(g_kms, g_caller, dec_items, N, &dec, NULL), TRENT_RESULT_OK);
+    CHECK(trent_batch_results_len(dec) == N);
+    for (int i = 0; i < N - 1; i++) {
+        CHECK_RC(trent_batch_results_get(dec, (size_t)i, &p, &len, NULL), TRENT_RESULT_OK);
+        CHECK(len == (size_t)(1 + i % 16) && memcmp(p, plain[i], len) == 0);
+    }
+    CHECK_RC(trent_batch_results_get(dec, N - 1, &p, &len, NULL), TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    trent_batch_results_free(dec);
+    trent_batch_results_free(enc);
+
+    trent_batch_results *none = NULL;
+    CHECK_RC(trent_kms_encrypt_batch(g_kms, g_caller, S("alias/none"), items, 1, &none, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_encrypt_batch(g_kms, g_caller, S(id), NULL, 2, &none, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt_batch(g_kms, g_caller, S(id), items, 1, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_decrypt_batch(NULL, g_caller, items, 1, &none, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK(none == NULL);
+    CHECK(trent_batch_results_len(NULL) == 0);
+    CHECK_RC(trent_batch_results_get(NULL, 0, &p, &len, NULL), TRENT_RESULT_NULL_PARAMETER);
+    trent_batch_results_free(NULL);
+
+    /* Root key rotation on a separate engine (it rewraps every key). */
+    trent_kms *kms = open_engine();
+    trent_caller *root = NULL;
+    CHECK_RC(trent_caller_root(kms, &root), TRENT_RESULT_OK);
+    trent_buffer *k2 = new_key(kms, root);
+    trent_buffer *blob = NULL;
+    CHECK_RC(trent_kms_encrypt(kms, root, (const char *)trent_buffer_data(k2), trent_buffer_len(k2),
+                               (const uint8_t *)"keep", 4, NULL, 0, &blob, NULL),
+             TRENT_RESULT_OK);
+    uint8_t new_root[32];
+    memset(new_root, 0x42, sizeof new_root);
+    uint64_t rewrapped = 0;
+    CHECK_RC(trent_kms_rotate_root_key(kms, TRENT_ROOT_KEY_KIND_BYTES, new_root, sizeof new_root, &rewrapped, NULL),
+             TRENT_RESULT_OK);
+    CHECK(rewrapped >= 1);
+    char dir[] = "/tmp/trent-c-root-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/root.key", dir);
+    CHECK_RC(trent_kms_rotate_root_key(kms, TRENT_ROOT_KEY_KIND_FILE, (const uint8_t *)path, strlen(path), NULL, NULL),
+             TRENT_RESULT_OK);
+    unlink(path);
+    rmdir(dir);
+    CHECK_RC(trent_kms_rotate_root_key(kms, TRENT_ROOT_KEY_KIND_BYTES, new_root, 16, NULL, NULL),
+             TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(trent_kms_rotate_root_key(kms, 99, new_root, 32, NULL, NULL), TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(trent_kms_rotate_root_key(NULL, TRENT_ROOT_KEY_KIND_BYTES, new_root, 32, NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    trent_secret *pt = NULL;
+    CHECK_RC(trent_kms_decrypt(kms, root, trent_buffer_data(blob), trent_buffer_len(blob), NULL, 0, NULL, 0, &pt,
+                               NULL),
+             TRENT_RESULT_OK);
+    CHECK(pt != NULL && trent_secret_len(pt) == 4 && memcmp(trent_secret_data(pt), "keep", 4) == 0);
+    trent_secret_free(pt);
+    trent_buffer_free(blob);
+    trent_buffer_free(k2);
+    trent_caller_free(root);
+    trent_kms_free(kms);
+    trent_buffer_free(key);
+}
+
 static void test_null_tolerant_functions(void) {
     CHECK(trent_buffer_data(NULL) == NULL);
     CHECK(trent_buffer_len(NULL) == 0);
@@ -569,6 +673,7 @@ int main(void) {
     test_lifecycle();
     test_call_json();
     test_aliases_and_maintenance();
+    test_batches_and_root_key();
     test_null_tolerant_functions();
 
     trent_caller_free(caller);

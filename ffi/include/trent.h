@@ -173,6 +173,47 @@ typedef uint32_t trent_result;
 #endif // __cplusplus
 
 /**
+ * Where a new root key comes from, for `trent_kms_rotate_root_key` (passed as a `uint32_t`).
+ */
+enum trent_root_key_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * The value is the key itself: 32 bytes.
+   */
+  TRENT_ROOT_KEY_KIND_BYTES = 0,
+  /**
+   * The value is the path of a key file (32 bytes, mode 0600; created if missing).
+   */
+  TRENT_ROOT_KEY_KIND_FILE = 1,
+  /**
+   * The value is a UTF-8 passphrase (PBKDF2-HMAC-SHA256, 600,000 iterations).
+   */
+  TRENT_ROOT_KEY_KIND_PASSPHRASE = 2,
+  /**
+   * The value is the name of an environment variable holding 64 hex digits or 44
+   * characters of base64.
+   */
+  TRENT_ROOT_KEY_KIND_ENV = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum trent_root_key_kind trent_root_key_kind;
+#else
+typedef uint32_t trent_root_key_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The results of `trent_kms_encrypt_batch` or `trent_kms_decrypt_batch`: one per item, each a
+ * ciphertext blob or a plaintext (in locked memory), or that item's error. Immutable:
+ * readable from any thread. Freed (plaintexts zeroed) with `trent_batch_results_free`.
+ */
+typedef struct trent_batch_results trent_batch_results;
+
+/**
  * A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response).
  * Text buffers are followed by one NUL byte not counted in their length, so they can be read
  * as C strings. Freed by `trent_buffer_free`, which first wipes buffers that may hold
@@ -242,6 +283,29 @@ typedef struct trent_context_entry {
    */
   size_t value_len;
 } trent_context_entry;
+
+/**
+ * One item of an Encrypt or Decrypt batch: its bytes (a plaintext of 1–4096 bytes, or a
+ * ciphertext blob) and its encryption context (`(NULL, 0)` for none).
+ */
+typedef struct trent_batch_item {
+  /**
+   * The plaintext (Encrypt) or ciphertext blob (Decrypt).
+   */
+  const uint8_t *data;
+  /**
+   * Its length in bytes.
+   */
+  size_t data_len;
+  /**
+   * The item's encryption context entries.
+   */
+  const struct trent_context_entry *context;
+  /**
+   * How many entries `context` has.
+   */
+  size_t context_len;
+} trent_batch_item;
 
 #ifdef __cplusplus
 extern "C" {
@@ -370,6 +434,20 @@ trent_result trent_kms_check_store_integrity(const struct trent_kms *kms, struct
  * this call; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` if writing the audit trail failed.
  */
 trent_result trent_kms_flush_audit(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Rotates the root key that wraps all key material in the keystore: every version is
+ * unwrapped with the current root key and wrapped with the new one (`kind`, one of
+ * `trent_root_key_kind`, and its value), in one store transaction. On success
+ * `*rewrapped_out`, if not NULL, receives the number of versions rewrapped. Other engines
+ * sharing the keystore must be reopened with the new root key.
+ */
+trent_result trent_kms_rotate_root_key(const struct trent_kms *kms,
+                                       uint32_t kind,
+                                       const uint8_t *value,
+                                       size_t value_len,
+                                       uint64_t *rewrapped_out,
+                                       struct trent_error **err);
 
 /**
  * The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`), static; `""` if `kms`
@@ -818,6 +896,55 @@ trent_result trent_kms_call_json(const struct trent_kms *kms,
                                  size_t request_len,
                                  struct trent_buffer **response_out,
                                  struct trent_error **err);
+
+/**
+ * Encrypt in bulk under one key (id, ARN, alias name or alias ARN), spread over the engine's
+ * thread pool: `items_len` items (at most 2^20), each with its plaintext and context. Fails as a
+ * whole when the key cannot be used; otherwise `*results_out` receives one ciphertext blob or
+ * error per item (`trent_batch_results_get`).
+ */
+trent_result trent_kms_encrypt_batch(const struct trent_kms *kms,
+                                     const struct trent_caller *caller,
+                                     const char *key_id,
+                                     size_t key_id_len,
+                                     const struct trent_batch_item *items,
+                                     size_t items_len,
+                                     struct trent_batch_results **results_out,
+                                     struct trent_error **err);
+
+/**
+ * Decrypt in bulk, spread over the engine's thread pool: `items_len` items (at most 2^20), each a
+ * ciphertext blob with its context; items may come from different keys. `*results_out`
+ * receives one plaintext (locked memory) or error per item (`trent_batch_results_get`).
+ */
+trent_result trent_kms_decrypt_batch(const struct trent_kms *kms,
+                                     const struct trent_caller *caller,
+                                     const struct trent_batch_item *items,
+                                     size_t items_len,
+                                     struct trent_batch_results **results_out,
+                                     struct trent_error **err);
+
+/**
+ * The number of results in a batch; 0 if `results` is NULL.
+ */
+size_t trent_batch_results_len(const struct trent_batch_results *results);
+
+/**
+ * Result `index` of a batch. On success `*data_out` and `*data_len_out` receive the item's
+ * ciphertext blob (Encrypt) or plaintext (Decrypt), valid until `trent_batch_results_free`;
+ * if the item failed, its code is returned (and its detail in `*err`), and nothing is
+ * written. `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
+ */
+trent_result trent_batch_results_get(const struct trent_batch_results *results,
+                                     size_t index,
+                                     const uint8_t **data_out,
+                                     size_t *data_len_out,
+                                     struct trent_error **err);
+
+/**
+ * Frees batch results, zeroing their plaintexts; NULL is accepted.
+ */
+void trent_batch_results_free(struct trent_batch_results *results);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -5,8 +5,8 @@
 //! crate's README, "C API conventions"):
 //!
 //! - opaque handles (`trent_kms`, `trent_caller`, `trent_kms_builder`, `trent_buffer`,
-//!   `trent_secret`, `trent_data_keys`, `trent_error`), each with a `_free` function that
-//!   accepts NULL;
+//!   `trent_secret`, `trent_data_keys`, `trent_batch_results`, `trent_error`), each with a
+//!   `_free` function that accepts NULL;
 //! - every fallible function returns a [`trent_result`] and writes its outputs only on
 //!   success; an optional last parameter `trent_error **err` receives the detail of a failure;
 //! - every buffer argument is a `(pointer, length)` pair, `(NULL, 0)` being empty;

@@ -4,9 +4,10 @@
 use std::ffi::c_char;
 
 use engine::{
-    AliasRequest, CreateKeyRequest, DataKey, DecryptRequest, DeleteAliasRequest, EnableKeyRotationRequest,
-    EncryptRequest, EncryptionContext, GenerateDataKeyRequest, GenerateDataKeysRequest, GenerateRandomRequest,
-    KeyIdRequest, Kms, ReEncryptRequest, ScheduleKeyDeletionRequest, UpdateKeyDescriptionRequest,
+    AliasRequest, CreateKeyRequest, DataKey, DecryptBatchRequest, DecryptItem, DecryptRequest, DeleteAliasRequest,
+    EnableKeyRotationRequest, EncryptBatchRequest, EncryptItem, EncryptRequest, EncryptionContext,
+    GenerateDataKeyRequest, GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptRequest,
+    ScheduleKeyDeletionRequest, UpdateKeyDescriptionRequest,
 };
 
 use crate::boundary::{
@@ -644,4 +645,182 @@ pub extern "C" fn trent_kms_call_json(
         out.write(new_text_buffer(response, true));
         Ok(())
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encrypt and Decrypt batches
+
+/// One item of an Encrypt or Decrypt batch: its bytes (a plaintext of 1–4096 bytes, or a
+/// ciphertext blob) and its encryption context (`(NULL, 0)` for none).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct trent_batch_item {
+    /// The plaintext (Encrypt) or ciphertext blob (Decrypt).
+    pub data: *const u8,
+    /// Its length in bytes.
+    pub data_len: usize,
+    /// The item's encryption context entries.
+    pub context: *const trent_context_entry,
+    /// How many entries `context` has.
+    pub context_len: usize,
+}
+
+/// The results of `trent_kms_encrypt_batch` or `trent_kms_decrypt_batch`: one per item, each a
+/// ciphertext blob or a plaintext (in locked memory), or that item's error. Immutable:
+/// readable from any thread. Freed (plaintexts zeroed) with `trent_batch_results_free`.
+#[allow(non_camel_case_types)]
+pub struct trent_batch_results {
+    _private: [u8; 0],
+}
+
+/// One successful batch item.
+#[derive(Debug)]
+enum BatchOutput {
+    Blob(Vec<u8>),
+    Secret(engine::SecretBytes),
+}
+
+/// The Rust side of `trent_batch_results`.
+#[derive(Debug)]
+pub struct BatchResults {
+    items: Vec<engine::Result<BatchOutput>>,
+}
+
+impl Castable for trent_batch_results {
+    type Ownership = OwnershipBox;
+    type RustType = BatchResults;
+}
+
+/// Reads the batch items argument.
+fn arg_items<'a>(
+    items: *const trent_batch_item,
+    items_len: usize,
+) -> Result<Vec<(&'a [u8], EncryptionContext)>, Failure> {
+    arg_array(items, items_len, "items")?
+        .iter()
+        .map(|item| {
+            Ok((
+                arg_bytes(item.data, item.data_len, "item data")?,
+                arg_context(item.context, item.context_len, "item context")?,
+            ))
+        })
+        .collect()
+}
+
+/// Encrypt in bulk under one key (id, ARN, alias name or alias ARN), spread over the engine's
+/// thread pool: `items_len` items (at most 2^20), each with its plaintext and context. Fails as a
+/// whole when the key cannot be used; otherwise `*results_out` receives one ciphertext blob or
+/// error per item (`trent_batch_results_get`).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_encrypt_batch(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    items: *const trent_batch_item,
+    items_len: usize,
+    results_out: *mut *mut trent_batch_results,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let items = arg_items(items, items_len)?;
+        let out = Out::new(results_out, "results_out")?;
+        let mut req = EncryptBatchRequest {
+            key_id: key_id.to_owned(),
+            items: items
+                .into_iter()
+                .map(|(plaintext, ctx)| EncryptItem { plaintext: plaintext.to_vec(), encryption_context: ctx })
+                .collect(),
+            ..Default::default()
+        };
+        let result = kms.encrypt_batch(caller, &req);
+        for item in &mut req.items {
+            engine::secret::wipe(&mut item.plaintext);
+        }
+        let items = result?.ciphertext_blobs.into_iter().map(|r| r.map(BatchOutput::Blob)).collect();
+        out.write(to_boxed_mut_ptr::<trent_batch_results>(BatchResults { items }));
+        Ok(())
+    })
+}
+
+/// Decrypt in bulk, spread over the engine's thread pool: `items_len` items (at most 2^20), each a
+/// ciphertext blob with its context; items may come from different keys. `*results_out`
+/// receives one plaintext (locked memory) or error per item (`trent_batch_results_get`).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_decrypt_batch(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    items: *const trent_batch_item,
+    items_len: usize,
+    results_out: *mut *mut trent_batch_results,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let items = arg_items(items, items_len)?;
+        let out = Out::new(results_out, "results_out")?;
+        let req = DecryptBatchRequest {
+            items: items
+                .into_iter()
+                .map(|(blob, ctx)| DecryptItem { ciphertext_blob: blob.to_vec(), encryption_context: ctx })
+                .collect(),
+            ..Default::default()
+        };
+        let items =
+            kms.decrypt_batch(caller, &req)?.into_iter().map(|r| r.map(|d| BatchOutput::Secret(d.plaintext))).collect();
+        out.write(to_boxed_mut_ptr::<trent_batch_results>(BatchResults { items }));
+        Ok(())
+    })
+}
+
+/// The number of results in a batch; 0 if `results` is NULL.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_len(results: *const trent_batch_results) -> usize {
+    ffi_boundary_infallible!(0, { arg_ref(results, "results").map_or(0, |r| r.items.len()) })
+}
+
+/// Result `index` of a batch. On success `*data_out` and `*data_len_out` receive the item's
+/// ciphertext blob (Encrypt) or plaintext (Decrypt), valid until `trent_batch_results_free`;
+/// if the item failed, its code is returned (and its detail in `*err`), and nothing is
+/// written. `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_get(
+    results: *const trent_batch_results,
+    index: usize,
+    data_out: *mut *const u8,
+    data_len_out: *mut usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let results = arg_ref(results, "results")?;
+        let data_out = OutValue::new(data_out, "data_out")?;
+        let data_len_out = OutValue::new(data_len_out, "data_len_out")?;
+        let item = results.items.get(index).ok_or_else(|| {
+            Failure::new(
+                trent_result::IndexOutOfRange,
+                format!("index {index} is past the end of a batch of {}", results.items.len()),
+            )
+        })?;
+        let data = match item.as_ref().map_err(|e| Failure::from(e.clone()))? {
+            BatchOutput::Blob(blob) => blob.as_slice(),
+            BatchOutput::Secret(secret) => secret.expose_secret(),
+        };
+        data_out.write(data.as_ptr());
+        data_len_out.write(data.len());
+        Ok(())
+    })
+}
+
+/// Frees batch results, zeroing their plaintexts; NULL is accepted.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_free(results: *mut trent_batch_results) {
+    ffi_boundary_infallible!((), { free_box(results) })
 }

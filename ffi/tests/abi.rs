@@ -697,3 +697,128 @@ fn aliases_rotation_description_and_maintenance() {
     assert_eq!(trent_kms_builder_refresh_interval_ms(null_mut(), 1, null_mut()), trent_result::NullParameter);
     assert_eq!(trent_kms_builder_max_hot_versions(null_mut(), 1, null_mut()), trent_result::NullParameter);
 }
+
+/// Reads result `i` of a batch.
+fn batch_get(results: *const trent_batch_results, i: usize) -> Result<Vec<u8>, trent_result> {
+    let (mut p, mut l) = (null(), 0);
+    let r = trent_batch_results_get(results, i, &mut p, &mut l, null_mut());
+    if r != trent_result::Ok {
+        assert!(p.is_null() && l == 0);
+        return Err(r);
+    }
+    // SAFETY: a pointer into the batch, live until it is freed.
+    Ok(unsafe { std::slice::from_raw_parts(p, l) }.to_vec())
+}
+
+#[test]
+fn encrypt_and_decrypt_batches() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let ctx = [entry("batch", "yes")];
+    let plaintexts: Vec<Vec<u8>> = (0..50u8).map(|i| vec![i; 1 + i as usize]).collect();
+    let mut items: Vec<trent_batch_item> = plaintexts
+        .iter()
+        .map(|p| trent_batch_item { data: p.as_ptr(), data_len: p.len(), context: ctx.as_ptr(), context_len: 1 })
+        .collect();
+    // One bad item: an empty plaintext fails alone.
+    items.push(trent_batch_item { data: null(), data_len: 0, context: null(), context_len: 0 });
+    let mut enc = null_mut();
+    assert_eq!(
+        trent_kms_encrypt_batch(f.kms, f.caller, k, kl, items.as_ptr(), items.len(), &mut enc, null_mut()),
+        trent_result::Ok
+    );
+    assert_eq!(trent_batch_results_len(enc), 51);
+    assert_eq!(batch_get(enc, 50), Err(trent_result::ValidationException));
+    assert_eq!(batch_get(enc, 51), Err(trent_result::IndexOutOfRange));
+    let blobs: Vec<Vec<u8>> = (0..50).map(|i| batch_get(enc, i).expect("blob")).collect();
+    trent_batch_results_free(enc);
+
+    let mut dec_items: Vec<trent_batch_item> = blobs
+        .iter()
+        .map(|b| trent_batch_item { data: b.as_ptr(), data_len: b.len(), context: ctx.as_ptr(), context_len: 1 })
+        .collect();
+    // Wrong context on the last: fails alone.
+    dec_items.push(trent_batch_item {
+        data: blobs[0].as_ptr(),
+        data_len: blobs[0].len(),
+        context: null(),
+        context_len: 0,
+    });
+    let mut dec = null_mut();
+    assert_eq!(
+        trent_kms_decrypt_batch(f.kms, f.caller, dec_items.as_ptr(), dec_items.len(), &mut dec, null_mut()),
+        trent_result::Ok
+    );
+    for (i, p) in plaintexts.iter().enumerate() {
+        assert_eq!(&batch_get(dec, i).expect("plaintext"), p);
+    }
+    assert_eq!(batch_get(dec, 50), Err(trent_result::InvalidCiphertextException));
+    trent_batch_results_free(dec);
+
+    // Whole-batch failures and argument errors.
+    let mut out = null_mut();
+    let (nk, nkl) = s("alias/none");
+    assert_eq!(
+        trent_kms_encrypt_batch(f.kms, f.caller, nk, nkl, items.as_ptr(), 1, &mut out, null_mut()),
+        trent_result::NotFoundException
+    );
+    // An empty batch is an empty result.
+    assert_eq!(trent_kms_encrypt_batch(f.kms, f.caller, k, kl, null(), 0, &mut out, null_mut()), trent_result::Ok);
+    assert_eq!(trent_batch_results_len(out), 0);
+    trent_batch_results_free(out);
+    out = null_mut();
+    assert_eq!(
+        trent_kms_encrypt_batch(f.kms, f.caller, k, kl, null(), 3, &mut out, null_mut()),
+        trent_result::NullParameter
+    );
+    assert_eq!(
+        trent_kms_decrypt_batch(f.kms, f.caller, items.as_ptr(), 1, null_mut(), null_mut()),
+        trent_result::NullParameter
+    );
+    let bad = [trent_batch_item { data: null(), data_len: 4, context: null(), context_len: 0 }];
+    assert_eq!(
+        trent_kms_decrypt_batch(f.kms, f.caller, bad.as_ptr(), 1, &mut out, null_mut()),
+        trent_result::NullParameter
+    );
+    assert!(out.is_null());
+    assert_eq!(trent_batch_results_len(null()), 0);
+    assert_eq!(trent_batch_results_get(null(), 0, null_mut(), null_mut(), null_mut()), trent_result::NullParameter);
+    trent_batch_results_free(null_mut());
+}
+
+#[test]
+fn root_key_rotation() {
+    let f = Fixture::new();
+    let blob = f.encrypt(b"survives", &[]).expect("encrypt");
+    let mut count = 0u64;
+    let key = [9u8; 32];
+    assert_eq!(
+        trent_kms_rotate_root_key(f.kms, trent_root_key_kind::Bytes as u32, key.as_ptr(), 32, &mut count, null_mut()),
+        trent_result::Ok
+    );
+    assert!(count >= 1, "{count}");
+    assert_eq!(f.decrypt(&blob, &[]).expect("decrypt"), b"survives");
+    let (p, pl) = s("a passphrase");
+    assert_eq!(
+        trent_kms_rotate_root_key(f.kms, trent_root_key_kind::Passphrase as u32, p.cast(), pl, null_mut(), null_mut()),
+        trent_result::Ok
+    );
+    let mut err = null_mut();
+    assert_eq!(
+        trent_kms_rotate_root_key(f.kms, trent_root_key_kind::Bytes as u32, key.as_ptr(), 31, &mut count, &mut err),
+        trent_result::InvalidArgument
+    );
+    take_err(err);
+    assert_eq!(
+        trent_kms_rotate_root_key(f.kms, 77, key.as_ptr(), 32, null_mut(), null_mut()),
+        trent_result::InvalidArgument
+    );
+    let (e, el) = s("TRENT_FFI_TEST_NO_SUCH_VARIABLE");
+    let r = trent_kms_rotate_root_key(f.kms, trent_root_key_kind::Env as u32, e.cast(), el, null_mut(), null_mut());
+    assert_ne!(r, trent_result::Ok);
+    assert_eq!(
+        trent_kms_rotate_root_key(null(), 0, key.as_ptr(), 32, null_mut(), null_mut()),
+        trent_result::NullParameter
+    );
+    assert_eq!(f.decrypt(&blob, &[]).expect("decrypt"), b"survives");
+}
