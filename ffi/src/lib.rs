@@ -27,3 +27,40 @@ pub mod ops;
 pub use error::*;
 pub use handles::*;
 pub use ops::*;
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::CStr;
+    use std::ptr::null_mut;
+
+    use crate::boundary::ffi_boundary;
+    use crate::error::{trent_error, trent_error_code, trent_error_free, trent_error_message, trent_result};
+
+    fn message(err: *const trent_error) -> String {
+        let p = trent_error_message(err);
+        assert!(!p.is_null());
+        #[allow(unsafe_code)]
+        // SAFETY: `trent_error_message` returns a NUL-terminated string owned by `err`.
+        let text = unsafe { CStr::from_ptr(p) };
+        text.to_str().expect("UTF-8").to_owned()
+    }
+
+    #[test]
+    fn a_panic_becomes_a_code_and_a_detail() {
+        let mut err: *mut trent_error = null_mut();
+        let code = ffi_boundary!(&mut err, { panic!("a bug") });
+        assert_eq!(code, trent_result::Panic);
+        assert_eq!(trent_error_code(err), trent_result::Panic);
+        assert_eq!(message(err), "Panic: the library panicked (a bug in Trent)");
+        trent_error_free(err);
+        // Without a detail pointer too.
+        assert_eq!(ffi_boundary!(null_mut(), { panic!("again") }), trent_result::Panic);
+    }
+
+    #[test]
+    fn success_leaves_the_detail_untouched() {
+        let mut err: *mut trent_error = null_mut();
+        assert_eq!(ffi_boundary!(&mut err, { Ok(()) }), trent_result::Ok);
+        assert!(err.is_null());
+    }
+}
