@@ -5,9 +5,9 @@ use std::ffi::c_char;
 
 use engine::{
     AliasRequest, CreateKeyRequest, DataKey, DecryptBatchRequest, DecryptItem, DecryptRequest, DeleteAliasRequest,
-    EnableKeyRotationRequest, EncryptBatchRequest, EncryptItem, EncryptRequest, EncryptionContext,
-    GenerateDataKeyRequest, GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptRequest,
-    ScheduleKeyDeletionRequest, UpdateKeyDescriptionRequest,
+    EnableKeyRotationRequest, EncryptBatchRequest, EncryptItem, EncryptionContext, GenerateDataKeyRequest,
+    GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptRequest, ScheduleKeyDeletionRequest,
+    UpdateKeyDescriptionRequest,
 };
 
 use crate::boundary::{
@@ -329,9 +329,8 @@ pub extern "C" fn trent_kms_encrypt(
         let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
         let ctx = arg_context(context, context_len, "context")?;
         let out = Out::new(ciphertext_out, "ciphertext_out")?;
-        let mut req = EncryptRequest::new(key_id, plaintext).with_context(ctx);
-        let result = kms.encrypt(caller, &req);
-        engine::secret::wipe(&mut req.plaintext);
+        // Sealed straight from the caller's memory: no copy of the plaintext to wipe.
+        let result = kms.encrypt_borrowed(caller, key_id, plaintext, &ctx);
         out.write(new_blob_buffer(result?.ciphertext_blob));
         Ok(())
     })

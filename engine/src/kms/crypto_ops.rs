@@ -295,6 +295,16 @@ fn seal_one(inner: &Inner, version: &VersionKeys, ctx: &EncryptionContext, plain
     version.seal(&reservation, 0, &context::encode(ctx), plaintext, &mut aad)
 }
 
+/// An Encrypt request's fields, borrowed.
+struct EncryptParts<'a> {
+    key_id: &'a str,
+    plaintext: &'a [u8],
+    encryption_context: &'a EncryptionContext,
+    grant_tokens: &'a [String],
+    encryption_algorithm: Option<EncryptionAlgorithmSpec>,
+    dry_run: bool,
+}
+
 fn dry_run_error() -> Error {
     Error::DryRunOperation("The request would have succeeded, but the DryRun option is set.".into())
 }
@@ -303,20 +313,57 @@ impl Kms {
     /// Encrypt: up to 4096 bytes under a symmetric key, with the encryption context bound as
     /// AAD. The blob names the key and version, so Decrypt needs no key id.
     pub fn encrypt(&self, caller: &Caller, req: &EncryptRequest) -> Result<EncryptResponse> {
+        self.encrypt_parts(
+            caller,
+            &EncryptParts {
+                key_id: &req.key_id,
+                plaintext: &req.plaintext,
+                encryption_context: &req.encryption_context,
+                grant_tokens: &req.grant_tokens,
+                encryption_algorithm: req.encryption_algorithm,
+                dry_run: req.dry_run == Some(true),
+            },
+        )
+    }
+
+    /// [`Kms::encrypt`] with borrowed inputs and no options, for adapters whose plaintext sits
+    /// in the caller's memory (the C ABI): it is sealed from there, never copied into a heap
+    /// buffer that would then need wiping.
+    pub fn encrypt_borrowed(
+        &self,
+        caller: &Caller,
+        key_id: &str,
+        plaintext: &[u8],
+        encryption_context: &EncryptionContext,
+    ) -> Result<EncryptResponse> {
+        self.encrypt_parts(
+            caller,
+            &EncryptParts {
+                key_id,
+                plaintext,
+                encryption_context,
+                grant_tokens: &[],
+                encryption_algorithm: None,
+                dry_run: false,
+            },
+        )
+    }
+
+    fn encrypt_parts(&self, caller: &Caller, req: &EncryptParts<'_>) -> Result<EncryptResponse> {
         let inner = &*self.inner;
         inner.audited(caller, "Encrypt", |note| {
-            check_plaintext_len(&req.plaintext)?;
-            check_grant_tokens(&req.grant_tokens)?;
-            context::validate(&req.encryption_context, "encryption context")?;
-            note.context(&req.encryption_context);
+            check_plaintext_len(req.plaintext)?;
+            check_grant_tokens(req.grant_tokens)?;
+            context::validate(req.encryption_context, "encryption context")?;
+            note.context(req.encryption_context);
             let now = Now::lazy(&*inner.clock);
-            let (key_id, field, alg) = (&req.key_id, "keyId", req.encryption_algorithm);
+            let (key_id, field, alg) = (req.key_id, "keyId", req.encryption_algorithm);
             inner.with_encrypting_key(caller, "Encrypt", key_id, field, alg, note, &now, |live, version| {
-                if req.dry_run == Some(true) {
+                if req.dry_run {
                     return Err(dry_run_error());
                 }
                 Ok(EncryptResponse {
-                    ciphertext_blob: seal_one(inner, version, &req.encryption_context, &req.plaintext)?,
+                    ciphertext_blob: seal_one(inner, version, req.encryption_context, req.plaintext)?,
                     key_id: live.arn.to_string(),
                     encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
                 })
