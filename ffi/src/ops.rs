@@ -62,6 +62,26 @@ fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<engine::key::Data
     if number_of_bytes == 0 { (None, Some(engine::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
 }
 
+/// The GenerateDataKey request of the data-key functions' arguments.
+fn data_key_request(
+    key_id: *const c_char,
+    key_id_len: usize,
+    number_of_bytes: u32,
+    context: *const trent_context_entry,
+    context_len: usize,
+) -> Result<GenerateDataKeyRequest, Failure> {
+    let key_id = arg_str(key_id, key_id_len, "key_id")?;
+    let encryption_context = arg_context(context, context_len, "context")?;
+    let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
+    Ok(GenerateDataKeyRequest {
+        key_id: key_id.to_owned(),
+        encryption_context,
+        number_of_bytes,
+        key_spec,
+        ..Default::default()
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Key lifecycle
 
@@ -427,18 +447,9 @@ pub extern "C" fn trent_kms_generate_data_key(
 ) -> trent_result {
     ffi_boundary!(err, {
         let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = arg_context(context, context_len, "context")?;
+        let req = data_key_request(key_id, key_id_len, number_of_bytes, context, context_len)?;
         let plaintext_out = Out::new(plaintext_out, "plaintext_out")?;
         let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
-        let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
-        let req = GenerateDataKeyRequest {
-            key_id: key_id.to_owned(),
-            encryption_context: ctx,
-            number_of_bytes,
-            key_spec,
-            ..Default::default()
-        };
         let resp = kms.generate_data_key(caller, &req)?;
         plaintext_out.write(new_secret(resp.plaintext));
         ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob));
@@ -463,17 +474,8 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
 ) -> trent_result {
     ffi_boundary!(err, {
         let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = arg_context(context, context_len, "context")?;
+        let req = data_key_request(key_id, key_id_len, number_of_bytes, context, context_len)?;
         let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
-        let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
-        let req = GenerateDataKeyRequest {
-            key_id: key_id.to_owned(),
-            encryption_context: ctx,
-            number_of_bytes,
-            key_spec,
-            ..Default::default()
-        };
         let resp = kms.generate_data_key_without_plaintext(caller, &req)?;
         ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob));
         Ok(())

@@ -405,19 +405,14 @@ impl<W: AuditWriter> Worker<W> {
                 Err(TryRecvError::Empty) => {
                     // Idle: make what was written durable (group commit), then wait.
                     if self.dirty {
-                        self.dirty = false;
-                        if let Err(e) = self.writer.flush() {
-                            self.stats.error(format!("flushing the audit writer failed: {e}"));
-                        }
+                        let _ = self.flush_writer();
                     }
                     std::thread::park_timeout(poll)
                 }
                 Err(TryRecvError::Disconnected) => break,
             }
         }
-        if let Err(e) = self.writer.flush() {
-            self.stats.error(format!("flushing the audit writer failed: {e}"));
-        }
+        let _ = self.flush_writer();
     }
 
     fn take(&mut self, msg: Msg) {
@@ -456,11 +451,18 @@ impl<W: AuditWriter> Worker<W> {
         self.batch.clear();
     }
 
-    fn flush(&mut self) -> io::Result<()> {
+    /// Flushes the writer, recording a failure in the stats.
+    fn flush_writer(&mut self) -> io::Result<()> {
+        self.dirty = false;
         let flushed = self.writer.flush();
         if let Err(e) = &flushed {
             self.stats.error(format!("flushing the audit writer failed: {e}"));
         }
+        flushed
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let flushed = self.flush_writer();
         let (errors, failed) = (self.errors_since_flush, self.failed_since_flush);
         self.errors_since_flush = 0;
         self.failed_since_flush = 0;

@@ -92,8 +92,8 @@ impl Inner {
         // The store refuses the write if the root key was rotated since this engine read its
         // check value (another engine rotated it): material wrapped under the old root key must
         // never land in the store.
-        let root_check = self.root_check.read().clone();
-        if let Err(e) = self.store.put_key(&rec, old.revision, &root_check) {
+        let written = self.store.put_key(&rec, old.revision, &self.root_check.read());
+        if let Err(e) = written {
             if matches!(e, Error::Conflict(_)) {
                 // Another engine changed the key in the shared store: take its record, so the
                 // caller's retry starts from it.
