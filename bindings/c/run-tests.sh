@@ -44,6 +44,18 @@ programs=(test_trent test_threads envelope)
 
 # 1. The header alone.
 printf '#include "trent.h"\nint main(void) { return trent_version() == 0; }\n' >"$out/header.c"
+# Every function the header declares is called by a C test.
+covered() {
+    local missing=0
+    for f in $(grep -oE '\btrent_[a-z0-9_]+\(' "$include/trent.h" | tr -d '(' | sort -u); do
+        if ! grep -qw "$f" "$here"/test_*.c; then
+            echo "not called by any C test: $f" >&2
+            missing=1
+        fi
+    done
+    return $missing
+}
+step "every header function has a C test" covered
 step "header: gcc -std=c99" gcc "${cflags[@]}" -fsyntax-only "$out/header.c"
 step "header: g++" g++ -Wall -Wextra -Werror -I "$include" -fsyntax-only -x c++ "$out/header.c"
 step "header: gcc -std=c11 -pedantic" gcc -std=c11 -pedantic -Wall -Wextra -Werror -I "$include" -fsyntax-only "$out/header.c"

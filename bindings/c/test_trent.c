@@ -2,6 +2,7 @@
  * bad-length handling, and that outputs are written only on success. Built with
  * -fsanitize=address,undefined and run under valgrind by run-tests.sh. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -618,6 +619,258 @@ static void test_batches_and_root_key(void) {
     trent_buffer_free(key);
 }
 
+/* True when a returned string equals `want` (and is NUL-terminated). */
+static int str_eq(trent_str got, const char *want) {
+    return got.data != NULL && got.len == strlen(want) && memcmp(got.data, want, got.len) == 0 && got.data[got.len] == 0;
+}
+
+/* Field `field` of row `row`, or {NULL, 0} on failure. */
+static trent_str list_field(const trent_list *list, size_t row, const char *field) {
+    trent_str v = {NULL, 0};
+    CHECK_RC(trent_list_get(list, row, S(field), &v, NULL), TRENT_RESULT_OK);
+    return v;
+}
+
+static void test_metadata_lists_and_tags(void) {
+    /* CreateKey with every option, then DescribeKey. */
+    trent_tag tags[2] = {{"team", 4, "payments", 8}, {"env", 3, "test", 4}};
+    trent_key_metadata *md = NULL;
+    CHECK_RC(trent_kms_create_key_with_options(g_kms, g_caller, S("described"), S("SYMMETRIC_DEFAULT"),
+                                               S("ENCRYPT_DECRYPT"), NULL, 0, tags, 2, false, &md, NULL),
+             TRENT_RESULT_OK);
+    trent_str id = trent_key_metadata_key_id(md);
+    CHECK(id.data != NULL && id.len == 36);
+    char key_id[64] = {0};
+    memcpy(key_id, id.data, id.len < 63 ? id.len : 63);
+    CHECK(str_eq(trent_key_metadata_description(md), "described"));
+    CHECK(str_eq(trent_key_metadata_key_state(md), "Enabled"));
+    CHECK(str_eq(trent_key_metadata_key_spec(md), "SYMMETRIC_DEFAULT"));
+    CHECK(str_eq(trent_key_metadata_key_usage(md), "ENCRYPT_DECRYPT"));
+    CHECK(str_eq(trent_key_metadata_origin(md), "AWS_KMS"));
+    CHECK(str_eq(trent_key_metadata_key_manager(md), "CUSTOMER"));
+    CHECK(trent_key_metadata_aws_account_id(md).len == 12);
+    CHECK(strstr(trent_key_metadata_arn(md).data, key_id) != NULL);
+    CHECK(trent_key_metadata_current_key_material_id(md).len > 0);
+    CHECK(trent_key_metadata_enabled(md));
+    CHECK(!trent_key_metadata_multi_region(md));
+    CHECK(trent_key_metadata_creation_date(md) > 1700000000000LL);
+    CHECK(trent_key_metadata_deletion_date(md) == 0);
+    CHECK(trent_key_metadata_pending_deletion_window_in_days(md) == 0);
+    trent_key_metadata_free(md);
+
+    trent_key_metadata *none = NULL;
+    trent_error *err = NULL;
+    CHECK_RC(trent_kms_create_key_with_options(g_kms, g_caller, NULL, 0, S("RSA_9"), NULL, 0, NULL, 0, NULL, 0,
+                                               false, &none, &err),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK(none == NULL && trent_error_code(err) == TRENT_RESULT_VALIDATION_EXCEPTION);
+    trent_error_free(err);
+    CHECK_RC(trent_kms_create_key_with_options(g_kms, g_caller, NULL, 0, NULL, 0, NULL, 0, S("[]"), NULL, 0, false,
+                                               &none, NULL),
+             TRENT_RESULT_MALFORMED_POLICY_DOCUMENT_EXCEPTION);
+    CHECK_RC(trent_kms_create_key_with_options(g_kms, g_caller, NULL, 0, NULL, 0, NULL, 0, NULL, 0, NULL, 1, false,
+                                               &none, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_describe_key(g_kms, g_caller, S("alias/missing"), &none, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_describe_key(g_kms, g_caller, S(key_id), NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK(none == NULL);
+    CHECK(trent_key_metadata_key_id(NULL).data == NULL);
+    CHECK(trent_key_metadata_arn(NULL).data == NULL);
+    CHECK(trent_key_metadata_aws_account_id(NULL).data == NULL);
+    CHECK(trent_key_metadata_description(NULL).data == NULL);
+    CHECK(trent_key_metadata_key_state(NULL).data == NULL);
+    CHECK(trent_key_metadata_key_spec(NULL).data == NULL);
+    CHECK(trent_key_metadata_key_usage(NULL).data == NULL);
+    CHECK(trent_key_metadata_origin(NULL).data == NULL);
+    CHECK(trent_key_metadata_key_manager(NULL).data == NULL);
+    CHECK(trent_key_metadata_current_key_material_id(NULL).data == NULL);
+    CHECK(!trent_key_metadata_enabled(NULL) && !trent_key_metadata_multi_region(NULL));
+    CHECK(trent_key_metadata_creation_date(NULL) == 0 && trent_key_metadata_deletion_date(NULL) == 0);
+    CHECK(trent_key_metadata_pending_deletion_window_in_days(NULL) == 0);
+    trent_key_metadata_free(NULL);
+
+    /* Tags: add, remove, list. */
+    trent_tag more[1] = {{"extra", 5, "", 0}};
+    CHECK_RC(trent_kms_tag_resource(g_kms, g_caller, S(key_id), more, 1, NULL), TRENT_RESULT_OK);
+    trent_str drop[2] = {{"team", 4}, {"never-set", 9}};
+    CHECK_RC(trent_kms_untag_resource(g_kms, g_caller, S(key_id), drop, 2, NULL), TRENT_RESULT_OK);
+    trent_list *list = NULL;
+    CHECK_RC(trent_kms_list_resource_tags(g_kms, g_caller, S(key_id), 0, NULL, 0, &list, NULL), TRENT_RESULT_OK);
+    CHECK(trent_list_len(list) == 2);
+    int saw_env = 0, saw_extra = 0;
+    for (size_t i = 0; i < trent_list_len(list); i++) {
+        trent_str k = list_field(list, i, "TagKey");
+        trent_str v = list_field(list, i, "TagValue");
+        saw_env += str_eq(k, "env") && str_eq(v, "test");
+        saw_extra += str_eq(k, "extra") && v.data != NULL && v.len == 0;
+    }
+    CHECK(saw_env == 1 && saw_extra == 1);
+    trent_str v = {NULL, 0};
+    CHECK_RC(trent_list_get(list, 0, S("KeyId"), &v, NULL), TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(trent_list_get(list, 2, S("TagKey"), &v, NULL), TRENT_RESULT_INDEX_OUT_OF_RANGE);
+    CHECK_RC(trent_list_get(list, 0, S("TagKey"), NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK(v.data == NULL);
+    CHECK(trent_list_next_marker(list).data == NULL);
+    trent_list_free(list);
+    trent_tag reserved[1] = {{"aws:owner", 9, "x", 1}};
+    CHECK_RC(trent_kms_tag_resource(g_kms, g_caller, S(key_id), reserved, 1, NULL), TRENT_RESULT_TAG_EXCEPTION);
+    CHECK_RC(trent_kms_tag_resource(g_kms, g_caller, S(key_id), NULL, 1, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_untag_resource(g_kms, g_caller, S(key_id), NULL, 1, NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    /* Keys, page by page. */
+    size_t total = 0;
+    int found = 0;
+    char marker[256] = {0};
+    for (int page = 0; page < 1000; page++) {
+        list = NULL;
+        CHECK_RC(trent_kms_list_keys(g_kms, g_caller, 2, marker[0] ? marker : NULL, strlen(marker), &list, NULL),
+                 TRENT_RESULT_OK);
+        CHECK(trent_list_len(list) <= 2);
+        for (size_t i = 0; i < trent_list_len(list); i++) {
+            found += str_eq(list_field(list, i, "KeyId"), key_id);
+            CHECK(list_field(list, i, "KeyArn").len > 0);
+        }
+        total += trent_list_len(list);
+        trent_str next = trent_list_next_marker(list);
+        if (next.data == NULL) {
+            trent_list_free(list);
+            break;
+        }
+        CHECK(next.len < sizeof marker);
+        memcpy(marker, next.data, next.len + 1);
+        trent_list_free(list);
+    }
+    CHECK(found == 1 && total >= 2);
+    CHECK_RC(trent_kms_list_keys(g_kms, g_caller, 1001, NULL, 0, &list, NULL), TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_list_keys(g_kms, g_caller, 0, NULL, 0, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    /* Aliases of one key. */
+    CHECK_RC(trent_kms_create_alias(g_kms, g_caller, S("alias/c-listed"), S(key_id), NULL), TRENT_RESULT_OK);
+    list = NULL;
+    CHECK_RC(trent_kms_list_aliases(g_kms, g_caller, S(key_id), 0, NULL, 0, &list, NULL), TRENT_RESULT_OK);
+    CHECK(trent_list_len(list) == 1);
+    CHECK(str_eq(list_field(list, 0, "AliasName"), "alias/c-listed"));
+    CHECK(str_eq(list_field(list, 0, "TargetKeyId"), key_id));
+    CHECK(strtoll(list_field(list, 0, "CreationDate").data, NULL, 10) > 1700000000000LL);
+    CHECK(list_field(list, 0, "LastUpdatedDate").len > 0);
+    CHECK(list_field(list, 0, "AliasArn").len > 0);
+    trent_list_free(list);
+    CHECK_RC(trent_kms_list_aliases(g_kms, g_caller, NULL, 0, 0, NULL, 0, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
+
+    /* Rotation status and rotations. */
+    bool enabled = true;
+    uint32_t period = 1;
+    int64_t next = 1;
+    CHECK_RC(trent_kms_get_key_rotation_status(g_kms, g_caller, S(key_id), &enabled, &period, &next, NULL),
+             TRENT_RESULT_OK);
+    CHECK(!enabled && period == 0 && next == 0);
+    CHECK_RC(trent_kms_enable_key_rotation(g_kms, g_caller, S(key_id), 180, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_get_key_rotation_status(g_kms, g_caller, S(key_id), &enabled, &period, &next, NULL),
+             TRENT_RESULT_OK);
+    CHECK(enabled && period == 180 && next > 1700000000000LL);
+    CHECK_RC(trent_kms_get_key_rotation_status(g_kms, g_caller, S(key_id), NULL, &period, &next, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_rotate_key_on_demand(g_kms, g_caller, S(key_id), NULL), TRENT_RESULT_OK);
+    list = NULL;
+    CHECK_RC(trent_kms_list_key_rotations(g_kms, g_caller, S(key_id), 0, NULL, 0, &list, NULL), TRENT_RESULT_OK);
+    CHECK(trent_list_len(list) == 1);
+    CHECK(str_eq(list_field(list, 0, "RotationType"), "ON_DEMAND"));
+    CHECK(str_eq(list_field(list, 0, "KeyId"), key_id));
+    CHECK(list_field(list, 0, "KeyMaterialId").len > 0);
+    CHECK(list_field(list, 0, "KeyMaterialState").len > 0);
+    CHECK(list_field(list, 0, "RotationDate").len > 0);
+    trent_list_free(list);
+    CHECK_RC(trent_kms_list_key_rotations(g_kms, g_caller, S("alias/missing"), 0, NULL, 0, &list, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK(trent_list_len(NULL) == 0);
+    CHECK(trent_list_next_marker(NULL).data == NULL);
+    CHECK_RC(trent_list_get(NULL, 0, S("KeyId"), &v, NULL), TRENT_RESULT_NULL_PARAMETER);
+    trent_list_free(NULL);
+}
+
+static void test_re_encrypt_batch_and_export(void) {
+    trent_buffer *src = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    trent_buffer *dst = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *src_id = (const char *)trent_buffer_data(src);
+    const char *dst_id = (const char *)trent_buffer_data(dst);
+    trent_context_entry from[1] = {{"from", 4, "a", 1}};
+    trent_context_entry to[1] = {{"to", 2, "b", 1}};
+    enum { N = 8 };
+    trent_buffer *blobs[N];
+    trent_re_encrypt_item items[N];
+    for (int i = 0; i < N; i++) {
+        uint8_t data[4] = {(uint8_t)i, 1, 2, 3};
+        blobs[i] = NULL;
+        CHECK_RC(trent_kms_encrypt(g_kms, g_caller, S(src_id), data, sizeof data, from, 1, &blobs[i], NULL),
+                 TRENT_RESULT_OK);
+        items[i].ciphertext = trent_buffer_data(blobs[i]);
+        items[i].ciphertext_len = trent_buffer_len(blobs[i]);
+        items[i].source_context = from;
+        items[i].source_context_len = i == N - 1 ? 0 : 1; /* the last with the wrong context */
+        items[i].destination_context = to;
+        items[i].destination_context_len = 1;
+    }
+    trent_batch_results *res = NULL;
+    CHECK_RC(trent_kms_re_encrypt_batch(g_kms, g_caller, S(dst_id), items, N, &res, NULL), TRENT_RESULT_OK);
+    CHECK(trent_batch_results_len(res) == N);
+    for (int i = 0; i < N - 1; i++) {
+        const uint8_t *p = NULL;
+        size_t len = 0;
+        CHECK_RC(trent_batch_results_get(res, (size_t)i, &p, &len, NULL), TRENT_RESULT_OK);
+        trent_secret *pt = NULL;
+        CHECK_RC(trent_kms_decrypt(g_kms, g_caller, p, len, to, 1, S(dst_id), &pt, NULL), TRENT_RESULT_OK);
+        CHECK(pt != NULL && trent_secret_len(pt) == 4 && trent_secret_data(pt)[0] == i);
+        trent_secret_free(pt);
+    }
+    const uint8_t *p = NULL;
+    size_t len = 0;
+    CHECK_RC(trent_batch_results_get(res, N - 1, &p, &len, NULL), TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    trent_batch_results_free(res);
+    res = NULL;
+    CHECK_RC(trent_kms_re_encrypt_batch(g_kms, g_caller, S("alias/none"), items, N, &res, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_re_encrypt_batch(g_kms, g_caller, S(dst_id), NULL, 1, &res, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK(res == NULL);
+    for (int i = 0; i < N; i++) {
+        trent_buffer_free(blobs[i]);
+    }
+
+    /* A data-key batch copied out in one call. */
+    trent_data_keys *keys = NULL;
+    CHECK_RC(trent_kms_generate_data_keys(g_kms, g_caller, S(src_id), 0, NULL, 0, 10, &keys, NULL), TRENT_RESULT_OK);
+    size_t pt_total = 0, ct_total = 0;
+    CHECK_RC(trent_data_keys_total_len(keys, &pt_total, &ct_total, NULL), TRENT_RESULT_OK);
+    CHECK(pt_total == 10 * 32 && ct_total > pt_total);
+    uint8_t *pts = malloc(pt_total);
+    uint8_t *cts = malloc(ct_total);
+    size_t ends[10];
+    CHECK_RC(trent_data_keys_export(keys, pts, pt_total, cts, ct_total, ends, 9, NULL), TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(trent_data_keys_export(keys, pts, pt_total, cts, ct_total - 1, ends, 10, NULL),
+             TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(trent_data_keys_export(keys, pts, pt_total, NULL, ct_total, ends, 10, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_data_keys_export(keys, pts, pt_total, cts, ct_total, ends, 10, NULL), TRENT_RESULT_OK);
+    CHECK(ends[9] == ct_total);
+    size_t start = 0;
+    for (size_t i = 0; i < 10; i++) {
+        trent_secret *pt = NULL;
+        CHECK_RC(trent_kms_decrypt(g_kms, g_caller, cts + start, ends[i] - start, NULL, 0, NULL, 0, &pt, NULL),
+                 TRENT_RESULT_OK);
+        CHECK(pt != NULL && trent_secret_len(pt) == 32 && memcmp(trent_secret_data(pt), pts + 32 * i, 32) == 0);
+        trent_secret_free(pt);
+        start = ends[i];
+    }
+    memset(pts, 0, pt_total);
+    free(pts);
+    free(cts);
+    trent_data_keys_free(keys);
+    CHECK_RC(trent_data_keys_total_len(NULL, &pt_total, &ct_total, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_data_keys_export(NULL, NULL, 0, NULL, 0, NULL, 0, NULL), TRENT_RESULT_NULL_PARAMETER);
+    trent_buffer_free(src);
+    trent_buffer_free(dst);
+}
+
 static void test_null_tolerant_functions(void) {
     CHECK(trent_buffer_data(NULL) == NULL);
     CHECK(trent_buffer_len(NULL) == 0);
@@ -674,6 +927,8 @@ int main(void) {
     test_call_json();
     test_aliases_and_maintenance();
     test_batches_and_root_key();
+    test_metadata_lists_and_tags();
+    test_re_encrypt_batch_and_export();
     test_null_tolerant_functions();
 
     trent_caller_free(caller);

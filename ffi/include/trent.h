@@ -241,6 +241,13 @@ typedef struct trent_data_keys trent_data_keys;
 typedef struct trent_error trent_error;
 
 /**
+ * A key's metadata, as DescribeKey and CreateKey return it: read with the
+ * `trent_key_metadata_*` accessors. A snapshot: later changes to the key do not show.
+ * Immutable: readable from any thread. Freed with `trent_key_metadata_free`.
+ */
+typedef struct trent_key_metadata trent_key_metadata;
+
+/**
  * An engine. Shared: every function taking a `const trent_kms *` may run concurrently with
  * any other on the same handle from any number of threads. Made by `trent_kms_open_*` or
  * `trent_kms_builder_open`, released by `trent_kms_free` once no call uses it.
@@ -254,11 +261,59 @@ typedef struct trent_kms trent_kms;
 typedef struct trent_kms_builder trent_kms_builder;
 
 /**
+ * One page of a listing: rows of named text fields, the field names being the AWS member
+ * names each listing function documents. Dates are decimal milliseconds since the Unix
+ * epoch. Read with `trent_list_len`, `trent_list_get` and `trent_list_next_marker`.
+ * Immutable: readable from any thread. Freed with `trent_list_free`.
+ */
+typedef struct trent_list trent_list;
+
+/**
  * Secret bytes the library returns (a plaintext data key, Decrypt's plaintext, random
  * bytes), held in the engine's locked memory and zeroed by `trent_secret_free`. Immutable:
  * readable from any thread.
  */
 typedef struct trent_secret trent_secret;
+
+/**
+ * One tag: UTF-8 key and value as `(pointer, length)`, no NUL needed.
+ */
+typedef struct trent_tag {
+  /**
+   * The tag key's bytes (1–128 characters, not starting with `aws:`).
+   */
+  const char *key;
+  /**
+   * The tag key's length in bytes.
+   */
+  size_t key_len;
+  /**
+   * The tag value's bytes (0–256 characters).
+   */
+  const char *value;
+  /**
+   * The tag value's length in bytes.
+   */
+  size_t value_len;
+} trent_tag;
+
+/**
+ * A UTF-8 string as `(pointer, length)`. As an argument, `data` needs no NUL. As a result,
+ * it points into the object it came from (valid until that object is freed) and is followed
+ * by a NUL not counted in `len`, so it can also be read as a C string when the text has no
+ * NUL of its own (identifiers, states and dates never do; descriptions and tag values may).
+ * An absent value is `{NULL, 0}`.
+ */
+typedef struct trent_str {
+  /**
+   * The UTF-8 bytes.
+   */
+  const char *data;
+  /**
+   * Their number, without the trailing NUL.
+   */
+  size_t len;
+} trent_str;
 
 /**
  * One pair of an encryption context: UTF-8 key and value as `(pointer, length)`, no NUL
@@ -306,6 +361,37 @@ typedef struct trent_batch_item {
    */
   size_t context_len;
 } trent_batch_item;
+
+/**
+ * One item of a ReEncrypt batch: a ciphertext blob, the context it was encrypted with and
+ * the context to bind to its new blob (each `(NULL, 0)` for none).
+ */
+typedef struct trent_re_encrypt_item {
+  /**
+   * The ciphertext blob.
+   */
+  const uint8_t *ciphertext;
+  /**
+   * Its length in bytes.
+   */
+  size_t ciphertext_len;
+  /**
+   * The context the blob was encrypted with.
+   */
+  const struct trent_context_entry *source_context;
+  /**
+   * How many entries `source_context` has.
+   */
+  size_t source_context_len;
+  /**
+   * The context to bind to the new blob.
+   */
+  const struct trent_context_entry *destination_context;
+  /**
+   * How many entries `destination_context` has.
+   */
+  size_t destination_context_len;
+} trent_re_encrypt_item;
 
 #ifdef __cplusplus
 extern "C" {
@@ -623,6 +709,254 @@ trent_result trent_caller_from_arn(const char *arn,
 void trent_caller_free(struct trent_caller *caller);
 
 /**
+ * CreateKey with every option: the UTF-8 `description`, `key_spec` (`"SYMMETRIC_DEFAULT"`),
+ * `key_usage` (`"ENCRYPT_DECRYPT"`) and key `policy` (JSON) may each be `(NULL, 0)` for the
+ * default (AWS's default key policy for the account); `tags` are set on the new key;
+ * `multi_region` makes a multi-Region primary key (`mrk-…`). On success `*metadata_out`
+ * receives the new key's metadata. A spec or usage that is not a wire name is
+ * `TRENT_RESULT_VALIDATION_EXCEPTION`; one the engine does not offer yet is
+ * `TRENT_RESULT_UNSUPPORTED_OPERATION_EXCEPTION`.
+ */
+trent_result trent_kms_create_key_with_options(const struct trent_kms *kms,
+                                               const struct trent_caller *caller,
+                                               const char *description,
+                                               size_t description_len,
+                                               const char *key_spec,
+                                               size_t key_spec_len,
+                                               const char *key_usage,
+                                               size_t key_usage_len,
+                                               const char *policy,
+                                               size_t policy_len,
+                                               const struct trent_tag *tags,
+                                               size_t tags_len,
+                                               bool multi_region,
+                                               struct trent_key_metadata **metadata_out,
+                                               struct trent_error **err);
+
+/**
+ * DescribeKey: the metadata of `key_id` (id, ARN, alias name or alias ARN), in
+ * `*metadata_out` on success.
+ */
+trent_result trent_kms_describe_key(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *key_id,
+                                    size_t key_id_len,
+                                    struct trent_key_metadata **metadata_out,
+                                    struct trent_error **err);
+
+/**
+ * The key id (`1234abcd-…`, `mrk-…` for a multi-Region key); `{NULL, 0}` if `metadata`
+ * is NULL.
+ */
+struct trent_str trent_key_metadata_key_id(const struct trent_key_metadata *metadata);
+
+/**
+ * The key ARN (`arn:aws:kms:<region>:<account>:key/<id>`); `{NULL, 0}` if `metadata` is
+ * NULL.
+ */
+struct trent_str trent_key_metadata_arn(const struct trent_key_metadata *metadata);
+
+/**
+ * The account that owns the key; `{NULL, 0}` if `metadata` is NULL.
+ */
+struct trent_str trent_key_metadata_aws_account_id(const struct trent_key_metadata *metadata);
+
+/**
+ * The description (empty when none was given); `{NULL, 0}` if `metadata` is NULL. May
+ * contain NUL characters: use `len`.
+ */
+struct trent_str trent_key_metadata_description(const struct trent_key_metadata *metadata);
+
+/**
+ * The key state, as AWS names it: `"Enabled"`, `"Disabled"`, `"PendingDeletion"`, …;
+ * `{NULL, 0}` if `metadata` is NULL.
+ */
+struct trent_str trent_key_metadata_key_state(const struct trent_key_metadata *metadata);
+
+/**
+ * The key spec (`"SYMMETRIC_DEFAULT"`, …); `{NULL, 0}` if `metadata` is NULL.
+ */
+struct trent_str trent_key_metadata_key_spec(const struct trent_key_metadata *metadata);
+
+/**
+ * The key usage (`"ENCRYPT_DECRYPT"`, …); `{NULL, 0}` if `metadata` is NULL.
+ */
+struct trent_str trent_key_metadata_key_usage(const struct trent_key_metadata *metadata);
+
+/**
+ * Where the key material came from (`"AWS_KMS"`); `{NULL, 0}` if `metadata` is NULL.
+ */
+struct trent_str trent_key_metadata_origin(const struct trent_key_metadata *metadata);
+
+/**
+ * `"CUSTOMER"` for keys callers made, `"AWS"` for service-managed keys; `{NULL, 0}` if
+ * `metadata` is NULL.
+ */
+struct trent_str trent_key_metadata_key_manager(const struct trent_key_metadata *metadata);
+
+/**
+ * The id of the key material new ciphertexts use; `{NULL, 0}` when the key has none to
+ * show (or `metadata` is NULL).
+ */
+struct trent_str trent_key_metadata_current_key_material_id(const struct trent_key_metadata *metadata);
+
+/**
+ * Whether the key is enabled (state `Enabled`); false if `metadata` is NULL.
+ */
+bool trent_key_metadata_enabled(const struct trent_key_metadata *metadata);
+
+/**
+ * Whether the key is a multi-Region key; false if `metadata` is NULL.
+ */
+bool trent_key_metadata_multi_region(const struct trent_key_metadata *metadata);
+
+/**
+ * When the key was created, in milliseconds since the Unix epoch; 0 if `metadata` is NULL.
+ */
+int64_t trent_key_metadata_creation_date(const struct trent_key_metadata *metadata);
+
+/**
+ * When a key `PendingDeletion` will be deleted, in milliseconds since the Unix epoch; 0 when
+ * no deletion is scheduled (or `metadata` is NULL).
+ */
+int64_t trent_key_metadata_deletion_date(const struct trent_key_metadata *metadata);
+
+/**
+ * The waiting period of a scheduled deletion, in days; 0 when none is scheduled (or
+ * `metadata` is NULL).
+ */
+uint32_t trent_key_metadata_pending_deletion_window_in_days(const struct trent_key_metadata *metadata);
+
+/**
+ * Frees key metadata; NULL is accepted.
+ */
+void trent_key_metadata_free(struct trent_key_metadata *metadata);
+
+/**
+ * ListKeys: one page of the keys in the account and region. Fields `KeyId`, `KeyArn`.
+ * `limit` is the page size (1–1000, 0 for the default 100); `marker` is `(NULL, 0)` for the
+ * first page, else the previous page's `trent_list_next_marker`.
+ */
+trent_result trent_kms_list_keys(const struct trent_kms *kms,
+                                 const struct trent_caller *caller,
+                                 uint32_t limit,
+                                 const char *marker,
+                                 size_t marker_len,
+                                 struct trent_list **list_out,
+                                 struct trent_error **err);
+
+/**
+ * ListAliases: one page of the aliases, of all keys or, when `key_id` is not `(NULL, 0)`,
+ * of that key. Fields `AliasName`, `AliasArn`, `TargetKeyId`, `CreationDate`,
+ * `LastUpdatedDate`. Paging as in `trent_kms_list_keys`.
+ */
+trent_result trent_kms_list_aliases(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *key_id,
+                                    size_t key_id_len,
+                                    uint32_t limit,
+                                    const char *marker,
+                                    size_t marker_len,
+                                    struct trent_list **list_out,
+                                    struct trent_error **err);
+
+/**
+ * ListResourceTags: one page of the tags of `key_id`. Fields `TagKey`, `TagValue`. Paging
+ * as in `trent_kms_list_keys` (`limit` 1–50, default 50).
+ */
+trent_result trent_kms_list_resource_tags(const struct trent_kms *kms,
+                                          const struct trent_caller *caller,
+                                          const char *key_id,
+                                          size_t key_id_len,
+                                          uint32_t limit,
+                                          const char *marker,
+                                          size_t marker_len,
+                                          struct trent_list **list_out,
+                                          struct trent_error **err);
+
+/**
+ * ListKeyRotations: one page of the rotations of `key_id`, oldest first. Fields `KeyId`,
+ * `KeyMaterialId`, `KeyMaterialState`, `RotationDate`, `RotationType` (`"AUTOMATIC"` or
+ * `"ON_DEMAND"`). Paging as in `trent_kms_list_keys`.
+ */
+trent_result trent_kms_list_key_rotations(const struct trent_kms *kms,
+                                          const struct trent_caller *caller,
+                                          const char *key_id,
+                                          size_t key_id_len,
+                                          uint32_t limit,
+                                          const char *marker,
+                                          size_t marker_len,
+                                          struct trent_list **list_out,
+                                          struct trent_error **err);
+
+/**
+ * The number of rows of a listing page; 0 if `list` is NULL.
+ */
+size_t trent_list_len(const struct trent_list *list);
+
+/**
+ * Field `field` (an AWS member name, UTF-8 `(pointer, length)`) of row `row`: on success
+ * `*value_out` receives it, valid until `trent_list_free`, or `{NULL, 0}` when the row has
+ * no such value (an optional member). `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `row` is past the
+ * end; `TRENT_RESULT_INVALID_ARGUMENT` if the listing has no field of that name.
+ */
+trent_result trent_list_get(const struct trent_list *list,
+                            size_t row,
+                            const char *field,
+                            size_t field_len,
+                            struct trent_str *value_out,
+                            struct trent_error **err);
+
+/**
+ * The marker of the next page (pass it to the same listing function), or `{NULL, 0}` when
+ * this is the last page (or `list` is NULL).
+ */
+struct trent_str trent_list_next_marker(const struct trent_list *list);
+
+/**
+ * Frees a listing page; NULL is accepted.
+ */
+void trent_list_free(struct trent_list *list);
+
+/**
+ * TagResource: adds `tags` (`tags_len` entries) to `key_id`, replacing the values of tags
+ * it already has. At most 50 tags per key.
+ */
+trent_result trent_kms_tag_resource(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *key_id,
+                                    size_t key_id_len,
+                                    const struct trent_tag *tags,
+                                    size_t tags_len,
+                                    struct trent_error **err);
+
+/**
+ * UntagResource: removes the tags named by `tag_keys` (`tag_keys_len` strings) from
+ * `key_id`; names it does not have are ignored.
+ */
+trent_result trent_kms_untag_resource(const struct trent_kms *kms,
+                                      const struct trent_caller *caller,
+                                      const char *key_id,
+                                      size_t key_id_len,
+                                      const struct trent_str *tag_keys,
+                                      size_t tag_keys_len,
+                                      struct trent_error **err);
+
+/**
+ * GetKeyRotationStatus: on success `*enabled_out` receives whether automatic rotation is on,
+ * `*rotation_period_in_days_out` its period (0 when off) and `*next_rotation_date_out` the
+ * next automatic rotation in milliseconds since the Unix epoch (0 when none is due).
+ */
+trent_result trent_kms_get_key_rotation_status(const struct trent_kms *kms,
+                                               const struct trent_caller *caller,
+                                               const char *key_id,
+                                               size_t key_id_len,
+                                               bool *enabled_out,
+                                               uint32_t *rotation_period_in_days_out,
+                                               int64_t *next_rotation_date_out,
+                                               struct trent_error **err);
+
+/**
  * CreateKey: a new symmetric encryption key (`SYMMETRIC_DEFAULT`) with the UTF-8
  * `description` (`(NULL, 0)` for none). On success `*key_id_out` receives the new key's id
  * (a NUL-terminated text buffer).
@@ -873,6 +1207,35 @@ trent_result trent_data_keys_get(const struct trent_data_keys *data_keys,
                                  struct trent_error **err);
 
 /**
+ * The total sizes of a batch's data keys, for `trent_data_keys_export`: on success
+ * `*plaintexts_len_out` receives the sum of the plaintext lengths and `*ciphertexts_len_out`
+ * the sum of the wrapped keys' lengths. If an item failed, its code is returned (and its
+ * detail in `*err`), and nothing is written.
+ */
+trent_result trent_data_keys_total_len(const struct trent_data_keys *data_keys,
+                                       size_t *plaintexts_len_out,
+                                       size_t *ciphertexts_len_out,
+                                       struct trent_error **err);
+
+/**
+ * Copies a whole batch out in one call, the fast path for bindings: every plaintext data
+ * key, back to back, into `(plaintexts, plaintexts_len)`; every wrapped key, back to back,
+ * into `(ciphertexts, ciphertexts_len)`; and where each wrapped key ends (an offset into
+ * `ciphertexts`) into `(ciphertext_ends, ciphertext_ends_len)`, one per item. The sizes must
+ * be exactly those of `trent_data_keys_total_len` and `trent_data_keys_len`, else
+ * `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. If an item failed, its code is
+ * returned and nothing is written. The caller owns, and should zero, the plaintext copy.
+ */
+trent_result trent_data_keys_export(const struct trent_data_keys *data_keys,
+                                    uint8_t *plaintexts,
+                                    size_t plaintexts_len,
+                                    uint8_t *ciphertexts,
+                                    size_t ciphertexts_len,
+                                    size_t *ciphertext_ends,
+                                    size_t ciphertext_ends_len,
+                                    struct trent_error **err);
+
+/**
  * Frees a batch, zeroing its plaintext data keys; NULL is accepted.
  */
 void trent_data_keys_free(struct trent_data_keys *data_keys);
@@ -923,6 +1286,22 @@ trent_result trent_kms_decrypt_batch(const struct trent_kms *kms,
                                      size_t items_len,
                                      struct trent_batch_results **results_out,
                                      struct trent_error **err);
+
+/**
+ * ReEncrypt in bulk to one destination key (id, ARN, alias name or alias ARN), spread over
+ * the engine's thread pool: `items_len` items (at most 2^20), whose sources may be different
+ * keys; the plaintexts never leave the engine. Fails as a whole when the destination key
+ * cannot be used; otherwise `*results_out` receives one new ciphertext blob or error per item
+ * (`trent_batch_results_get`).
+ */
+trent_result trent_kms_re_encrypt_batch(const struct trent_kms *kms,
+                                        const struct trent_caller *caller,
+                                        const char *destination_key_id,
+                                        size_t destination_key_id_len,
+                                        const struct trent_re_encrypt_item *items,
+                                        size_t items_len,
+                                        struct trent_batch_results **results_out,
+                                        struct trent_error **err);
 
 /**
  * The number of results in a batch; 0 if `results` is NULL.

@@ -7,6 +7,7 @@
 
 use std::ffi::c_char;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::error::Failure;
@@ -109,6 +110,29 @@ pub(crate) fn arg_str<'a>(ptr: *const c_char, len: usize, name: &'static str) ->
         return Err(Failure::invalid_argument(format!("{name} contains a NUL character")));
     }
     Ok(text)
+}
+
+/// Borrows `(ptr, len)` as a caller-owned output array of `len` elements of `T`, possibly
+/// uninitialised (write-only); `(NULL, 0)` is empty.
+pub(crate) fn arg_out_array<'a, T>(
+    ptr: *mut T,
+    len: usize,
+    name: &'static str,
+) -> Result<&'a mut [MaybeUninit<T>], Failure> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if ptr.is_null() {
+        return Err(Failure::null(name));
+    }
+    if len > isize::MAX as usize / size_of::<T>().max(1) {
+        return Err(Failure::invalid_argument(format!("{name}: length {len} is too large")));
+    }
+    // SAFETY: `ptr` is not NULL and `len * size_of::<T>()` fits in `isize`; the C contract is
+    // that `ptr` points to `len` properly aligned elements the library may write, not read or
+    // written by anyone else for the duration of the call. As `MaybeUninit`, they need not
+    // be initialised.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<MaybeUninit<T>>(), len) })
 }
 
 /// Like [`arg_str`], with `NULL` meaning "absent" whatever the length.

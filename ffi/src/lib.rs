@@ -22,10 +22,12 @@
 mod boundary;
 pub mod error;
 pub mod handles;
+pub mod metadata;
 pub mod ops;
 
 pub use error::*;
 pub use handles::*;
+pub use metadata::*;
 pub use ops::*;
 
 #[cfg(test)]

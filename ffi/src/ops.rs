@@ -2,17 +2,18 @@
 //! the JSON dispatcher.
 
 use std::ffi::c_char;
+use std::mem::MaybeUninit;
 
 use engine::{
     AliasRequest, CreateKeyRequest, DataKey, DecryptBatchRequest, DecryptItem, DecryptRequest, DeleteAliasRequest,
     EnableKeyRotationRequest, EncryptBatchRequest, EncryptItem, EncryptionContext, GenerateDataKeyRequest,
-    GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptRequest, ScheduleKeyDeletionRequest,
-    UpdateKeyDescriptionRequest,
+    GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptBatchRequest, ReEncryptItem,
+    ReEncryptRequest, ScheduleKeyDeletionRequest, UpdateKeyDescriptionRequest,
 };
 
 use crate::boundary::{
-    Castable, Out, OutValue, OwnershipBox, arg_array, arg_bytes, arg_opt_str, arg_ref, arg_str, ffi_boundary,
-    ffi_boundary_infallible, free_box, to_boxed_mut_ptr,
+    Castable, Out, OutValue, OwnershipBox, arg_array, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str,
+    ffi_boundary, ffi_boundary_infallible, free_box, to_boxed_mut_ptr,
 };
 use crate::error::{Failure, trent_error, trent_result};
 use crate::handles::{
@@ -50,7 +51,7 @@ fn arg_context(ptr: *const trent_context_entry, len: usize, name: &'static str) 
 }
 
 /// The engine and caller arguments every operation starts with.
-fn kms_and_caller<'a>(
+pub(crate) fn kms_and_caller<'a>(
     kms: *const trent_kms,
     caller: *const trent_caller,
 ) -> Result<(&'a Kms, &'a <trent_caller as Castable>::RustType), Failure> {
@@ -519,6 +520,16 @@ pub struct DataKeys {
     items: Vec<engine::Result<DataKey>>,
 }
 
+impl DataKeys {
+    /// Every item's data key, or the first failed item's error.
+    fn successes(&self) -> Result<impl Iterator<Item = &DataKey>, Failure> {
+        if let Some(Err(e)) = self.items.iter().find(|r| r.is_err()) {
+            return Err(Failure::from(e.clone()));
+        }
+        Ok(self.items.iter().filter_map(|r| r.as_ref().ok()))
+    }
+}
+
 impl Castable for trent_data_keys {
     type Ownership = OwnershipBox;
     type RustType = DataKeys;
@@ -602,6 +613,91 @@ pub extern "C" fn trent_data_keys_get(
         plaintext_len_out.write(plaintext.len());
         ciphertext_out.write(key.ciphertext_blob.as_ptr());
         ciphertext_len_out.write(key.ciphertext_blob.len());
+        Ok(())
+    })
+}
+
+/// Copies `src` into the write-only `dst` of the same length.
+fn write_bytes(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
+}
+
+/// The total sizes of a batch's data keys, for `trent_data_keys_export`: on success
+/// `*plaintexts_len_out` receives the sum of the plaintext lengths and `*ciphertexts_len_out`
+/// the sum of the wrapped keys' lengths. If an item failed, its code is returned (and its
+/// detail in `*err`), and nothing is written.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_data_keys_total_len(
+    data_keys: *const trent_data_keys,
+    plaintexts_len_out: *mut usize,
+    ciphertexts_len_out: *mut usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let batch = arg_ref(data_keys, "data_keys")?;
+        let plaintexts_len_out = OutValue::new(plaintexts_len_out, "plaintexts_len_out")?;
+        let ciphertexts_len_out = OutValue::new(ciphertexts_len_out, "ciphertexts_len_out")?;
+        let (plaintexts, ciphertexts) = batch
+            .successes()?
+            .fold((0, 0), |(p, c), key| (p + key.plaintext.expose_secret().len(), c + key.ciphertext_blob.len()));
+        plaintexts_len_out.write(plaintexts);
+        ciphertexts_len_out.write(ciphertexts);
+        Ok(())
+    })
+}
+
+/// Copies a whole batch out in one call, the fast path for bindings: every plaintext data
+/// key, back to back, into `(plaintexts, plaintexts_len)`; every wrapped key, back to back,
+/// into `(ciphertexts, ciphertexts_len)`; and where each wrapped key ends (an offset into
+/// `ciphertexts`) into `(ciphertext_ends, ciphertext_ends_len)`, one per item. The sizes must
+/// be exactly those of `trent_data_keys_total_len` and `trent_data_keys_len`, else
+/// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. If an item failed, its code is
+/// returned and nothing is written. The caller owns, and should zero, the plaintext copy.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_data_keys_export(
+    data_keys: *const trent_data_keys,
+    plaintexts: *mut u8,
+    plaintexts_len: usize,
+    ciphertexts: *mut u8,
+    ciphertexts_len: usize,
+    ciphertext_ends: *mut usize,
+    ciphertext_ends_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let batch = arg_ref(data_keys, "data_keys")?;
+        let mut pt_total = 0;
+        let mut ct_total = 0;
+        for key in batch.successes()? {
+            pt_total += key.plaintext.expose_secret().len();
+            ct_total += key.ciphertext_blob.len();
+        }
+        let sizes = [
+            ("plaintexts_len", plaintexts_len, pt_total),
+            ("ciphertexts_len", ciphertexts_len, ct_total),
+            ("ciphertext_ends_len", ciphertext_ends_len, batch.items.len()),
+        ];
+        for (name, given, want) in sizes {
+            if given != want {
+                return Err(Failure::invalid_argument(format!("{name} is {given}, the batch needs exactly {want}")));
+            }
+        }
+        let plaintexts = arg_out_array(plaintexts, plaintexts_len, "plaintexts")?;
+        let ciphertexts = arg_out_array(ciphertexts, ciphertexts_len, "ciphertexts")?;
+        let ends = arg_out_array(ciphertext_ends, ciphertext_ends_len, "ciphertext_ends")?;
+        let (mut p, mut c) = (0, 0);
+        for (key, end) in batch.successes()?.zip(ends.iter_mut()) {
+            let pt = key.plaintext.expose_secret();
+            write_bytes(&mut plaintexts[p..p + pt.len()], pt);
+            p += pt.len();
+            write_bytes(&mut ciphertexts[c..c + key.ciphertext_blob.len()], &key.ciphertext_blob);
+            c += key.ciphertext_blob.len();
+            end.write(c);
+        }
         Ok(())
     })
 }
@@ -774,6 +870,76 @@ pub extern "C" fn trent_kms_decrypt_batch(
         };
         let items =
             kms.decrypt_batch(caller, &req)?.into_iter().map(|r| r.map(|d| BatchOutput::Secret(d.plaintext))).collect();
+        out.write(to_boxed_mut_ptr::<trent_batch_results>(BatchResults { items }));
+        Ok(())
+    })
+}
+
+/// One item of a ReEncrypt batch: a ciphertext blob, the context it was encrypted with and
+/// the context to bind to its new blob (each `(NULL, 0)` for none).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct trent_re_encrypt_item {
+    /// The ciphertext blob.
+    pub ciphertext: *const u8,
+    /// Its length in bytes.
+    pub ciphertext_len: usize,
+    /// The context the blob was encrypted with.
+    pub source_context: *const trent_context_entry,
+    /// How many entries `source_context` has.
+    pub source_context_len: usize,
+    /// The context to bind to the new blob.
+    pub destination_context: *const trent_context_entry,
+    /// How many entries `destination_context` has.
+    pub destination_context_len: usize,
+}
+
+/// ReEncrypt in bulk to one destination key (id, ARN, alias name or alias ARN), spread over
+/// the engine's thread pool: `items_len` items (at most 2^20), whose sources may be different
+/// keys; the plaintexts never leave the engine. Fails as a whole when the destination key
+/// cannot be used; otherwise `*results_out` receives one new ciphertext blob or error per item
+/// (`trent_batch_results_get`).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_re_encrypt_batch(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    destination_key_id: *const c_char,
+    destination_key_id_len: usize,
+    items: *const trent_re_encrypt_item,
+    items_len: usize,
+    results_out: *mut *mut trent_batch_results,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let dest = arg_str(destination_key_id, destination_key_id_len, "destination_key_id")?;
+        let items = arg_array(items, items_len, "items")?
+            .iter()
+            .map(|item| {
+                Ok(ReEncryptItem {
+                    ciphertext_blob: arg_bytes(item.ciphertext, item.ciphertext_len, "item ciphertext")?.to_vec(),
+                    source_encryption_context: arg_context(
+                        item.source_context,
+                        item.source_context_len,
+                        "item source_context",
+                    )?,
+                    destination_encryption_context: arg_context(
+                        item.destination_context,
+                        item.destination_context_len,
+                        "item destination_context",
+                    )?,
+                })
+            })
+            .collect::<Result<Vec<_>, Failure>>()?;
+        let out = Out::new(results_out, "results_out")?;
+        let req = ReEncryptBatchRequest { destination_key_id: dest.to_owned(), items, ..Default::default() };
+        let items = kms
+            .re_encrypt_batch(caller, &req)?
+            .into_iter()
+            .map(|r| r.map(|e| BatchOutput::Blob(e.ciphertext_blob)))
+            .collect();
         out.write(to_boxed_mut_ptr::<trent_batch_results>(BatchResults { items }));
         Ok(())
     })

@@ -822,3 +822,453 @@ fn root_key_rotation() {
     );
     assert_eq!(f.decrypt(&blob, &[]).expect("decrypt"), b"survives");
 }
+
+/// Reads a `trent_str` result as text; `None` for `{NULL, 0}`.
+fn text(v: trent_str) -> Option<String> {
+    if v.data.is_null() {
+        assert_eq!(v.len, 0);
+        return None;
+    }
+    // SAFETY: the library returned `data` pointing to `len` bytes plus a NUL, live until the
+    // object it came from is freed.
+    let bytes = unsafe { std::slice::from_raw_parts(v.data.cast::<u8>(), v.len + 1) };
+    assert_eq!(bytes[v.len], 0, "result strings are NUL-terminated");
+    Some(String::from_utf8(bytes[..v.len].to_vec()).expect("UTF-8"))
+}
+
+/// Field `field` of row `row` of a listing.
+fn list_get(list: *const trent_list, row: usize, field: &str) -> Result<Option<String>, trent_result> {
+    let (p, l) = s(field);
+    let untouched = b"untouched\0";
+    let mut v = trent_str { data: untouched.as_ptr().cast(), len: 9 };
+    let r = trent_list_get(list, row, p, l, &mut v, null_mut());
+    if r != trent_result::Ok {
+        assert!(std::ptr::eq(v.data, untouched.as_ptr().cast()) && v.len == 9, "an output was written on failure");
+        return Err(r);
+    }
+    Ok(text(v))
+}
+
+fn tag(k: &'static str, v: &'static str) -> trent_tag {
+    trent_tag { key: k.as_ptr().cast(), key_len: k.len(), value: v.as_ptr().cast(), value_len: v.len() }
+}
+
+#[test]
+fn create_key_with_options_and_describe_key() {
+    let f = Fixture::new();
+    let tags = [tag("team", "payments"), tag("env", "test")];
+    let (d, dl) = s("with options");
+    let (spec, specl) = s("SYMMETRIC_DEFAULT");
+    let (usage, usagel) = s("ENCRYPT_DECRYPT");
+    let mut md = null_mut();
+    let r = trent_kms_create_key_with_options(
+        f.kms,
+        f.caller,
+        d,
+        dl,
+        spec,
+        specl,
+        usage,
+        usagel,
+        null(),
+        0,
+        tags.as_ptr(),
+        2,
+        true,
+        &mut md,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::Ok);
+    let id = text(trent_key_metadata_key_id(md)).expect("id");
+    assert!(id.starts_with("mrk-"), "{id}");
+    assert!(text(trent_key_metadata_arn(md)).expect("arn").ends_with(&format!(":key/{id}")));
+    assert_eq!(text(trent_key_metadata_description(md)).as_deref(), Some("with options"));
+    assert_eq!(text(trent_key_metadata_key_state(md)).as_deref(), Some("Enabled"));
+    assert_eq!(text(trent_key_metadata_key_spec(md)).as_deref(), Some("SYMMETRIC_DEFAULT"));
+    assert_eq!(text(trent_key_metadata_key_usage(md)).as_deref(), Some("ENCRYPT_DECRYPT"));
+    assert_eq!(text(trent_key_metadata_origin(md)).as_deref(), Some("AWS_KMS"));
+    assert_eq!(text(trent_key_metadata_key_manager(md)).as_deref(), Some("CUSTOMER"));
+    assert_eq!(text(trent_key_metadata_aws_account_id(md)).expect("account").len(), 12);
+    assert!(trent_key_metadata_enabled(md));
+    assert!(trent_key_metadata_multi_region(md));
+    assert!(trent_key_metadata_creation_date(md) > 1_700_000_000_000);
+    assert_eq!(trent_key_metadata_deletion_date(md), 0);
+    assert_eq!(trent_key_metadata_pending_deletion_window_in_days(md), 0);
+    trent_key_metadata_free(md);
+
+    // The tags were set.
+    let (k, kl) = s(&id);
+    let mut list = null_mut();
+    assert_eq!(
+        trent_kms_list_resource_tags(f.kms, f.caller, k, kl, 0, null(), 0, &mut list, null_mut()),
+        trent_result::Ok
+    );
+    assert_eq!(trent_list_len(list), 2);
+    let mut pairs: Vec<(String, String)> = (0..2)
+        .map(|i| (list_get(list, i, "TagKey").unwrap().unwrap(), list_get(list, i, "TagValue").unwrap().unwrap()))
+        .collect();
+    pairs.sort();
+    assert_eq!(pairs, [("env".to_owned(), "test".to_owned()), ("team".to_owned(), "payments".to_owned())]);
+    trent_list_free(list);
+
+    // DescribeKey after scheduling deletion shows the new state and dates.
+    assert_eq!(trent_kms_schedule_key_deletion(f.kms, f.caller, k, kl, 7, null_mut()), trent_result::Ok);
+    let mut md = null_mut();
+    assert_eq!(trent_kms_describe_key(f.kms, f.caller, k, kl, &mut md, null_mut()), trent_result::Ok);
+    assert_eq!(text(trent_key_metadata_key_state(md)).as_deref(), Some("PendingDeletion"));
+    assert!(!trent_key_metadata_enabled(md));
+    assert_eq!(trent_key_metadata_pending_deletion_window_in_days(md), 7);
+    let days = (trent_key_metadata_deletion_date(md) - trent_key_metadata_creation_date(md)) / 86_400_000;
+    assert_eq!(days, 7);
+    trent_key_metadata_free(md);
+
+    // Bad spec and usage names, an unknown key, NULLs.
+    let mut md = null_mut();
+    let mut err = null_mut();
+    let (bad, badl) = s("AES_128");
+    let r = trent_kms_create_key_with_options(
+        f.kms,
+        f.caller,
+        null(),
+        0,
+        bad,
+        badl,
+        null(),
+        0,
+        null(),
+        0,
+        null(),
+        0,
+        false,
+        &mut md,
+        &mut err,
+    );
+    assert_eq!(r, trent_result::ValidationException);
+    assert!(md.is_null());
+    assert!(take_err(err).1.contains("keySpec"));
+    let r = trent_kms_create_key_with_options(
+        f.kms,
+        f.caller,
+        null(),
+        0,
+        null(),
+        0,
+        bad,
+        badl,
+        null(),
+        0,
+        null(),
+        0,
+        false,
+        &mut md,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::ValidationException);
+    let (p, pl) = s("{not json");
+    let r = trent_kms_create_key_with_options(
+        f.kms,
+        f.caller,
+        null(),
+        0,
+        null(),
+        0,
+        null(),
+        0,
+        p,
+        pl,
+        null(),
+        0,
+        false,
+        &mut md,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::MalformedPolicyDocumentException);
+    let r = trent_kms_create_key_with_options(
+        f.kms,
+        f.caller,
+        null(),
+        0,
+        null(),
+        0,
+        null(),
+        0,
+        null(),
+        0,
+        null(),
+        3,
+        false,
+        &mut md,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::NullParameter);
+    let r = trent_kms_create_key_with_options(
+        f.kms,
+        f.caller,
+        null(),
+        0,
+        null(),
+        0,
+        null(),
+        0,
+        null(),
+        0,
+        null(),
+        0,
+        false,
+        null_mut(),
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::NullParameter);
+    assert!(md.is_null());
+    let (u, ul) = s("11111111-2222-3333-4444-555555555555");
+    assert_eq!(trent_kms_describe_key(f.kms, f.caller, u, ul, &mut md, null_mut()), trent_result::NotFoundException);
+    assert_eq!(trent_kms_describe_key(f.kms, f.caller, k, kl, null_mut(), null_mut()), trent_result::NullParameter);
+    assert!(md.is_null());
+    // Accessors on NULL.
+    assert_eq!(text(trent_key_metadata_key_id(null())), None);
+    assert!(!trent_key_metadata_enabled(null()));
+    assert_eq!(trent_key_metadata_creation_date(null()), 0);
+    trent_key_metadata_free(null_mut());
+}
+
+#[test]
+fn listings_page_and_name_their_fields() {
+    let f = Fixture::new();
+    for _ in 0..4 {
+        let mut id = null_mut();
+        assert_eq!(trent_kms_create_key(f.kms, f.caller, null(), 0, &mut id, null_mut()), trent_result::Ok);
+        trent_buffer_free(id);
+    }
+    // Five keys, pages of two.
+    let mut seen = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let (m, ml) = marker.as_deref().map_or((null(), 0), s);
+        let mut list = null_mut();
+        assert_eq!(trent_kms_list_keys(f.kms, f.caller, 2, m, ml, &mut list, null_mut()), trent_result::Ok);
+        assert!(trent_list_len(list) <= 2);
+        for i in 0..trent_list_len(list) {
+            let id = list_get(list, i, "KeyId").unwrap().unwrap();
+            assert!(list_get(list, i, "KeyArn").unwrap().unwrap().ends_with(&id));
+            seen.push(id);
+        }
+        assert_eq!(list_get(list, 0, "AliasName"), Err(trent_result::InvalidArgument));
+        assert_eq!(list_get(list, 2, "KeyId"), Err(trent_result::IndexOutOfRange));
+        marker = text(trent_list_next_marker(list));
+        trent_list_free(list);
+        if marker.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), 5);
+    assert!(seen.contains(&f.key));
+
+    // Aliases, of all keys and of one.
+    let (k, kl) = s(&f.key);
+    let (a, al) = s("alias/listed");
+    assert_eq!(trent_kms_create_alias(f.kms, f.caller, a, al, k, kl, null_mut()), trent_result::Ok);
+    let mut list = null_mut();
+    assert_eq!(trent_kms_list_aliases(f.kms, f.caller, k, kl, 0, null(), 0, &mut list, null_mut()), trent_result::Ok);
+    assert_eq!(trent_list_len(list), 1);
+    assert_eq!(list_get(list, 0, "AliasName").unwrap().as_deref(), Some("alias/listed"));
+    assert_eq!(list_get(list, 0, "TargetKeyId").unwrap().as_deref(), Some(f.key.as_str()));
+    assert!(list_get(list, 0, "AliasArn").unwrap().unwrap().ends_with(":alias/listed"));
+    let created: i64 = list_get(list, 0, "CreationDate").unwrap().unwrap().parse().expect("milliseconds");
+    assert!(created > 1_700_000_000_000);
+    assert!(list_get(list, 0, "LastUpdatedDate").unwrap().is_some());
+    assert_eq!(text(trent_list_next_marker(list)), None);
+    trent_list_free(list);
+
+    // Rotations: one on demand.
+    assert_eq!(trent_kms_rotate_key_on_demand(f.kms, f.caller, k, kl, null_mut()), trent_result::Ok);
+    let mut list = null_mut();
+    assert_eq!(
+        trent_kms_list_key_rotations(f.kms, f.caller, k, kl, 0, null(), 0, &mut list, null_mut()),
+        trent_result::Ok
+    );
+    assert_eq!(trent_list_len(list), 1);
+    assert_eq!(list_get(list, 0, "RotationType").unwrap().as_deref(), Some("ON_DEMAND"));
+    assert_eq!(list_get(list, 0, "KeyId").unwrap().as_deref(), Some(f.key.as_str()));
+    assert!(list_get(list, 0, "KeyMaterialId").unwrap().is_some());
+    assert!(list_get(list, 0, "KeyMaterialState").unwrap().is_some());
+    trent_list_free(list);
+
+    // Errors: a bad limit, a bad marker, NULLs; nothing written.
+    let mut list = null_mut();
+    let mut err = null_mut();
+    assert_eq!(
+        trent_kms_list_keys(f.kms, f.caller, 5000, null(), 0, &mut list, &mut err),
+        trent_result::ValidationException
+    );
+    take_err(err);
+    let (m, ml) = s("not a marker");
+    let r = trent_kms_list_keys(f.kms, f.caller, 0, m, ml, &mut list, null_mut());
+    assert!(matches!(r, trent_result::InvalidMarkerException | trent_result::ValidationException), "{r:?}");
+    assert_eq!(trent_kms_list_keys(f.kms, f.caller, 0, null(), 0, null_mut(), null_mut()), trent_result::NullParameter);
+    let r = trent_kms_list_resource_tags(f.kms, f.caller, null(), 3, 0, null(), 0, &mut list, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    assert!(list.is_null());
+    assert_eq!(trent_list_len(null()), 0);
+    assert_eq!(text(trent_list_next_marker(null())), None);
+    let mut v = trent_str { data: null(), len: 0 };
+    let (kf, kfl) = s("KeyId");
+    assert_eq!(trent_list_get(null(), 0, kf, kfl, &mut v, null_mut()), trent_result::NullParameter);
+    trent_list_free(null_mut());
+}
+
+#[test]
+fn tags_and_rotation_status() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let tags = [tag("a", "1"), tag("b", "2"), tag("c", "")];
+    assert_eq!(trent_kms_tag_resource(f.kms, f.caller, k, kl, tags.as_ptr(), 3, null_mut()), trent_result::Ok);
+    let keys = [trent_str { data: "b".as_ptr().cast(), len: 1 }, trent_str { data: "zz".as_ptr().cast(), len: 2 }];
+    assert_eq!(trent_kms_untag_resource(f.kms, f.caller, k, kl, keys.as_ptr(), 2, null_mut()), trent_result::Ok);
+    let mut list = null_mut();
+    assert_eq!(
+        trent_kms_list_resource_tags(f.kms, f.caller, k, kl, 0, null(), 0, &mut list, null_mut()),
+        trent_result::Ok
+    );
+    let mut names: Vec<String> =
+        (0..trent_list_len(list)).map(|i| list_get(list, i, "TagKey").unwrap().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["a", "c"]);
+    trent_list_free(list);
+    // A reserved prefix is a TagException; NULL arrays with a count are refused.
+    let bad = [tag("aws:x", "1")];
+    assert_eq!(trent_kms_tag_resource(f.kms, f.caller, k, kl, bad.as_ptr(), 1, null_mut()), trent_result::TagException);
+    assert_eq!(trent_kms_tag_resource(f.kms, f.caller, k, kl, null(), 1, null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_kms_untag_resource(f.kms, f.caller, k, kl, null(), 1, null_mut()), trent_result::NullParameter);
+    let bad_utf8 = [trent_str { data: b"\xff".as_ptr().cast(), len: 1 }];
+    assert_eq!(
+        trent_kms_untag_resource(f.kms, f.caller, k, kl, bad_utf8.as_ptr(), 1, null_mut()),
+        trent_result::InvalidUtf8
+    );
+
+    // Rotation status before and after enabling.
+    let (mut on, mut period, mut next) = (true, 7u32, 7i64);
+    let r = trent_kms_get_key_rotation_status(f.kms, f.caller, k, kl, &mut on, &mut period, &mut next, null_mut());
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!((on, period, next), (false, 0, 0));
+    assert_eq!(trent_kms_enable_key_rotation(f.kms, f.caller, k, kl, 90, null_mut()), trent_result::Ok);
+    let r = trent_kms_get_key_rotation_status(f.kms, f.caller, k, kl, &mut on, &mut period, &mut next, null_mut());
+    assert_eq!(r, trent_result::Ok);
+    assert!(on);
+    assert_eq!(period, 90);
+    assert!(next > 1_700_000_000_000);
+    let r = trent_kms_get_key_rotation_status(f.kms, f.caller, k, kl, &mut on, null_mut(), &mut next, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+}
+
+#[test]
+fn re_encrypt_batch_and_data_key_export() {
+    let f = Fixture::new();
+    let mut dest = null_mut();
+    assert_eq!(trent_kms_create_key(f.kms, f.caller, null(), 0, &mut dest, null_mut()), trent_result::Ok);
+    let src_ctx = [entry("from", "a")];
+    let dst_ctx = [entry("to", "b")];
+    let blobs: Vec<Vec<u8>> = (0..20u8).map(|i| f.encrypt(&[i; 10], &src_ctx).expect("encrypt")).collect();
+    let mut items: Vec<trent_re_encrypt_item> = blobs
+        .iter()
+        .map(|b| trent_re_encrypt_item {
+            ciphertext: b.as_ptr(),
+            ciphertext_len: b.len(),
+            source_context: src_ctx.as_ptr(),
+            source_context_len: 1,
+            destination_context: dst_ctx.as_ptr(),
+            destination_context_len: 1,
+        })
+        .collect();
+    // One item with the wrong source context fails alone.
+    items[3].source_context_len = 0;
+    let mut results = null_mut();
+    let (d, dl) = (trent_buffer_data(dest).cast(), trent_buffer_len(dest));
+    let r = trent_kms_re_encrypt_batch(f.kms, f.caller, d, dl, items.as_ptr(), items.len(), &mut results, null_mut());
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!(trent_batch_results_len(results), 20);
+    for i in 0..20 {
+        let got = batch_get(results, i);
+        if i == 3 {
+            assert_eq!(got, Err(trent_result::InvalidCiphertextException));
+        } else {
+            assert_eq!(f.decrypt(&got.expect("blob"), &dst_ctx).expect("decrypt"), [i as u8; 10]);
+        }
+    }
+    trent_batch_results_free(results);
+    results = null_mut();
+    let (u, ul) = s("alias/nowhere");
+    let r = trent_kms_re_encrypt_batch(f.kms, f.caller, u, ul, items.as_ptr(), items.len(), &mut results, null_mut());
+    assert_eq!(r, trent_result::NotFoundException);
+    let r = trent_kms_re_encrypt_batch(f.kms, f.caller, d, dl, null(), 2, &mut results, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    assert!(results.is_null());
+    trent_buffer_free(dest);
+
+    // Export a data-key batch in one call.
+    let (k, kl) = s(&f.key);
+    let mut batch = null_mut();
+    assert_eq!(
+        trent_kms_generate_data_keys(f.kms, f.caller, k, kl, 16, null(), 0, 64, &mut batch, null_mut()),
+        trent_result::Ok
+    );
+    let (mut pt_len, mut ct_len) = (0, 0);
+    assert_eq!(trent_data_keys_total_len(batch, &mut pt_len, &mut ct_len, null_mut()), trent_result::Ok);
+    assert_eq!(pt_len, 64 * 16);
+    let mut pts = vec![0u8; pt_len];
+    let mut cts = vec![0u8; ct_len];
+    let mut ends = vec![0usize; 64];
+    // Wrong sizes write nothing.
+    let mut err = null_mut();
+    let r = trent_data_keys_export(
+        batch,
+        pts.as_mut_ptr(),
+        pt_len - 1,
+        cts.as_mut_ptr(),
+        ct_len,
+        ends.as_mut_ptr(),
+        64,
+        &mut err,
+    );
+    assert_eq!(r, trent_result::InvalidArgument);
+    assert!(take_err(err).1.contains("plaintexts_len"));
+    let r = trent_data_keys_export(
+        batch,
+        pts.as_mut_ptr(),
+        pt_len,
+        cts.as_mut_ptr(),
+        ct_len,
+        ends.as_mut_ptr(),
+        63,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::InvalidArgument);
+    assert!(pts.iter().all(|&b| b == 0) && ends.iter().all(|&e| e == 0));
+    let r =
+        trent_data_keys_export(batch, null_mut(), pt_len, cts.as_mut_ptr(), ct_len, ends.as_mut_ptr(), 64, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    let r = trent_data_keys_export(
+        batch,
+        pts.as_mut_ptr(),
+        pt_len,
+        cts.as_mut_ptr(),
+        ct_len,
+        ends.as_mut_ptr(),
+        64,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!(*ends.last().expect("ends"), ct_len);
+    let mut start = 0;
+    for (i, &end) in ends.iter().enumerate() {
+        let (mut p, mut pl, mut c, mut cl) = (null(), 0, null(), 0);
+        assert_eq!(trent_data_keys_get(batch, i, &mut p, &mut pl, &mut c, &mut cl, null_mut()), trent_result::Ok);
+        // SAFETY: pointers into the batch, live until it is freed.
+        let (pt, ct) = unsafe { (std::slice::from_raw_parts(p, pl), std::slice::from_raw_parts(c, cl)) };
+        assert_eq!(&pts[i * 16..(i + 1) * 16], pt);
+        assert_eq!(&cts[start..end], ct);
+        start = end;
+    }
+    trent_data_keys_free(batch);
+    let (mut a, mut b) = (0, 0);
+    assert_eq!(trent_data_keys_total_len(null(), &mut a, &mut b, null_mut()), trent_result::NullParameter);
+}
