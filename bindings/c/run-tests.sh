@@ -6,10 +6,13 @@
 #   3. the same programs, built without sanitizers against libtrent.so, under valgrind
 #      (no invalid reads or writes, no bad frees, no definite leaks). valgrind is installed
 #      with apt-get when missing; TRENT_SKIP_VALGRIND=1 skips this step.
-#      Uninitialised-value checks are off (--undef-value-errors=no): memcheck reports
-#      conditional jumps on AES-GCM output inside the engine (root key check values computed
-#      with a key held in the locked-memory arena), which ASan/UBSan do not see and ring alone
-#      does not show; that is the engine's to investigate, not the C boundary's.
+# TRENT_C_PROVIDER=aws-lc builds libtrent on aws-lc-rs instead of ring (the default).
+# On aws-lc-rs, valgrind also checks every use of uninitialised memory. On ring it does not
+# (--undef-value-errors=no): memcheck marks some AES-GCM tags computed by ring's x86_64
+# assembly as undefined (the ciphertext beside them is defined, the tags verify, and the same
+# programs on aws-lc-rs are clean), which shows up as conditional jumps on those tags in the
+# engine and in SQLite's writes. Reproducing it outside the engine has failed so far, so it
+# is reported as a finding, not suppressed line by line.
 # Prints one "N passed, N failed" line at the end; exits non-zero on any failure.
 set -euo pipefail
 
@@ -35,8 +38,16 @@ step() { # step NAME COMMAND...: runs a step and counts it
     fi
 }
 
-echo "--- cargo build -p trent-ffi"
-(cd "$root" && cargo build -p trent-ffi --quiet)
+provider="${TRENT_C_PROVIDER:-ring}"
+features=()
+undef=(--undef-value-errors=no)
+case "$provider" in
+    ring) ;;
+    aws-lc) features=(--features aws-lc) undef=() ;;
+    *) echo "TRENT_C_PROVIDER must be ring or aws-lc, not $provider" >&2; exit 2 ;;
+esac
+echo "--- cargo build -p trent-ffi ($provider)"
+(cd "$root" && cargo build -p trent-ffi --quiet "${features[@]}")
 
 cflags=(-std=c99 -Wall -Wextra -Werror -g -I "$include" -I "$here")
 libs=(-lpthread -ldl -lm -lrt -lutil)
@@ -73,7 +84,7 @@ step "bench build" gcc "${cflags[@]}" -O2 "$here/bench.c" -o "$out/bench" "$lib/
 step "bench run (smoke)" "$out/bench" 20
 
 # The install layout and pkg-config file: the envelope example built from an install.
-step "install (debug) into a prefix" "$root/ffi/install.sh" "$out/prefix" debug
+step "install (debug) into a prefix" "$root/ffi/install.sh" "$out/prefix" debug "${features[@]}"
 if command -v pkg-config >/dev/null; then
     pc() { PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig" pkg-config "$@"; }
     # shellcheck disable=SC2046
@@ -94,9 +105,9 @@ if [[ "${TRENT_SKIP_VALGRIND:-0}" != 1 ]]; then
         step "plain build: $p" gcc "${cflags[@]}" "$here/$p.c" -o "$out/$p" -L "$lib" -Wl,-rpath,"$lib" -ltrent \
             "${libs[@]}"
         step "valgrind: $p" valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-            --show-leak-kinds=definite --undef-value-errors=no "$out/$p"
+            --show-leak-kinds=definite "${undef[@]}" "$out/$p"
     done
 fi
 
-echo "c-abi: $passed passed, $failed failed"
+echo "c-abi ($provider): $passed passed, $failed failed"
 [[ $failed == 0 ]]
