@@ -206,7 +206,7 @@ fn scalar_value(kind: Kind, shape: &str, raw: &OsString, flag: &str) -> Result<V
 }
 
 /// A map: JSON, or the shorthand `k=v,k2=v2`.
-fn map_value(text: &str, flag: &str) -> Result<Value, Failure> {
+pub fn map_value(text: &str, flag: &str) -> Result<Value, Failure> {
     let t = text.trim();
     if t.starts_with('{') {
         return serde_json::from_str(t).map_err(|e| Failure::usage(format!("argument {flag}: Invalid JSON: {e}")));

@@ -83,13 +83,24 @@ impl Failure {
 }
 
 fn main() -> ExitCode {
-    match run(std::env::args_os().collect()) {
+    let code = match run(std::env::args_os().collect()) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(f) => {
-            let _ = writeln!(std::io::stderr(), "{}", f.message);
+            if !f.message.is_empty() {
+                let _ = writeln!(std::io::stderr(), "{}", f.message);
+            }
             ExitCode::from(f.code)
         }
+    };
+    // For the bounded-memory tests: the peak resident set size, from /proc (Linux).
+    if std::env::var_os("TRENT_REPORT_PEAK_RSS").is_some() {
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+                let _ = writeln!(std::io::stderr(), "trent: peak {line}");
+            }
+        }
     }
+    code
 }
 
 fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
