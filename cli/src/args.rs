@@ -48,7 +48,6 @@ pub fn command() -> Command {
                             .long(long)
                             .num_args(1..)
                             .action(ArgAction::Append)
-                            .allow_hyphen_values(true)
                             .value_parser(clap::value_parser!(OsString)),
                     );
                 }
