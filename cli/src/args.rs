@@ -33,14 +33,12 @@ pub fn command() -> Command {
             let long = kebab(member);
             match m.kind(shape) {
                 Kind::Boolean => {
-                    sub = sub
-                        .arg(Arg::new(member.to_owned()).long(long.clone()).action(ArgAction::SetTrue))
-                        .arg(
-                            Arg::new(format!("no-{member}"))
-                                .long(format!("no-{long}"))
-                                .action(ArgAction::SetTrue)
-                                .conflicts_with(member.to_owned()),
-                        );
+                    sub = sub.arg(Arg::new(member.to_owned()).long(long.clone()).action(ArgAction::SetTrue)).arg(
+                        Arg::new(format!("no-{member}"))
+                            .long(format!("no-{long}"))
+                            .action(ArgAction::SetTrue)
+                            .conflicts_with(member.to_owned()),
+                    );
                 }
                 Kind::List => {
                     sub = sub.arg(
@@ -178,7 +176,8 @@ fn scalar_value(kind: Kind, shape: &str, raw: &OsString, flag: &str) -> Result<V
             if binary {
                 return Ok(Value::String(STANDARD.encode(bytes)));
             }
-            let text = String::from_utf8(bytes).map_err(|_| Failure::usage(format!("argument {flag}: Invalid base64")))?;
+            let text =
+                String::from_utf8(bytes).map_err(|_| Failure::usage(format!("argument {flag}: Invalid base64")))?;
             let text = text.trim();
             if STANDARD.decode(text).is_err() {
                 return Err(Failure::usage(format!("argument {flag}: Invalid base64: \"{text}\"")));
@@ -213,7 +212,9 @@ pub fn map_value(text: &str, flag: &str) -> Result<Value, Failure> {
     let mut map = Map::new();
     for pair in split_shorthand(t) {
         let Some((k, v)) = pair.split_once('=') else {
-            return Err(Failure::usage(format!("argument {flag}: Error parsing parameter '{flag}': Expected: '=', received: '{pair}'")));
+            return Err(Failure::usage(format!(
+                "argument {flag}: Error parsing parameter '{flag}': Expected: '=', received: '{pair}'"
+            )));
         };
         map.insert(k.trim().to_owned(), Value::String(v.trim().to_owned()));
     }
@@ -254,7 +255,8 @@ fn list_value(shape: &str, values: &[OsString], flag: &str) -> Result<Value, Fai
     let texts: Vec<String> = values.iter().map(|v| read_text(v, flag)).collect::<Result<_, _>>()?;
     if let [only] = texts.as_slice() {
         if only.trim_start().starts_with('[') {
-            return serde_json::from_str(only.trim()).map_err(|e| Failure::usage(format!("argument {flag}: Invalid JSON: {e}")));
+            return serde_json::from_str(only.trim())
+                .map_err(|e| Failure::usage(format!("argument {flag}: Invalid JSON: {e}")));
         }
     }
     let mut items = Vec::new();

@@ -53,18 +53,26 @@ impl Settings {
             (sub, get)
         };
         let env = |names: &[&str]| names.iter().find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()));
-        let profile = flag("profile").or_else(|| env(&["TRENT_PROFILE", "AWS_PROFILE"])).unwrap_or_else(|| "default".into());
+        let profile =
+            flag("profile").or_else(|| env(&["TRENT_PROFILE", "AWS_PROFILE"])).unwrap_or_else(|| "default".into());
         let file = load_config(&profile)?;
-        let pick = |flag_name: &str, envs: &[&str], key: &str| flag(flag_name).or_else(|| env(envs)).or_else(|| file.get(key).cloned());
+        let pick = |flag_name: &str, envs: &[&str], key: &str| {
+            flag(flag_name).or_else(|| env(envs)).or_else(|| file.get(key).cloned())
+        };
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let data_dir = pick("data-dir", &["TRENT_DATA_DIR"], "data_dir").map(PathBuf::from).unwrap_or_else(|| match &home {
-            Some(h) => h.join(".trent").join("data"),
-            None => PathBuf::from("trent-data"),
-        });
+        let data_dir =
+            pick("data-dir", &["TRENT_DATA_DIR"], "data_dir").map(PathBuf::from).unwrap_or_else(|| match &home {
+                Some(h) => h.join(".trent").join("data"),
+                None => PathBuf::from("trent-data"),
+            });
         let output = pick("output", &["TRENT_OUTPUT", "AWS_DEFAULT_OUTPUT"], "output").unwrap_or_else(|| "json".into());
-        let output = Format::parse(&output)
-            .ok_or_else(|| Failure::usage(format!("argument --output: Invalid choice: '{output}' (choose from 'json', 'text', 'table')")))?;
-        let paginate = !(sub_matches.is_some_and(|m| m.try_get_one::<bool>("no-paginate").ok().flatten() == Some(&true))
+        let output = Format::parse(&output).ok_or_else(|| {
+            Failure::usage(format!(
+                "argument --output: Invalid choice: '{output}' (choose from 'json', 'text', 'table')"
+            ))
+        })?;
+        let paginate = !(sub_matches
+            .is_some_and(|m| m.try_get_one::<bool>("no-paginate").ok().flatten() == Some(&true))
             || matches.try_get_one::<bool>("no-paginate").ok().flatten() == Some(&true));
         Ok(Settings {
             data_dir,
@@ -93,7 +101,10 @@ fn load_config(profile: &str) -> Result<HashMap<String, String>, Failure> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashMap::new()),
         Err(e) => {
-            return Err(Failure { code: crate::exit::CONFIG, message: format!("\ncannot read {}: {e}", path.display()) });
+            return Err(Failure {
+                code: crate::exit::CONFIG,
+                message: format!("\ncannot read {}: {e}", path.display()),
+            });
         }
     };
     Ok(parse_config(&text, profile))

@@ -26,14 +26,26 @@ const PROGRESS_THRESHOLD: u64 = 64 << 20;
 /// The `envelope` subcommand.
 pub fn command() -> Command {
     let common = |c: Command| {
-        c.arg(Arg::new("in").long("in").required(true).value_parser(clap::value_parser!(PathBuf)).help("Input file, or - for stdin"))
-            .arg(Arg::new("out").long("out").required(true).value_parser(clap::value_parser!(PathBuf)).help("Output file, or - for stdout"))
-            .arg(
-                Arg::new("encryption-context")
-                    .long("encryption-context")
-                    .help("k=v,k2=v2 or JSON: bound to the data key (on decrypt: the file's context must equal it)"),
-            )
-            .arg(Arg::new("no-progress").long("no-progress").action(ArgAction::SetTrue).help("Never show a progress bar"))
+        c.arg(
+            Arg::new("in")
+                .long("in")
+                .required(true)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Input file, or - for stdin"),
+        )
+        .arg(
+            Arg::new("out")
+                .long("out")
+                .required(true)
+                .value_parser(clap::value_parser!(PathBuf))
+                .help("Output file, or - for stdout"),
+        )
+        .arg(
+            Arg::new("encryption-context")
+                .long("encryption-context")
+                .help("k=v,k2=v2 or JSON: bound to the data key (on decrypt: the file's context must equal it)"),
+        )
+        .arg(Arg::new("no-progress").long("no-progress").action(ArgAction::SetTrue).help("Never show a progress bar"))
     };
     Command::new("envelope")
         .about("Envelope-encrypt files of any size under a data key (streaming, parallel, chunked AES-256-GCM)")
@@ -41,7 +53,12 @@ pub fn command() -> Command {
         .subcommand(common(
             Command::new("encrypt")
                 .about("Encrypt a file under a fresh data key from GenerateDataKey")
-                .arg(Arg::new("key-id").long("key-id").required(true).help("The KMS key (id, ARN, alias name or alias ARN)"))
+                .arg(
+                    Arg::new("key-id")
+                        .long("key-id")
+                        .required(true)
+                        .help("The KMS key (id, ARN, alias name or alias ARN)"),
+                )
                 .arg(
                     Arg::new("chunk-size")
                         .long("chunk-size")
@@ -73,8 +90,8 @@ pub fn run(settings: &Settings, matches: &ArgMatches) -> Result<(), Failure> {
     let (input, input_len): (Box<dyn Read + Send>, Option<u64>) = if input_path == Path::new("-") {
         (Box::new(io::stdin()), None)
     } else {
-        let f = File::open(input_path)
-            .map_err(|e| Failure::other(format!("cannot open {}: {e}", input_path.display())))?;
+        let f =
+            File::open(input_path).map_err(|e| Failure::other(format!("cannot open {}: {e}", input_path.display())))?;
         let len = f.metadata().ok().filter(|md| md.is_file()).map(|md| md.len());
         (Box::new(f), len)
     };
@@ -100,7 +117,9 @@ pub fn run(settings: &Settings, matches: &ArgMatches) -> Result<(), Failure> {
         let summary = work(verb, &kms, &caller, m, context, &progress, input, tmp.as_file_mut());
         match summary {
             Ok(s) => {
-                tmp.as_file().sync_all().map_err(|e| Failure::other(format!("cannot write {}: {e}", output_path.display())))?;
+                tmp.as_file()
+                    .sync_all()
+                    .map_err(|e| Failure::other(format!("cannot write {}: {e}", output_path.display())))?;
                 tmp.persist(output_path)
                     .map_err(|e| Failure::other(format!("cannot write {}: {}", output_path.display(), e.error)))?;
                 Ok(s)

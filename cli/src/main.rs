@@ -116,7 +116,9 @@ fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
                     let _ = e.print();
                     if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                         Err(Failure { code: exit::USAGE, message: String::new() })
@@ -135,7 +137,8 @@ fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     if sub == "envelope" {
         return envelope::run(&settings, sub_matches);
     }
-    let operation = args::operation_of(sub).ok_or_else(|| Failure::usage(format!("argument command: Invalid choice: '{sub}'")))?;
+    let operation =
+        args::operation_of(sub).ok_or_else(|| Failure::usage(format!("argument command: Invalid choice: '{sub}'")))?;
     let request = args::request(operation, sub_matches)?;
     let query = match &settings.query {
         Some(q) => Some(jmespath::compile(q).map_err(|e| Failure::usage(format!("Bad value for --query {q}: {e}")))?),
@@ -164,7 +167,9 @@ pub fn open(settings: &Settings) -> Result<(Kms, Caller), Failure> {
             message: format!("\ncannot open the keystore in {}: {e}", settings.data_dir.display()),
         })?;
     let caller = match &settings.caller {
-        Some(arn) => Caller::from_arn(arn).map_err(|e| Failure::usage(format!("argument --caller: {}", e.message())))?,
+        Some(arn) => {
+            Caller::from_arn(arn).map_err(|e| Failure::usage(format!("argument --caller: {}", e.message())))?
+        }
         None => kms.root_caller(),
     };
     Ok((kms, caller))
@@ -226,7 +231,12 @@ pub fn call(kms: &Kms, caller: &Caller, operation: &str, mut request: Value, pag
 
 /// Prints a response as the AWS CLI does: timestamps converted, `--query` applied, in the
 /// `--output` format.
-fn print(operation: &str, mut response: Value, query: Option<&jmespath::Expression<'_>>, format: Format) -> Result<(), Failure> {
+fn print(
+    operation: &str,
+    mut response: Value,
+    query: Option<&jmespath::Expression<'_>>,
+    format: Format,
+) -> Result<(), Failure> {
     let m = model();
     if let Some(shape) = m.output(operation) {
         output::convert_timestamps(m, &mut response, shape);

@@ -363,8 +363,13 @@ fn table(v: &Out, title: &str) -> String {
     let inner = sections
         .iter()
         .map(|sec| {
-            let cols = if sec.headers.is_empty() { sec.rows.iter().map(Vec::len).max().unwrap_or(1) } else { sec.headers.len() };
-            let cells: usize = (0..cols).map(|i| col_width(sec, i).max(sec.headers.get(i).map_or(0, String::len)) + 4).sum();
+            let cols = if sec.headers.is_empty() {
+                sec.rows.iter().map(Vec::len).max().unwrap_or(1)
+            } else {
+                sec.headers.len()
+            };
+            let cells: usize =
+                (0..cols).map(|i| col_width(sec, i).max(sec.headers.get(i).map_or(0, String::len)) + 4).sum();
             (cells + cols.saturating_sub(1)).max(sec.title.len() + 4) + 2 * sec.level
         })
         .max()
@@ -377,7 +382,8 @@ fn table(v: &Out, title: &str) -> String {
             s.push_str(&format!("{}\n", "-".repeat(w + 2)));
         }
         s.push_str(&format!("{l}|{}|{r}\n", center(&sec.title, w)));
-        let cols = if sec.headers.is_empty() { sec.rows.iter().map(Vec::len).max().unwrap_or(0) } else { sec.headers.len() };
+        let cols =
+            if sec.headers.is_empty() { sec.rows.iter().map(Vec::len).max().unwrap_or(0) } else { sec.headers.len() };
         if cols == 0 {
             continue;
         }
@@ -437,7 +443,8 @@ fn build_sections(v: &Out, title: &str, level: usize, out: &mut Vec<Section>) {
             let mut sorted: Vec<&(String, Out)> = entries.iter().collect();
             sorted.sort_by(|a, b| a.0.cmp(&b.0));
             let scalars: Vec<&(String, Out)> = sorted.iter().copied().filter(|(_, v)| is_scalar(v)).collect();
-            let mut sec = Section { level, title: title.to_owned(), headers: Vec::new(), rows: Vec::new(), object: true };
+            let mut sec =
+                Section { level, title: title.to_owned(), headers: Vec::new(), rows: Vec::new(), object: true };
             if scalars.len() == 1 {
                 sec.rows.push(vec![scalars[0].0.clone(), scalar(&scalars[0].1)]);
             } else if !scalars.is_empty() {
@@ -450,7 +457,8 @@ fn build_sections(v: &Out, title: &str, level: usize, out: &mut Vec<Section>) {
             }
         }
         Out::Arr(items) => {
-            let mut sec = Section { level, title: title.to_owned(), headers: Vec::new(), rows: Vec::new(), object: false };
+            let mut sec =
+                Section { level, title: title.to_owned(), headers: Vec::new(), rows: Vec::new(), object: false };
             if items.iter().any(|i| matches!(i, Out::Obj(_))) {
                 let mut keys: Vec<String> = items
                     .iter()
@@ -530,7 +538,10 @@ mod tests {
             ("B".into(), Out::Arr(vec![Out::Num(1.into()), Out::Str("é".into())])),
             ("A".into(), Out::Obj(vec![])),
         ]);
-        assert_eq!(render(Format::Json, &v, "X"), "{\n    \"B\": [\n        1,\n        \"é\"\n    ],\n    \"A\": {}\n}\n");
+        assert_eq!(
+            render(Format::Json, &v, "X"),
+            "{\n    \"B\": [\n        1,\n        \"é\"\n    ],\n    \"A\": {}\n}\n"
+        );
         assert_eq!(render(Format::Json, &Out::Obj(vec![]), "X"), "");
     }
 }

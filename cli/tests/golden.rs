@@ -192,7 +192,17 @@ fn every_subcommand_prints_the_aws_shapes() {
     let key = out.trim().to_owned();
     let (out, _, _) = cli.run(&["create-key", "--query", "KeyMetadata.KeyId", "--output", "text"]);
     let key2 = out.trim().to_owned();
-    let (blob, _, _) = cli.run(&["encrypt", "--key-id", &key, "--plaintext", "aGVsbG8=", "--query", "CiphertextBlob", "--output", "text"]);
+    let (blob, _, _) = cli.run(&[
+        "encrypt",
+        "--key-id",
+        &key,
+        "--plaintext",
+        "aGVsbG8=",
+        "--query",
+        "CiphertextBlob",
+        "--output",
+        "text",
+    ]);
     let blob = blob.trim().to_owned();
 
     let commands: Vec<(&str, Vec<&str>)> = vec![
@@ -245,9 +255,19 @@ fn every_subcommand_prints_the_aws_shapes() {
         compare(&format!("{cmd}.json"), &normalize(&json_out), &mut failures);
         let repeatable = matches!(
             *cmd,
-            "describe-key" | "list-aliases" | "list-resource-tags" | "encrypt" | "decrypt" | "re-encrypt"
-                | "generate-data-key" | "generate-data-key-without-plaintext" | "generate-random"
-                | "get-key-rotation-status" | "list-key-rotations" | "list-keys" | "create-key"
+            "describe-key"
+                | "list-aliases"
+                | "list-resource-tags"
+                | "encrypt"
+                | "decrypt"
+                | "re-encrypt"
+                | "generate-data-key"
+                | "generate-data-key-without-plaintext"
+                | "generate-random"
+                | "get-key-rotation-status"
+                | "list-key-rotations"
+                | "list-keys"
+                | "create-key"
         );
         if repeatable {
             let mut text_args = json_args.clone();

@@ -12,13 +12,16 @@ const LIMIT_KIB: u64 = 256 << 10;
 
 fn trent(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trent"));
-    c.env("TRENT_DATA_DIR", dir.join("data")).env("TRENT_CONFIG_FILE", dir.join("none")).env("TRENT_REPORT_PEAK_RSS", "1");
+    c.env("TRENT_DATA_DIR", dir.join("data"))
+        .env("TRENT_CONFIG_FILE", dir.join("none"))
+        .env("TRENT_REPORT_PEAK_RSS", "1");
     c
 }
 
 fn peak_kib(stderr: &[u8]) -> u64 {
     let text = String::from_utf8_lossy(stderr);
-    let line = text.lines().find(|l| l.starts_with("trent: peak VmHWM:")).unwrap_or_else(|| panic!("no peak in {text}"));
+    let line =
+        text.lines().find(|l| l.starts_with("trent: peak VmHWM:")).unwrap_or_else(|| panic!("no peak in {text}"));
     line.split_whitespace().nth(3).unwrap().parse().unwrap()
 }
 
@@ -47,7 +50,8 @@ fn base_block() -> Vec<u8> {
 #[test]
 fn four_gib_stream_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let out = trent(dir.path()).args(["create-key", "--query", "KeyMetadata.KeyId", "--output", "text"]).output().unwrap();
+    let out =
+        trent(dir.path()).args(["create-key", "--query", "KeyMetadata.KeyId", "--output", "text"]).output().unwrap();
     assert!(out.status.success());
     let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 

@@ -208,7 +208,12 @@ pub struct EncryptOptions<'a> {
 
 impl Default for EncryptOptions<'_> {
     fn default() -> Self {
-        Self { chunk_size: DEFAULT_CHUNK_SIZE, encryption_context: EncryptionContext::new(), batch_chunks: None, progress: None }
+        Self {
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            encryption_context: EncryptionContext::new(),
+            batch_chunks: None,
+            progress: None,
+        }
     }
 }
 
@@ -650,9 +655,7 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
     let header = Header::read_from(&mut input)?;
     if let Some(want) = &options.encryption_context {
         if want != &header.encryption_context {
-            return Err(EnvelopeError::InvalidArgument(
-                "the file's encryption context is not the one required".into(),
-            ));
+            return Err(EnvelopeError::InvalidArgument("the file's encryption context is not the one required".into()));
         }
     }
     let req = DecryptRequest {

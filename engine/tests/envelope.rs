@@ -221,7 +221,10 @@ fn editing_the_header_fails_before_any_chunk() {
     let err = open(&kms, &me, &mixed, None).unwrap_err();
     assert!(matches!(err, EnvelopeError::ChunkAuthentication { index: 0 }), "{err:?}");
     assert!(matches!(open(&kms, &me, b"", None), Err(EnvelopeError::MalformedHeader(_))));
-    assert!(matches!(open(&kms, &me, b"NOTANENVELOPEFILE.........................................", None), Err(EnvelopeError::NotEnvelope)));
+    assert!(matches!(
+        open(&kms, &me, b"NOTANENVELOPEFILE.........................................", None),
+        Err(EnvelopeError::NotEnvelope)
+    ));
 }
 
 #[test]
