@@ -63,7 +63,7 @@ pub fn command() -> Command {
                     Arg::new("chunk-size")
                         .long("chunk-size")
                         .value_parser(clap::value_parser!(usize))
-                        .help("Plaintext bytes per chunk (default 1048576)"),
+                        .help("Plaintext bytes per chunk (default 262144)"),
                 ),
         ))
         .subcommand(common(

@@ -91,8 +91,9 @@ pub const MAGIC: &[u8; 8] = b"TRENTENC";
 pub const VERSION: u8 = 1;
 /// The cipher suite: AES-256-GCM chunks, HKDF-SHA256 key derivation, HMAC-SHA256 header tag.
 pub const SUITE: u8 = 1;
-/// The default chunk size: 1 MiB of plaintext per chunk.
-pub const DEFAULT_CHUNK_SIZE: usize = 1 << 20;
+/// The default chunk size: 256 KiB of plaintext per chunk (a chunk is copied and sealed
+/// while it is in the core's L2 cache; the tags cost 0.006%).
+pub const DEFAULT_CHUNK_SIZE: usize = 256 << 10;
 /// The smallest chunk size allowed.
 pub const MIN_CHUNK_SIZE: usize = 1 << 10;
 /// The largest chunk size allowed.
@@ -559,33 +560,9 @@ pub fn encrypt<R: Read + Send, W: Write + Send>(
     input: R,
     mut output: W,
 ) -> Result<Summary, EnvelopeError> {
-    let chunk_size = options.chunk_size;
-    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
-        return Err(EnvelopeError::InvalidArgument(format!(
-            "chunk size {chunk_size} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_SIZE}"
-        )));
-    }
-    let ctx = options.encryption_context.clone();
-    let dk = kms.generate_data_key(
-        caller,
-        &GenerateDataKeyRequest { encryption_context: ctx.clone(), ..GenerateDataKeyRequest::aes_256(key_id) },
-    )?;
-    let mut salt = [0u8; SALT_LEN];
-    crypto::fill_random(&mut salt).map_err(|_| EnvelopeError::Kms(Error::Internal("the RNG failed".into())))?;
-    let keys = FileKeys::derive(kms, &dk.plaintext, &salt)?;
-    drop(dk.plaintext);
-    let mut header = Header {
-        chunk_size,
-        salt,
-        key_arn: dk.key_id,
-        encryption_context: ctx,
-        wrapped_key: dk.ciphertext_blob,
-        tag: [0; HEADER_TAG_LEN],
-    };
-    let mut bytes = header.body();
-    header.tag = keys.header_tag(&bytes);
-    bytes.extend_from_slice(&header.tag);
+    let (header, bytes, keys) = begin_encrypt(kms, caller, key_id, options)?;
     output.write_all(&bytes)?;
+    let chunk_size = header.chunk_size;
 
     let batch = batch_len(options.batch_chunks);
     let stride = chunk_size + TAG_LEN;
@@ -653,25 +630,7 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
     output: W,
 ) -> Result<Summary, EnvelopeError> {
     let header = Header::read_from(&mut input)?;
-    if let Some(want) = &options.encryption_context {
-        if want != &header.encryption_context {
-            return Err(EnvelopeError::InvalidArgument("the file's encryption context is not the one required".into()));
-        }
-    }
-    let req = DecryptRequest {
-        key_id: Some(options.key_id.clone().unwrap_or_else(|| header.key_arn.clone())),
-        ..DecryptRequest::new(header.wrapped_key.clone()).with_context(header.encryption_context.clone())
-    };
-    let dk = kms.decrypt(caller, &req)?;
-    if dk.key_id != header.key_arn {
-        return Err(EnvelopeError::HeaderAuthentication);
-    }
-    let keys = FileKeys::derive(kms, &dk.plaintext, &header.salt)?;
-    drop(dk.plaintext);
-    let expected = keys.header_tag(&header.body());
-    if !crypto::ct_eq(&expected, &header.tag) {
-        return Err(EnvelopeError::HeaderAuthentication);
-    }
+    let keys = begin_decrypt(kms, caller, options, &header)?;
 
     let chunk_size = header.chunk_size;
     let stride = chunk_size + TAG_LEN;
@@ -740,4 +699,211 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
         chunks: index,
         chunk_size,
     })
+}
+
+/// Generates the data key and writes the header: the header, its bytes (tag included) and
+/// the file's keys.
+fn begin_encrypt(
+    kms: &Kms,
+    caller: &Caller,
+    key_id: &str,
+    options: &EncryptOptions<'_>,
+) -> Result<(Header, Vec<u8>, FileKeys), EnvelopeError> {
+    let chunk_size = options.chunk_size;
+    if !(MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size) {
+        return Err(EnvelopeError::InvalidArgument(format!(
+            "chunk size {chunk_size} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_SIZE}"
+        )));
+    }
+    let ctx = options.encryption_context.clone();
+    let dk = kms.generate_data_key(
+        caller,
+        &GenerateDataKeyRequest { encryption_context: ctx.clone(), ..GenerateDataKeyRequest::aes_256(key_id) },
+    )?;
+    let mut salt = [0u8; SALT_LEN];
+    crypto::fill_random(&mut salt).map_err(|_| EnvelopeError::Kms(Error::Internal("the RNG failed".into())))?;
+    let keys = FileKeys::derive(kms, &dk.plaintext, &salt)?;
+    drop(dk.plaintext);
+    let mut header = Header {
+        chunk_size,
+        salt,
+        key_arn: dk.key_id,
+        encryption_context: ctx,
+        wrapped_key: dk.ciphertext_blob,
+        tag: [0; HEADER_TAG_LEN],
+    };
+    let mut bytes = header.body();
+    header.tag = keys.header_tag(&bytes);
+    bytes.extend_from_slice(&header.tag);
+    Ok((header, bytes, keys))
+}
+
+/// Checks the header against the options, unwraps the data key and checks the header tag.
+fn begin_decrypt(
+    kms: &Kms,
+    caller: &Caller,
+    options: &DecryptOptions<'_>,
+    header: &Header,
+) -> Result<FileKeys, EnvelopeError> {
+    if let Some(want) = &options.encryption_context {
+        if want != &header.encryption_context {
+            return Err(EnvelopeError::InvalidArgument(
+                "the file's encryption context is not the one required".into(),
+            ));
+        }
+    }
+    let req = DecryptRequest {
+        key_id: Some(options.key_id.clone().unwrap_or_else(|| header.key_arn.clone())),
+        ..DecryptRequest::new(header.wrapped_key.clone()).with_context(header.encryption_context.clone())
+    };
+    let dk = kms.decrypt(caller, &req)?;
+    if dk.key_id != header.key_arn {
+        return Err(EnvelopeError::HeaderAuthentication);
+    }
+    let keys = FileKeys::derive(kms, &dk.plaintext, &header.salt)?;
+    drop(dk.plaintext);
+    let expected = keys.header_tag(&header.body());
+    if !crypto::ct_eq(&expected, &header.tag) {
+        return Err(EnvelopeError::HeaderAuthentication);
+    }
+    Ok(keys)
+}
+
+fn seal_error() -> EnvelopeError {
+    EnvelopeError::Kms(Error::Internal("seal failed".into()))
+}
+
+/// Encrypts `plaintext` held in memory to a new envelope file in memory (see
+/// [`encrypt_into`]).
+pub fn encrypt_to_vec(
+    kms: &Kms,
+    caller: &Caller,
+    key_id: &str,
+    options: &EncryptOptions<'_>,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, EnvelopeError> {
+    let mut out = Vec::new();
+    encrypt_into(kms, caller, key_id, options, plaintext, &mut out)?;
+    Ok(out)
+}
+
+/// Encrypts `plaintext` held in memory into `out` (resized to the file's length, which costs
+/// nothing when a reused buffer already has that length): the format of [`encrypt`], with no
+/// pipeline and no intermediate buffer: each chunk is copied to its place in the output and
+/// sealed there by one rayon task, while it is in cache. The `batch_chunks` and `progress`
+/// options are not used.
+pub fn encrypt_into(
+    kms: &Kms,
+    caller: &Caller,
+    key_id: &str,
+    options: &EncryptOptions<'_>,
+    plaintext: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), EnvelopeError> {
+    let (header, bytes, keys) = begin_encrypt(kms, caller, key_id, options)?;
+    let cs = header.chunk_size;
+    let chunks = plaintext.len().div_ceil(cs).max(1);
+    let h = bytes.len();
+    out.resize(h + plaintext.len() + chunks * TAG_LEN, 0);
+    out[..h].copy_from_slice(&bytes);
+    let aad = header.tag;
+    if plaintext.is_empty() {
+        let tag = keys.chunk.seal_in_place_separate_tag(nonce(0, true), &aad, &mut []).map_err(|_| seal_error())?;
+        out[h..].copy_from_slice(&tag);
+        return Ok(());
+    }
+    out[h..].par_chunks_mut(cs + TAG_LEN).zip(plaintext.par_chunks(cs)).enumerate().try_for_each(
+        |(i, (dst, src))| {
+            let (body, tag_out) = dst.split_at_mut(src.len());
+            body.copy_from_slice(src);
+            let tag = keys
+                .chunk
+                .seal_in_place_separate_tag(nonce(i as u64, i + 1 == chunks), &aad, body)
+                .map_err(|_| seal_error())?;
+            tag_out.copy_from_slice(&tag);
+            Ok::<(), EnvelopeError>(())
+        },
+    )
+}
+
+/// Decrypts an envelope file held in memory to a new buffer (see [`decrypt_into`]).
+pub fn decrypt_from_slice(
+    kms: &Kms,
+    caller: &Caller,
+    options: &DecryptOptions<'_>,
+    sealed: &[u8],
+) -> Result<(Vec<u8>, Summary), EnvelopeError> {
+    let mut out = Vec::new();
+    let summary = decrypt_into(kms, caller, options, sealed, &mut out)?;
+    Ok((out, summary))
+}
+
+/// Decrypts an envelope file held in memory into `out` (resized to the plaintext's length,
+/// free when a reused buffer already has it): the checks of [`decrypt`], with each chunk
+/// copied to its place in the output and opened there by one rayon task. On any failure
+/// `out` is wiped and emptied, so no plaintext is returned. The `batch_chunks` and
+/// `progress` options are not used.
+pub fn decrypt_into(
+    kms: &Kms,
+    caller: &Caller,
+    options: &DecryptOptions<'_>,
+    sealed: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<Summary, EnvelopeError> {
+    let mut rest = sealed;
+    let header = Header::read_from(&mut rest)?;
+    let keys = begin_decrypt(kms, caller, options, &header)?;
+    let cs = header.chunk_size;
+    let stride = cs + TAG_LEN;
+    let chunks = rest.len().div_ceil(stride);
+    if chunks == 0 {
+        return Err(EnvelopeError::Truncated { chunks: 0 });
+    }
+    let last_len = rest.len() - (chunks - 1) * stride;
+    if last_len < TAG_LEN {
+        return Err(EnvelopeError::Truncated { chunks: chunks as u64 - 1 });
+    }
+    if last_len == TAG_LEN && chunks > 1 {
+        return Err(EnvelopeError::ChunkAuthentication { index: chunks as u64 - 1 });
+    }
+    let aad = header.tag;
+    out.resize(rest.len() - chunks * TAG_LEN, 0);
+    let opened = if out.is_empty() {
+        let t: [u8; TAG_LEN] = rest.try_into().map_err(|_| EnvelopeError::Truncated { chunks: 0 })?;
+        keys.chunk
+            .open_in_place_separate_tag(nonce(0, true), &aad, &t, &mut [])
+            .map_err(|_| EnvelopeError::ChunkAuthentication { index: 0 })
+    } else {
+        out.par_chunks_mut(cs).zip(rest.par_chunks(stride)).enumerate().try_for_each(|(i, (dst, src))| {
+            let (body, tag) = src.split_at(dst.len());
+            let mut t = [0u8; TAG_LEN];
+            t.copy_from_slice(tag);
+            dst.copy_from_slice(body);
+            let last = i + 1 == chunks;
+            if keys.chunk.open_in_place_separate_tag(nonce(i as u64, last), &aad, &t, dst).is_ok() {
+                return Ok(());
+            }
+            // The input is intact: tell a cut at a chunk boundary from other damage.
+            if last {
+                dst.copy_from_slice(body);
+                if keys.chunk.open_in_place_separate_tag(nonce(i as u64, false), &aad, &t, dst).is_ok() {
+                    return Err(EnvelopeError::Truncated { chunks: chunks as u64 });
+                }
+            }
+            Err(EnvelopeError::ChunkAuthentication { index: i as u64 })
+        })
+    };
+    if let Err(e) = opened {
+        wipe(out);
+        out.clear();
+        return Err(e);
+    }
+    let summary = Summary {
+        plaintext_bytes: out.len() as u64,
+        key_arn: header.key_arn,
+        encryption_context: header.encryption_context,
+        chunks: chunks as u64,
+        chunk_size: cs,
+    };
+    Ok(summary)
 }
