@@ -850,6 +850,21 @@ pub fn decrypt_into(
     sealed: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<Summary, EnvelopeError> {
+    let result = open_all(kms, caller, options, sealed, out);
+    if result.is_err() {
+        wipe(out);
+        out.clear();
+    }
+    result
+}
+
+fn open_all(
+    kms: &Kms,
+    caller: &Caller,
+    options: &DecryptOptions<'_>,
+    sealed: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<Summary, EnvelopeError> {
     let mut rest = sealed;
     let header = Header::read_from(&mut rest)?;
     let keys = begin_decrypt(kms, caller, options, &header)?;
@@ -893,11 +908,7 @@ pub fn decrypt_into(
             Err(EnvelopeError::ChunkAuthentication { index: i as u64 })
         })
     };
-    if let Err(e) = opened {
-        wipe(out);
-        out.clear();
-        return Err(e);
-    }
+    opened?;
     let summary = Summary {
         plaintext_bytes: out.len() as u64,
         key_arn: header.key_arn,

@@ -35,6 +35,17 @@ fn open(kms: &Kms, me: &Caller, sealed: &[u8], batch: Option<usize>) -> Result<V
     envelope::decrypt(kms, me, &opts, sealed, &mut out).map(|_| out)
 }
 
+fn open_in_memory(kms: &Kms, me: &Caller, sealed: &[u8]) -> Result<Vec<u8>, EnvelopeError> {
+    let mut out = vec![1u8; 3];
+    match envelope::decrypt_into(kms, me, &DecryptOptions::default(), sealed, &mut out) {
+        Ok(_) => Ok(out),
+        Err(e) => {
+            assert!(out.is_empty(), "decrypt_into left output after {e:?}");
+            Err(e)
+        }
+    }
+}
+
 /// The header's length: the file minus the chunks.
 fn header_len(sealed: &[u8], plaintext_len: usize) -> usize {
     let chunks = plaintext_len.div_ceil(CHUNK).max(1);
@@ -57,6 +68,12 @@ fn round_trips_at_chunk_boundaries() {
             for dbatch in [Some(1), Some(2), None] {
                 assert_eq!(open(&kms, &me, &sealed, dbatch).unwrap(), plain, "len {len}");
             }
+            // The in-memory functions read and write the same format.
+            assert_eq!(open_in_memory(&kms, &me, &sealed).unwrap(), plain, "len {len}");
+            let opts = EncryptOptions { chunk_size: CHUNK, encryption_context: ctx(), ..Default::default() };
+            let in_memory = envelope::encrypt_to_vec(&kms, &me, &key, &opts, &plain).unwrap();
+            assert_eq!(in_memory.len(), sealed.len());
+            assert_eq!(open(&kms, &me, &in_memory, batch).unwrap(), plain, "len {len}");
         }
     }
 }
@@ -182,7 +199,14 @@ fn tampering_with_chunks_fails_with_no_output() {
             }
             assert!(!err.to_string().is_empty());
         }
+        let err = open_in_memory(&kms, &me, &bad).expect_err(name);
+        assert!(
+            matches!(err, EnvelopeError::ChunkAuthentication { .. } | EnvelopeError::Truncated { .. }),
+            "{name} in memory: {err:?}"
+        );
     }
+    let err = open_in_memory(&kms, &me, &join(&fheader, &fchunks[..3])).unwrap_err();
+    assert!(matches!(err, EnvelopeError::Truncated { chunks: 3 }), "{err:?}");
     // Truncation at a chunk boundary is named as such.
     let err = open(&kms, &me, &join(&fheader, &fchunks[..3]), None).unwrap_err();
     assert!(matches!(err, EnvelopeError::Truncated { chunks: 3 }), "{err:?}");
