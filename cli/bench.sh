@@ -53,7 +53,7 @@ timeit() {
   local label=$1; shift
   local s e
   s=$(date +%s.%N)
-  "$@"
+  "$@" >/dev/null
   e=$(date +%s.%N)
   awk -v l="$label" -v s="$s" -v e="$e" -v m="$size" 'BEGIN { printf "%-44s %7.3f s %9.0f MiB/s\n", l, e - s, m / (e - s) }'
 }
@@ -62,12 +62,12 @@ echo
 echo "== 2. file to file, ${size} MiB (page cache warm; output on the same file system)"
 trent create-key --query KeyMetadata.KeyId --output text > key.txt
 timeit "cat FILE > /dev/null" sh -c 'cat in.bin > /dev/null'
-timeit "trent envelope encrypt (2 threads)" trent envelope encrypt --key-id "$(cat key.txt)" --in in.bin --out in.trent --no-progress --output text --query Chunks
-timeit "trent envelope decrypt (2 threads)" trent envelope decrypt --in in.trent --out out.trent.bin --no-progress --output text --query Chunks
+timeit "trent envelope encrypt (2 threads, fsync)" trent envelope encrypt --key-id "$(cat key.txt)" --in in.bin --out in.trent --no-progress --output text --query Chunks
+timeit "trent envelope decrypt (2 threads, fsync)" trent envelope decrypt --in in.trent --out out.trent.bin --no-progress --output text --query Chunks
 cmp in.bin out.trent.bin
 rm -f out.trent.bin
-timeit "trent envelope encrypt (1 thread)" env RAYON_NUM_THREADS=1 trent envelope encrypt --key-id "$(cat key.txt)" --in in.bin --out in.trent --no-progress --output text --query Chunks
-timeit "trent envelope decrypt (1 thread)" env RAYON_NUM_THREADS=1 trent envelope decrypt --in in.trent --out out.trent.bin --no-progress --output text --query Chunks
+timeit "trent envelope encrypt (1 thread, fsync)" env RAYON_NUM_THREADS=1 trent envelope encrypt --key-id "$(cat key.txt)" --in in.bin --out in.trent --no-progress --output text --query Chunks
+timeit "trent envelope decrypt (1 thread, fsync)" env RAYON_NUM_THREADS=1 trent envelope decrypt --in in.trent --out out.trent.bin --no-progress --output text --query Chunks
 rm -f in.trent out.trent.bin
 
 cat > esdk.py <<'PY'

@@ -60,8 +60,7 @@ fn main() {
         let enc = best(|| {
             sealed.clear();
             let t = Instant::now();
-            pool.install(|| envelope::encrypt(&kms, &me, &key, &opts, &data[..], &mut sealed))
-                .unwrap();
+            pool.install(|| envelope::encrypt(&kms, &me, &key, &opts, &data[..], &mut sealed)).unwrap();
             t.elapsed().as_secs_f64()
         });
         let mut opened = Vec::with_capacity(size);
@@ -77,8 +76,7 @@ fn main() {
         let mut sealed2 = Vec::new();
         let enc_slice = best(|| {
             let t = Instant::now();
-            pool.install(|| envelope::encrypt_into(&kms, &me, &key, &opts, &data, &mut sealed2))
-                .unwrap();
+            pool.install(|| envelope::encrypt_into(&kms, &me, &key, &opts, &data, &mut sealed2)).unwrap();
             t.elapsed().as_secs_f64()
         });
         let mut opened2 = Vec::new();

@@ -747,9 +747,7 @@ fn begin_decrypt(
 ) -> Result<FileKeys, EnvelopeError> {
     if let Some(want) = &options.encryption_context {
         if want != &header.encryption_context {
-            return Err(EnvelopeError::InvalidArgument(
-                "the file's encryption context is not the one required".into(),
-            ));
+            return Err(EnvelopeError::InvalidArgument("the file's encryption context is not the one required".into()));
         }
     }
     let req = DecryptRequest {
@@ -812,18 +810,16 @@ pub fn encrypt_into(
         out[h..].copy_from_slice(&tag);
         return Ok(());
     }
-    out[h..].par_chunks_mut(cs + TAG_LEN).zip(plaintext.par_chunks(cs)).enumerate().try_for_each(
-        |(i, (dst, src))| {
-            let (body, tag_out) = dst.split_at_mut(src.len());
-            body.copy_from_slice(src);
-            let tag = keys
-                .chunk
-                .seal_in_place_separate_tag(nonce(i as u64, i + 1 == chunks), &aad, body)
-                .map_err(|_| seal_error())?;
-            tag_out.copy_from_slice(&tag);
-            Ok::<(), EnvelopeError>(())
-        },
-    )
+    out[h..].par_chunks_mut(cs + TAG_LEN).zip(plaintext.par_chunks(cs)).enumerate().try_for_each(|(i, (dst, src))| {
+        let (body, tag_out) = dst.split_at_mut(src.len());
+        body.copy_from_slice(src);
+        let tag = keys
+            .chunk
+            .seal_in_place_separate_tag(nonce(i as u64, i + 1 == chunks), &aad, body)
+            .map_err(|_| seal_error())?;
+        tag_out.copy_from_slice(&tag);
+        Ok::<(), EnvelopeError>(())
+    })
 }
 
 /// Decrypts an envelope file held in memory to a new buffer (see [`decrypt_into`]).
