@@ -542,8 +542,10 @@ where
         drop(full_rx);
         let written = writer.join().unwrap_or_else(|_| Err(io::Error::other("writer thread panicked")));
         let _ = reader.join();
-        result?;
-        written.map_err(EnvelopeError::Io)
+        // A failed write stops the stage too ("the output writer stopped"): report the write's
+        // own error.
+        written.map_err(EnvelopeError::Io)?;
+        result
     })
 }
 

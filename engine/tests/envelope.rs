@@ -308,3 +308,25 @@ proptest! {
         prop_assert!(out.is_empty());
     }
 }
+
+/// A writer that always fails, like a full disk.
+struct Full;
+
+impl std::io::Write for Full {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::other("disk full"))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_writer_reports_its_own_error() {
+    let (kms, me, key) = engine();
+    let sealed = seal(&kms, &me, &key, &data(20 * CHUNK), None);
+    let err = envelope::decrypt(&kms, &me, &DecryptOptions::default(), &sealed[..], Full).unwrap_err();
+    assert!(matches!(&err, EnvelopeError::Io(e) if e.to_string() == "disk full"), "{err:?}");
+    let err = envelope::encrypt(&kms, &me, &key, &EncryptOptions::default(), &b"abc"[..], Full).unwrap_err();
+    assert!(matches!(&err, EnvelopeError::Io(e) if e.to_string() == "disk full"), "{err:?}");
+}
