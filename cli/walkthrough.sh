@@ -18,16 +18,18 @@ cd trent-example
 
 say() { printf '\n# %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+runsh() { printf '$ %s\n' "$1"; sh -c "$1"; }
 
 say "1. A KMS key and alias/foo in the embedded keystore $TRENT_DATA_DIR (created at the first use)"
 if key_id=$(trent describe-key --key-id alias/foo --query KeyMetadata.KeyId --output text 2>/dev/null); then
   echo "alias/foo exists from an earlier run: key $key_id"
 else
-  run trent create-key --description "seed notes walkthrough" --output table
-  key_id=$(trent list-keys --query 'Keys[-1].KeyId' --output text)
+  printf '$ trent create-key --description "seed notes walkthrough" --query KeyMetadata.KeyId --output text\n'
+  key_id=$(trent create-key --description "seed notes walkthrough" --query KeyMetadata.KeyId --output text)
+  echo "$key_id"
   run trent create-alias --alias-name alias/foo --target-key-id "$key_id"
 fi
-run trent describe-key --key-id alias/foo --query 'KeyMetadata.[KeyId,KeyState,KeySpec]' --output text
+run trent describe-key --key-id alias/foo --output table
 
 say "2. The notes' encrypt command, verbatim with 'aws kms' -> 'trent'"
 printf 'Zakoduj plik bar.txt kluczem o aliasie foo (at most 4 KB per Encrypt).\n' > bar.txt
@@ -74,10 +76,10 @@ run trent envelope encrypt --key-id alias/foo --in big.bin --out big.bin.trent -
 run trent envelope decrypt --in big.bin.trent --out big.bin.out --query '[KeyId, PlaintextBytes]' --output text
 run cmp big.bin big.bin.out && echo "big.bin.out == big.bin"
 
-say "6. Rotation: new key material; the old ciphertexts still decrypt"
-run trent rotate-key-on-demand --key-id alias/foo
-run trent list-key-rotations --key-id alias/foo --query 'Rotations[].[RotationType,KeyMaterialState]' --output text
-run sh -c 'trent decrypt --ciphertext-blob fileb://encrypted-bar.enc --output text --query Plaintext | base64 --decode | cmp - bar.txt && echo "encrypted-bar.enc (old material) still decrypts"'
+say "6. Rotation: new key material; the old ciphertexts still decrypt (rotation takes a key id, not an alias)"
+run trent rotate-key-on-demand --key-id "$key_id"
+run trent list-key-rotations --key-id "$key_id" --query 'Rotations[].[RotationType,KeyMaterialState]' --output text
+runsh 'trent decrypt --ciphertext-blob fileb://encrypted-bar.enc --output text --query Plaintext | base64 --decode | cmp - bar.txt && echo "encrypted-bar.enc (old material) still decrypts"'
 run trent envelope decrypt --in big.bin.trent --out big.bin.out2 --query PlaintextBytes --output text
 run cmp big.bin big.bin.out2 && echo "big.bin.trent (data key wrapped under the old material) still decrypts"
 rm -f big.bin big.bin.out big.bin.out2
