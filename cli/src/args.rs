@@ -29,8 +29,10 @@ pub fn command() -> Command {
     for op in m.operations() {
         let Some(input) = m.input(op) else { continue };
         let mut sub = Command::new(kebab(op)).about(format!("The {op} operation"));
+        let required = m.required(input);
         for (member, shape) in m.members(input) {
             let long = kebab(member);
+            let help = describe(shape, required.contains(&member));
             match m.kind(shape) {
                 Kind::Boolean => {
                     sub = sub.arg(Arg::new(member.to_owned()).long(long.clone()).action(ArgAction::SetTrue)).arg(
@@ -44,6 +46,7 @@ pub fn command() -> Command {
                     sub = sub.arg(
                         Arg::new(member.to_owned())
                             .long(long)
+                            .help(help)
                             .num_args(1..)
                             .action(ArgAction::Append)
                             .value_parser(clap::value_parser!(OsString)),
@@ -53,6 +56,7 @@ pub fn command() -> Command {
                     sub = sub.arg(
                         Arg::new(member.to_owned())
                             .long(long)
+                            .help(help)
                             .allow_hyphen_values(true)
                             .value_parser(clap::value_parser!(OsString)),
                     );
@@ -66,6 +70,31 @@ pub fn command() -> Command {
         cmd = cmd.subcommand(sub);
     }
     cmd.subcommand(crate::envelope::command())
+}
+
+/// The help line of a member: whether it is required, and the forms its value takes.
+fn describe(shape: &str, required: bool) -> String {
+    let m = model();
+    let form = match m.kind(shape) {
+        Kind::Blob => "blob: base64, or fileb://PATH for a file's raw bytes".to_owned(),
+        Kind::Integer => "integer".to_owned(),
+        Kind::Boolean => "boolean flag".to_owned(),
+        Kind::Map => "map: k=v,k2=v2 or JSON".to_owned(),
+        Kind::List => match m.list_member(shape).map(|s| m.kind(s)) {
+            Some(Kind::Structure) => "list: Key=value,... items or JSON".to_owned(),
+            _ => "list: one or more values, or JSON".to_owned(),
+        },
+        Kind::Structure => "structure: JSON".to_owned(),
+        Kind::Timestamp => "timestamp".to_owned(),
+        Kind::String => match m.shape(shape)["enum"].as_array() {
+            Some(values) => {
+                let names: Vec<&str> = values.iter().filter_map(serde_json::Value::as_str).collect();
+                format!("one of {}", names.join(", "))
+            }
+            None => "string (or file://PATH)".to_owned(),
+        },
+    };
+    if required { format!("[required] {form}") } else { form }
 }
 
 fn global_args() -> Vec<Arg> {
