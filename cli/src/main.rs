@@ -105,12 +105,14 @@ fn main() -> ExitCode {
 
 fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     // `trent kms encrypt …` works too: `aws` replaced by `trent`, the service name kept.
-    if let Some(pos) = argv.iter().skip(1).position(|a| !a.to_string_lossy().starts_with('-')) {
+    // The first "kms" before any subcommand name is the AWS CLI's service name.
+    let cmd = args::command();
+    let is_subcommand = |a: &std::ffi::OsString| cmd.find_subcommand(a).is_some();
+    if let Some(pos) = argv.iter().skip(1).position(|a| a == "kms" || is_subcommand(a)) {
         if argv[pos + 1] == "kms" {
             argv.remove(pos + 1);
         }
     }
-    let cmd = args::command();
     let matches = match cmd.try_get_matches_from(argv) {
         Ok(m) => m,
         Err(e) => {

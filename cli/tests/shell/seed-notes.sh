@@ -33,4 +33,5 @@ cmp bar.txt decrypted-bar.txt
 ! cmp -s bar.txt encrypted-bar.enc
 # `trent kms …` (only `aws` replaced) works the same.
 trent kms decrypt --ciphertext-blob fileb://encrypted-bar.enc --output text --query Plaintext | base64 --decode | cmp - bar.txt
+trent --output text kms decrypt --ciphertext-blob fileb://encrypted-bar.enc --query Plaintext | base64 --decode | cmp - bar.txt
 echo "seed-notes: ok"
