@@ -153,7 +153,9 @@ fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
 
 /// Opens the engine on the data directory (creating the keystore at the first use).
 pub fn open(settings: &Settings) -> Result<(Kms, Caller), Failure> {
-    if let Err(e) = std::fs::create_dir_all(&settings.data_dir) {
+    // Owner-only, as the engine makes the data directory (parents included).
+    use std::os::unix::fs::DirBuilderExt as _;
+    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&settings.data_dir) {
         return Err(Failure {
             code: exit::CONFIG,
             message: format!("\ncannot create the data directory {}: {e}", settings.data_dir.display()),

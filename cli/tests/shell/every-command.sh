@@ -123,4 +123,7 @@ printf '[profile eu]\nregion = eu-west-1\n' > config
 eq "$(TRENT_CONFIG_FILE=$work/config trent --profile eu create-key --query KeyMetadata.Arn --output text | cut -d: -f4)" eu-west-1 "config file"
 eq "$(TRENT_REGION=eu-central-1 trent create-key --query KeyMetadata.Arn --output text | cut -d: -f4)" eu-central-1 "environment"
 eq "$(trent create-key --region ap-south-1 --query KeyMetadata.Arn --output text | cut -d: -f4)" ap-south-1 "flag"
+# The data directory the first command created is owner-only, like the keystore in it.
+eq "$(stat -c %a "$TRENT_DATA_DIR")" 700 "data directory mode"
+eq "$(stat -c %a "$TRENT_DATA_DIR/root.key")" 600 "root key mode"
 echo "every-command: ok"
