@@ -33,7 +33,8 @@
 //! Modules, one level deep: [`kms`] (the [`Kms`] handle and the request and response
 //! shapes), [`error`], [`id`], [`key`], [`context`], [`ciphertext`] (the blob format),
 //! [`store`], [`audit`], [`clock`], [`secret`] (locked memory), [`crypto`] (the provider
-//! seam: ring by default, aws-lc-rs with the `aws-lc` feature).
+//! seam: ring by default, aws-lc-rs with the `aws-lc` feature), [`envelope`] (streaming
+//! envelope encryption of large data).
 #![deny(unsafe_code)]
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
@@ -43,6 +44,7 @@ pub mod ciphertext;
 pub mod clock;
 pub mod context;
 pub mod crypto;
+pub mod envelope;
 pub mod error;
 pub mod id;
 pub mod key;

@@ -20,6 +20,7 @@
 
 #[allow(unsafe_code)]
 mod boundary;
+pub mod envelope;
 pub mod error;
 pub mod handles;
 pub mod metadata;

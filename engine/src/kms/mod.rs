@@ -791,6 +791,11 @@ impl Kms {
         Caller { principal: self.inner.root_arn.clone(), account: self.inner.account.clone() }
     }
 
+    /// The engine's locked-memory arena (the envelope module keeps its keys there).
+    pub(crate) fn arena(&self) -> &Arena {
+        &self.inner.arena
+    }
+
     /// The crypto provider in use (`"ring"` or `"aws-lc-rs"`).
     pub fn crypto_provider(&self) -> &'static str {
         crypto::provider_name()

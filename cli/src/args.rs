@@ -1,0 +1,303 @@
+//! The command line: global options, one subcommand per operation of the service model with
+//! one flag per member of its input shape, and the AWS CLI's forms of parameter values.
+//!
+//! Values: `fileb://PATH` is the raw bytes of a file, `file://PATH` its text; blobs given
+//! inline are base64 (AWS CLI v2's `cli_binary_format = base64`); maps take the shorthand
+//! `k=v,k2=v2` or JSON; lists take several values (`--grant-tokens a b`) or JSON; lists of
+//! structures (tags) take `TagKey=k,TagValue=v` items or JSON; booleans are `--flag` and
+//! `--no-flag`. `--cli-input-json` gives the whole request as JSON (flags win over it).
+
+use std::ffi::OsString;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use serde_json::{Map, Value};
+
+use crate::Failure;
+use crate::model::{Kind, kebab, model};
+
+/// The whole command line.
+pub fn command() -> Command {
+    let m = model();
+    let mut cmd = Command::new("trent")
+        .about("Trent: AWS KMS semantics on an embedded keystore, with the commands of `aws kms`")
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+        .args(global_args());
+    for op in m.operations() {
+        let Some(input) = m.input(op) else { continue };
+        let mut sub = Command::new(kebab(op)).about(format!("The {op} operation"));
+        let required = m.required(input);
+        for (member, shape) in m.members(input) {
+            let long = kebab(member);
+            let help = describe(shape, required.contains(&member));
+            match m.kind(shape) {
+                Kind::Boolean => {
+                    sub = sub.arg(Arg::new(member.to_owned()).long(long.clone()).action(ArgAction::SetTrue)).arg(
+                        Arg::new(format!("no-{member}"))
+                            .long(format!("no-{long}"))
+                            .action(ArgAction::SetTrue)
+                            .conflicts_with(member.to_owned()),
+                    );
+                }
+                Kind::List => {
+                    sub = sub.arg(
+                        Arg::new(member.to_owned())
+                            .long(long)
+                            .help(help)
+                            .num_args(1..)
+                            .action(ArgAction::Append)
+                            .value_parser(clap::value_parser!(OsString)),
+                    );
+                }
+                _ => {
+                    sub = sub.arg(
+                        Arg::new(member.to_owned())
+                            .long(long)
+                            .help(help)
+                            .allow_hyphen_values(true)
+                            .value_parser(clap::value_parser!(OsString)),
+                    );
+                }
+            }
+        }
+        sub = sub.arg(Arg::new("cli-input-json").long("cli-input-json").help("The request as JSON (or file://PATH)"));
+        if crate::paginated(op).is_some() {
+            sub = sub.arg(Arg::new("page-size").long("page-size").value_parser(clap::value_parser!(u32)));
+        }
+        cmd = cmd.subcommand(sub);
+    }
+    cmd.subcommand(crate::envelope::command())
+}
+
+/// The help line of a member: whether it is required, and the forms its value takes.
+fn describe(shape: &str, required: bool) -> String {
+    let m = model();
+    let form = match m.kind(shape) {
+        Kind::Blob => "blob: base64, or fileb://PATH for a file's raw bytes".to_owned(),
+        Kind::Integer => "integer".to_owned(),
+        Kind::Boolean => "boolean flag".to_owned(),
+        Kind::Map => "map: k=v,k2=v2 or JSON".to_owned(),
+        Kind::List => match m.list_member(shape).map(|s| m.kind(s)) {
+            Some(Kind::Structure) => "list: Key=value,... items or JSON".to_owned(),
+            _ => "list: one or more values, or JSON".to_owned(),
+        },
+        Kind::Structure => "structure: JSON".to_owned(),
+        Kind::Timestamp => "timestamp".to_owned(),
+        Kind::String => match m.shape(shape)["enum"].as_array() {
+            Some(values) => {
+                let names: Vec<&str> = values.iter().filter_map(serde_json::Value::as_str).collect();
+                format!("one of {}", names.join(", "))
+            }
+            None => "string (or file://PATH)".to_owned(),
+        },
+    };
+    if required { format!("[required] {form}") } else { form }
+}
+
+fn global_args() -> Vec<Arg> {
+    let opt = |name: &'static str, help: &'static str| Arg::new(name).long(name).global(true).help(help);
+    vec![
+        opt("output", "Output format: json, text or table").value_parser(["json", "text", "table"]),
+        opt("query", "A JMESPath query applied to the response"),
+        opt("region", "The Region of the engine (default us-east-1)"),
+        opt("data-dir", "The data directory of the embedded keystore"),
+        opt("account", "The account of the engine (twelve digits)"),
+        opt("caller", "The principal ARN the commands run as (default: the account's root)"),
+        opt("profile", "The section of the configuration file to use"),
+        Arg::new("no-paginate")
+            .long("no-paginate")
+            .global(true)
+            .action(ArgAction::SetTrue)
+            .help("Print the first page only"),
+        Arg::new("no-cli-pager").long("no-cli-pager").global(true).action(ArgAction::SetTrue).hide(true),
+    ]
+}
+
+/// The operation of a subcommand name.
+pub fn operation_of(sub: &str) -> Option<&'static str> {
+    model().operations().into_iter().find(|op| kebab(op) == sub)
+}
+
+/// The JSON request of `operation` from the subcommand's flags.
+pub fn request(operation: &str, matches: &ArgMatches) -> Result<Value, Failure> {
+    let m = model();
+    let input = m.input(operation).unwrap_or_default();
+    let mut req = match matches.get_one::<String>("cli-input-json") {
+        Some(raw) => {
+            let text = read_text(&OsString::from(raw), "--cli-input-json")?;
+            match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Object(o)) => o,
+                _ => return Err(Failure::usage("argument --cli-input-json: Invalid JSON: expected an object")),
+            }
+        }
+        None => Map::new(),
+    };
+    for (member, shape) in m.members(input) {
+        let flag = format!("--{}", kebab(member));
+        let kind = m.kind(shape);
+        let value = match kind {
+            Kind::Boolean => {
+                if matches.get_flag(member) {
+                    Some(Value::Bool(true))
+                } else if matches.get_flag(&format!("no-{member}")) {
+                    Some(Value::Bool(false))
+                } else {
+                    None
+                }
+            }
+            Kind::List => match matches.get_many::<OsString>(member) {
+                Some(values) => Some(list_value(shape, &values.cloned().collect::<Vec<_>>(), &flag)?),
+                None => None,
+            },
+            _ => match matches.get_one::<OsString>(member) {
+                Some(raw) => Some(scalar_value(kind, shape, raw, &flag)?),
+                None => None,
+            },
+        };
+        if let Some(v) = value {
+            req.insert(member.to_owned(), v);
+        }
+    }
+    if let Some(size) = matches.try_get_one::<u32>("page-size").ok().flatten() {
+        req.insert("Limit".into(), Value::from(*size));
+    }
+    let missing: Vec<String> =
+        m.required(input).into_iter().filter(|r| !req.contains_key(*r)).map(|r| format!("--{}", kebab(r))).collect();
+    if !missing.is_empty() {
+        return Err(Failure::usage(format!("the following arguments are required: {}", missing.join(", "))));
+    }
+    Ok(Value::Object(req))
+}
+
+/// Reads a `fileb://` or `file://` argument, or returns the bytes given inline.
+pub fn read_bytes(raw: &OsString, flag: &str) -> Result<(Vec<u8>, bool), Failure> {
+    let text = raw.to_string_lossy();
+    for (prefix, binary) in [("fileb://", true), ("file://", false)] {
+        if let Some(path) = text.strip_prefix(prefix) {
+            let path = expand_home(path);
+            return std::fs::read(&path)
+                .map(|b| (b, binary))
+                .map_err(|e| Failure::usage(format!("argument {flag}: Unable to load paramfile {text}: {e}")));
+        }
+    }
+    Ok((raw.as_encoded_bytes().to_vec(), false))
+}
+
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+        _ => path.into(),
+    }
+}
+
+fn read_text(raw: &OsString, flag: &str) -> Result<String, Failure> {
+    let (bytes, _) = read_bytes(raw, flag)?;
+    String::from_utf8(bytes).map_err(|_| Failure::usage(format!("argument {flag}: the value is not UTF-8 text")))
+}
+
+fn scalar_value(kind: Kind, shape: &str, raw: &OsString, flag: &str) -> Result<Value, Failure> {
+    match kind {
+        Kind::Blob => {
+            let (bytes, binary) = read_bytes(raw, flag)?;
+            if binary {
+                return Ok(Value::String(STANDARD.encode(bytes)));
+            }
+            let text =
+                String::from_utf8(bytes).map_err(|_| Failure::usage(format!("argument {flag}: Invalid base64")))?;
+            let text = text.trim();
+            if STANDARD.decode(text).is_err() {
+                return Err(Failure::usage(format!("argument {flag}: Invalid base64: \"{text}\"")));
+            }
+            Ok(Value::String(text.to_owned()))
+        }
+        Kind::Integer => {
+            let text = read_text(raw, flag)?;
+            text.trim()
+                .parse::<i64>()
+                .map(Value::from)
+                .map_err(|_| Failure::usage(format!("argument {flag}: invalid literal for int(): {text}")))
+        }
+        Kind::Map => {
+            let text = read_text(raw, flag)?;
+            map_value(&text, flag)
+        }
+        Kind::Structure => {
+            let text = read_text(raw, flag)?;
+            structure_value(shape, &text, flag)
+        }
+        _ => read_text(raw, flag).map(Value::String),
+    }
+}
+
+/// A map: JSON, or the shorthand `k=v,k2=v2`.
+pub fn map_value(text: &str, flag: &str) -> Result<Value, Failure> {
+    let t = text.trim();
+    if t.starts_with('{') {
+        return serde_json::from_str(t).map_err(|e| Failure::usage(format!("argument {flag}: Invalid JSON: {e}")));
+    }
+    let mut map = Map::new();
+    for pair in split_shorthand(t) {
+        let Some((k, v)) = pair.split_once('=') else {
+            return Err(Failure::usage(format!(
+                "argument {flag}: Error parsing parameter '{flag}': Expected: '=', received: '{pair}'"
+            )));
+        };
+        map.insert(k.trim().to_owned(), Value::String(v.trim().to_owned()));
+    }
+    Ok(Value::Object(map))
+}
+
+/// A structure: JSON, or the shorthand `Member=value,...` (string members only).
+fn structure_value(_shape: &str, text: &str, flag: &str) -> Result<Value, Failure> {
+    map_value(text, flag)
+}
+
+/// Splits shorthand at commas that are not escaped with a backslash.
+fn split_shorthand(t: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut chars = t.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let (Some(next), Some(last)) = (chars.next(), out.last_mut()) {
+                    last.push(next);
+                }
+            }
+            ',' => out.push(String::new()),
+            _ => {
+                if let Some(last) = out.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    out.retain(|s| !s.trim().is_empty());
+    out
+}
+
+fn list_value(shape: &str, values: &[OsString], flag: &str) -> Result<Value, Failure> {
+    let m = model();
+    let member_kind = m.list_member(shape).map(|s| m.kind(s)).unwrap_or(Kind::String);
+    let texts: Vec<String> = values.iter().map(|v| read_text(v, flag)).collect::<Result<_, _>>()?;
+    if let [only] = texts.as_slice() {
+        if only.trim_start().starts_with('[') {
+            return serde_json::from_str(only.trim())
+                .map_err(|e| Failure::usage(format!("argument {flag}: Invalid JSON: {e}")));
+        }
+    }
+    let mut items = Vec::new();
+    for t in texts {
+        match member_kind {
+            Kind::Structure => items.push(map_value(&t, flag)?),
+            Kind::String => {
+                // The AWS CLI also takes `a,b,c` for a list of strings.
+                items.extend(split_shorthand(&t).into_iter().map(Value::String));
+            }
+            _ => items.push(Value::String(t)),
+        }
+    }
+    Ok(Value::Array(items))
+}

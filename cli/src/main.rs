@@ -1,0 +1,264 @@
+//! `trent`: the Trent key management engine from the shell, with the subcommands, flags,
+//! output and exit codes of `aws kms`, on the embedded keystore (a data directory holding a
+//! SQLite keystore and a root key file, created by the first command that needs it).
+//!
+//! ```text
+//! trent encrypt --key-id alias/foo --plaintext fileb://bar.txt --output text \
+//!     --query CiphertextBlob | base64 --decode > encrypted-bar.enc
+//! trent envelope encrypt --key-id alias/foo --in big.tar --out big.tar.trent
+//! ```
+//!
+//! Every subcommand of the KMS service model is here under the AWS CLI's name; the ones the
+//! engine does not implement answer `UnsupportedOperationException`. The flags of each come
+//! from the model's input shape (`KeyId` → `--key-id`), so names and required members are
+//! AWS's. See the README's "CLI" section for the global options, the configuration file and
+//! the exit codes.
+
+mod args;
+mod config;
+mod envelope;
+mod model;
+mod output;
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use serde_json::Value;
+use trent::{Caller, Kms};
+
+use crate::config::Settings;
+use crate::model::model;
+use crate::output::{Format, Out};
+
+/// Exit codes of the AWS CLI v2.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// The command line was not valid (unknown flag, bad value, missing required argument).
+    pub const USAGE: u8 = 252;
+    /// The environment or configuration was not valid (the keystore could not be opened).
+    pub const CONFIG: u8 = 253;
+    /// The command ran and the service (the engine) returned an error.
+    pub const SERVICE: u8 = 254;
+    /// Any other error (I/O, an envelope file that fails to authenticate).
+    pub const OTHER: u8 = 255;
+}
+
+/// An error that ends the command: what to print on stderr, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code (see [`exit`]).
+    pub code: u8,
+    /// The text printed on stderr (without the final newline).
+    pub message: String,
+}
+
+impl Failure {
+    /// A usage error (exit 252), printed after the AWS CLI's usage lines.
+    pub fn usage(message: impl std::fmt::Display) -> Self {
+        Self {
+            code: exit::USAGE,
+            message: format!(
+                "usage: trent [options] <command> [parameters]\nTo see help text, you can run:\n\n  trent --help\n  trent <command> --help\n\ntrent: error: {message}"
+            ),
+        }
+    }
+
+    /// A service error (exit 254) in the AWS CLI's words.
+    pub fn service(operation: &str, err: &trent::Error) -> Self {
+        Self {
+            code: exit::SERVICE,
+            message: format!(
+                "\nAn error occurred ({}) when calling the {operation} operation: {}",
+                err.name(),
+                err.message()
+            ),
+        }
+    }
+
+    /// Another error (exit 255).
+    pub fn other(message: impl std::fmt::Display) -> Self {
+        Self { code: exit::OTHER, message: format!("\n{message}") }
+    }
+}
+
+fn main() -> ExitCode {
+    let code = match run(std::env::args_os().collect()) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(f) => {
+            if !f.message.is_empty() {
+                let _ = writeln!(std::io::stderr(), "{}", f.message);
+            }
+            ExitCode::from(f.code)
+        }
+    };
+    // For the bounded-memory tests: the peak resident set size, from /proc (Linux).
+    if std::env::var_os("TRENT_REPORT_PEAK_RSS").is_some() {
+        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+            if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+                let _ = writeln!(std::io::stderr(), "trent: peak {line}");
+            }
+        }
+    }
+    code
+}
+
+fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
+    // `trent kms encrypt …` works too: `aws` replaced by `trent`, the service name kept.
+    // The first "kms" before any subcommand name is the AWS CLI's service name.
+    let cmd = args::command();
+    let is_subcommand = |a: &std::ffi::OsString| cmd.find_subcommand(a).is_some();
+    if let Some(pos) = argv.iter().skip(1).position(|a| a == "kms" || is_subcommand(a)) {
+        if argv[pos + 1] == "kms" {
+            argv.remove(pos + 1);
+        }
+    }
+    let matches = match cmd.try_get_matches_from(argv) {
+        Ok(m) => m,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        Err(Failure { code: exit::USAGE, message: String::new() })
+                    } else {
+                        Ok(())
+                    }
+                }
+                _ => Err(Failure { code: exit::USAGE, message: e.render().to_string().trim_end().to_owned() }),
+            };
+        }
+    };
+    let settings = Settings::resolve(&matches)?;
+    let Some((sub, sub_matches)) = matches.subcommand() else {
+        return Err(Failure::usage("a command is required"));
+    };
+    if sub == "envelope" {
+        return envelope::run(&settings, sub_matches);
+    }
+    let operation =
+        args::operation_of(sub).ok_or_else(|| Failure::usage(format!("argument command: Invalid choice: '{sub}'")))?;
+    let request = args::request(operation, sub_matches)?;
+    let query = match &settings.query {
+        Some(q) => Some(jmespath::compile(q).map_err(|e| Failure::usage(format!("Bad value for --query {q}: {e}")))?),
+        None => None,
+    };
+    let (kms, caller) = open(&settings)?;
+    let response = call(&kms, &caller, operation, request, settings.paginate)?;
+    print(operation, response, query.as_ref(), settings.output)
+}
+
+/// Opens the engine on the data directory (creating the keystore at the first use).
+pub fn open(settings: &Settings) -> Result<(Kms, Caller), Failure> {
+    // Owner-only, as the engine makes the data directory (parents included).
+    use std::os::unix::fs::DirBuilderExt as _;
+    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&settings.data_dir) {
+        return Err(Failure {
+            code: exit::CONFIG,
+            message: format!("\ncannot create the data directory {}: {e}", settings.data_dir.display()),
+        });
+    }
+    let kms = Kms::builder()
+        .region(settings.region.clone())
+        .account(settings.account.clone())
+        .data_dir(&settings.data_dir)
+        .open()
+        .map_err(|e| Failure {
+            code: exit::CONFIG,
+            message: format!("\ncannot open the keystore in {}: {e}", settings.data_dir.display()),
+        })?;
+    let caller = match &settings.caller {
+        Some(arn) => {
+            Caller::from_arn(arn).map_err(|e| Failure::usage(format!("argument --caller: {}", e.message())))?
+        }
+        None => kms.root_caller(),
+    };
+    Ok((kms, caller))
+}
+
+/// The list member and the page token of the operations the AWS CLI paginates by itself
+/// (botocore's paginators for KMS: input token `Marker`, output token `NextMarker`, more
+/// results while `Truncated`).
+fn paginated(operation: &str) -> Option<&'static str> {
+    match operation {
+        "ListKeys" => Some("Keys"),
+        "ListAliases" => Some("Aliases"),
+        "ListKeyRotations" => Some("Rotations"),
+        "ListResourceTags" => Some("Tags"),
+        "ListGrants" | "ListRetirableGrants" => Some("Grants"),
+        "ListKeyPolicies" => Some("PolicyNames"),
+        _ => None,
+    }
+}
+
+/// Calls `operation` with `request`; for the paginated operations, fetches every page and
+/// joins them as the AWS CLI does (unless `--no-paginate` or a `--marker` was given).
+pub fn call(kms: &Kms, caller: &Caller, operation: &str, mut request: Value, paginate: bool) -> Result<Value, Failure> {
+    let once = |request: &Value| -> Result<Value, Failure> {
+        let body = serde_json::to_vec(request).map_err(Failure::other)?;
+        let out = kms.call_json(caller, operation, &body).map_err(|e| Failure::service(operation, &e))?;
+        if out.is_empty() {
+            return Ok(Value::Object(Default::default()));
+        }
+        serde_json::from_slice(&out).map_err(Failure::other)
+    };
+    let list = paginated(operation).filter(|_| paginate && request.get("Marker").is_none());
+    let Some(list) = list else { return once(&request) };
+    let mut all: Option<Value> = None;
+    loop {
+        let mut page = once(&request)?;
+        let next = match (page.get("Truncated"), page.get("NextMarker")) {
+            (Some(Value::Bool(true)), Some(Value::String(m))) => Some(m.clone()),
+            _ => None,
+        };
+        if let Value::Object(obj) = &mut page {
+            obj.remove("Truncated");
+            obj.remove("NextMarker");
+        }
+        match &mut all {
+            None => all = Some(page),
+            Some(acc) => {
+                if let (Some(Value::Array(into)), Some(Value::Array(items))) = (acc.get_mut(list), page.get_mut(list)) {
+                    into.append(items);
+                }
+            }
+        }
+        match next {
+            Some(marker) => request["Marker"] = Value::String(marker),
+            None => return Ok(all.unwrap_or_default()),
+        }
+    }
+}
+
+/// Prints a response as the AWS CLI does: timestamps converted, `--query` applied, in the
+/// `--output` format.
+fn print(
+    operation: &str,
+    mut response: Value,
+    query: Option<&jmespath::Expression<'_>>,
+    format: Format,
+) -> Result<(), Failure> {
+    let m = model();
+    if let Some(shape) = m.output(operation) {
+        output::convert_timestamps(m, &mut response, shape);
+    }
+    let out: Out = match query {
+        Some(q) => {
+            let found = q.search(&response).map_err(|e| Failure::usage(format!("Bad value for --query: {e}")))?;
+            let found = serde_json::to_value(&*found).map_err(Failure::other)?;
+            if format == Format::Json && found == Value::Object(Default::default()) {
+                // The AWS CLI prints a query's empty object, unlike an empty response.
+                println!("{{}}");
+                return Ok(());
+            }
+            output::shaped(m, found, None)
+        }
+        None => output::shaped(m, response, m.output(operation)),
+    };
+    let text = output::render(format, &out, operation);
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(Failure::other)
+}
