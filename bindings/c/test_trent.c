@@ -871,6 +871,62 @@ static void test_re_encrypt_batch_and_export(void) {
     trent_buffer_free(dst);
 }
 
+static void test_envelope(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *id = (const char *)trent_buffer_data(key);
+    trent_context_entry ctx[1] = {{"file", 4, "big.bin", 7}};
+    size_t n = 3 * 1024 + 5; /* four chunks of 1 KiB */
+    uint8_t *data = malloc(n);
+    for (size_t i = 0; i < n; i++) {
+        data[i] = (uint8_t)(i * 7);
+    }
+    trent_buffer *sealed = NULL;
+    CHECK_RC(trent_kms_envelope_encrypt(g_kms, g_caller, S(id), ctx, 1, 1024, data, n, &sealed, NULL),
+             TRENT_RESULT_OK);
+    CHECK(sealed != NULL && trent_buffer_len(sealed) > n);
+    trent_buffer *opened = NULL;
+    CHECK_RC(trent_kms_envelope_decrypt(g_kms, g_caller, trent_buffer_data(sealed), trent_buffer_len(sealed), &opened,
+                                        NULL),
+             TRENT_RESULT_OK);
+    CHECK(opened != NULL && trent_buffer_len(opened) == n && memcmp(trent_buffer_data(opened), data, n) == 0);
+    trent_buffer_free(opened);
+
+    /* A flipped byte in the last chunk, and a truncated file: no plaintext, a clear code. */
+    size_t len = trent_buffer_len(sealed);
+    uint8_t *copy = malloc(len);
+    memcpy(copy, trent_buffer_data(sealed), len);
+    copy[len - 20] ^= 1;
+    opened = NULL;
+    trent_error *err = NULL;
+    CHECK_RC(trent_kms_envelope_decrypt(g_kms, g_caller, copy, len, &opened, &err),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK(opened == NULL && strlen(trent_error_message(err)) > 0);
+    trent_error_free(err);
+    copy[len - 20] ^= 1;
+    CHECK_RC(trent_kms_envelope_decrypt(g_kms, g_caller, copy, len - 100, &opened, NULL),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK(opened == NULL);
+    free(copy);
+
+    /* Bad arguments. */
+    trent_buffer *none = NULL;
+    CHECK_RC(trent_kms_envelope_encrypt(g_kms, g_caller, S(id), NULL, 0, 10, data, n, &none, NULL),
+             TRENT_RESULT_INVALID_ARGUMENT); /* chunk size below 1 KiB */
+    CHECK_RC(trent_kms_envelope_encrypt(g_kms, g_caller, S("alias/none"), NULL, 0, 0, data, n, &none, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_envelope_encrypt(g_kms, g_caller, S(id), NULL, 0, 0, NULL, 5, &none, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_envelope_encrypt(g_kms, g_caller, S(id), NULL, 0, 0, data, n, NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_envelope_decrypt(g_kms, g_caller, (const uint8_t *)"not an envelope", 15, &none, NULL),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK_RC(trent_kms_envelope_decrypt(NULL, g_caller, data, n, &none, NULL), TRENT_RESULT_NULL_PARAMETER);
+    CHECK(none == NULL);
+    free(data);
+    trent_buffer_free(sealed);
+    trent_buffer_free(key);
+}
+
 static void test_null_tolerant_functions(void) {
     CHECK(trent_buffer_data(NULL) == NULL);
     CHECK(trent_buffer_len(NULL) == 0);
@@ -929,6 +985,7 @@ int main(void) {
     test_batches_and_root_key();
     test_metadata_lists_and_tags();
     test_re_encrypt_batch_and_export();
+    test_envelope();
     test_null_tolerant_functions();
 
     trent_caller_free(caller);

@@ -276,6 +276,30 @@ typedef struct trent_list trent_list;
 typedef struct trent_secret trent_secret;
 
 /**
+ * One pair of an encryption context: UTF-8 key and value as `(pointer, length)`, no NUL
+ * needed. An array of these (`(NULL, 0)` for none) is bound to a ciphertext as additional
+ * authenticated data; Decrypt must present the same pairs, in any order.
+ */
+typedef struct trent_context_entry {
+  /**
+   * The key's UTF-8 bytes.
+   */
+  const char *key;
+  /**
+   * The key's length in bytes.
+   */
+  size_t key_len;
+  /**
+   * The value's UTF-8 bytes.
+   */
+  const char *value;
+  /**
+   * The value's length in bytes.
+   */
+  size_t value_len;
+} trent_context_entry;
+
+/**
  * One tag: UTF-8 key and value as `(pointer, length)`, no NUL needed.
  */
 typedef struct trent_tag {
@@ -314,30 +338,6 @@ typedef struct trent_str {
    */
   size_t len;
 } trent_str;
-
-/**
- * One pair of an encryption context: UTF-8 key and value as `(pointer, length)`, no NUL
- * needed. An array of these (`(NULL, 0)` for none) is bound to a ciphertext as additional
- * authenticated data; Decrypt must present the same pairs, in any order.
- */
-typedef struct trent_context_entry {
-  /**
-   * The key's UTF-8 bytes.
-   */
-  const char *key;
-  /**
-   * The key's length in bytes.
-   */
-  size_t key_len;
-  /**
-   * The value's UTF-8 bytes.
-   */
-  const char *value;
-  /**
-   * The value's length in bytes.
-   */
-  size_t value_len;
-} trent_context_entry;
 
 /**
  * One item of an Encrypt or Decrypt batch: its bytes (a plaintext of 1–4096 bytes, or a
@@ -396,6 +396,37 @@ typedef struct trent_re_encrypt_item {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Envelope-encrypts `plaintext` under a fresh data key from GenerateDataKey on `key_id`
+ * (any identifier form), with the encryption context `context` (`(NULL, 0)` for none) and
+ * `chunk_size` plaintext bytes per chunk (0 for the default, 256 KiB; else 1 KiB ..= 64 MiB).
+ * On success `*out` receives the envelope file (a binary `trent_buffer`).
+ */
+trent_result trent_kms_envelope_encrypt(const struct trent_kms *kms,
+                                        const struct trent_caller *caller,
+                                        const char *key_id,
+                                        size_t key_id_len,
+                                        const struct trent_context_entry *context_entries,
+                                        size_t context_len,
+                                        size_t chunk_size,
+                                        const uint8_t *plaintext,
+                                        size_t plaintext_len,
+                                        struct trent_buffer **out,
+                                        struct trent_error **err);
+
+/**
+ * Decrypts an envelope file: the data key is unwrapped with Decrypt (the key and context
+ * come from the file's header), then every chunk is authenticated. On success `*out`
+ * receives the plaintext in a buffer that is zeroed when freed (it is followed by a NUL not
+ * counted in `trent_buffer_len`).
+ */
+trent_result trent_kms_envelope_decrypt(const struct trent_kms *kms,
+                                        const struct trent_caller *caller,
+                                        const uint8_t *sealed,
+                                        size_t sealed_len,
+                                        struct trent_buffer **out,
+                                        struct trent_error **err);
 
 /**
  * The name of a result code: the AWS exception name for engine errors

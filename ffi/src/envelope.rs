@@ -8,13 +8,12 @@
 
 use std::ffi::c_char;
 
-use engine::EncryptionContext;
 use engine::envelope::{self, DecryptOptions, EncryptOptions, EnvelopeError};
 
-use crate::boundary::{Castable, Out, arg_array, arg_bytes, arg_ref, arg_str, ffi_boundary};
+use crate::boundary::{Out, arg_bytes, arg_str, ffi_boundary};
 use crate::error::{Failure, trent_error, trent_result};
 use crate::handles::{new_blob_buffer, new_text_buffer, trent_buffer, trent_caller, trent_kms};
-use crate::ops::trent_context_entry;
+use crate::ops::{arg_context, kms_and_caller, trent_context_entry};
 
 fn failure(e: EnvelopeError) -> Failure {
     match e {
@@ -23,18 +22,6 @@ fn failure(e: EnvelopeError) -> Failure {
         EnvelopeError::Io(e) => Failure::invalid_argument(e.to_string()),
         other => Failure::new(trent_result::from_engine(&engine::Error::InvalidCiphertext), other.to_string()),
     }
-}
-
-fn context(ptr: *const trent_context_entry, len: usize) -> Result<EncryptionContext, Failure> {
-    let mut ctx = EncryptionContext::new();
-    for e in arg_array(ptr, len, "context")? {
-        let k = arg_str(e.key, e.key_len, "context key")?;
-        let v = arg_str(e.value, e.value_len, "context value")?;
-        if ctx.insert(k.to_owned(), v.to_owned()).is_some() {
-            return Err(Failure::invalid_argument(format!("context key {k:?} is repeated")));
-        }
-    }
-    Ok(ctx)
 }
 
 /// Envelope-encrypts `plaintext` under a fresh data key from GenerateDataKey on `key_id`
@@ -57,10 +44,9 @@ pub extern "C" fn trent_kms_envelope_encrypt(
     err: *mut *mut trent_error,
 ) -> trent_result {
     ffi_boundary!(err, {
-        let kms: &engine::Kms = arg_ref(kms, "kms")?;
-        let caller: &<trent_caller as Castable>::RustType = arg_ref(caller, "caller")?;
+        let (kms, caller) = kms_and_caller(kms, caller)?;
         let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = context(context_entries, context_len)?;
+        let ctx = arg_context(context_entries, context_len, "context")?;
         let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
         let out = Out::new(out, "out")?;
         let opts = EncryptOptions {
@@ -89,8 +75,7 @@ pub extern "C" fn trent_kms_envelope_decrypt(
     err: *mut *mut trent_error,
 ) -> trent_result {
     ffi_boundary!(err, {
-        let kms: &engine::Kms = arg_ref(kms, "kms")?;
-        let caller: &<trent_caller as Castable>::RustType = arg_ref(caller, "caller")?;
+        let (kms, caller) = kms_and_caller(kms, caller)?;
         let sealed = arg_bytes(sealed, sealed_len, "sealed")?;
         let out = Out::new(out, "out")?;
         let (plain, _) =

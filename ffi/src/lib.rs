@@ -26,6 +26,7 @@ pub mod handles;
 pub mod metadata;
 pub mod ops;
 
+pub use envelope::*;
 pub use error::*;
 pub use handles::*;
 pub use metadata::*;

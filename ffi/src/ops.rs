@@ -38,7 +38,11 @@ pub struct trent_context_entry {
 }
 
 /// Reads an encryption-context argument; a repeated key is `INVALID_ARGUMENT`.
-fn arg_context(ptr: *const trent_context_entry, len: usize, name: &'static str) -> Result<EncryptionContext, Failure> {
+pub(crate) fn arg_context(
+    ptr: *const trent_context_entry,
+    len: usize,
+    name: &'static str,
+) -> Result<EncryptionContext, Failure> {
     let mut ctx = EncryptionContext::new();
     for entry in arg_array(ptr, len, name)? {
         let key = arg_str(entry.key, entry.key_len, "encryption context key")?;
