@@ -228,7 +228,8 @@ fn deletion_happens_when_the_clock_passes_the_date() {
     assert_eq!(sched.deletion_date, clock.now().plus_days(7));
     let meta = kms.describe_key(&me, &KeyIdRequest::new(&key)).unwrap().key_metadata;
     assert_eq!(meta.deletion_date, Some(sched.deletion_date));
-    assert_eq!(meta.pending_deletion_window_in_days, Some(7));
+    // Shown only in state PendingReplicaDeletion, as AWS does.
+    assert_eq!(meta.pending_deletion_window_in_days, None);
     clock.advance_days(6);
     assert_eq!(kms.list_keys(&me, &ListKeysRequest::default()).unwrap().keys.len(), 2);
     clock.advance_days(1);

@@ -569,7 +569,8 @@ impl Harness {
         prop_assert_eq!(meta.key_state, state, "key {}", k);
         prop_assert_eq!(meta.enabled, key.state == State::Enabled);
         prop_assert_eq!(meta.deletion_date.map(Timestamp::as_millis), key.deletion_date);
-        prop_assert_eq!(meta.pending_deletion_window_in_days, key.window);
+        // Shown only in state PendingReplicaDeletion (no replicas here), as AWS does.
+        prop_assert_eq!(meta.pending_deletion_window_in_days, None);
 
         let rotations = listed.unwrap();
         prop_assert_eq!(rotations.len(), key.versions.len(), "number of versions of key {}", k);

@@ -350,8 +350,10 @@ pub extern "C" fn trent_key_metadata_deletion_date(metadata: *const trent_key_me
     ffi_boundary_infallible!(0, { md(metadata, 0, |m| m.deletion_date) })
 }
 
-/// The waiting period of a scheduled deletion, in days; 0 when none is scheduled (or
-/// `metadata` is NULL).
+/// The waiting period, in days, of a multi-Region primary key in state
+/// `PendingReplicaDeletion`; 0 in every other state (a key `PendingDeletion` has its
+/// `trent_key_metadata_deletion_date`), or if `metadata` is NULL. As AWS's
+/// `PendingDeletionWindowInDays`.
 #[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_pending_deletion_window_in_days(metadata: *const trent_key_metadata) -> u32 {

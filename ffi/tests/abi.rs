@@ -917,7 +917,8 @@ fn create_key_with_options_and_describe_key() {
     assert_eq!(trent_kms_describe_key(f.kms, f.caller, k, kl, &mut md, null_mut()), trent_result::Ok);
     assert_eq!(text(trent_key_metadata_key_state(md)).as_deref(), Some("PendingDeletion"));
     assert!(!trent_key_metadata_enabled(md));
-    assert_eq!(trent_key_metadata_pending_deletion_window_in_days(md), 7);
+    // Shown only in state PendingReplicaDeletion, as AWS does.
+    assert_eq!(trent_key_metadata_pending_deletion_window_in_days(md), 0);
     let days = (trent_key_metadata_deletion_date(md) - trent_key_metadata_creation_date(md)) / 86_400_000;
     assert_eq!(days, 7);
     trent_key_metadata_free(md);

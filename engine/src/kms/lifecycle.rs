@@ -243,7 +243,13 @@ impl Inner {
                 primary_key: MultiRegionKey { arn: live.arn.to_string(), region: self.region.to_string() },
                 replica_keys: Vec::new(),
             }),
-            pending_deletion_window_in_days: if pending { rec.pending_window_days } else { None },
+            // AWS shows the window only on a multi-Region primary waiting for its replicas
+            // (`PendingReplicaDeletion`); a key `PendingDeletion` shows its `DeletionDate`.
+            pending_deletion_window_in_days: if rec.state == KeyState::PendingReplicaDeletion {
+                rec.pending_window_days
+            } else {
+                None
+            },
             current_key_material_id: rec.current().map(|v| v.material_id.clone()),
         }
     }

@@ -1,0 +1,326 @@
+// Package awskms is a drop-in for aws-sdk-go-v2's KMS client (service/kms) over an embedded
+// Trent engine: Client has the method set of *kms.Client for every operation Trent
+// supports, takes and returns the SDK's own input and output structs, and fails with the
+// SDK's own error types (*types.NotFoundException, …, wrapped in *smithy.OperationError as
+// the SDK does), so code written against an interface of *kms.Client methods can swap it in.
+//
+//	k, _ := trent.Open(trent.DataDir("./trent-data"))
+//	var api awskms.API = awskms.New(k)    // or: kms.NewFromConfig(cfg)
+//	out, err := api.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String("alias/app"), Plaintext: data})
+//
+// It is a separate module so the core package trent has no SDK dependency.
+package awskms
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go"
+
+	trent "github.com/trent-kms/trent/bindings/go"
+)
+
+// Client runs the KMS operations on an embedded engine. Safe for concurrent use.
+type Client struct {
+	kms *trent.KMS
+}
+
+// New returns a client over the engine k (operations run as k's caller).
+func New(k *trent.KMS) *Client { return &Client{kms: k} }
+
+// KMS is the engine the client runs on.
+func (c *Client) KMS() *trent.KMS { return c.kms }
+
+// serviceID is the SDK's service id, as *smithy.OperationError carries it.
+const serviceID = "KMS"
+
+// opError wraps an error as the SDK does: *smithy.OperationError around the API error.
+func opError(op string, err error) error {
+	return &smithy.OperationError{ServiceID: serviceID, OperationName: op, Err: apiError(err)}
+}
+
+// apiError turns a *trent.Error into the SDK's error type for that exception:
+// *types.NotFoundException, …; exceptions the SDK has no type for (AccessDeniedException,
+// ValidationException) become *smithy.GenericAPIError with the AWS code, as the SDK's
+// deserializer makes them.
+func apiError(err error) error {
+	var te *trent.Error
+	if !errors.As(err, &te) {
+		return err
+	}
+	msg := te.Message
+	m := &msg
+	switch te.Code {
+	case trent.CodeNotFoundException:
+		return &types.NotFoundException{Message: m}
+	case trent.CodeDisabledException:
+		return &types.DisabledException{Message: m}
+	case trent.CodeKMSInvalidStateException:
+		return &types.KMSInvalidStateException{Message: m}
+	case trent.CodeAlreadyExistsException:
+		return &types.AlreadyExistsException{Message: m}
+	case trent.CodeConflictException:
+		return &types.ConflictException{Message: m}
+	case trent.CodeInvalidCiphertextException:
+		return &types.InvalidCiphertextException{Message: m}
+	case trent.CodeIncorrectKeyException:
+		return &types.IncorrectKeyException{Message: m}
+	case trent.CodeInvalidKeyUsageException:
+		return &types.InvalidKeyUsageException{Message: m}
+	case trent.CodeInvalidArnException:
+		return &types.InvalidArnException{Message: m}
+	case trent.CodeInvalidAliasNameException:
+		return &types.InvalidAliasNameException{Message: m}
+	case trent.CodeInvalidMarkerException:
+		return &types.InvalidMarkerException{Message: m}
+	case trent.CodeInvalidGrantTokenException:
+		return &types.InvalidGrantTokenException{Message: m}
+	case trent.CodeMalformedPolicyDocumentException:
+		return &types.MalformedPolicyDocumentException{Message: m}
+	case trent.CodeTagException:
+		return &types.TagException{Message: m}
+	case trent.CodeUnsupportedOperationException:
+		return &types.UnsupportedOperationException{Message: m}
+	case trent.CodeLimitExceededException:
+		return &types.LimitExceededException{Message: m}
+	case trent.CodeDryRunOperationException:
+		return &types.DryRunOperationException{Message: m}
+	case trent.CodeKMSInternalException, trent.CodePanic, trent.CodeUnknownException:
+		return &types.KMSInternalException{Message: m}
+	case trent.CodeAccessDeniedException:
+		return &smithy.GenericAPIError{Code: "AccessDeniedException", Message: msg, Fault: smithy.FaultClient}
+	case trent.CodeValidationException, trent.CodeNullParameter, trent.CodeInvalidUTF8, trent.CodeInvalidArgument:
+		// Arguments the C boundary refuses (an embedded NUL, bad UTF-8) are what AWS's
+		// front end refuses as ValidationException.
+		return &smithy.GenericAPIError{Code: "ValidationException", Message: msg, Fault: smithy.FaultClient}
+	}
+	return err // ErrClosed and open failures: Trent's own error
+}
+
+// prepare checks the context and returns the operation's error wrapper.
+func prepare(ctx context.Context, op string) error {
+	if ctx == nil {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return &smithy.OperationError{ServiceID: serviceID, OperationName: op, Err: err}
+	}
+	return nil
+}
+
+// timestampMembers are the output members AWS sends as epoch seconds.
+var timestampMembers = map[string]bool{
+	"CreationDate": true, "DeletionDate": true, "ValidTo": true, "LastUpdatedDate": true,
+	"RotationDate": true, "NextRotationDate": true, "OnDemandRotationStartDate": true,
+}
+
+// prune drops the members an SDK input struct marshals as null or "" (unset pointers and
+// enums), so the engine sees the request the SDK would have sent.
+func prune(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if x == nil || x == "" {
+				delete(t, k)
+				continue
+			}
+			t[k] = prune(x)
+		}
+	case []any:
+		for i := range t {
+			t[i] = prune(t[i])
+		}
+	}
+	return v
+}
+
+// epochToRFC3339 rewrites timestamp members (epoch seconds) as RFC 3339 strings, which is
+// how encoding/json reads the SDK's *time.Time members.
+func epochToRFC3339(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, x := range t {
+			if n, ok := x.(json.Number); ok && timestampMembers[k] {
+				f, err := n.Float64()
+				if err == nil {
+					sec := int64(f)
+					nsec := int64((f - float64(sec)) * 1e9)
+					t[k] = time.Unix(sec, nsec).UTC().Format(time.RFC3339Nano)
+				}
+				continue
+			}
+			t[k] = epochToRFC3339(x)
+		}
+	case []any:
+		for i := range t {
+			t[i] = epochToRFC3339(t[i])
+		}
+	}
+	return v
+}
+
+func decodeAny(b []byte) (any, error) {
+	d := json.NewDecoder(bytesReader(b))
+	d.UseNumber()
+	var v any
+	err := d.Decode(&v)
+	return v, err
+}
+
+// call runs a non-secret operation through the engine's JSON dispatcher: the SDK input
+// marshalled (unset members dropped), the response's timestamps rewritten and unmarshalled
+// into the SDK output. Operations whose requests or responses hold plaintext do not come
+// here (see secret.go): this path makes copies it cannot wipe.
+func call[O any](c *Client, ctx context.Context, op string, in any) (*O, error) {
+	if err := prepare(ctx, op); err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	v, err := decodeAny(raw)
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	body, err := json.Marshal(prune(v))
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	resp, err := c.kms.CallJSON(op, body)
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	rv, err := decodeAny(resp)
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	fixed, err := json.Marshal(epochToRFC3339(rv))
+	if err != nil {
+		return nil, opError(op, err)
+	}
+	out := new(O)
+	if err := json.Unmarshal(fixed, out); err != nil {
+		return nil, opError(op, err)
+	}
+	return out, nil
+}
+
+// b64 is the standard base64 AWS JSON uses for blobs.
+var b64 = base64.StdEncoding
+
+// The operations that hold no plaintext.
+
+// CreateKey creates a KMS key (symmetric encryption keys; other specs fail with
+// UnsupportedOperationException).
+func (c *Client) CreateKey(ctx context.Context, params *kms.CreateKeyInput, optFns ...func(*kms.Options)) (*kms.CreateKeyOutput, error) {
+	return call[kms.CreateKeyOutput](c, ctx, "CreateKey", orEmpty(params))
+}
+
+// DescribeKey returns a key's metadata.
+func (c *Client) DescribeKey(ctx context.Context, params *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
+	return call[kms.DescribeKeyOutput](c, ctx, "DescribeKey", orEmpty(params))
+}
+
+// ListKeys lists the account's keys (kms.NewListKeysPaginator works on this client).
+func (c *Client) ListKeys(ctx context.Context, params *kms.ListKeysInput, optFns ...func(*kms.Options)) (*kms.ListKeysOutput, error) {
+	return call[kms.ListKeysOutput](c, ctx, "ListKeys", orEmpty(params))
+}
+
+// EnableKey enables a key.
+func (c *Client) EnableKey(ctx context.Context, params *kms.EnableKeyInput, optFns ...func(*kms.Options)) (*kms.EnableKeyOutput, error) {
+	return call[kms.EnableKeyOutput](c, ctx, "EnableKey", orEmpty(params))
+}
+
+// DisableKey disables a key.
+func (c *Client) DisableKey(ctx context.Context, params *kms.DisableKeyInput, optFns ...func(*kms.Options)) (*kms.DisableKeyOutput, error) {
+	return call[kms.DisableKeyOutput](c, ctx, "DisableKey", orEmpty(params))
+}
+
+// ScheduleKeyDeletion schedules a key's deletion (7–30 days).
+func (c *Client) ScheduleKeyDeletion(ctx context.Context, params *kms.ScheduleKeyDeletionInput, optFns ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error) {
+	return call[kms.ScheduleKeyDeletionOutput](c, ctx, "ScheduleKeyDeletion", orEmpty(params))
+}
+
+// CancelKeyDeletion cancels a scheduled deletion (the key becomes Disabled).
+func (c *Client) CancelKeyDeletion(ctx context.Context, params *kms.CancelKeyDeletionInput, optFns ...func(*kms.Options)) (*kms.CancelKeyDeletionOutput, error) {
+	return call[kms.CancelKeyDeletionOutput](c, ctx, "CancelKeyDeletion", orEmpty(params))
+}
+
+// UpdateKeyDescription sets a key's description.
+func (c *Client) UpdateKeyDescription(ctx context.Context, params *kms.UpdateKeyDescriptionInput, optFns ...func(*kms.Options)) (*kms.UpdateKeyDescriptionOutput, error) {
+	return call[kms.UpdateKeyDescriptionOutput](c, ctx, "UpdateKeyDescription", orEmpty(params))
+}
+
+// TagResource adds or replaces tags.
+func (c *Client) TagResource(ctx context.Context, params *kms.TagResourceInput, optFns ...func(*kms.Options)) (*kms.TagResourceOutput, error) {
+	return call[kms.TagResourceOutput](c, ctx, "TagResource", orEmpty(params))
+}
+
+// UntagResource removes tags.
+func (c *Client) UntagResource(ctx context.Context, params *kms.UntagResourceInput, optFns ...func(*kms.Options)) (*kms.UntagResourceOutput, error) {
+	return call[kms.UntagResourceOutput](c, ctx, "UntagResource", orEmpty(params))
+}
+
+// ListResourceTags lists a key's tags.
+func (c *Client) ListResourceTags(ctx context.Context, params *kms.ListResourceTagsInput, optFns ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error) {
+	return call[kms.ListResourceTagsOutput](c, ctx, "ListResourceTags", orEmpty(params))
+}
+
+// CreateAlias creates an alias.
+func (c *Client) CreateAlias(ctx context.Context, params *kms.CreateAliasInput, optFns ...func(*kms.Options)) (*kms.CreateAliasOutput, error) {
+	return call[kms.CreateAliasOutput](c, ctx, "CreateAlias", orEmpty(params))
+}
+
+// UpdateAlias points an alias at another key.
+func (c *Client) UpdateAlias(ctx context.Context, params *kms.UpdateAliasInput, optFns ...func(*kms.Options)) (*kms.UpdateAliasOutput, error) {
+	return call[kms.UpdateAliasOutput](c, ctx, "UpdateAlias", orEmpty(params))
+}
+
+// DeleteAlias deletes an alias.
+func (c *Client) DeleteAlias(ctx context.Context, params *kms.DeleteAliasInput, optFns ...func(*kms.Options)) (*kms.DeleteAliasOutput, error) {
+	return call[kms.DeleteAliasOutput](c, ctx, "DeleteAlias", orEmpty(params))
+}
+
+// ListAliases lists aliases (kms.NewListAliasesPaginator works on this client).
+func (c *Client) ListAliases(ctx context.Context, params *kms.ListAliasesInput, optFns ...func(*kms.Options)) (*kms.ListAliasesOutput, error) {
+	return call[kms.ListAliasesOutput](c, ctx, "ListAliases", orEmpty(params))
+}
+
+// EnableKeyRotation turns automatic rotation on.
+func (c *Client) EnableKeyRotation(ctx context.Context, params *kms.EnableKeyRotationInput, optFns ...func(*kms.Options)) (*kms.EnableKeyRotationOutput, error) {
+	return call[kms.EnableKeyRotationOutput](c, ctx, "EnableKeyRotation", orEmpty(params))
+}
+
+// DisableKeyRotation turns automatic rotation off.
+func (c *Client) DisableKeyRotation(ctx context.Context, params *kms.DisableKeyRotationInput, optFns ...func(*kms.Options)) (*kms.DisableKeyRotationOutput, error) {
+	return call[kms.DisableKeyRotationOutput](c, ctx, "DisableKeyRotation", orEmpty(params))
+}
+
+// GetKeyRotationStatus tells whether automatic rotation is on.
+func (c *Client) GetKeyRotationStatus(ctx context.Context, params *kms.GetKeyRotationStatusInput, optFns ...func(*kms.Options)) (*kms.GetKeyRotationStatusOutput, error) {
+	return call[kms.GetKeyRotationStatusOutput](c, ctx, "GetKeyRotationStatus", orEmpty(params))
+}
+
+// RotateKeyOnDemand rotates a key now.
+func (c *Client) RotateKeyOnDemand(ctx context.Context, params *kms.RotateKeyOnDemandInput, optFns ...func(*kms.Options)) (*kms.RotateKeyOnDemandOutput, error) {
+	return call[kms.RotateKeyOnDemandOutput](c, ctx, "RotateKeyOnDemand", orEmpty(params))
+}
+
+// ListKeyRotations lists a key's rotations.
+func (c *Client) ListKeyRotations(ctx context.Context, params *kms.ListKeyRotationsInput, optFns ...func(*kms.Options)) (*kms.ListKeyRotationsOutput, error) {
+	return call[kms.ListKeyRotationsOutput](c, ctx, "ListKeyRotations", orEmpty(params))
+}
+
+// orEmpty is params, or a new zero input when nil (the SDK accepts nil params).
+func orEmpty[T any](p *T) *T {
+	if p == nil {
+		return new(T)
+	}
+	return p
+}

@@ -1,0 +1,3 @@
+module github.com/trent-kms/trent/bindings/go
+
+go 1.24

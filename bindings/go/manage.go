@@ -1,0 +1,455 @@
+package trent
+
+/*
+#include "trent_go.h"
+*/
+import "C"
+
+import (
+	"runtime"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+// The management operations: CreateKey with options, descriptions, listings, tags, rotation
+// status, ReEncrypt in bulk, each through its typed C function. A listing page's fields are
+// copied out in one crossing (go_trent_list_read), key metadata's in one (go_trent_md_read).
+
+// KeyMetadata describes a KMS key, as DescribeKey and CreateKeyWithOptions return it.
+type KeyMetadata struct {
+	AWSAccountID string
+	KeyID        string
+	Arn          string
+	CreationDate time.Time
+	Enabled      bool
+	Description  string
+	// KeyUsage is "ENCRYPT_DECRYPT", …; KeyState "Enabled", "Disabled", "PendingDeletion", …
+	KeyUsage string
+	KeyState string
+	// DeletionDate is set when a deletion is scheduled; PendingDeletionWindowInDays only in
+	// state PendingReplicaDeletion, as AWS.
+	DeletionDate                *time.Time
+	PendingDeletionWindowInDays int
+	Origin                      string
+	KeyManager                  string
+	KeySpec                     string
+	MultiRegion                 bool
+	CurrentKeyMaterialID        string
+}
+
+// Tag is a resource tag.
+type Tag struct {
+	TagKey   string
+	TagValue string
+}
+
+// CreateKeyOptions are CreateKey's options; the zero value makes a symmetric encryption key
+// with AWS's default key policy.
+type CreateKeyOptions struct {
+	Description string
+	// KeySpec ("SYMMETRIC_DEFAULT") and KeyUsage ("ENCRYPT_DECRYPT"): "" for the default.
+	KeySpec  string
+	KeyUsage string
+	// Policy is the key policy (JSON); "" for the default.
+	Policy      string
+	Tags        []Tag
+	MultiRegion bool
+}
+
+func millis(ms C.int64_t) time.Time { return time.UnixMilli(int64(ms)).UTC() }
+
+func goStr(s C.trent_str) string {
+	if s.data == nil || s.len == 0 {
+		return ""
+	}
+	return C.GoStringN(s.data, C.int(s.len))
+}
+
+// takeMetadata reads and frees key metadata.
+func takeMetadata(m *C.trent_key_metadata) *KeyMetadata {
+	var r C.go_trent_md
+	C.go_trent_md_read(m, &r)
+	md := &KeyMetadata{
+		AWSAccountID:                goStr(r.account),
+		KeyID:                       goStr(r.key_id),
+		Arn:                         goStr(r.arn),
+		CreationDate:                millis(r.created),
+		Enabled:                     bool(r.enabled),
+		Description:                 goStr(r.description),
+		KeyUsage:                    goStr(r.usage),
+		KeyState:                    goStr(r.state),
+		PendingDeletionWindowInDays: int(r.window),
+		Origin:                      goStr(r.origin),
+		KeyManager:                  goStr(r.manager),
+		KeySpec:                     goStr(r.spec),
+		MultiRegion:                 bool(r.multi_region),
+		CurrentKeyMaterialID:        goStr(r.material),
+	}
+	if r.deletion != 0 {
+		d := millis(r.deletion)
+		md.DeletionDate = &d
+	}
+	C.trent_key_metadata_free(m)
+	return md
+}
+
+// packTags lays tags out like an encryption context (key, value, …).
+func packTags(p *packedContext, tags []Tag) {
+	m := make(map[string]string, len(tags))
+	for _, t := range tags {
+		m[t.TagKey] = t.TagValue
+	}
+	p.pack(m)
+}
+
+// optStr is the C view of an optional text: NULL when "".
+func optStr(s string) *C.char {
+	if s == "" {
+		return nil
+	}
+	return strPtr(s)
+}
+
+// CreateKeyWithOptions creates a key with every option of CreateKey and returns its metadata.
+func (k *KMS) CreateKeyWithOptions(opts CreateKeyOptions) (*KeyMetadata, error) {
+	var tags packedContext
+	packTags(&tags, opts.Tags)
+	kp, cp, err := k.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer k.release()
+	var md *C.trent_key_metadata
+	var o C.go_trent_out
+	rc := C.go_trent_create_key_with_options(kp, cp,
+		optStr(opts.Description), C.size_t(len(opts.Description)),
+		optStr(opts.KeySpec), C.size_t(len(opts.KeySpec)),
+		optStr(opts.KeyUsage), C.size_t(len(opts.KeyUsage)),
+		optStr(opts.Policy), C.size_t(len(opts.Policy)),
+		tags.bufPtr(), tags.lensPtr(), tags.count(), C.bool(opts.MultiRegion), &md, &o)
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(opts)
+	if rc != C.TRENT_RESULT_OK {
+		return nil, takeError(rc, o.err)
+	}
+	return takeMetadata(md), nil
+}
+
+// DescribeKey returns the key's metadata (id, ARN, alias name or alias ARN).
+func (k *KMS) DescribeKey(keyID string) (*KeyMetadata, error) {
+	kp, cp, err := k.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer k.release()
+	var md *C.trent_key_metadata
+	var detail *C.trent_error
+	rc := C.trent_kms_describe_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &md, &detail)
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(keyID)
+	if rc != C.TRENT_RESULT_OK {
+		return nil, takeError(rc, detail)
+	}
+	return takeMetadata(md), nil
+}
+
+// Page asks for one page of a listing: at most Limit entries (0 for the default) after
+// Marker (the NextMarker of the previous page; "" for the first).
+type Page struct {
+	Limit  int
+	Marker string
+}
+
+// KeyListEntry is one key of ListKeys.
+type KeyListEntry struct {
+	KeyID  string
+	KeyArn string
+}
+
+// AliasListEntry is one alias of ListAliases.
+type AliasListEntry struct {
+	AliasName       string
+	AliasArn        string
+	TargetKeyID     string
+	CreationDate    *time.Time
+	LastUpdatedDate *time.Time
+}
+
+// RotationsListEntry is one rotation of ListKeyRotations.
+type RotationsListEntry struct {
+	KeyID            string
+	KeyMaterialID    string
+	KeyMaterialState string
+	RotationDate     *time.Time
+	// RotationType is "AUTOMATIC" or "ON_DEMAND".
+	RotationType string
+}
+
+// listing kinds of go_trent_list.
+const (
+	listKeys = iota
+	listAliases
+	listResourceTags
+	listKeyRotations
+)
+
+// list runs one listing and returns each row's fields (nil for an absent value), in the
+// order of fields, and the next page's marker.
+func (k *KMS) list(kind int, keyID string, page Page, fields ...string) ([][]*string, string, error) {
+	kp, cp, err := k.acquire()
+	if err != nil {
+		return nil, "", err
+	}
+	defer k.release()
+	var l *C.trent_list
+	var detail *C.trent_error
+	limit := C.uint32_t(clampU32(page.Limit))
+	mp, ml := optStr(page.Marker), C.size_t(len(page.Marker))
+	kidp, kidl := optStr(keyID), C.size_t(len(keyID))
+	var rc C.trent_result
+	switch kind {
+	case listKeys:
+		rc = C.trent_kms_list_keys(kp, cp, limit, mp, ml, &l, &detail)
+	case listAliases:
+		rc = C.trent_kms_list_aliases(kp, cp, kidp, kidl, limit, mp, ml, &l, &detail)
+	case listResourceTags:
+		rc = C.trent_kms_list_resource_tags(kp, cp, kidp, kidl, limit, mp, ml, &l, &detail)
+	default:
+		rc = C.trent_kms_list_key_rotations(kp, cp, kidp, kidl, limit, mp, ml, &l, &detail)
+	}
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(keyID)
+	runtime.KeepAlive(page)
+	if rc != C.TRENT_RESULT_OK {
+		return nil, "", takeError(rc, detail)
+	}
+	defer C.trent_list_free(l)
+	var fbuf []byte
+	flens := make([]C.size_t, len(fields))
+	for i, f := range fields {
+		fbuf = append(fbuf, f...)
+		flens[i] = C.size_t(len(f))
+	}
+	rows := int(C.trent_list_len(l))
+	lens := make([]C.size_t, rows*len(fields)+1)
+	out := make([]byte, 64*rows+1)
+	need := C.go_trent_list_read(l, (*C.char)(unsafe.Pointer(&fbuf[0])), &flens[0], C.size_t(len(fields)),
+		bytesPtr(out), C.size_t(len(out)), &lens[0])
+	if int(need) > len(out) {
+		out = make([]byte, int(need)+1)
+		C.go_trent_list_read(l, (*C.char)(unsafe.Pointer(&fbuf[0])), &flens[0], C.size_t(len(fields)),
+			bytesPtr(out), C.size_t(len(out)), &lens[0])
+	}
+	res := make([][]*string, rows)
+	off := 0
+	for r := range res {
+		res[r] = make([]*string, len(fields))
+		for f := range fields {
+			n := lens[r*len(fields)+f]
+			if n == C.size_t(^uint(0)) {
+				continue
+			}
+			v := string(out[off : off+int(n)])
+			off += int(n)
+			res[r][f] = &v
+		}
+	}
+	return res, goStr(C.trent_list_next_marker(l)), nil
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// date reads a listing's date (decimal milliseconds since the epoch).
+func date(p *string) *time.Time {
+	if p == nil || *p == "" {
+		return nil
+	}
+	ms, err := strconv.ParseInt(*p, 10, 64)
+	if err != nil {
+		return nil
+	}
+	t := time.UnixMilli(ms).UTC()
+	return &t
+}
+
+// ListKeys lists the account's keys; nextMarker is "" on the last page.
+func (k *KMS) ListKeys(page Page) (keys []KeyListEntry, nextMarker string, err error) {
+	rows, next, err := k.list(listKeys, "", page, "KeyId", "KeyArn")
+	for _, r := range rows {
+		keys = append(keys, KeyListEntry{KeyID: str(r[0]), KeyArn: str(r[1])})
+	}
+	return keys, next, err
+}
+
+// ListAliases lists the aliases, of one key when keyID is not "".
+func (k *KMS) ListAliases(keyID string, page Page) (aliases []AliasListEntry, nextMarker string, err error) {
+	rows, next, err := k.list(listAliases, keyID, page, "AliasName", "AliasArn", "TargetKeyId", "CreationDate", "LastUpdatedDate")
+	for _, r := range rows {
+		aliases = append(aliases, AliasListEntry{AliasName: str(r[0]), AliasArn: str(r[1]), TargetKeyID: str(r[2]),
+			CreationDate: date(r[3]), LastUpdatedDate: date(r[4])})
+	}
+	return aliases, next, err
+}
+
+// ListResourceTags lists the key's tags.
+func (k *KMS) ListResourceTags(keyID string, page Page) (tags []Tag, nextMarker string, err error) {
+	rows, next, err := k.list(listResourceTags, keyID, page, "TagKey", "TagValue")
+	for _, r := range rows {
+		tags = append(tags, Tag{TagKey: str(r[0]), TagValue: str(r[1])})
+	}
+	return tags, next, err
+}
+
+// ListKeyRotations lists the key's completed rotations, oldest first.
+func (k *KMS) ListKeyRotations(keyID string, page Page) (rotations []RotationsListEntry, nextMarker string, err error) {
+	rows, next, err := k.list(listKeyRotations, keyID, page, "KeyId", "KeyMaterialId", "KeyMaterialState", "RotationDate", "RotationType")
+	for _, r := range rows {
+		rotations = append(rotations, RotationsListEntry{KeyID: str(r[0]), KeyMaterialID: str(r[1]), KeyMaterialState: str(r[2]),
+			RotationDate: date(r[3]), RotationType: str(r[4])})
+	}
+	return rotations, next, err
+}
+
+// TagResource adds tags to the key, replacing the values of tags it already has.
+func (k *KMS) TagResource(keyID string, tags map[string]string) error {
+	var pc packedContext
+	pc.pack(tags)
+	kp, cp, err := k.acquire()
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	var o C.go_trent_out
+	rc := C.go_trent_tag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)), pc.bufPtr(), pc.lensPtr(), pc.count(), &o)
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(keyID)
+	if rc != C.TRENT_RESULT_OK {
+		return takeError(rc, o.err)
+	}
+	return nil
+}
+
+// UntagResource removes tags (by key) from the key; keys it does not have are ignored.
+func (k *KMS) UntagResource(keyID string, tagKeys []string) error {
+	var buf []byte
+	lens := make([]C.size_t, len(tagKeys)+1)
+	for i, t := range tagKeys {
+		buf = append(buf, t...)
+		lens[i] = C.size_t(len(t))
+	}
+	buf = append(buf, 0) // never empty: a valid pointer even when every key is ""
+	kp, cp, err := k.acquire()
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	var o C.go_trent_out
+	rc := C.go_trent_untag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
+		(*C.char)(unsafe.Pointer(&buf[0])), &lens[0], C.size_t(len(tagKeys)), &o)
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(keyID)
+	if rc != C.TRENT_RESULT_OK {
+		return takeError(rc, o.err)
+	}
+	return nil
+}
+
+// RotationStatus is GetKeyRotationStatus's answer.
+type RotationStatus struct {
+	KeyRotationEnabled bool
+	// RotationPeriodInDays is 0 when rotation is off.
+	RotationPeriodInDays int
+	// NextRotationDate is nil when no automatic rotation is due.
+	NextRotationDate *time.Time
+}
+
+// GetKeyRotationStatus tells whether automatic rotation is on, its period and next date.
+func (k *KMS) GetKeyRotationStatus(keyID string) (*RotationStatus, error) {
+	kp, cp, err := k.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer k.release()
+	var enabled C.bool
+	var period C.uint32_t
+	var next C.int64_t
+	var detail *C.trent_error
+	rc := C.trent_kms_get_key_rotation_status(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &enabled, &period, &next, &detail)
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(keyID)
+	if rc != C.TRENT_RESULT_OK {
+		return nil, takeError(rc, detail)
+	}
+	st := &RotationStatus{KeyRotationEnabled: bool(enabled), RotationPeriodInDays: int(period)}
+	if next != 0 {
+		t := millis(next)
+		st.NextRotationDate = &t
+	}
+	return st, nil
+}
+
+// ReEncryptItem is one item of ReEncryptBatch.
+type ReEncryptItem struct {
+	CiphertextBlob     []byte
+	SourceContext      map[string]string
+	DestinationContext map[string]string
+}
+
+// ReEncryptBatch re-encrypts every blob (of any source keys) under destinationKeyID in one
+// call, spread over the engine's thread pool; each result has its new blob or its error. The
+// plaintexts never leave the engine. It fails as a whole when the destination key cannot be
+// used.
+func (k *KMS) ReEncryptBatch(destinationKeyID string, items []ReEncryptItem) ([]BatchResult, error) {
+	if len(items) > maxBatch {
+		return nil, newError(uint32(CodeInvalidArgument), "at most 2^20 items")
+	}
+	// Lay the items out as Encrypt batch items (source context) plus destination contexts,
+	// all pinned, then build trent_re_encrypt_item from them.
+	src := make([]BatchItem, 2*len(items))
+	for i, it := range items {
+		src[2*i] = BatchItem{Data: it.CiphertextBlob, Context: it.SourceContext}
+		src[2*i+1] = BatchItem{Context: it.DestinationContext}
+	}
+	var p pinnedItems
+	defer p.pinner.Unpin()
+	p.build(src)
+	re := make([]C.trent_re_encrypt_item, len(items))
+	for i := range re {
+		s, d := &p.items[2*i], &p.items[2*i+1]
+		re[i].ciphertext, re[i].ciphertext_len = s.data, s.data_len
+		re[i].source_context, re[i].source_context_len = s.context, s.context_len
+		re[i].destination_context, re[i].destination_context_len = d.context, d.context_len
+	}
+	outItems := make([]BatchItem, len(items))
+	for i := range items {
+		outItems[i].Data = items[i].CiphertextBlob
+	}
+	b := newBatchOut(outItems, blobOverhead)
+	kp, cp, err := k.acquire()
+	if err != nil {
+		return nil, err
+	}
+	defer k.release()
+	var rep *C.trent_re_encrypt_item
+	if len(re) > 0 {
+		rep = &re[0]
+	}
+	var keep *C.trent_batch_results
+	var o C.go_trent_out
+	rc := C.go_trent_re_encrypt_batch(kp, cp, strPtr(destinationKeyID), C.size_t(len(destinationKeyID)), rep, C.size_t(len(re)),
+		bytesPtr(b.out), &b.offs[0], &b.lens[0], &b.codes[0], &keep, &o)
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(destinationKeyID)
+	runtime.KeepAlive(items)
+	runtime.KeepAlive(re)
+	if rc != C.TRENT_RESULT_OK {
+		return nil, takeError(rc, o.err)
+	}
+	return b.results(int(o.len), keep), nil
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the Python binding's tests: creates a virtual environment (outside the source tree, in
+# ${CARGO_TARGET_DIR:-<root>/target}/python-venv), pip-installs the package from
+# bindings/python (its build runs `cargo build --release -p trent-ffi`, reusing the release
+# build in the same CARGO_TARGET_DIR) and the test dependencies, and runs pytest.
+# TRENT_PYTHON picks the interpreter (default python3); TRENT_HYPOTHESIS_EXAMPLES the
+# Hypothesis example count per property (default 60).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+target="${CARGO_TARGET_DIR:-$root/target}"
+case "$target" in /*) ;; *) target="$root/$target" ;; esac
+export CARGO_TARGET_DIR="$target"
+venv="$target/python-venv"
+python="${TRENT_PYTHON:-python3}"
+
+if [ ! -x "$venv/bin/python" ]; then
+    echo "--- creating $venv"
+    "$python" -m venv "$venv"
+fi
+pip() { "$venv/bin/python" -m pip --disable-pip-version-check --no-input "$@"; }
+
+echo "--- installing test dependencies"
+pip install --quiet pytest hypothesis boto3 moto cryptography cffi setuptools wheel
+
+echo "--- pip install $here (cargo build --release -p trent-ffi in $target)"
+# --no-build-isolation: the build needs only setuptools and cffi, installed above.
+pip install --quiet --no-build-isolation --force-reinstall --no-deps "$here"
+
+echo "--- pytest"
+# Hypothesis's caches (it makes them even without an example database) outside the tree.
+export HYPOTHESIS_STORAGE_DIRECTORY="$target/python-hypothesis"
+# From the repository root, so `import trent` is the installed package, not the source dir.
+cd "$root"
+exec "$venv/bin/pytest" -q -p no:cacheprovider --import-mode=importlib "$here/tests" "$@"

@@ -1,0 +1,358 @@
+"""`trent.client()`: the method names, keyword arguments, response dicts and exceptions of
+`boto3.client("kms")`, over an embedded engine.
+
+Every call goes through the engine's AWS JSON 1.1 dispatcher (`trent_kms_call_json`): the
+keyword arguments are the AWS request members (blobs as `bytes`), the response is the AWS
+response with blobs decoded to `bytes`, timestamps as timezone-aware `datetime`s and a
+`ResponseMetadata` member, as botocore returns them. Errors are raised as
+`client.exceptions.<AWS name>`, which are also the matching `trent` exceptions and, when
+botocore is installed, subclasses of `botocore.exceptions.ClientError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import datetime as _dt
+import json
+import re
+import uuid
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, Iterator, Optional, Type
+
+from . import _errors
+from ._errors import EXCEPTION_NAMES, KmsError, take_error
+from ._kms import Kms
+from ._native import ffi, lib
+
+__all__ = ["client", "Client"]
+
+#: Operations the engine implements, by AWS wire name (Trent's batches last).
+OPERATIONS = [
+    "CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey", "ScheduleKeyDeletion",
+    "CancelKeyDeletion", "UpdateKeyDescription", "TagResource", "UntagResource",
+    "ListResourceTags", "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
+    "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand",
+    "ListKeyRotations", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
+    "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
+    "GenerateDataKeys", "EncryptBatch", "DecryptBatch", "ReEncryptBatch",
+]  # fmt: skip
+
+#: AWS KMS operations the engine does not implement yet: the client has the methods (as
+#: boto3's does) and they raise `UnsupportedOperationException`.
+NOT_IMPLEMENTED = [
+    "ConnectCustomKeyStore", "CreateCustomKeyStore", "CreateGrant", "DeleteCustomKeyStore",
+    "DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores",
+    "DisconnectCustomKeyStore", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac", "GetKeyLastUsage", "GetKeyPolicy", "GetParametersForImport", "GetPublicKey",
+    "ImportKeyMaterial", "ListGrants", "ListKeyPolicies", "ListRetirableGrants", "PutKeyPolicy",
+    "ReplicateKey", "RetireGrant", "RevokeGrant", "Sign", "UpdateCustomKeyStore",
+    "UpdatePrimaryRegion", "Verify", "VerifyMac",
+]  # fmt: skip
+
+_PAGINATED = {"ListKeys": "Keys", "ListAliases": "Aliases", "ListResourceTags": "Tags", "ListKeyRotations": "Rotations"}
+
+_BLOBS = frozenset(
+    ["AttestationDocument", "CiphertextBlob", "CiphertextForRecipient", "EncryptedKeyMaterial",
+     "ImportToken", "Mac", "Message", "Plaintext", "PrivateKeyCiphertextBlob",
+     "PrivateKeyPlaintext", "PublicKey", "SharedSecret", "Signature"]
+)  # fmt: skip
+# `Message` is a blob only in requests (Sign, Verify); in responses it is an error's text.
+_RESPONSE_BLOBS = _BLOBS - {"Message"}
+_TIMESTAMPS = frozenset(
+    ["CreationDate", "DeletionDate", "KeyCreationDate", "LastUpdatedDate", "NextRotationDate",
+     "OnDemandRotationStartDate", "ParametersValidTo", "RotationDate", "Timestamp",
+     "TrackingStartDate", "ValidTo"]
+)  # fmt: skip
+_USER_MAPS = frozenset(["EncryptionContext", "SourceEncryptionContext", "DestinationEncryptionContext"])
+
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_loads = json.JSONDecoder().decode
+_quote = encode_basestring
+_b64encode = base64.b64encode
+_b64decode = binascii.a2b_base64
+_tp_call_json = lib.tp_call_json
+_unpack = ffi.unpack
+_buffer_free = lib.trent_buffer_free
+
+# Request ids shaped like AWS's (a UUID): a random per-process prefix and a counter, cheaper
+# than a uuid4 per call.
+_REQUEST_PREFIX = str(uuid.uuid4())[:24]
+_REQUEST_COUNTER = itertools.count(1)
+
+_SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+def _snake(name: str) -> str:
+    return _SNAKE.sub("_", name).lower()
+
+
+def _encode(value: Any, key: str = "") -> Any:
+    """A request value as AWS JSON: blobs (bytes, or str as UTF-8) to base64, datetimes to
+    epoch seconds; user maps (encryption contexts) as they are."""
+    t = type(value)
+    if t is bytes or t is bytearray or t is memoryview:
+        return _b64encode(value).decode()
+    if t is str:
+        return _b64encode(value.encode()).decode() if key in _BLOBS else value
+    if t is dict:
+        if key in _USER_MAPS:
+            return value
+        return {k: _encode(v, k) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [_encode(v, key) for v in value]
+    if isinstance(value, _dt.datetime):
+        return value.timestamp()
+    if isinstance(value, dict):
+        return _encode(dict(value), key)
+    return value
+
+
+def _request_body(kwargs: Dict[str, Any]) -> bytes:
+    """A request's JSON body. The common shape (members that are text, numbers, booleans and
+    encryption contexts) is written directly; anything else goes through `_encode` and the
+    json module."""
+    parts = []
+    for k, v in kwargs.items():
+        t = type(v)
+        if t is str and k not in _BLOBS:
+            parts.append(f'"{k}":{_quote(v)}')
+        elif t is int:
+            parts.append(f'"{k}":{v}')
+        elif t is bool:
+            parts.append(f'"{k}":{"true" if v else "false"}')
+        elif t is dict and k in _USER_MAPS:
+            parts.append(f'"{k}":{_dumps(v)}')
+        else:
+            return _dumps(_encode(kwargs)).encode()
+    return ("{" + ",".join(parts) + "}").encode()
+
+
+def _decode(value: Any, key: str = "") -> Any:
+    """A response value as botocore parses it: blobs to bytes, timestamps to datetimes."""
+    t = type(value)
+    if t is dict:
+        if key in _USER_MAPS:
+            return value
+        for k, v in value.items():
+            tv = type(v)
+            if tv is str:
+                if k in _RESPONSE_BLOBS:
+                    value[k] = _b64decode(v)
+            elif tv is dict or tv is list or k in _TIMESTAMPS:
+                value[k] = _decode(v, k)
+        return value
+    if t is list:
+        return [_decode(v, key) for v in value]
+    if key in _TIMESTAMPS and (t is int or t is float):
+        return _dt.datetime.fromtimestamp(value, _dt.timezone.utc)
+    return value
+
+
+def _client_exceptions() -> SimpleNamespace:
+    """`client.exceptions`: one class per AWS exception, each a subclass of the `trent`
+    exception of the same name and, when botocore is importable, of its `ClientError`."""
+    try:
+        from botocore.exceptions import ClientError as BotoClientError  # type: ignore
+    except Exception:  # botocore is optional
+        BotoClientError = None
+    if BotoClientError is not None:
+        base: Type[KmsError] = type("ClientError", (KmsError, BotoClientError), {"__module__": "trent.client"})
+        ns = {"ClientError": BotoClientError}
+    else:
+        base = KmsError
+        ns = {"ClientError": KmsError}
+    for name in EXCEPTION_NAMES:
+        cls = getattr(_errors, name)
+        if cls.code < 1000:
+            continue
+        ns[name] = cls if base is KmsError else type(name, (cls, base), {"__module__": "trent.client"})
+    return SimpleNamespace(**ns)
+
+
+_EXCEPTIONS: Optional[SimpleNamespace] = None
+
+
+def _exceptions() -> SimpleNamespace:
+    global _EXCEPTIONS
+    if _EXCEPTIONS is None:
+        _EXCEPTIONS = _client_exceptions()
+    return _EXCEPTIONS
+
+
+class _Paginator:
+    def __init__(self, client: "Client", operation: str) -> None:
+        self._client = client
+        self._operation = operation
+
+    def paginate(self, **kwargs: Any) -> Iterator[Dict[str, Any]]:
+        config = kwargs.pop("PaginationConfig", None) or {}
+        if "PageSize" in config:
+            kwargs["Limit"] = config["PageSize"]
+        if "StartingToken" in config:
+            kwargs["Marker"] = config["StartingToken"]
+        method = getattr(self._client, _snake(self._operation))
+        while True:
+            page = method(**kwargs)
+            yield page
+            if not page.get("Truncated"):
+                return
+            kwargs["Marker"] = page["NextMarker"]
+
+
+class Client:
+    """A KMS client with the interface of `boto3.client("kms")`, running on an embedded
+    engine. Made by `trent.client(...)`. Methods take keyword arguments only, as boto3's do.
+
+    >>> kms = client("kms", allow_unlocked_memory=True)
+    >>> key = kms.create_key(Description="example")["KeyMetadata"]["KeyId"]
+    >>> blob = kms.encrypt(KeyId=key, Plaintext=b"hi")["CiphertextBlob"]
+    >>> kms.decrypt(CiphertextBlob=blob)["Plaintext"]
+    b'hi'
+    >>> try:
+    ...     kms.describe_key(KeyId="alias/none")
+    ... except kms.exceptions.NotFoundException as e:
+    ...     print(e.response["Error"]["Code"])
+    NotFoundException
+    >>> kms.close()
+    """
+
+    def __init__(self, kms: Kms, region_name: str) -> None:
+        self._kms = kms
+        self.exceptions = _exceptions()
+        self.meta = SimpleNamespace(region_name=region_name, service_model=SimpleNamespace(service_name="kms"))
+
+    @property
+    def kms(self) -> Kms:
+        """The engine underneath (its Pythonic methods)."""
+        return self._kms
+
+    def close(self) -> None:
+        """Closes the engine if this client opened it."""
+        self._kms.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def can_paginate(self, operation_name: str) -> bool:
+        return _camel(operation_name) in _PAGINATED
+
+    def get_paginator(self, operation_name: str) -> _Paginator:
+        op = _camel(operation_name)
+        if op not in _PAGINATED:
+            raise ValueError(f"operation cannot be paginated: {operation_name}")
+        return _Paginator(self, op)
+
+    def _raise(self, err: KmsError, operation: str, request_id: str) -> None:
+        cls = getattr(self.exceptions, err.name, None)
+        if cls is not None and cls is not type(err):
+            err = cls(err.message, operation_name=operation)
+        else:
+            err.operation_name = operation
+        err.response["ResponseMetadata"] = _metadata(request_id, err.response["ResponseMetadata"]["HTTPStatusCode"], 0)
+        raise err
+
+    def _call(self, operation: str, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+        return _invoke(self, operation, operation.encode(), kwargs)
+
+
+def _invoke(client: Client, operation: str, op: bytes, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    body = _request_body(kwargs)
+    kms = client._kms
+    h = kms._eng.h
+    if h is None:
+        raise _errors.ClosedError("the client is closed", operation_name=operation)
+    r = _tp_call_json(h, kms._caller, op, len(op), body, len(body))
+    request_id = f"{_REQUEST_PREFIX}{next(_REQUEST_COUNTER):012x}"
+    if r.rc:
+        client._raise(take_error(r.rc, operation_name=operation), operation, request_id)
+    try:
+        raw = _unpack(r.data, r.len)
+    finally:
+        _buffer_free(r.handle)  # wipes it (it may hold a plaintext)
+    resp = _decode(_loads(raw.decode()))
+    resp["ResponseMetadata"] = {
+        "RequestId": request_id,
+        "HTTPStatusCode": 200,
+        "HTTPHeaders": {
+            "x-amzn-requestid": request_id,
+            "content-type": "application/x-amz-json-1.1",
+            "content-length": str(len(raw)),
+        },
+        "RetryAttempts": 0,
+    }
+    return resp
+
+
+def _metadata(request_id: str, status: int, length: int) -> Dict[str, Any]:
+    return {
+        "RequestId": request_id,
+        "HTTPStatusCode": status,
+        "HTTPHeaders": {
+            "x-amzn-requestid": request_id,
+            "content-type": "application/x-amz-json-1.1",
+            "content-length": str(length),
+        },
+        "RetryAttempts": 0,
+    }
+
+
+def _camel(name: str) -> str:
+    if "_" in name or name[:1].islower():
+        return "".join(p[:1].upper() + p[1:] for p in name.split("_"))
+    return name
+
+
+def _method(operation: str) -> Callable[..., Dict[str, Any]]:
+    op = operation.encode()
+
+    def call(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+        if args:
+            raise TypeError(f"{_snake(operation)}() only accepts keyword arguments.")
+        return _invoke(self, operation, op, kwargs)
+
+    call.__name__ = _snake(operation)
+    call.__qualname__ = f"Client.{call.__name__}"
+    call.__doc__ = f"{operation}: the AWS KMS request members as keyword arguments; returns the response dict."
+    return call
+
+
+for _op in OPERATIONS + NOT_IMPLEMENTED:
+    setattr(Client, _snake(_op), _method(_op))
+del _op
+
+
+def client(
+    service_name: str = "kms",
+    region_name: Optional[str] = None,
+    *,
+    kms: Optional[Kms] = None,
+    data_dir: Optional[str] = None,
+    account: Optional[str] = None,
+    allow_unlocked_memory: bool = False,
+    **ignored: Any,
+) -> Client:
+    """A boto3-shaped KMS client: `trent.client("kms")` where code had `boto3.client("kms")`.
+
+    With `kms=`, the client runs on that engine (and `close()` closes it). Otherwise it opens
+    one: in memory, or on `data_dir`, in `region_name` (default `us-east-1`) and `account`.
+    boto3's connection arguments (`endpoint_url`, `aws_access_key_id`, `config`, …) are
+    accepted and ignored: there is no connection.
+    """
+    if service_name != "kms":
+        raise ValueError(f"trent.client serves only 'kms', not {service_name!r}")
+    if kms is None:
+        opts: Dict[str, Any] = {}
+        if region_name:
+            opts["region"] = region_name
+        if account:
+            opts["account"] = account
+        if allow_unlocked_memory:
+            opts["allow_unlocked_memory"] = True
+        kms = Kms(data_dir, **opts)
+    return Client(kms, region_name or "us-east-1")
