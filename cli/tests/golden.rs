@@ -170,8 +170,20 @@ fn compare(name: &str, actual: &str, failures: &mut Vec<String>) {
 
 #[test]
 fn every_subcommand_prints_the_aws_shapes() {
-    let cli = Cli { dir: tempfile::tempdir().unwrap() };
+    // The same script of commands runs twice, each time on a new keystore: once printing JSON
+    // (checked against the model's shapes and the `.json` golden files), once printing text
+    // (the `.txt` golden files), so that every command, state-changing ones too, has both.
     let m = model();
+    let mut failures = Vec::new();
+    for output in ["json", "text"] {
+        run_script(&m, output, &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Runs the golden script on a new keystore with `--output output`.
+fn run_script(m: &Value, output: &str, failures: &mut Vec<String>) {
+    let cli = Cli { dir: tempfile::tempdir().unwrap() };
     let ops = m["operations"].as_object().unwrap();
     let op_of = |cmd: &str| -> String {
         ops.keys()
@@ -233,49 +245,31 @@ fn every_subcommand_prints_the_aws_shapes() {
         ("delete-alias", vec!["--alias-name", "alias/golden"]),
         ("list-keys", vec![]),
     ];
-    let mut failures = Vec::new();
     for (cmd, args) in &commands {
         let op = op_of(cmd);
-        let mut json_args = vec![*cmd];
-        json_args.extend(args.iter().copied());
-        // Run once for JSON; for the text form, read-only commands run again, others are
-        // rendered from a second, equivalent call where that is harmless.
-        let (json_out, err, code) = cli.run(&json_args);
-        assert_eq!(code, 0, "{cmd}: {err}");
-        if json_out.is_empty() {
+        let mut cmd_args = vec![*cmd];
+        cmd_args.extend(args.iter().copied());
+        cmd_args.extend(["--output", output]);
+        let (out, err, code) = cli.run(&cmd_args);
+        assert_eq!(code, 0, "{cmd} --output {output}: {err}");
+        if output == "text" {
+            compare(&format!("{cmd}.txt"), &normalize(&out), failures);
+            continue;
+        }
+        if out.is_empty() {
             // Operations with an empty response print nothing, as the AWS CLI does.
             assert!(m["operations"][&op]["output"].is_null(), "{cmd} printed nothing");
         } else {
-            let v: Value = serde_json::from_str(&json_out).unwrap();
+            let v: Value = serde_json::from_str(&out).unwrap();
             let shape = m["operations"][&op]["output"]["shape"].as_str().unwrap();
             let mut problems = Vec::new();
-            check(&m, &v, shape, cmd, &mut problems);
+            check(m, &v, shape, cmd, &mut problems);
             assert!(problems.is_empty(), "{cmd}: {problems:#?}");
         }
-        compare(&format!("{cmd}.json"), &normalize(&json_out), &mut failures);
-        let repeatable = matches!(
-            *cmd,
-            "describe-key"
-                | "list-aliases"
-                | "list-resource-tags"
-                | "encrypt"
-                | "decrypt"
-                | "re-encrypt"
-                | "generate-data-key"
-                | "generate-data-key-without-plaintext"
-                | "generate-random"
-                | "get-key-rotation-status"
-                | "list-key-rotations"
-                | "list-keys"
-                | "create-key"
-        );
-        if repeatable {
-            let mut text_args = json_args.clone();
-            text_args.extend(["--output", "text"]);
-            let (text_out, err, code) = cli.run(&text_args);
-            assert_eq!(code, 0, "{cmd} text: {err}");
-            compare(&format!("{cmd}.txt"), &normalize(&text_out), &mut failures);
-        }
+        compare(&format!("{cmd}.json"), &normalize(&out), failures);
+    }
+    if output == "text" {
+        return;
     }
     let (table, _, _) = cli.run(&["describe-key", "--key-id", &key, "--output", "table"]);
     // Column widths follow the placeholders' real lengths (a timestamp has no fraction when
@@ -289,8 +283,7 @@ fn every_subcommand_prints_the_aws_shapes() {
         }
         out
     };
-    compare("describe-key.table", &squeeze(normalize(&table)), &mut failures);
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    compare("describe-key.table", &squeeze(normalize(&table)), failures);
 }
 
 #[test]
