@@ -853,8 +853,10 @@ int64_t trent_key_metadata_creation_date(const struct trent_key_metadata *metada
 int64_t trent_key_metadata_deletion_date(const struct trent_key_metadata *metadata);
 
 /**
- * The waiting period of a scheduled deletion, in days; 0 when none is scheduled (or
- * `metadata` is NULL).
+ * The waiting period, in days, of a multi-Region primary key in state
+ * `PendingReplicaDeletion`; 0 in every other state (a key `PendingDeletion` has its
+ * `trent_key_metadata_deletion_date`), or if `metadata` is NULL. As AWS's
+ * `PendingDeletionWindowInDays`.
  */
 uint32_t trent_key_metadata_pending_deletion_window_in_days(const struct trent_key_metadata *metadata);
 
