@@ -78,6 +78,8 @@ class BuildNative(build_ext):
                 ext.sources = [str(c_file)]
                 ext.include_dirs = [str(header.parent)]
                 ext.extra_objects = [str(static)]
+                # Relink when libtrent.a or the header changed, even if the generated C did not.
+                ext.depends = [str(static), str(header)]
                 ext.libraries = ["pthread", "dl", "m", "rt", "util"]
                 # Keep the Rust runtime's symbols private to this module.
                 ext.extra_link_args = ["-Wl,--exclude-libs,ALL", "-Wl,--gc-sections"]
