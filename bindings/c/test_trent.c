@@ -927,6 +927,36 @@ static void test_envelope(void) {
     trent_buffer_free(key);
 }
 
+static void test_encrypt_into(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *id = (const char *)trent_buffer_data(key);
+    uint8_t plain[100];
+    memset(plain, 'p', sizeof plain);
+    size_t need = trent_ciphertext_len(sizeof plain);
+    CHECK(need > sizeof plain && trent_ciphertext_len(SIZE_MAX) == SIZE_MAX);
+    uint8_t *out = malloc(need);
+    size_t len = 0;
+    CHECK_RC(trent_kms_encrypt_into(g_kms, g_caller, S(id), plain, sizeof plain, NULL, 0, out, need, &len, NULL),
+             TRENT_RESULT_OK);
+    CHECK(len == need);
+    trent_secret *pt = NULL;
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, out, len, NULL, 0, NULL, 0, &pt, NULL), TRENT_RESULT_OK);
+    CHECK(pt != NULL && trent_secret_len(pt) == sizeof plain && memcmp(trent_secret_data(pt), plain, sizeof plain) == 0);
+    trent_secret_free(pt);
+    len = 3;
+    CHECK_RC(trent_kms_encrypt_into(g_kms, g_caller, S(id), plain, sizeof plain, NULL, 0, out, need - 1, &len, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_encrypt_into(g_kms, g_caller, S(id), plain, sizeof plain, NULL, 0, NULL, need, &len, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt_into(g_kms, g_caller, S(id), plain, sizeof plain, NULL, 0, out, need, NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    CHECK_RC(trent_kms_encrypt_into(g_kms, g_caller, S("alias/none"), plain, 1, NULL, 0, out, need, &len, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK(len == 3);
+    free(out);
+    trent_buffer_free(key);
+}
+
 static void test_null_tolerant_functions(void) {
     CHECK(trent_buffer_data(NULL) == NULL);
     CHECK(trent_buffer_len(NULL) == 0);
@@ -986,6 +1016,7 @@ int main(void) {
     test_metadata_lists_and_tags();
     test_re_encrypt_batch_and_export();
     test_envelope();
+    test_encrypt_into();
     test_null_tolerant_functions();
 
     trent_caller_free(caller);

@@ -282,11 +282,11 @@ fn list_value(shape: &str, values: &[OsString], flag: &str) -> Result<Value, Fai
     let m = model();
     let member_kind = m.list_member(shape).map(|s| m.kind(s)).unwrap_or(Kind::String);
     let texts: Vec<String> = values.iter().map(|v| read_text(v, flag)).collect::<Result<_, _>>()?;
-    if let [only] = texts.as_slice() {
-        if only.trim_start().starts_with('[') {
-            return serde_json::from_str(only.trim())
-                .map_err(|e| Failure::usage(format!("argument {flag}: Invalid JSON: {e}")));
-        }
+    if let [only] = texts.as_slice()
+        && only.trim_start().starts_with('[')
+    {
+        return serde_json::from_str(only.trim())
+            .map_err(|e| Failure::usage(format!("argument {flag}: Invalid JSON: {e}")));
     }
     let mut items = Vec::new();
     for t in texts {

@@ -124,10 +124,10 @@ pub fn parse_config(text: &str, profile: &str) -> HashMap<String, String> {
             section = name.trim().to_owned();
             continue;
         }
-        if section == wanted {
-            if let Some((k, v)) = line.split_once('=') {
-                out.insert(k.trim().to_owned(), v.trim().to_owned());
-            }
+        if section == wanted
+            && let Some((k, v)) = line.split_once('=')
+        {
+            out.insert(k.trim().to_owned(), v.trim().to_owned());
         }
     }
     out

@@ -93,12 +93,11 @@ fn main() -> ExitCode {
         }
     };
     // For the bounded-memory tests: the peak resident set size, from /proc (Linux).
-    if std::env::var_os("TRENT_REPORT_PEAK_RSS").is_some() {
-        if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
-            if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
-                let _ = writeln!(std::io::stderr(), "trent: peak {line}");
-            }
-        }
+    if std::env::var_os("TRENT_REPORT_PEAK_RSS").is_some()
+        && let Ok(status) = std::fs::read_to_string("/proc/self/status")
+        && let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:"))
+    {
+        let _ = writeln!(std::io::stderr(), "trent: peak {line}");
     }
     code
 }
@@ -108,10 +107,10 @@ fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     // The first "kms" before any subcommand name is the AWS CLI's service name.
     let cmd = args::command();
     let is_subcommand = |a: &std::ffi::OsString| cmd.find_subcommand(a).is_some();
-    if let Some(pos) = argv.iter().skip(1).position(|a| a == "kms" || is_subcommand(a)) {
-        if argv[pos + 1] == "kms" {
-            argv.remove(pos + 1);
-        }
+    if let Some(pos) = argv.iter().skip(1).position(|a| a == "kms" || is_subcommand(a))
+        && argv[pos + 1] == "kms"
+    {
+        argv.remove(pos + 1);
     }
     let matches = match cmd.try_get_matches_from(argv) {
         Ok(m) => m,

@@ -67,10 +67,10 @@ fn check(m: &Value, v: &Value, shape: &str, path: &str, problems: &mut Vec<Strin
             }
         }
         ("string", Value::String(t)) => {
-            if let Some(allowed) = s["enum"].as_array() {
-                if !allowed.iter().any(|a| a == t) {
-                    problems.push(format!("{path}: {t} is not in the enum of {shape}"));
-                }
+            if let Some(allowed) = s["enum"].as_array()
+                && !allowed.iter().any(|a| a == t)
+            {
+                problems.push(format!("{path}: {t} is not in the enum of {shape}"));
             }
         }
         ("blob", Value::String(t)) => {

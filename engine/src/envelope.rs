@@ -747,10 +747,10 @@ fn begin_decrypt(
     options: &DecryptOptions<'_>,
     header: &Header,
 ) -> Result<FileKeys, EnvelopeError> {
-    if let Some(want) = &options.encryption_context {
-        if want != &header.encryption_context {
-            return Err(EnvelopeError::InvalidArgument("the file's encryption context is not the one required".into()));
-        }
+    if let Some(want) = &options.encryption_context
+        && want != &header.encryption_context
+    {
+        return Err(EnvelopeError::InvalidArgument("the file's encryption context is not the one required".into()));
     }
     let req = DecryptRequest {
         key_id: Some(options.key_id.clone().unwrap_or_else(|| header.key_arn.clone())),

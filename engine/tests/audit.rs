@@ -70,7 +70,7 @@ fn event(thread: u64, i: u64) -> AuditEvent {
         region: "us-east-1".into(),
         account: "111122223333".into(),
         caller: format!("arn:aws:iam::111122223333:user/t{thread}").into(),
-        operation: if i % 2 == 0 { "Encrypt" } else { "Decrypt" },
+        operation: if i.is_multiple_of(2) { "Encrypt" } else { "Decrypt" },
         key_arn: Some("arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab".into()),
         key_version: Some(1 + (i % 3) as u32),
         encryption_context: Some([("tenant".to_owned(), format!("t{thread}"))].into()),

@@ -31,7 +31,7 @@ struct Vector {
 }
 
 fn unhex(s: &str, line: usize) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "line {line}: odd hex length");
+    assert!(s.len().is_multiple_of(2), "line {line}: odd hex length");
     (0..s.len())
         .step_by(2)
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or_else(|_| panic!("line {line}: bad hex {s:?}")))

@@ -77,6 +77,37 @@ fn encrypt_4k(c: &mut Criterion) {
             trent_buffer_free(out);
         })
     });
+    // Encrypt into the caller's buffer: the engine's and the C ABI's, no allocation for the blob.
+    let mut into = vec![std::mem::MaybeUninit::<u8>::uninit(); trent_ciphertext_len(4096)];
+    g.bench_function(BenchmarkId::new("engine_into", 4096), |b| {
+        let ctx = EncryptionContext::new();
+        b.iter(|| {
+            let n = f.engine.encrypt_into(&f.me, &f.key, black_box(plaintext.as_slice()), &ctx, &mut into);
+            black_box(n.expect("encrypt"))
+        })
+    });
+    let mut into = vec![0u8; trent_ciphertext_len(4096)];
+    g.bench_function(BenchmarkId::new("c_abi_into", 4096), |b| {
+        b.iter(|| {
+            let mut len = 0;
+            let r = trent_kms_encrypt_into(
+                f.kms,
+                f.caller,
+                ffi_key.as_ptr().cast(),
+                ffi_key.len(),
+                black_box(plaintext.as_ptr()),
+                plaintext.len(),
+                null(),
+                0,
+                into.as_mut_ptr(),
+                into.len(),
+                &mut len,
+                null_mut(),
+            );
+            assert_eq!(r, trent_result::Ok);
+            black_box(len)
+        })
+    });
     // Decrypt 4 KiB too.
     let blob = f.engine.encrypt(&f.me, &EncryptRequest::new(f.key.as_str(), plaintext.as_slice())).expect("e");
     let blob = blob.ciphertext_blob;

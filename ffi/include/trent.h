@@ -1129,6 +1129,32 @@ trent_result trent_kms_encrypt(const struct trent_kms *kms,
                                struct trent_error **err);
 
 /**
+ * Encrypt into the caller's memory: like `trent_kms_encrypt`, writing the ciphertext blob
+ * into `(ciphertext, ciphertext_cap)` instead of a new buffer (no allocation for the result).
+ * The blob is always `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap`
+ * is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the
+ * blob's length (the first bytes of `ciphertext`); on failure nothing is written.
+ */
+trent_result trent_kms_encrypt_into(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *key_id,
+                                    size_t key_id_len,
+                                    const uint8_t *plaintext,
+                                    size_t plaintext_len,
+                                    const struct trent_context_entry *context,
+                                    size_t context_len,
+                                    uint8_t *ciphertext,
+                                    size_t ciphertext_cap,
+                                    size_t *ciphertext_len_out,
+                                    struct trent_error **err);
+
+/**
+ * The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
+ * (a fixed header and tag around it), for sizing `trent_kms_encrypt_into`'s buffer.
+ */
+size_t trent_ciphertext_len(size_t plaintext_len);
+
+/**
  * Decrypt: opens a ciphertext blob from Encrypt, GenerateDataKey or ReEncrypt, given the
  * same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
  * it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption

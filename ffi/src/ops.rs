@@ -361,6 +361,48 @@ pub extern "C" fn trent_kms_encrypt(
     })
 }
 
+/// Encrypt into the caller's memory: like `trent_kms_encrypt`, writing the ciphertext blob
+/// into `(ciphertext, ciphertext_cap)` instead of a new buffer (no allocation for the result).
+/// The blob is always `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap`
+/// is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the
+/// blob's length (the first bytes of `ciphertext`); on failure nothing is written.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_encrypt_into(
+    kms: *const trent_kms,
+    caller: *const trent_caller,
+    key_id: *const c_char,
+    key_id_len: usize,
+    plaintext: *const u8,
+    plaintext_len: usize,
+    context: *const trent_context_entry,
+    context_len: usize,
+    ciphertext: *mut u8,
+    ciphertext_cap: usize,
+    ciphertext_len_out: *mut usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let (kms, caller) = kms_and_caller(kms, caller)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
+        let out = arg_out_array(ciphertext, ciphertext_cap, "ciphertext")?;
+        let len = kms.encrypt_into(caller, key_id, plaintext, &ctx, out)?;
+        len_out.write(len);
+        Ok(())
+    })
+}
+
+/// The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
+/// (a fixed header and tag around it), for sizing `trent_kms_encrypt_into`'s buffer.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
+    ffi_boundary_infallible!(0, { engine::ciphertext_len(plaintext_len) })
+}
+
 /// Decrypt: opens a ciphertext blob from Encrypt, GenerateDataKey or ReEncrypt, given the
 /// same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
 /// it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption

@@ -1273,3 +1273,156 @@ fn re_encrypt_batch_and_data_key_export() {
     let (mut a, mut b) = (0, 0);
     assert_eq!(trent_data_keys_total_len(null(), &mut a, &mut b, null_mut()), trent_result::NullParameter);
 }
+
+#[test]
+fn encrypt_into_the_callers_buffer() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let ctx = [entry("into", "yes")];
+    let plaintext = [5u8; 4096];
+    let need = trent_ciphertext_len(plaintext.len());
+    assert_eq!(need, f.encrypt(&plaintext, &ctx).expect("encrypt").len());
+    assert_eq!(trent_ciphertext_len(usize::MAX), usize::MAX);
+    let mut out = vec![0xAAu8; need + 10];
+    let mut len = 0usize;
+    let r = trent_kms_encrypt_into(
+        f.kms,
+        f.caller,
+        k,
+        kl,
+        plaintext.as_ptr(),
+        plaintext.len(),
+        ctx.as_ptr(),
+        1,
+        out.as_mut_ptr(),
+        out.len(),
+        &mut len,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!(len, need);
+    assert!(out[need..].iter().all(|&b| b == 0xAA), "nothing past the blob");
+    assert_eq!(f.decrypt(&out[..len], &ctx).expect("decrypt"), plaintext);
+    // Too small: a validation error, nothing written.
+    let mut small = vec![0u8; need - 1];
+    let mut len = 7usize;
+    let mut err = null_mut();
+    let r = trent_kms_encrypt_into(
+        f.kms,
+        f.caller,
+        k,
+        kl,
+        plaintext.as_ptr(),
+        plaintext.len(),
+        null(),
+        0,
+        small.as_mut_ptr(),
+        small.len(),
+        &mut len,
+        &mut err,
+    );
+    assert_eq!(r, trent_result::ValidationException);
+    assert!(take_err(err).1.contains("output buffer"));
+    assert_eq!(len, 7);
+    assert!(small.iter().all(|&b| b == 0));
+    // Engine errors and NULLs.
+    let (u, ul) = s("alias/none");
+    let r = trent_kms_encrypt_into(
+        f.kms,
+        f.caller,
+        u,
+        ul,
+        b"x".as_ptr(),
+        1,
+        null(),
+        0,
+        out.as_mut_ptr(),
+        out.len(),
+        &mut len,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::NotFoundException);
+    let r = trent_kms_encrypt_into(
+        f.kms,
+        f.caller,
+        k,
+        kl,
+        b"x".as_ptr(),
+        1,
+        null(),
+        0,
+        null_mut(),
+        100,
+        &mut len,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::NullParameter);
+    let r = trent_kms_encrypt_into(
+        f.kms,
+        f.caller,
+        k,
+        kl,
+        b"x".as_ptr(),
+        1,
+        null(),
+        0,
+        out.as_mut_ptr(),
+        out.len(),
+        null_mut(),
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::NullParameter);
+    let r = trent_kms_encrypt_into(
+        f.kms,
+        f.caller,
+        k,
+        kl,
+        null(),
+        0,
+        null(),
+        0,
+        out.as_mut_ptr(),
+        out.len(),
+        &mut len,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::ValidationException, "an empty plaintext");
+    assert_eq!(len, 7);
+    // Every size class of plaintext: exactly the predicted length, and it decrypts.
+    for n in [1usize, 2, 15, 16, 17, 31, 33, 255, 1000, 4095, 4096] {
+        let pt: Vec<u8> = (0..n).map(|i| (i * 31) as u8).collect();
+        let mut buf = vec![0u8; trent_ciphertext_len(n)];
+        let r = trent_kms_encrypt_into(
+            f.kms,
+            f.caller,
+            k,
+            kl,
+            pt.as_ptr(),
+            n,
+            ctx.as_ptr(),
+            1,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut len,
+            null_mut(),
+        );
+        assert_eq!(r, trent_result::Ok);
+        assert_eq!(len, buf.len());
+        assert_eq!(f.decrypt(&buf, &ctx).expect("decrypt"), pt);
+    }
+    let r = trent_kms_encrypt_into(
+        f.kms,
+        f.caller,
+        k,
+        kl,
+        [0u8; 4097].as_ptr(),
+        4097,
+        null(),
+        0,
+        out.as_mut_ptr(),
+        5000,
+        &mut len,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::ValidationException, "plaintext over 4096 bytes");
+}

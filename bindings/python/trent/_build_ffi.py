@@ -187,9 +187,10 @@ static tp_out2 tp_generate_data_key(const trent_kms *kms, const trent_caller *ca
     return r;
 }
 
-/* Encrypt into `dst` (`cap` bytes, the size Python expects the blob to have): when the blob
- * has exactly that size it is copied there and freed, and the call returns OK; otherwise it
- * returns TP_ELSEWHERE and leaves the blob for tp_take_buffer. Errors return their code. */
+/* Encrypt into `dst` (`cap` bytes, the size Python expects the blob to have): sealed there
+ * directly (trent_kms_encrypt_into) when `cap` is the blob's size; otherwise the blob is made
+ * by trent_kms_encrypt and, if it has exactly that size, copied there and freed (OK), else
+ * TP_ELSEWHERE is returned and the blob left for tp_take_buffer. Errors return their code. */
 static uint32_t tp_encrypt_into(const trent_kms *kms, const trent_caller *caller, const char *key_id,
                                 size_t key_id_len, const char *plaintext, size_t plaintext_len,
                                 const char *ctx, size_t ctx_len, size_t context_len, char *dst,
@@ -197,6 +198,12 @@ static uint32_t tp_encrypt_into(const trent_kms *kms, const trent_caller *caller
     struct { uint32_t rc; } r = {0};
     trent_buffer *b = NULL;
     TP_CTX_OR(ctx, ctx_len, context_len, context, r.rc)
+    if (cap == trent_ciphertext_len(plaintext_len)) {
+        /* The usual case: the blob is sealed straight into `dst`. */
+        size_t len = 0;
+        return trent_kms_encrypt_into(kms, caller, key_id, key_id_len, (const uint8_t *)plaintext, plaintext_len,
+                                      context, context_len, (uint8_t *)dst, cap, &len, tp_err());
+    }
     r.rc = trent_kms_encrypt(kms, caller, key_id, key_id_len, (const uint8_t *)plaintext, plaintext_len,
                              context, context_len, &b, tp_err());
     if (r.rc != 0) return r.rc;

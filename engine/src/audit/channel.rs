@@ -357,10 +357,10 @@ impl Shared {
     fn shutdown(&mut self) {
         drop(self.tx.take());
         self.writer.unpark();
-        if let Some(thread) = self.thread.take() {
-            if thread.join().is_err() {
-                self.stats.error("the audit writer thread panicked".into());
-            }
+        if let Some(thread) = self.thread.take()
+            && thread.join().is_err()
+        {
+            self.stats.error("the audit writer thread panicked".into());
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(+WithoutPlaintext),
 //! GenerateRandom.
 
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use super::material::VersionKeys;
@@ -289,6 +290,12 @@ fn check_number_of_bytes(n: u32) -> Result<usize> {
 }
 
 /// Seals one message under the calling thread's writer of `version`.
+/// The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes: a fixed header
+/// and tag around the plaintext (saturating at `usize::MAX`).
+pub const fn ciphertext_len(plaintext_len: usize) -> usize {
+    plaintext_len.saturating_add(ciphertext::OVERHEAD)
+}
+
 fn seal_one(inner: &Inner, version: &VersionKeys, ctx: &EncryptionContext, plaintext: &[u8]) -> Result<Vec<u8>> {
     let reservation = version.reserve(&inner.arena, 1)?;
     let mut aad = Vec::new();
@@ -347,6 +354,43 @@ impl Kms {
                 dry_run: false,
             },
         )
+    }
+
+    /// [`Kms::encrypt_borrowed`] writing the blob into `out`, for adapters that hand the
+    /// ciphertext to memory they own (the C ABI's `trent_kms_encrypt_into`): no allocation for
+    /// the blob or the response. `out` may be uninitialised; it must hold at least
+    /// [`ciphertext_len`]`(plaintext.len())` bytes (else `ValidationException`, nothing
+    /// written). Returns the blob's length, the first bytes of `out`.
+    pub fn encrypt_into(
+        &self,
+        caller: &Caller,
+        key_id: &str,
+        plaintext: &[u8],
+        encryption_context: &EncryptionContext,
+        out: &mut [MaybeUninit<u8>],
+    ) -> Result<usize> {
+        let inner = &*self.inner;
+        inner.audited(caller, "Encrypt", |note| {
+            check_plaintext_len(plaintext)?;
+            context::validate(encryption_context, "encryption context")?;
+            note.context(encryption_context);
+            let len = ciphertext_len(plaintext.len());
+            if out.len() < len {
+                return Err(Error::Validation(format!(
+                    "The output buffer holds {} bytes; the ciphertext of {} bytes of plaintext needs {len}",
+                    out.len(),
+                    plaintext.len()
+                )));
+            }
+            let now = Now::lazy(&*inner.clock);
+            inner.with_encrypting_key(caller, "Encrypt", key_id, "keyId", None, note, &now, |_, version| {
+                let reservation = version.reserve(&inner.arena, 1)?;
+                let mut aad = Vec::new();
+                let ctx = context::encode(encryption_context);
+                version.seal_into(&reservation, 0, &ctx, plaintext, &mut aad, &mut out[..len])?;
+                Ok(len)
+            })
+        })
     }
 
     fn encrypt_parts(&self, caller: &Caller, req: &EncryptParts<'_>) -> Result<EncryptResponse> {

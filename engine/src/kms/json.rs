@@ -766,10 +766,10 @@ impl<'a> Body<'a> {
 
     /// Drops the closing `}` of the JSON object last added, so that members can follow.
     fn unclose(&mut self) {
-        if let Some(Piece::Json(v)) = self.pieces.last_mut() {
-            if v.last() == Some(&b'}') {
-                v.pop();
-            }
+        if let Some(Piece::Json(v)) = self.pieces.last_mut()
+            && v.last() == Some(&b'}')
+        {
+            v.pop();
         }
     }
 

@@ -7,6 +7,7 @@
 //! zeroed) once the last operation using it ends, and unwrapped again on demand.
 
 use std::collections::{HashMap, VecDeque};
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -252,27 +253,67 @@ impl VersionKeys {
         plaintext: &[u8],
         aad: &mut Vec<u8>,
     ) -> Result<Vec<u8>> {
-        let writer = res.writer();
-        let header =
-            Header { key_id: self.key_id, version: self.number, salt: writer.salt, counter: res.first + counter };
-        let header_bytes = header.encode();
+        let (header, header_bytes) = self.header(res, counter);
         let mut blob = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN);
         blob.extend_from_slice(&header_bytes);
         blob.extend_from_slice(plaintext);
+        let tag = self.seal_body(res, &header, &header_bytes, ctx, aad, &mut blob[HEADER_LEN..])?;
+        blob.extend_from_slice(&tag);
+        Ok(blob)
+    }
+
+    /// [`VersionKeys::seal`] into `out`, which must be exactly
+    /// `HEADER_LEN + plaintext.len() + TAG_LEN` bytes (possibly uninitialised).
+    pub(crate) fn seal_into(
+        &self,
+        res: &Reservation,
+        counter: u64,
+        ctx: &[u8],
+        plaintext: &[u8],
+        aad: &mut Vec<u8>,
+        out: &mut [MaybeUninit<u8>],
+    ) -> Result<()> {
+        debug_assert_eq!(out.len(), HEADER_LEN + plaintext.len() + TAG_LEN);
+        let (header, header_bytes) = self.header(res, counter);
+        let (head, rest) = out.split_at_mut(HEADER_LEN);
+        let (body, tag_out) = rest.split_at_mut(plaintext.len());
+        head.write_copy_of_slice(&header_bytes);
+        let body = body.write_copy_of_slice(plaintext);
+        let tag = self.seal_body(res, &header, &header_bytes, ctx, aad, body)?;
+        tag_out.write_copy_of_slice(&tag);
+        Ok(())
+    }
+
+    /// The header of the message `counter` of a reservation, and its encoding.
+    fn header(&self, res: &Reservation, counter: u64) -> (Header, [u8; HEADER_LEN]) {
+        let header =
+            Header { key_id: self.key_id, version: self.number, salt: res.writer().salt, counter: res.first + counter };
+        let bytes = header.encode();
+        (header, bytes)
+    }
+
+    /// Seals `body` in place (AAD: the header, then the context) and returns the tag.
+    fn seal_body(
+        &self,
+        res: &Reservation,
+        header: &Header,
+        header_bytes: &[u8; HEADER_LEN],
+        ctx: &[u8],
+        aad: &mut Vec<u8>,
+        body: &mut [u8],
+    ) -> Result<[u8; TAG_LEN]> {
         let aad: &[u8] = if ctx.is_empty() {
-            &header_bytes
+            header_bytes
         } else {
             aad.clear();
-            aad.extend_from_slice(&header_bytes);
+            aad.extend_from_slice(header_bytes);
             aad.extend_from_slice(ctx);
             aad
         };
-        let tag = writer
+        res.writer()
             .key
-            .seal_in_place_separate_tag(header.nonce(), aad, &mut blob[HEADER_LEN..])
-            .map_err(|_| Error::Internal("Encryption failed".into()))?;
-        blob.extend_from_slice(&tag);
-        Ok(blob)
+            .seal_in_place_separate_tag(header.nonce(), aad, body)
+            .map_err(|_| Error::Internal("Encryption failed".into()))
     }
 
     /// Opens a parsed blob of this version into locked memory.

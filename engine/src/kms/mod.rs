@@ -50,6 +50,7 @@ use crate::key::{KeyRecord, KeyState};
 use crate::secret::{Arena, ArenaConfig, SecretError};
 use crate::store::{MemoryStore, Store};
 
+pub use crypto_ops::ciphertext_len;
 pub use json::JSON_OPERATIONS;
 use material::{HotVersions, RootKey, VersionKeys};
 pub use root::{MIN_PASSPHRASE_ITERATIONS, RootKeySource};
@@ -882,10 +883,10 @@ impl Inner {
     ) -> Result<Option<R>> {
         {
             let shard = self.keys.shard(id).load();
-            if let Some(live) = shard.get(id) {
-                if !live.is_due(now) {
-                    return f(live).map(Some);
-                }
+            if let Some(live) = shard.get(id)
+                && !live.is_due(now)
+            {
+                return f(live).map(Some);
             }
         }
         match self.live_key(id, now)? {
