@@ -83,12 +83,18 @@ static inline trent_result go_trent_encrypt(const trent_kms *kms, const trent_ca
 		const char *ctx_buf, const size_t *ctx_lens, size_t ctx_n,
 		uint8_t *out, size_t cap, go_trent_out *o) {
 	GO_TRENT_CTX(ctx, ctx_buf, ctx_lens, ctx_n);
-	trent_buffer *b = NULL;
-	trent_result rc = trent_kms_encrypt(kms, caller, key, key_len, pt, pt_len, ctx, ctx_n, &b, &o->err);
-	go_trent_ctx_free(ctx_stack, ctx);
-	if (rc == TRENT_RESULT_OK) {
-		o->len = go_trent_take_buffer(b, out, cap, &o->spill_buf);
+	trent_result rc;
+	if (cap >= trent_ciphertext_len(pt_len)) {
+		/* Room for the blob: sealed straight into `out`, no buffer to copy or free. */
+		rc = trent_kms_encrypt_into(kms, caller, key, key_len, pt, pt_len, ctx, ctx_n, out, cap, &o->len, &o->err);
+	} else {
+		trent_buffer *b = NULL;
+		rc = trent_kms_encrypt(kms, caller, key, key_len, pt, pt_len, ctx, ctx_n, &b, &o->err);
+		if (rc == TRENT_RESULT_OK) {
+			o->len = go_trent_take_buffer(b, out, cap, &o->spill_buf);
+		}
 	}
+	go_trent_ctx_free(ctx_stack, ctx);
 	return rc;
 }
 
