@@ -340,12 +340,8 @@ impl Header {
 }
 
 fn read_header_bytes<R: Read>(r: &mut R, buf: &mut [u8]) -> Result<(), EnvelopeError> {
-    let n = read_full(r, buf)?;
-    if n == 0 && !buf.is_empty() {
-        // Nothing at all where the header should be: an empty input is not an envelope file.
-        return Err(EnvelopeError::MalformedHeader("the input ends inside the header"));
-    }
-    if n < buf.len() {
+    // An input that ends early (an empty one included) is not a whole envelope header.
+    if read_full(r, buf)? < buf.len() {
         return Err(EnvelopeError::MalformedHeader("the input ends inside the header"));
     }
     Ok(())

@@ -20,7 +20,7 @@ fn failure(e: EnvelopeError) -> Failure {
         EnvelopeError::Kms(e) => Failure::from(e),
         EnvelopeError::InvalidArgument(m) => Failure::invalid_argument(m),
         EnvelopeError::Io(e) => Failure::invalid_argument(e.to_string()),
-        other => Failure::new(trent_result::from_engine(&engine::Error::InvalidCiphertext), other.to_string()),
+        other => Failure::new(trent_result::InvalidCiphertextException, other.to_string()),
     }
 }
 

@@ -81,14 +81,25 @@ fn arg_tags(tags: *const trent_tag, tags_len: usize) -> Result<Vec<Tag>, Failure
         .collect()
 }
 
-/// `ValidationException` for a value that is not one of an enumeration's wire names.
-fn not_one_of(field: &str, value: &str, all: &[&str]) -> Failure {
-    engine::Error::Validation(format!(
-        "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must \
-         satisfy enum value set: [{}]",
-        all.join(", ")
-    ))
-    .into()
+/// Parses an optional enumeration argument by its wire name; a value that is not one of them
+/// is `ValidationException`, as AWS words it.
+fn arg_enum<T: Copy>(
+    value: Option<&str>,
+    field: &str,
+    parse: fn(&str) -> Option<T>,
+    all: &[T],
+    name: fn(T) -> &'static str,
+) -> Result<Option<T>, Failure> {
+    let Some(value) = value else { return Ok(None) };
+    let parsed = parse(value).ok_or_else(|| {
+        let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
+        Failure::from(engine::Error::Validation(format!(
+            "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must \
+             satisfy enum value set: [{}]",
+            names.join(", ")
+        )))
+    })?;
+    Ok(Some(parsed))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,20 +203,8 @@ pub extern "C" fn trent_kms_create_key_with_options(
         let policy = arg_opt_str(policy, policy_len, "policy")?;
         let tags = arg_tags(tags, tags_len)?;
         let out = Out::new(metadata_out, "metadata_out")?;
-        let key_spec = key_spec
-            .map(|s| {
-                KeySpec::parse(s).ok_or_else(|| {
-                    not_one_of("keySpec", s, &KeySpec::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>())
-                })
-            })
-            .transpose()?;
-        let key_usage = key_usage
-            .map(|s| {
-                KeyUsage::parse(s).ok_or_else(|| {
-                    not_one_of("keyUsage", s, &KeyUsage::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>())
-                })
-            })
-            .transpose()?;
+        let key_spec = arg_enum(key_spec, "keySpec", KeySpec::parse, KeySpec::ALL, KeySpec::as_str)?;
+        let key_usage = arg_enum(key_usage, "keyUsage", KeyUsage::parse, KeyUsage::ALL, KeyUsage::as_str)?;
         let req = CreateKeyRequest {
             description: description.map(str::to_owned),
             key_spec,

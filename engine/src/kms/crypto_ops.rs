@@ -302,6 +302,34 @@ fn seal_one(inner: &Inner, version: &VersionKeys, ctx: &EncryptionContext, plain
     version.seal(&reservation, 0, &context::encode(ctx), plaintext, &mut aad)
 }
 
+/// [`seal_one`] into `out`, exactly [`ciphertext_len`]`(plaintext.len())` bytes.
+fn seal_one_into(
+    inner: &Inner,
+    version: &VersionKeys,
+    ctx: &EncryptionContext,
+    plaintext: &[u8],
+    out: &mut [MaybeUninit<u8>],
+) -> Result<()> {
+    let reservation = version.reserve(&inner.arena, 1)?;
+    let mut aad = Vec::new();
+    version.seal_into(&reservation, 0, &context::encode(ctx), plaintext, &mut aad, out)
+}
+
+/// Encrypt's checks of the request before its key is resolved; records the context in the
+/// audit note.
+fn check_encrypt_request(
+    plaintext: &[u8],
+    grant_tokens: &[String],
+    ctx: &EncryptionContext,
+    note: &mut AuditNote,
+) -> Result<()> {
+    check_plaintext_len(plaintext)?;
+    check_grant_tokens(grant_tokens)?;
+    context::validate(ctx, "encryption context")?;
+    note.context(ctx);
+    Ok(())
+}
+
 /// An Encrypt request's fields, borrowed.
 struct EncryptParts<'a> {
     key_id: &'a str,
@@ -371,9 +399,7 @@ impl Kms {
     ) -> Result<usize> {
         let inner = &*self.inner;
         inner.audited(caller, "Encrypt", |note| {
-            check_plaintext_len(plaintext)?;
-            context::validate(encryption_context, "encryption context")?;
-            note.context(encryption_context);
+            check_encrypt_request(plaintext, &[], encryption_context, note)?;
             let len = ciphertext_len(plaintext.len());
             if out.len() < len {
                 return Err(Error::Validation(format!(
@@ -384,10 +410,7 @@ impl Kms {
             }
             let now = Now::lazy(&*inner.clock);
             inner.with_encrypting_key(caller, "Encrypt", key_id, "keyId", None, note, &now, |_, version| {
-                let reservation = version.reserve(&inner.arena, 1)?;
-                let mut aad = Vec::new();
-                let ctx = context::encode(encryption_context);
-                version.seal_into(&reservation, 0, &ctx, plaintext, &mut aad, &mut out[..len])?;
+                seal_one_into(inner, version, encryption_context, plaintext, &mut out[..len])?;
                 Ok(len)
             })
         })
@@ -396,10 +419,7 @@ impl Kms {
     fn encrypt_parts(&self, caller: &Caller, req: &EncryptParts<'_>) -> Result<EncryptResponse> {
         let inner = &*self.inner;
         inner.audited(caller, "Encrypt", |note| {
-            check_plaintext_len(req.plaintext)?;
-            check_grant_tokens(req.grant_tokens)?;
-            context::validate(req.encryption_context, "encryption context")?;
-            note.context(req.encryption_context);
+            check_encrypt_request(req.plaintext, req.grant_tokens, req.encryption_context, note)?;
             let now = Now::lazy(&*inner.clock);
             let (key_id, field, alg) = (req.key_id, "keyId", req.encryption_algorithm);
             inner.with_encrypting_key(caller, "Encrypt", key_id, field, alg, note, &now, |live, version| {
