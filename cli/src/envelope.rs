@@ -203,11 +203,7 @@ fn report(settings: &Settings, verb: &str, s: &Summary, input: &Path, output: &P
         "ChunkSize": s.chunk_size,
     });
     let v = match &settings.query {
-        Some(q) => {
-            let expr = jmespath::compile(q).map_err(|e| Failure::usage(format!("Bad value for --query {q}: {e}")))?;
-            let found = expr.search(&v).map_err(|e| Failure::usage(format!("Bad value for --query: {e}")))?;
-            serde_json::to_value(&*found).map_err(Failure::other)?
-        }
+        Some(q) => crate::search(&crate::compile_query(q)?, &v)?,
         None => v,
     };
     let order = ["KeyId", "EncryptionContext", "InputFile", "OutputFile", "PlaintextBytes", "Chunks", "ChunkSize"];

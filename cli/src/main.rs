@@ -141,10 +141,7 @@ fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     let operation =
         args::operation_of(sub).ok_or_else(|| Failure::usage(format!("argument command: Invalid choice: '{sub}'")))?;
     let request = args::request(operation, sub_matches)?;
-    let query = match &settings.query {
-        Some(q) => Some(jmespath::compile(q).map_err(|e| Failure::usage(format!("Bad value for --query {q}: {e}")))?),
-        None => None,
-    };
+    let query = settings.query.as_deref().map(compile_query).transpose()?;
     let (kms, caller) = open(&settings)?;
     let response = call(&kms, &caller, operation, request, settings.paginate)?;
     print(operation, response, query.as_ref(), settings.output)
@@ -234,6 +231,17 @@ pub fn call(kms: &Kms, caller: &Caller, operation: &str, mut request: Value, pag
 
 /// Prints a response as the AWS CLI does: timestamps converted, `--query` applied, in the
 /// `--output` format.
+/// Compiles a `--query` expression.
+pub(crate) fn compile_query(q: &str) -> Result<jmespath::Expression<'static>, Failure> {
+    jmespath::compile(q).map_err(|e| Failure::usage(format!("Bad value for --query {q}: {e}")))
+}
+
+/// Runs a compiled `--query` on a response.
+pub(crate) fn search(q: &jmespath::Expression<'_>, v: &Value) -> Result<Value, Failure> {
+    let found = q.search(v).map_err(|e| Failure::usage(format!("Bad value for --query: {e}")))?;
+    serde_json::to_value(&*found).map_err(Failure::other)
+}
+
 fn print(
     operation: &str,
     mut response: Value,
@@ -246,8 +254,7 @@ fn print(
     }
     let out: Out = match query {
         Some(q) => {
-            let found = q.search(&response).map_err(|e| Failure::usage(format!("Bad value for --query: {e}")))?;
-            let found = serde_json::to_value(&*found).map_err(Failure::other)?;
+            let found = search(q, &response)?;
             if format == Format::Json && found == Value::Object(Default::default()) {
                 // The AWS CLI prints a query's empty object, unlike an empty response.
                 println!("{{}}");
