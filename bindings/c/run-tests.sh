@@ -52,7 +52,7 @@ echo "--- cargo build -p trent-ffi ($provider)"
 
 cflags=(-std=c99 -Wall -Wextra -Werror -g -I "$include" -I "$here")
 libs=(-lpthread -ldl -lm -lrt -lutil)
-programs=(test_trent test_threads envelope)
+programs=(test_trent test_threads test_fork envelope)
 
 # 1. The header alone.
 printf '#include "trent.h"\nint main(void) { return trent_version() == 0; }\n' >"$out/header.c"

@@ -49,6 +49,7 @@ pub mod error;
 pub mod id;
 pub mod key;
 pub mod kms;
+mod parallel;
 #[allow(unsafe_code)]
 pub mod secret;
 pub mod store;

@@ -58,7 +58,11 @@
 //!   registers and stack temporaries of crypto routines, and anything a caller copies out of
 //!   [`SecretBytes::expose_secret`];
 //! * readers with the process's privileges (ptrace, `/proc/<pid>/mem`, root), hibernation
-//!   images, and memory of a `fork`ed child (locks are not inherited by the child);
+//!   images, and memory of a `fork`ed child: the child has a copy of every chunk, not locked
+//!   (locks are not inherited). In a child an arena hands out nothing
+//!   ([`SecretError::ForkedChild`]) and secrets from before the fork are wiped when dropped
+//!   but their slots are not reused (the arena's lock may be held by a thread that exists only
+//!   in the parent); see [`fork`];
 //! * out-of-bounds bugs elsewhere in the process: slots are packed without guard pages (guard
 //!   pages would cost pages per secret).
 
@@ -151,6 +155,10 @@ pub enum SecretError {
         /// The largest size a slot holds ([`MAX_SECRET_LEN`]).
         max: usize,
     },
+    /// The arena was made in another process, of which this one is a `fork()`ed child: it
+    /// hands out nothing here (its lock may be held by a thread the child does not have). Its
+    /// secrets are still wiped when dropped, but their slots are not reused.
+    ForkedChild,
 }
 
 impl fmt::Display for SecretError {
@@ -183,6 +191,10 @@ impl fmt::Display for SecretError {
                 f,
                 "secret of {len} bytes is too large for the locked-memory arena \
                  (at most {max} bytes per secret)"
+            ),
+            Self::ForkedChild => f.write_str(
+                "the locked-memory arena belongs to the process this one was fork()ed from; \
+                 make a new arena (open a new engine) in this process",
             ),
         }
     }
@@ -230,6 +242,7 @@ impl Arena {
             max_chunks: (cfg.budget_bytes / chunk_bytes).min(u32::MAX as usize),
             allow_unlocked: cfg.allow_unlocked,
             all_locked: AtomicBool::new(true),
+            generation: fork::generation(),
         };
         {
             let mut st = inner.state.lock();
@@ -276,6 +289,7 @@ impl Arena {
                 requested_bytes: n.saturating_mul(size),
             });
         }
+        self.0.check_process()?;
         let mut out = Vec::with_capacity(n);
         let mut st = self.0.state.lock();
         while st.classes[class].free.len() < n {
@@ -352,9 +366,13 @@ impl Arena {
         self.0.all_locked.load(Ordering::Relaxed)
     }
 
-    /// Current usage figures.
+    /// Current usage figures. In a `fork()`ed child (see [`SecretError::ForkedChild`]) only
+    /// the budget, unless the arena's lock happens to be free.
     pub fn stats(&self) -> ArenaStats {
-        let st = self.0.state.lock();
+        let st = if self.0.check_process().is_ok() { Some(self.0.state.lock()) } else { self.0.state.try_lock() };
+        let Some(st) = st else {
+            return ArenaStats { budget_bytes: self.0.budget_bytes, reserved_bytes: 0, slots_in_use: 0 };
+        };
         ArenaStats {
             budget_bytes: self.0.budget_bytes,
             reserved_bytes: st.chunks.len() * self.0.chunk_bytes,
@@ -363,6 +381,7 @@ impl Arena {
     }
 
     fn take_slot(&self, class: usize) -> Result<Slot, SecretError> {
+        self.0.check_process()?;
         let free = {
             let mut st = self.0.state.lock();
             self.0.pop(&mut st, class)?
@@ -389,6 +408,345 @@ impl fmt::Debug for Arena {
 pub fn wipe(buf: &mut [u8]) {
     // SAFETY: `buf` is a valid, writable slice of `buf.len()` bytes.
     unsafe { memsec::memzero(buf.as_mut_ptr(), buf.len()) }
+}
+
+/// Telling a `fork()`ed child from the process that forked it.
+///
+/// A child of `fork()` starts as a copy of its parent's memory: every counter, salt, cached
+/// key and lock state, but only the thread that called `fork()`. Anything that must never
+/// repeat across processes (a nonce under one key), or that belongs to threads and
+/// connections the child does not have, has to notice that it now runs in a child. The
+/// [`generation`] of a process answers that: it is the same for the whole life of a process
+/// and differs in every child from the value its parent had when it forked, whoever called
+/// `fork()` and however (the C library's `fork`, Python's `os.fork`, `multiprocessing`,
+/// a raw `clone` system call).
+///
+/// Two mechanisms, so that either suffices:
+///
+/// * the generation is read from a page marked `MADV_WIPEONFORK` (Linux 4.14 and later): the
+///   kernel hands every child a zeroed copy of it, and a zero is replaced by a fresh
+///   generation at the next read, without any lock (a lock could be held by a thread that
+///   exists only in the parent);
+/// * a `pthread_atfork` child handler, registered at the first read, stores a fresh
+///   generation in the child before `fork()` returns there. It covers systems without
+///   `MADV_WIPEONFORK`; there, a child made by a raw `clone` system call that bypasses the C
+///   library is not detected.
+///
+/// Reading the generation costs two relaxed loads; the engine does it on every operation and
+/// on every nonce reservation.
+pub mod fork {
+    use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+    /// The last generation handed out in this process (copied into children, so a child's
+    /// next one is above every generation its parent had).
+    static ISSUED: AtomicU64 = AtomicU64::new(0);
+    /// Where the current generation is read from: a wipe-on-fork page, or [`FALLBACK`].
+    /// Null until the first read; set once and never unmapped.
+    static WORD: AtomicPtr<AtomicU64> = AtomicPtr::new(std::ptr::null_mut());
+    /// The generation's word where no wipe-on-fork page could be had.
+    static FALLBACK: AtomicU64 = AtomicU64::new(0);
+
+    /// This process's fork generation: never 0, constant for the life of the process, and
+    /// different in a `fork()`ed child from its parent's (see the [module docs](self)).
+    #[inline]
+    pub fn generation() -> u64 {
+        let word = WORD.load(Ordering::Acquire);
+        if !word.is_null() {
+            // SAFETY: `WORD` is only ever set to `FALLBACK` or to a page that `setup` mapped
+            // and never unmaps, both valid for reads for the rest of the process.
+            let g = unsafe { &*word }.load(Ordering::Acquire);
+            if g != 0 {
+                return g;
+            }
+        }
+        renew()
+    }
+
+    /// The first read in a process, or the first read in a child whose wipe-on-fork page the
+    /// kernel zeroed (and no atfork handler refilled): installs a fresh generation. Takes no
+    /// lock; racing threads agree on whichever value lands first.
+    #[cold]
+    fn renew() -> u64 {
+        let word = word();
+        loop {
+            let g = word.load(Ordering::Acquire);
+            if g != 0 {
+                return g;
+            }
+            let _ = word.compare_exchange(0, next(), Ordering::AcqRel, Ordering::Acquire);
+        }
+    }
+
+    fn next() -> u64 {
+        ISSUED.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The generation's word, set up at the first call. Racing first calls each prepare a
+    /// word and the first to publish wins (no lock, so a child forked in the middle of this
+    /// can never wait for a thread it does not have).
+    fn word() -> &'static AtomicU64 {
+        let current = WORD.load(Ordering::Acquire);
+        if !current.is_null() {
+            // SAFETY: as in `generation`.
+            return unsafe { &*current };
+        }
+        register_child_handler();
+        let mine = sys::wipe_on_fork_word().unwrap_or(&FALLBACK);
+        let mine_ptr = std::ptr::from_ref(mine).cast_mut();
+        match WORD.compare_exchange(std::ptr::null_mut(), mine_ptr, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => mine,
+            Err(winner) => {
+                sys::release_word(mine);
+                // SAFETY: as in `generation`.
+                unsafe { &*winner }
+            }
+        }
+    }
+
+    /// Runs in a `fork()`ed child before `fork()` returns there, with one thread: stores a
+    /// fresh generation. Only atomic operations, which are async-signal-safe.
+    extern "C" fn in_child() {
+        let word = WORD.load(Ordering::Acquire);
+        if !word.is_null() {
+            // SAFETY: as in `generation`.
+            unsafe { &*word }.store(next(), Ordering::Release);
+        }
+    }
+
+    /// Registers [`in_child`] (at most a few times: racing first reads may each register it,
+    /// which is harmless, as a second run in the child only moves to another fresh value).
+    fn register_child_handler() {
+        #[cfg(unix)]
+        {
+            // SAFETY: `in_child` is a valid `extern "C" fn()` that lives as long as the
+            // process and does only async-signal-safe work; no prepare or parent handler.
+            let rc = unsafe { libc::pthread_atfork(None, None, Some(in_child)) };
+            // Fails only without memory for the handler; the wipe-on-fork page still works.
+            let _ = rc;
+        }
+        #[cfg(not(unix))]
+        let _ = in_child;
+    }
+
+    /// Held around code whose library keeps process-wide locks that a `fork()`ed child must
+    /// not inherit in a locked state: SQLite's calls (its library-wide mutexes, e.g. its memory
+    /// allocator's), so that a child can open a new engine on a SQLite keystore even if another
+    /// thread of the parent was inside SQLite when it forked.
+    ///
+    /// Any number of threads hold it at once; `fork()` waits (in a `pthread_atfork` prepare
+    /// handler) until none holds it and keeps new holders out until it returns, in the parent
+    /// and in the child. Nested holds on one thread are free. A `fork()` on a thread that holds
+    /// it does not wait (it cannot).
+    pub(crate) struct HoldOff {
+        guard: Option<std::sync::RwLockReadGuard<'static, ()>>,
+    }
+
+    static GATE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+    /// 0: the gate's handlers are not registered; 1: being registered; 2: registered.
+    static GATE_HANDLERS: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+    thread_local! {
+        /// How many `HoldOff`s this thread holds.
+        static HOLDS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        /// The gate, write-locked by this thread across its `fork()`.
+        static FORKING: std::cell::RefCell<Option<std::sync::RwLockWriteGuard<'static, ()>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    /// Holds off `fork()` until the returned guard is dropped (see [`HoldOff`]).
+    pub(crate) fn hold_off() -> HoldOff {
+        if GATE_HANDLERS.load(Ordering::Acquire) == 0
+            && GATE_HANDLERS.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        {
+            #[cfg(unix)]
+            {
+                // SAFETY: three valid `extern "C" fn()`s that live as long as the process; they
+                // only lock and unlock the gate on the forking thread. Registered once (the
+                // compare-exchange above), so the prepare handler never locks the gate twice.
+                let _ = unsafe { libc::pthread_atfork(Some(gate_prepare), Some(gate_release), Some(gate_release)) };
+            }
+            GATE_HANDLERS.store(2, Ordering::Release);
+        }
+        let outer = HOLDS.with(|h| {
+            h.set(h.get() + 1);
+            h.get() == 1
+        });
+        let guard = outer.then(|| GATE.read().unwrap_or_else(std::sync::PoisonError::into_inner));
+        HoldOff { guard }
+    }
+
+    impl Drop for HoldOff {
+        fn drop(&mut self) {
+            drop(self.guard.take());
+            HOLDS.with(|h| h.set(h.get().saturating_sub(1)));
+        }
+    }
+
+    extern "C" fn gate_prepare() {
+        let holding = HOLDS.try_with(std::cell::Cell::get).unwrap_or(0) > 0;
+        if !holding {
+            let guard = GATE.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let _ = FORKING.try_with(|f| *f.borrow_mut() = Some(guard));
+        }
+    }
+
+    /// After `fork()`, in the parent and in the child (where this thread is the only one).
+    extern "C" fn gate_release() {
+        let _ = FORKING.try_with(|f| f.borrow_mut().take());
+    }
+
+    mod sys {
+        use std::sync::atomic::AtomicU64;
+
+        /// A word in a fresh page marked `MADV_WIPEONFORK`, or `None` where the kernel does
+        /// not offer that.
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        pub(super) fn wipe_on_fork_word() -> Option<&'static AtomicU64> {
+            let len = super::super::sys::page_size();
+            // SAFETY: a new private anonymous mapping with no address hint affects no
+            // existing memory.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANON,
+                    -1,
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                return None;
+            }
+            // SAFETY: `p..p + len` is the mapping just made; the advice changes only what a
+            // child of `fork()` sees of it.
+            if unsafe { libc::madvise(p, len, libc::MADV_WIPEONFORK) } != 0 {
+                // SAFETY: as above; nothing refers to the mapping.
+                unsafe { libc::munmap(p, len) };
+                return None;
+            }
+            // SAFETY: the mapping is page-aligned (so aligned for `AtomicU64`), zero-filled
+            // (a valid `AtomicU64`), readable and writable, and stays mapped until
+            // `release_word` unmaps a word that was never published.
+            Some(unsafe { &*p.cast::<AtomicU64>() })
+        }
+
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        pub(super) fn wipe_on_fork_word() -> Option<&'static AtomicU64> {
+            None
+        }
+
+        /// Gives back a word that lost the race to be published.
+        pub(super) fn release_word(word: &'static AtomicU64) {
+            if std::ptr::eq(word, &super::FALLBACK) {
+                return;
+            }
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            {
+                let p = std::ptr::from_ref(word).cast_mut().cast::<libc::c_void>();
+                // SAFETY: `word` is the start of a one-page mapping made by
+                // `wipe_on_fork_word` that was never published, so nothing else refers to it.
+                unsafe { libc::munmap(p, super::super::sys::page_size()) };
+            }
+        }
+    }
+
+    /// TEST ONLY (tests and the feature `test-hooks`): runs `child` in a `fork()`ed child of
+    /// this process and returns its exit code and everything it wrote to the given file (a
+    /// pipe to the parent). The child ends with `_exit` (no destructors, no `atexit`
+    /// handlers); a panic in `child` gives code 101. `None` for `child`'s code means the
+    /// child was killed by a signal. Fails if the child neither writes nor exits for
+    /// `stall` (a hang detector with a wide margin, not a timing assertion): the child is
+    /// then killed.
+    ///
+    /// Keep `child` to what is safe in the child of a multi-threaded process: no locks that
+    /// another thread of the parent may have held (no printing to stdout/stderr).
+    #[cfg(all(unix, any(test, feature = "test-hooks")))]
+    #[doc(hidden)]
+    pub fn test_hook_fork(
+        stall: std::time::Duration,
+        child: impl FnOnce(&mut std::fs::File) -> i32,
+    ) -> std::io::Result<(Option<i32>, Vec<u8>)> {
+        use std::io::{Read as _, Write as _};
+        use std::os::fd::FromRawFd as _;
+
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` is valid for writing two descriptors.
+        if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // Make sure the parent's generation is set up, so the child's differs from it.
+        let _ = generation();
+        // SAFETY: the child runs only `child` (whose limits the caller accepts, see above)
+        // and then `_exit`s; the parent goes on as usual.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            let e = std::io::Error::last_os_error();
+            // SAFETY: both descriptors are ours and open.
+            unsafe {
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+            }
+            return Err(e);
+        }
+        if pid == 0 {
+            // SAFETY: the child owns both descriptors; the read end is not used here and the
+            // write end becomes the `File` (closed by `_exit`).
+            let mut out = unsafe {
+                libc::close(fds[0]);
+                std::fs::File::from_raw_fd(fds[1])
+            };
+            let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| child(&mut out))).unwrap_or(101);
+            let _ = out.flush();
+            // SAFETY: ends the child at once, as a child of a multi-threaded process should.
+            unsafe { libc::_exit(code) }
+        }
+        // SAFETY: the parent owns both descriptors; it only reads, so the write end goes.
+        let mut input = unsafe {
+            libc::close(fds[1]);
+            std::fs::File::from_raw_fd(fds[0])
+        };
+        let mut output = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let mut pfd = libc::pollfd { fd: fds[0], events: libc::POLLIN, revents: 0 };
+            let ms = libc::c_int::try_from(stall.as_millis()).unwrap_or(libc::c_int::MAX);
+            // SAFETY: `pfd` is one valid pollfd.
+            let ready = unsafe { libc::poll(&mut pfd, 1, ms) };
+            if ready < 0 {
+                let e = std::io::Error::last_os_error();
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e);
+            }
+            if ready == 0 {
+                // SAFETY: `pid` is our child, not yet reaped.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::waitpid(pid, std::ptr::null_mut(), 0);
+                }
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("the forked child made no progress for {stall:?} and was killed"),
+                ));
+            }
+            match input.read(&mut buf)? {
+                0 => break,
+                n => output.extend_from_slice(&buf[..n]),
+            }
+        }
+        let mut status = 0;
+        // SAFETY: `pid` is our child; `status` is valid for writing.
+        while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
+        let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+        Ok((code, output))
+    }
 }
 
 /// A byte string of key material in locked memory, wiped when dropped.
@@ -598,6 +956,8 @@ struct Inner {
     max_chunks: usize,
     allow_unlocked: bool,
     all_locked: AtomicBool,
+    /// The [`fork::generation`] of the process that made the arena.
+    generation: u64,
 }
 
 struct State {
@@ -649,7 +1009,18 @@ impl Inner {
         Ok(slot)
     }
 
+    /// Refuses to hand out slots in a `fork()`ed child: the lock may be held by a thread that
+    /// exists only in the parent.
+    fn check_process(&self) -> Result<(), SecretError> {
+        if fork::generation() == self.generation { Ok(()) } else { Err(SecretError::ForkedChild) }
+    }
+
     fn release(&self, slot: FreeSlot, class: usize) {
+        // In a fork()ed child the (already wiped) slot is not given back: the lock may be
+        // held by a thread the child does not have.
+        if self.check_process().is_err() {
+            return;
+        }
         let mut st = self.state.lock();
         st.chunks[slot.chunk as usize].used -= 1;
         st.in_use -= 1;
@@ -880,6 +1251,119 @@ mod tests {
             out.push(unsafe { ptr.as_ptr().add(i).read_volatile() });
         }
         out
+    }
+
+    const STALL: std::time::Duration = std::time::Duration::from_secs(120);
+
+    /// Runs `child` in a forked child and returns its exit code and output.
+    fn in_child(child: impl FnOnce(&mut std::fs::File) -> i32) -> (Option<i32>, Vec<u8>) {
+        fork::test_hook_fork(STALL, child).expect("fork")
+    }
+
+    #[test]
+    fn fork_generation_is_stable_and_differs_in_every_child() {
+        let parent = fork::generation();
+        assert_ne!(parent, 0);
+        assert_eq!(fork::generation(), parent);
+        let (code, out) = in_child(|out| {
+            use std::io::Write as _;
+            let child = fork::generation();
+            // A grandchild differs from its parent (this child) too.
+            let (code, grand) = fork::test_hook_fork(STALL, |o| {
+                let _ = o.write_all(&fork::generation().to_le_bytes());
+                0
+            })
+            .unwrap_or((Some(99), Vec::new()));
+            let stable = fork::generation() == child;
+            let _ = out.write_all(&child.to_le_bytes());
+            let _ = out.write_all(&grand);
+            i32::from(!stable) + code.unwrap_or(50)
+        });
+        assert_eq!(code, Some(0));
+        let child = u64::from_le_bytes(out[..8].try_into().unwrap());
+        let grandchild = u64::from_le_bytes(out[8..16].try_into().unwrap());
+        assert_ne!(child, parent);
+        assert_ne!(grandchild, child);
+        assert_ne!(grandchild, parent);
+        assert_eq!(fork::generation(), parent, "the parent's generation does not change");
+    }
+
+    /// A child made by the raw system call, which runs no `pthread_atfork` handler: the
+    /// wipe-on-fork page still tells it apart.
+    #[test]
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    fn a_raw_fork_system_call_is_detected() {
+        let parent = fork::generation();
+        let mut fds = [0 as libc::c_int; 2];
+        // SAFETY: `fds` is valid for two descriptors.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: the child only reads atomics, writes to a pipe and `_exit`s.
+        let pid = unsafe { libc::syscall(libc::SYS_fork) };
+        assert!(pid >= 0);
+        if pid == 0 {
+            let g = fork::generation().to_le_bytes();
+            // SAFETY: `fds[1]` is the pipe's open write end; `g` is 8 readable bytes.
+            unsafe {
+                libc::write(fds[1], g.as_ptr().cast(), g.len());
+                libc::_exit(0);
+            }
+        }
+        let mut got = [0u8; 8];
+        // SAFETY: the parent closes the write end and reads 8 bytes into `got`.
+        let n = unsafe {
+            libc::close(fds[1]);
+            let n = libc::read(fds[0], got.as_mut_ptr().cast(), got.len());
+            libc::close(fds[0]);
+            libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
+            n
+        };
+        assert_eq!(n, 8);
+        let child = u64::from_le_bytes(got);
+        assert_ne!(child, 0);
+        assert_ne!(child, parent, "a raw fork(2) went unnoticed");
+    }
+
+    /// In a child the arena hands out nothing, and a secret from before the fork is dropped
+    /// (wiped) without taking the arena's lock, which a thread that exists only in the parent
+    /// holds here.
+    #[test]
+    fn a_forked_child_never_takes_the_arena_lock() {
+        let arena = new_arena(64 << 10);
+        let mut before = arena.alloc_copy(b"parent secret").unwrap();
+        let ptr = before.expose_secret_mut().as_mut_ptr();
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let arena = arena.clone();
+            std::thread::spawn(move || {
+                let _lock = arena.0.state.lock();
+                held_tx.send(()).unwrap();
+                done_rx.recv().unwrap();
+            })
+        };
+        held_rx.recv().unwrap();
+        let mut before = Some(before);
+        let (code, _) = in_child(|_| {
+            let refused = matches!(arena.alloc(32), Err(SecretError::ForkedChild));
+            let stats = arena.stats();
+            drop(before.take());
+            // SAFETY: the slot stays mapped (the arena is alive in this process) and nothing
+            // else uses it here.
+            let wiped = unsafe { std::slice::from_raw_parts(ptr, 13) }.iter().all(|b| *b == 0);
+            match (refused, stats.budget_bytes == 64 << 10, wiped) {
+                (true, true, true) => 0,
+                (false, ..) => 1,
+                (_, false, _) => 2,
+                (.., false) => 3,
+            }
+        });
+        done_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(code, Some(0));
+        // In the parent the secret is still there, and released as usual.
+        assert_eq!(before.as_ref().map(|b| b.expose_secret().to_vec()), Some(b"parent secret".to_vec()));
+        drop(before);
+        assert_eq!(arena.stats().slots_in_use, 0);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! A batch resolves and authorizes its key once, then works in chunks: each chunk reserves
 //! its message counters with one atomic add, takes its locked slots with one lock, and draws
-//! the randomness for all its data keys in one call. Chunks run across the current rayon
-//! pool ([`Execution::Parallel`]) or one after another on the calling thread
+//! the randomness for all its data keys in one call. Chunks run across the engine's rayon
+//! pool ([`Execution::Parallel`]; one pool per process, see `parallel`) or one after another on the calling thread
 //! ([`Execution::Serial`]); both give the same results, item for item. One bad item (a
 //! plaintext too long, a tampered blob) fails only itself.
 //!
@@ -39,7 +39,8 @@ const CHUNK: usize = super::MIN_MESSAGES_PER_SALT as usize;
 pub const MAX_BATCH_ITEMS: usize = 1 << 20;
 
 /// Runs `work` over `0..n` in chunks of `chunk`, in parallel or serially, and concatenates
-/// the per-chunk outputs in order.
+/// the per-chunk outputs in order. Parallel chunks run on the engine's pool
+/// ([`crate::parallel`]), which a `fork()`ed child replaces with its own.
 fn run_chunks<T: Send>(
     n: usize,
     chunk: usize,
@@ -49,7 +50,9 @@ fn run_chunks<T: Send>(
     let chunks = n.div_ceil(chunk);
     let range = |c: usize| c * chunk..((c + 1) * chunk).min(n);
     let parts: Vec<Vec<T>> = match execution {
-        Execution::Parallel if chunks > 1 => (0..chunks).into_par_iter().map(|c| work(range(c))).collect(),
+        Execution::Parallel if chunks > 1 => {
+            crate::parallel::install(|| (0..chunks).into_par_iter().map(|c| work(range(c))).collect())
+        }
         _ => (0..chunks).map(|c| work(range(c))).collect(),
     };
     let mut out = Vec::with_capacity(n);

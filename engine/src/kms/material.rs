@@ -19,7 +19,7 @@ use crate::ciphertext::{self, HEADER_LEN, Header, Parsed};
 use crate::crypto::{self, AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 use crate::id::KeyId;
-use crate::secret::{Arena, Locked, SecretBytes};
+use crate::secret::{Arena, Locked, SecretBytes, fork};
 
 /// Writers per version: encrypting threads are spread over this many (salt, counter)
 /// streams, so they do not contend on one counter.
@@ -106,11 +106,27 @@ impl RootKey {
     }
 }
 
-/// One writer: a salt, the sub-key derived from it and a message counter.
+/// One writer: a salt, the sub-key derived from it and a message counter, for one process.
 pub(crate) struct Writer {
     salt: [u8; 16],
     key: Arc<Locked<AeadKey>>,
     next: AtomicU64,
+    /// The [`fork::generation`] of the process that drew the salt. A `fork()`ed child gets a
+    /// copy of its parent's writers, counters included: it must never continue them, or parent
+    /// and child would seal different messages under one (sub-key, nonce).
+    generation: u64,
+}
+
+impl Writer {
+    /// Whether this writer may seal `n` more messages in this process under a salt good for
+    /// `limit`, and if so the first counter reserved.
+    fn reserve(&self, n: u64, limit: u64, generation: u64) -> Option<u64> {
+        if self.generation != generation {
+            return None;
+        }
+        let first = self.next.fetch_add(n, Ordering::Relaxed);
+        first.checked_add(n).is_some_and(|end| end <= limit).then_some(first)
+    }
 }
 
 /// A hot (unwrapped) version of a key's material.
@@ -200,7 +216,8 @@ impl VersionKeys {
     }
 
     /// Reserves `n` consecutive message counters from the calling thread's writer, drawing a
-    /// new salt first if the writer is missing or would run past its limit.
+    /// new salt first if the writer is missing, would run past its limit, or was made by
+    /// another process (this one is its `fork()`ed child).
     pub(crate) fn reserve(&self, arena: &Arena, n: u64) -> Result<Reservation> {
         if n > self.messages_per_salt {
             return Err(Error::Internal(format!(
@@ -209,26 +226,25 @@ impl VersionKeys {
             )));
         }
         let shard = shard();
+        let generation = fork::generation();
         loop {
             let guard = self.writers[shard].load();
-            if let Some(writer) = guard.as_deref() {
-                let first = writer.next.fetch_add(n, Ordering::Relaxed);
-                if first.checked_add(n).is_some_and(|end| end <= self.messages_per_salt) {
-                    return Ok(Reservation { guard, first });
-                }
+            if let Some(first) = guard.as_deref().and_then(|w| w.reserve(n, self.messages_per_salt, generation)) {
+                return Ok(Reservation { guard, first });
             }
             drop(guard);
-            // Missing or used up: one thread draws a new salt, the others wait for it.
+            // Missing, used up or inherited: one thread draws a new salt, the others wait for it.
             let _guard = self.new_writer.lock();
             let current = self.writers[shard].load_full();
-            let still_needed = current
-                .as_ref()
-                .is_none_or(|w| w.next.load(Ordering::Relaxed).saturating_add(n) > self.messages_per_salt);
+            let still_needed = current.as_ref().is_none_or(|w| {
+                w.generation != generation || w.next.load(Ordering::Relaxed).saturating_add(n) > self.messages_per_salt
+            });
             if still_needed {
                 let mut salt = [0u8; 16];
                 crypto::fill_random(&mut salt).map_err(|_| rng_failed())?;
                 let key = self.derive(arena, &salt)?;
-                self.writers[shard].store(Some(Arc::new(Writer { salt, key, next: AtomicU64::new(0) })));
+                let writer = Writer { salt, key, next: AtomicU64::new(0), generation };
+                self.writers[shard].store(Some(Arc::new(writer)));
             }
         }
     }
@@ -405,5 +421,59 @@ impl LiveKey {
         if let Some(vk) = removed {
             self.clear_current(Some(&vk));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write as _;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::secret::ArenaConfig;
+
+    fn arena() -> Arena {
+        Arena::new(ArenaConfig::default()).expect("arena")
+    }
+
+    fn version(arena: &Arena) -> VersionKeys {
+        let ikm = arena.alloc_copy(&[7u8; KEY_LEN]).expect("ikm");
+        VersionKeys::new(KeyId::new_random([1; 16]), 1, "m".into(), ikm, MAX_MESSAGES_PER_SALT)
+    }
+
+    /// (salt, counter) of the message a fresh reservation would seal first.
+    fn next_nonce(vk: &VersionKeys, arena: &Arena) -> Result<([u8; 16], u64)> {
+        let res = vk.reserve(arena, 1)?;
+        Ok((res.writer().salt, res.first))
+    }
+
+    use crate::ciphertext::MAX_MESSAGES_PER_SALT;
+
+    /// A child of `fork()` that reaches the writers (whatever path it takes) draws a salt of
+    /// its own: it never continues the parent's counter under the parent's salt.
+    #[test]
+    fn a_forked_child_never_continues_the_parents_writer() {
+        let parent_arena = arena();
+        let vk = version(&parent_arena);
+        let (salt, first) = next_nonce(&vk, &parent_arena).unwrap();
+        assert_eq!(first, 0);
+        let (code, out) = fork::test_hook_fork(Duration::from_secs(120), |out| {
+            // The parent's arena refuses to work here; a child's own arena does.
+            let child_arena = arena();
+            match next_nonce(&vk, &child_arena) {
+                Ok((salt, counter)) => {
+                    let _ = out.write_all(&salt);
+                    let _ = out.write_all(&counter.to_le_bytes());
+                    0
+                }
+                Err(_) => 1,
+            }
+        })
+        .unwrap();
+        assert_eq!(code, Some(0));
+        let child_salt: [u8; 16] = out[..16].try_into().unwrap();
+        assert_ne!(child_salt, salt, "the child sealed under the parent's salt");
+        // The parent goes on with its own writer, untouched by the child.
+        assert_eq!(next_nonce(&vk, &parent_arena).unwrap(), (salt, 1));
     }
 }

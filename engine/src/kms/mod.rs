@@ -47,7 +47,7 @@ use crate::crypto::{self, SelfTestError};
 use crate::error::{Error, Result};
 use crate::id::{self, AccountId, AliasName, IdForms, IdScope, KeyId, KeyRef, Region};
 use crate::key::{KeyRecord, KeyState};
-use crate::secret::{Arena, ArenaConfig, SecretError};
+use crate::secret::{Arena, ArenaConfig, SecretError, fork};
 use crate::store::{MemoryStore, Store};
 
 pub use crypto_ops::ciphertext_len;
@@ -460,6 +460,8 @@ impl KmsBuilder {
             messages_per_salt: self.messages_per_salt,
             request_prefix: u64::from_be_bytes(prefix),
             request_counter: AtomicU64::new(0),
+            generation: fork::generation(),
+            pid: std::process::id(),
             root_arn: root_arn.into(),
             region,
             account,
@@ -484,9 +486,36 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 pub const MIN_MESSAGES_PER_SALT: u64 = 64;
 
 /// A Trent engine: cheap to clone (clones share everything), `Send` and `Sync`.
+///
+/// # `fork()`
+///
+/// An engine belongs to the process that opened it. In a `fork()`ed child (Python's
+/// `multiprocessing` with the fork start method, gunicorn `--preload`, Celery's prefork pool,
+/// a C program's `fork()`), every operation of an engine inherited from the parent fails with
+/// `KMSInternalException` ("… cannot be used in process …, a fork() child of it …"): the
+/// child has none of the engine's threads, must not share its keystore connection, may hold
+/// its locks as a vanished parent thread left them, and would otherwise continue its nonce
+/// counters, sealing different messages under the same sub-key and nonce as the parent. Open
+/// a new engine in the child: on the same SQLite file or PostgreSQL database it sees the same
+/// keys. Dropping the inherited engine in the child is safe and does nothing to the parent's
+/// keystore, audit log or threads: the child leaks its copy rather than closing connections
+/// or joining threads that are the parent's.
 #[derive(Clone)]
 pub struct Kms {
     inner: Arc<Inner>,
+}
+
+impl Drop for Kms {
+    fn drop(&mut self) {
+        if self.inner.check_process().is_err() {
+            // In a fork()ed child: the engine's destructors would close the parent's keystore
+            // connection (SQLite may checkpoint and delete its WAL; PostgreSQL's Terminate would
+            // end the parent's session), join threads that do not exist here and take locks a
+            // vanished thread may hold. Keep the copy instead: one more reference, never
+            // dropped in this process.
+            std::mem::forget(Arc::clone(&self.inner));
+        }
+    }
 }
 
 impl fmt::Debug for Kms {
@@ -536,6 +565,11 @@ pub(crate) struct Inner {
     messages_per_salt: u64,
     request_prefix: u64,
     request_counter: AtomicU64,
+    /// The [`fork::generation`] of the process that opened the engine: a `fork()`ed child
+    /// has another, and the engine refuses to work there (see [`Inner::check_process`]).
+    generation: u64,
+    /// The id of the process that opened the engine, for the error a child gets.
+    pid: u32,
 }
 
 /// A key as the engine holds it: the current metadata snapshot and its hot versions.
@@ -734,6 +768,7 @@ impl Kms {
     /// new one; until then they cannot unwrap versions they do not already hold hot.
     pub fn rotate_root_key(&self, new: RootKeySource) -> Result<u64> {
         let inner = &*self.inner;
+        inner.check_process()?;
         let _admin = inner.admin.lock();
         let mut new = new;
         let (root, mut meta) = root::new_root(&mut new, &inner.arena)?;
@@ -763,17 +798,20 @@ impl Kms {
     /// Waits until the audit sink has stored every event of the operations that returned
     /// before this call (see [`AuditSink::flush`]).
     pub fn flush_audit(&self) -> std::io::Result<()> {
+        self.inner.check_process().map_err(|e| std::io::Error::other(e.message().to_owned()))?;
         self.inner.audit.flush()
     }
 
     /// Checks the keystore's integrity (see [`Store::check_integrity`]).
     pub fn check_store_integrity(&self) -> Result<()> {
+        self.inner.check_process()?;
         self.inner.store.check_integrity()
     }
 
     /// Applies the changes other engines made to a shared keystore now, instead of waiting for
     /// the next poll (see [`KmsBuilder::refresh_interval`]).
     pub fn refresh_now(&self) -> Result<()> {
+        self.inner.check_process()?;
         self.inner.apply_changes()
     }
 
@@ -818,6 +856,7 @@ impl Kms {
     /// they touch, so calling it is never needed for correctness; it keeps listings and the
     /// store tidy.
     pub fn run_maintenance(&self) -> Result<()> {
+        self.inner.check_process()?;
         let now = self.inner.clock.now();
         let mut after = None;
         loop {
@@ -839,6 +878,7 @@ impl Kms {
     #[doc(hidden)]
     pub fn test_hook_version_material(&self, key_id: &str) -> Result<Vec<Vec<u8>>> {
         let inner = &*self.inner;
+        inner.check_process()?;
         let id = inner.key_id_of(key_id, IdForms::Any, "keyId", false)?;
         let record = inner.store.get_key(&id)?.ok_or_else(|| inner.key_not_found(&id))?;
         let root = inner.root.read();
@@ -851,6 +891,33 @@ impl Kms {
 }
 
 impl Inner {
+    /// Refuses to work in a `fork()`ed child of the process that opened the engine.
+    ///
+    /// A child has a copy of the engine's memory but none of its threads (the keystore's
+    /// refresh thread, the audit writer, rayon's workers), shares its keystore connection
+    /// (which must not cross a fork: SQLite's locks and PostgreSQL's protocol state are per
+    /// process), may hold its locks in the state some parent thread left them, and would
+    /// continue its writers' nonce counters. So every operation in a child fails with
+    /// `KMSInternalException` saying to open a new engine there; the nonce reservation checks
+    /// the process too ([`VersionKeys::reserve`]), so even a path that missed this check could
+    /// never repeat a nonce. Costs one relaxed load and a compare.
+    #[inline]
+    fn check_process(&self) -> Result<()> {
+        if fork::generation() == self.generation { Ok(()) } else { Err(self.forked_error()) }
+    }
+
+    #[cold]
+    fn forked_error(&self) -> Error {
+        Error::Internal(format!(
+            "This Trent engine was opened in process {} and cannot be used in process {}, a fork() child \
+             of it: an engine's threads, keystore connection, audit writer, locks and nonce counters \
+             belong to the process that opened it. Open a new engine in the child (after the fork), \
+             and drop or forget this one there",
+            self.pid,
+            std::process::id()
+        ))
+    }
+
     fn scope(&self) -> IdScope<'_> {
         IdScope { region: &self.region, account: &self.account }
     }
@@ -970,6 +1037,9 @@ impl Inner {
         operation: &'static str,
         op: impl FnOnce(&mut AuditNote) -> Result<T>,
     ) -> Result<T> {
+        // Before anything else: in a fork()ed child nothing of this engine may be touched,
+        // the audit sink included (its writer thread is the parent's).
+        self.check_process()?;
         let mut note = AuditNote { enabled: self.audit_enabled, ..AuditNote::default() };
         let result = op(&mut note);
         if self.audit_enabled {

@@ -654,7 +654,8 @@ pub struct GenerateRandomResponse {
 /// How a batch runs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Execution {
-    /// Across the current rayon thread pool, in chunks.
+    /// Across the engine's rayon thread pool (one per process, sized by `RAYON_NUM_THREADS`,
+    /// else one thread per CPU), in chunks.
     #[default]
     Parallel,
     /// On the calling thread, item by item.

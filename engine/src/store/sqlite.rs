@@ -17,6 +17,7 @@ use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_rec
 use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
+use crate::secret::fork;
 
 /// The schema, one migration per step; `schema_migrations` records which ran. Never edit a
 /// released migration: add the next one.
@@ -82,8 +83,62 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A keystore in one SQLite database file.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: Conn,
     path: PathBuf,
+}
+
+/// The store's connection, behind a mutex, used only while `fork()` is held off
+/// ([`fork::hold_off`]): SQLite's library-wide mutexes (its allocator's, its file locks'
+/// bookkeeping) must not be held by another thread when the process forks, or a child that
+/// opens its own engine on the keystore would wait for them forever. So a `fork()` waits for
+/// SQLite calls in flight to end (at most the busy timeout).
+struct Conn(Option<Mutex<Connection>>);
+
+/// A locked [`Conn`]: the connection, then the hold-off (dropped in that order).
+struct ConnGuard<'a> {
+    conn: parking_lot::MutexGuard<'a, Connection>,
+    _hold: fork::HoldOff,
+}
+
+impl Conn {
+    fn new(conn: Connection) -> Self {
+        Self(Some(Mutex::new(conn)))
+    }
+
+    fn mutex(&self) -> &Mutex<Connection> {
+        // Invariant: the connection is taken out only by `Drop`.
+        self.0.as_ref().expect("the connection is there until the store is dropped")
+    }
+
+    fn lock(&self) -> ConnGuard<'_> {
+        let hold = fork::hold_off();
+        ConnGuard { conn: self.mutex().lock(), _hold: hold }
+    }
+
+    fn get_mut(&mut self) -> ConnGuard<'_> {
+        self.lock()
+    }
+}
+
+impl std::ops::Deref for ConnGuard<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for ConnGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Closing is a SQLite call too.
+        let _hold = fork::hold_off();
+        drop(self.0.take());
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -106,6 +161,7 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         create_private(&path)?;
+        let _hold = fork::hold_off();
         let conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -130,7 +186,7 @@ impl SqliteStore {
             return Err(Error::Internal(format!("The SQLite keystore {} cannot use WAL mode", path.display())));
         }
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(db_error)?;
-        let mut store = Self { conn: Mutex::new(conn), path };
+        let mut store = Self { conn: Conn::new(conn), path };
         store.migrate()?;
         Ok(store)
     }
@@ -141,7 +197,7 @@ impl SqliteStore {
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let conn = self.conn.get_mut();
+        let mut conn = self.conn.get_mut();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_error)?;
         tx.execute_batch(
             "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)",
