@@ -1,7 +1,8 @@
 //! Durable keystores end to end: the data directory, root key sources and their checks, root key
 //! rotation, damaged wrapped material, what the store files hold (never unwrapped material),
 //! and several engines on one SQLite file or PostgreSQL schema (automatic rotation made once,
-//! other engines' changes seen within the refresh bound, concurrent on-demand rotations).
+//! other engines' changes seen within the refresh bound, concurrent on-demand rotations), and
+//! reads that never see half of another connection's commit.
 //!
 //! PostgreSQL tests run when `TRENT_TEST_PG_URL` is set (`scripts/with-postgres`), and fail
 //! under `CI=true` without it (see `common::pg_url`).
@@ -58,6 +59,14 @@ impl Backend {
         match self {
             Self::Sqlite(path) => Kms::builder().sqlite(path),
             Self::Postgres { url, schema } => Kms::builder().postgres_in_schema(url, schema),
+        }
+    }
+
+    /// A connection of its own to this store, without an engine.
+    fn store(&self) -> Arc<dyn store::Store> {
+        match self {
+            Self::Sqlite(path) => Arc::new(store::SqliteStore::open(path).unwrap()),
+            Self::Postgres { url, schema } => Arc::new(store::PostgresStore::connect_in_schema(url, schema).unwrap()),
         }
     }
 
@@ -1130,4 +1139,88 @@ fn concurrent_on_demand_rotations_from_two_engines_on_sqlite() {
 fn concurrent_on_demand_rotations_from_two_engines_on_postgres() {
     let Some(backend) = Backend::postgres() else { return };
     concurrent_on_demand_rotations(&backend);
+}
+
+// ------------------------------------------------------------------- 9. consistent reads
+
+/// A key record as a store sees it: `n` versions, the last current, revision `n`.
+fn record_with_versions(id: trent::id::KeyId, n: u32) -> trent::key::KeyRecord {
+    use trent::key::*;
+    let version = |number: u32| KeyVersion {
+        number,
+        material_id: format!("{number:064x}"),
+        wrapped: vec![number as u8; 60],
+        created: Timestamp::from_millis(i64::from(number)),
+        rotation_type: (number > 1).then_some(RotationType::OnDemand),
+    };
+    KeyRecord {
+        id,
+        revision: u64::from(n),
+        creation_date: Timestamp::from_millis(1),
+        state: KeyState::Enabled,
+        description: String::new(),
+        key_usage: KeyUsage::EncryptDecrypt,
+        key_spec: KeySpec::SymmetricDefault,
+        origin: OriginType::AwsKms,
+        key_manager: KeyManager::Customer,
+        multi_region: false,
+        deletion_date: None,
+        pending_window_days: None,
+        policy: "{}".into(),
+        tags: BTreeMap::new(),
+        rotation: RotationSchedule::default(),
+        versions: (1..=n).map(version).collect(),
+        current_version: n,
+    }
+}
+
+/// One connection rotates a key over and over while another connection to the same store reads
+/// it over and over: every record read is one committed state (versions exactly
+/// 1..=current_version, the revision equal to the number of versions), never the key row of one
+/// commit with the versions of another.
+fn reads_are_never_torn(backend: &Backend) {
+    const ROTATIONS: u32 = 400;
+    let (writer, reader) = (backend.store(), backend.store());
+    let id = trent::id::KeyId::new_random([7; 16]);
+    writer.put_key(&record_with_versions(id, 1), 0, b"").unwrap();
+    let written = Arc::new(std::sync::atomic::AtomicU32::new(1));
+    let rotating = {
+        let written = written.clone();
+        std::thread::spawn(move || {
+            for n in 2..=ROTATIONS {
+                writer.put_key(&record_with_versions(id, n), u64::from(n - 1), b"").unwrap();
+                written.store(n, std::sync::atomic::Ordering::Release);
+            }
+        })
+    };
+    let (mut reads, mut torn, mut seen) = (0u64, Vec::new(), BTreeSet::new());
+    loop {
+        // Read until the writer has made every rotation: progress, not time, ends the loop.
+        let done = written.load(std::sync::atomic::Ordering::Acquire) == ROTATIONS;
+        let record = reader.get_key(&id).unwrap().unwrap();
+        reads += 1;
+        let numbers: Vec<u32> = record.versions.iter().map(|v| v.number).collect();
+        let n = record.current_version;
+        seen.insert(n);
+        if numbers != (1..=n).collect::<Vec<_>>() || record.revision != u64::from(n) {
+            torn.push(format!("revision {}, current {n}, versions {}", record.revision, numbers.len()));
+        }
+        if done {
+            break;
+        }
+    }
+    rotating.join().unwrap();
+    assert!(seen.len() > 2, "the reads did not overlap the rotations (saw {seen:?})");
+    assert!(torn.is_empty(), "{} of {reads} reads were torn, e.g. {:?}", torn.len(), &torn[..torn.len().min(3)]);
+}
+
+#[test]
+fn reads_are_never_torn_on_sqlite() {
+    reads_are_never_torn(&Backend::sqlite());
+}
+
+#[test]
+fn reads_are_never_torn_on_postgres() {
+    let Some(backend) = Backend::postgres() else { return };
+    reads_are_never_torn(&backend);
 }

@@ -6,7 +6,8 @@
 //! are handed out in commit order, which is what lets a reader poll it with a simple
 //! `seq > cursor` and never miss a change that committed late. Management operations are
 //! rare next to Encrypt and Decrypt (which never reach the store), so the lock costs nothing
-//! that matters.
+//! that matters. Reads of more than one statement (a key row and its versions, the change feed)
+//! run in one read-only `REPEATABLE READ` transaction, so they see one snapshot.
 //!
 //! A store may live in its own schema of the database ([`PostgresStore::connect_in_schema`]),
 //! so tests and tenants can share one server.
@@ -14,7 +15,7 @@
 use std::fmt;
 
 use parking_lot::Mutex;
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, IsolationLevel, NoTls, Transaction};
 
 use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
 use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root};
@@ -205,6 +206,22 @@ impl PostgresStore {
         })
     }
 
+    /// Runs `f` in one read-only `REPEATABLE READ` transaction: every statement of `f` reads the
+    /// same snapshot (under PostgreSQL's default, `READ COMMITTED`, each statement takes its own,
+    /// so two statements could straddle another engine's commit).
+    fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut client = self.client()?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db_error)?;
+        let out = f(&mut tx)?;
+        tx.commit().map_err(db_error)?;
+        Ok(out)
+    }
+
     /// Runs `f` in one write transaction, holding the store's write lock, and commits it.
     fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut client = self.client()?;
@@ -307,12 +324,8 @@ impl Store for PostgresStore {
     }
 
     fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
-        let mut client = self.client()?;
         // One snapshot for the key and its versions.
-        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
-        let record = read_key(&mut tx, &id.to_string())?;
-        tx.commit().map_err(db_error)?;
-        Ok(record)
+        self.read(|tx| read_key(tx, &id.to_string()))
     }
 
     fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
@@ -526,41 +539,41 @@ impl Store for PostgresStore {
 
     fn changes_since(&self, cursor: u64) -> Result<Changes> {
         let after = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let mut client = self.client()?;
-        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
-        let first: Option<i64> = tx.query_one("SELECT MIN(seq) FROM changes", &[]).map_err(db_error)?.get(0);
-        let rows = tx
-            .query("SELECT seq, kind, name FROM changes WHERE seq > $1 ORDER BY seq", &[&after])
-            .map_err(db_error)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
-        tx.commit().map_err(db_error)?;
+        let (first, rows) = self.read(|tx| {
+            let first: Option<i64> = tx.query_one("SELECT MIN(seq) FROM changes", &[]).map_err(db_error)?.get(0);
+            let rows = tx
+                .query("SELECT seq, kind, name FROM changes WHERE seq > $1 ORDER BY seq", &[&after])
+                .map_err(db_error)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+            Ok((first, rows))
+        })?;
         changes_from(cursor, first, rows)
     }
 
     fn check_integrity(&self) -> Result<()> {
-        let mut client = self.client()?;
-        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
-        let dangling: i64 = tx
-            .query_one(
-                "SELECT (SELECT COUNT(*) FROM key_versions v WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = \
+        self.read(|tx| {
+            let dangling: i64 = tx
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM key_versions v WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = \
                  v.key_id)) + (SELECT COUNT(*) FROM aliases a WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = \
                  a.target))",
-                &[],
-            )
-            .map_err(db_error)?
-            .get(0);
-        if dangling != 0 {
-            return Err(Error::Internal(format!("PostgreSQL keystore has {dangling} dangling rows")));
-        }
-        let ids: Vec<String> =
-            tx.query("SELECT id FROM keys", &[]).map_err(db_error)?.iter().map(|r| r.get(0)).collect();
-        for id in ids {
-            if let Some(record) = read_key(&mut tx, &id)? {
-                check_record(&record)?;
+                    &[],
+                )
+                .map_err(db_error)?
+                .get(0);
+            if dangling != 0 {
+                return Err(Error::Internal(format!("PostgreSQL keystore has {dangling} dangling rows")));
             }
-        }
-        tx.commit().map_err(db_error)
+            let ids: Vec<String> =
+                tx.query("SELECT id FROM keys", &[]).map_err(db_error)?.iter().map(|r| r.get(0)).collect();
+            for id in ids {
+                if let Some(record) = read_key(tx, &id)? {
+                    check_record(&record)?;
+                }
+            }
+            Ok(())
+        })
     }
 }

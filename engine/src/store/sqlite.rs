@@ -3,7 +3,9 @@
 //! The file is opened in WAL mode with `synchronous=FULL`: a change is durable once
 //! [`Store`]'s method returns, across a crash of the process or the machine. Every change is one
 //! `BEGIN IMMEDIATE` transaction (so a write never has to upgrade a read lock and two processes
-//! sharing the file never deadlock; a writer waits up to the busy timeout for another). The
+//! sharing the file never deadlock; a writer waits up to the busy timeout for another); every
+//! read of more than one statement (a key row and its versions, the change feed) is one read
+//! transaction, so it sees one committed state, never half of another connection's change. The
 //! file and its `-wal`/`-shm` companions are created with mode 0600.
 
 use std::path::{Path, PathBuf};
@@ -165,6 +167,17 @@ impl SqliteStore {
             .map_err(db_error)?;
         }
         tx.commit().map_err(db_error)
+    }
+
+    /// Runs `f` in one read transaction: every statement of `f` reads the same committed state
+    /// of the database (a statement outside a transaction is its own transaction in WAL mode, so
+    /// two statements could straddle another connection's commit).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(db_error)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_error)?;
+        Ok(out)
     }
 
     /// Runs `f` in one write transaction and commits it.
@@ -337,7 +350,8 @@ impl Store for SqliteStore {
     }
 
     fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
-        read_key(&self.conn.lock(), &id.to_string())
+        // The key row and its versions from one snapshot.
+        self.read(|conn| read_key(conn, &id.to_string()))
     }
 
     fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
@@ -496,22 +510,24 @@ impl Store for SqliteStore {
     }
 
     fn changes_since(&self, cursor: u64) -> Result<Changes> {
-        let conn = self.conn.lock();
         let after = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let first: Option<i64> = conn.query_row("SELECT MIN(seq) FROM changes", [], |r| r.get(0)).map_err(db_error)?;
-        let rows = conn
-            .prepare_cached("SELECT seq, kind, name FROM changes WHERE seq > ?1 ORDER BY seq")
-            .and_then(|mut s| {
-                s.query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(db_error)?;
+        let (first, rows) = self.read(|conn| {
+            let first: Option<i64> =
+                conn.query_row("SELECT MIN(seq) FROM changes", [], |r| r.get(0)).map_err(db_error)?;
+            let rows = conn
+                .prepare_cached("SELECT seq, kind, name FROM changes WHERE seq > ?1 ORDER BY seq")
+                .and_then(|mut s| {
+                    s.query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(db_error)?;
+            Ok((first, rows))
+        })?;
         changes_from(cursor, first, rows)
     }
 
     fn check_integrity(&self) -> Result<()> {
-        let ids = {
-            let conn = self.conn.lock();
+        self.read(|conn| {
             let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(db_error)?;
             if verdict != "ok" {
                 return Err(Error::Internal(format!("SQLite integrity check failed: {verdict}")));
@@ -521,15 +537,16 @@ impl Store for SqliteStore {
             if dangling != 0 {
                 return Err(Error::Internal(format!("SQLite foreign key check found {dangling} dangling rows")));
             }
-            conn.prepare("SELECT id FROM keys")
+            let ids = conn
+                .prepare("SELECT id FROM keys")
                 .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(db_error)?
-        };
-        for id in ids {
-            if let Some(record) = read_key(&self.conn.lock(), &id)? {
-                check_record(&record)?;
+                .map_err(db_error)?;
+            for id in ids {
+                if let Some(record) = read_key(conn, &id)? {
+                    check_record(&record)?;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }
