@@ -1224,3 +1224,145 @@ fn reads_are_never_torn_on_postgres() {
     let Some(backend) = Backend::postgres() else { return };
     reads_are_never_torn(&backend);
 }
+
+// ------------------------------------------------------------------- 10. deletion
+
+/// A store that runs a hook inside its first `delete_key` call, before deleting anything.
+struct DeleteHook {
+    inner: Arc<dyn store::Store>,
+    hook: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl DeleteHook {
+    fn new(inner: Arc<dyn store::Store>) -> Self {
+        Self { inner, hook: Mutex::new(None), fired: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    fn arm(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.hook.lock().unwrap() = Some(Box::new(hook));
+    }
+
+    fn fired(&self) -> bool {
+        self.fired.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl store::Store for DeleteHook {
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+    fn get_key(&self, id: &trent::id::KeyId) -> Result<Option<trent::key::KeyRecord>> {
+        self.inner.get_key(id)
+    }
+    fn put_key(&self, record: &trent::key::KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
+        self.inner.put_key(record, expected, root_check)
+    }
+    fn delete_key(&self, id: &trent::id::KeyId, expected: u64) -> Result<()> {
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+            self.fired.store(true, std::sync::atomic::Ordering::Release);
+        }
+        self.inner.delete_key(id, expected)
+    }
+    fn list_keys(&self, after: Option<&trent::id::KeyId>, limit: usize) -> Result<Vec<trent::id::KeyId>> {
+        self.inner.list_keys(after, limit)
+    }
+    fn get_alias(&self, name: &trent::id::AliasName) -> Result<Option<trent::key::AliasRecord>> {
+        self.inner.get_alias(name)
+    }
+    fn create_alias(&self, alias: &trent::key::AliasRecord) -> Result<()> {
+        self.inner.create_alias(alias)
+    }
+    fn put_alias(&self, alias: &trent::key::AliasRecord) -> Result<()> {
+        self.inner.put_alias(alias)
+    }
+    fn delete_alias(&self, name: &trent::id::AliasName) -> Result<()> {
+        self.inner.delete_alias(name)
+    }
+    fn list_aliases(&self) -> Result<Vec<trent::key::AliasRecord>> {
+        self.inner.list_aliases()
+    }
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.get_meta(name)
+    }
+    fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.inner.init_meta(name, value)
+    }
+    fn rewrap_all(&self, rewrap: &mut store::Rewrap<'_>, meta: &[(&str, &[u8])]) -> Result<u64> {
+        self.inner.rewrap_all(rewrap, meta)
+    }
+    fn append_audit(&self, events: &[store::AuditRow]) -> Result<()> {
+        self.inner.append_audit(events)
+    }
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+    fn change_cursor(&self) -> Result<u64> {
+        self.inner.change_cursor()
+    }
+    fn changes_since(&self, cursor: u64) -> Result<store::Changes> {
+        self.inner.changes_since(cursor)
+    }
+    fn check_integrity(&self) -> Result<()> {
+        self.inner.check_integrity()
+    }
+}
+
+/// Engine A finds a key's deletion due and deletes it; engine B, whose clock is still before the
+/// deletion date, cancels the deletion between A's decision and A's delete. The cancel wins: the
+/// key survives, Disabled (as AWS leaves a cancelled key), with its material, and both engines
+/// agree.
+fn a_deletion_never_undoes_a_cancel_by_another_engine(backend: &Backend) {
+    let start = Timestamp::from_millis(1_700_000_000_000);
+    let (clock_a, clock_b) = (ManualClock::new(start), ManualClock::new(start));
+    let hooked = Arc::new(DeleteHook::new(backend.store()));
+    let a = Kms::builder()
+        .store(hooked.clone())
+        .root_key(TEST_ROOT_KEY)
+        .clock(clock_a.clone())
+        .refresh_interval(NEVER)
+        .open()
+        .unwrap();
+    let b = backend.builder().root_key(TEST_ROOT_KEY).clock(clock_b).refresh_interval(NEVER).open().unwrap();
+    let me = a.root_caller();
+    let key = new_key(&a);
+    let blob = encrypt(&a, &key, b"kept");
+    let req = ScheduleKeyDeletionRequest { key_id: key.clone(), pending_window_in_days: Some(7) };
+    a.schedule_key_deletion(&me, &req).unwrap();
+    assert_eq!(describe(&b, &key).key_state, KeyState::PendingDeletion);
+    {
+        let (b, key) = (b.clone(), key.clone());
+        hooked.arm(move || {
+            b.cancel_key_deletion(&b.root_caller(), &KeyIdRequest::new(&key)).unwrap();
+        });
+    }
+
+    clock_a.advance_days(8);
+    let seen = a.describe_key(&me, &KeyIdRequest::new(&key));
+    assert!(hooked.fired(), "engine A never tried to delete the key");
+    let seen = seen.unwrap_or_else(|e| panic!("the key cancelled on engine B was deleted by engine A: {e:?}"));
+    assert_eq!(seen.key_metadata.key_state, KeyState::Disabled);
+    b.refresh_now().unwrap();
+    for kms in [&a, &b, &backend.open()] {
+        assert_eq!(describe(kms, &key).key_state, KeyState::Disabled);
+        assert_eq!(describe(kms, &key).deletion_date, None);
+    }
+    assert_eq!(backend.version_numbers(&key), [1]);
+    a.enable_key(&me, &KeyIdRequest::new(&key)).unwrap();
+    assert_eq!(decrypt(&a, &blob), b"kept");
+    b.refresh_now().unwrap();
+    assert_eq!(decrypt(&b, &blob), b"kept");
+}
+
+#[test]
+fn a_deletion_never_undoes_a_cancel_by_another_engine_on_sqlite() {
+    a_deletion_never_undoes_a_cancel_by_another_engine(&Backend::sqlite());
+}
+
+#[test]
+fn a_deletion_never_undoes_a_cancel_by_another_engine_on_postgres() {
+    let Some(backend) = Backend::postgres() else { return };
+    a_deletion_never_undoes_a_cancel_by_another_engine(&backend);
+}

@@ -335,8 +335,8 @@ impl Store for PausingStore {
     fn put_key(&self, record: &key::KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
         self.inner.put_key(record, expected, root_check)
     }
-    fn delete_key(&self, id: &id::KeyId) -> Result<()> {
-        self.inner.delete_key(id)
+    fn delete_key(&self, id: &id::KeyId, expected: u64) -> Result<()> {
+        self.inner.delete_key(id, expected)
     }
     fn list_keys(&self, after: Option<&id::KeyId>, limit: usize) -> Result<Vec<id::KeyId>> {
         self.inner.list_keys(after, limit)

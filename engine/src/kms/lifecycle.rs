@@ -97,9 +97,7 @@ impl Inner {
             if matches!(e, Error::Conflict(_)) {
                 // Another engine changed the key in the shared store: take its record, so the
                 // caller's retry starts from it.
-                if let Some(stored) = self.store.get_key(&live.id)? {
-                    live.publish(stored);
-                }
+                self.take_stored(live)?;
             }
             return Err(e);
         }
@@ -123,6 +121,22 @@ impl Inner {
         Ok(())
     }
 
+    /// Takes the store's record of a key after a compare-and-set lost to another engine's
+    /// change: publishes it, or forgets the key if the store no longer has it. Returns whether
+    /// the key still exists.
+    fn take_stored(&self, live: &Arc<LiveKey>) -> Result<bool> {
+        match self.store.get_key(&live.id)? {
+            Some(stored) => {
+                live.publish(stored);
+                Ok(true)
+            }
+            None => {
+                self.forget_key(live);
+                Ok(false)
+            }
+        }
+    }
+
     /// Removes a deleted key from every cache.
     pub(super) fn forget_key(&self, live: &LiveKey) {
         self.keys.remove(&live.id);
@@ -141,23 +155,16 @@ impl Inner {
         }
         let old = live.record();
         if old.state == KeyState::PendingDeletion && old.deletion_date.is_some_and(|d| d <= now) {
-            if self.store.is_shared() {
-                // Another engine may have cancelled the deletion since this one last polled.
-                match self.store.get_key(&live.id)? {
-                    Some(stored) if stored.revision != old.revision => {
-                        live.publish(stored);
-                        return Ok(Some(live.clone()));
-                    }
-                    None => {
-                        self.forget_key(live);
-                        return Ok(None);
-                    }
-                    Some(_) => {}
+            // The store deletes only the revision read here: if another engine changed the key
+            // since this one last polled (a CancelKeyDeletion), it refuses, and its record wins.
+            return match self.store.delete_key(&live.id, old.revision) {
+                Ok(()) => {
+                    self.forget_key(live);
+                    Ok(None)
                 }
-            }
-            self.store.delete_key(&live.id)?;
-            self.forget_key(live);
-            return Ok(None);
+                Err(Error::Conflict(_)) => Ok(self.take_stored(live)?.then(|| live.clone())),
+                Err(e) => Err(e),
+            };
         }
         let mut old = old;
         for attempt in 0.. {

@@ -13,7 +13,8 @@
 //! Compare-and-set on a key's revision keeps concurrent changes from different engines
 //! consistent regardless of the delay: the loser of a race gets `ConflictException` and the
 //! winner's record; an automatic rotation due on several engines is made once, by whichever
-//! writes first, and the others take its record.
+//! writes first, and the others take its record; a deletion that comes due deletes only the
+//! revision its engine saw, so a CancelKeyDeletion committed meanwhile elsewhere wins.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -20,7 +20,8 @@
 //!   the stored revision is still `expected` (0 for a new key), atomically with every row the
 //!   record spans (a rotation adds a version and moves the current pointer together).
 //! - [`Store::delete_key`] removes the key, all its versions and all aliases pointing to it
-//!   in one step.
+//!   in one step, and is a compare-and-set too: only the revision the engine decided to delete,
+//!   and only while it is pending deletion.
 //! - [`Store::create_alias`] fails if the name exists; [`Store::put_alias`] replaces.
 //! - Every change is also appended to a change feed ([`Store::changes_since`]) in the same
 //!   transaction, in commit order, so engines sharing the store can refresh their caches.
@@ -31,12 +32,13 @@
 //! up to date at open (see `MIGRATIONS` in each backend).
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
-use crate::key::{AliasRecord, KeyRecord};
+use crate::key::{AliasRecord, KeyRecord, KeyState};
 
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -110,9 +112,12 @@ pub trait Store: Send + Sync + 'static {
     /// on a check value mismatch, [`root_key_rotated`]'s error.
     fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()>;
 
-    /// Deletes a key, its versions and the aliases pointing to it. Deleting a missing key is
+    /// Deletes a key, its versions and the aliases pointing to it, in one transaction, if the
+    /// stored key is still at revision `expected` and pending deletion; otherwise returns
+    /// `ConflictException` and changes nothing. So a change another engine committed after this
+    /// engine decided to delete (a CancelKeyDeletion) is never undone. Deleting a missing key is
     /// not an error.
-    fn delete_key(&self, id: &KeyId) -> Result<()>;
+    fn delete_key(&self, id: &KeyId, expected: u64) -> Result<()>;
 
     /// Up to `limit` key ids greater than `after`, in ascending order.
     fn list_keys(&self, after: Option<&KeyId>, limit: usize) -> Result<Vec<KeyId>>;
@@ -174,6 +179,14 @@ pub fn root_key_rotated() -> Error {
     Error::Internal(
         "The keystore's root key was rotated by another engine; reopen this engine with the new root key".into(),
     )
+}
+
+/// The error of a [`Store::delete_key`] that found the key changed (stored revision `stored`, or
+/// no longer pending deletion).
+pub(crate) fn deletion_conflict(id: &KeyId, stored: impl fmt::Display, expected: u64) -> Error {
+    Error::Conflict(format!(
+        "Key '{id}' was changed concurrently and is not deleted (revision {stored}, expected {expected} pending deletion)"
+    ))
 }
 
 /// Checks `root_check` against the stored check value (see [`Store::put_key`]). A store with no
@@ -243,8 +256,13 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn delete_key(&self, id: &KeyId) -> Result<()> {
+    fn delete_key(&self, id: &KeyId, expected: u64) -> Result<()> {
         let mut inner = self.inner.write();
+        match inner.keys.get(id) {
+            None => return Ok(()),
+            Some(r) if r.revision == expected && r.state == KeyState::PendingDeletion => {}
+            Some(r) => return Err(deletion_conflict(id, r.revision, expected)),
+        }
         inner.keys.remove(id);
         inner.aliases.retain(|_, a| a.target != *id);
         Ok(())

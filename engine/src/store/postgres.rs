@@ -17,8 +17,8 @@ use std::fmt;
 use parking_lot::Mutex;
 use postgres::{Client, IsolationLevel, NoTls, Transaction};
 
-use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
-use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root};
+use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from, deletable};
+use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root, deletion_conflict};
 use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
@@ -394,9 +394,15 @@ impl Store for PostgresStore {
         })
     }
 
-    fn delete_key(&self, id: &KeyId) -> Result<()> {
+    fn delete_key(&self, id: &KeyId, expected: u64) -> Result<()> {
         let key = id.to_string();
         self.write(|tx| {
+            let stored = tx.query_opt("SELECT revision, state FROM keys WHERE id = $1", &[&key]).map_err(db_error)?;
+            match stored.map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))) {
+                None => return Ok(()),
+                Some((revision, state)) if deletable(revision, &state, expected) => {}
+                Some((revision, _)) => return Err(deletion_conflict(id, revision, expected)),
+            }
             let aliases: Vec<String> = tx
                 .query("DELETE FROM aliases WHERE target = $1 RETURNING name", &[&key])
                 .map_err(db_error)?

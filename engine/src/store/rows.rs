@@ -183,6 +183,14 @@ pub(super) fn conflict(id: &KeyId, stored: i64, expected: u64) -> Error {
     Error::Conflict(format!("Key '{id}' was changed concurrently (revision {stored}, expected {expected})"))
 }
 
+/// Whether a key row at `revision` in `state` may be deleted by a [`Store::delete_key`] that
+/// expects `expected`.
+///
+/// [`Store::delete_key`]: crate::store::Store::delete_key
+pub(super) fn deletable(revision: i64, state: &str, expected: u64) -> bool {
+    u64::try_from(revision).ok() == Some(expected) && state == KeyState::PendingDeletion.as_str()
+}
+
 /// The error of creating an alias whose name is taken.
 pub(super) fn alias_exists(name: &AliasName) -> Error {
     Error::AlreadyExists(format!("An alias with the name {name} already exists"))

@@ -14,8 +14,8 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
-use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root};
+use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from, deletable};
+use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root, deletion_conflict};
 use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
@@ -358,9 +358,18 @@ impl Store for SqliteStore {
         self.write(|tx| write_key(tx, record, expected, root_check))
     }
 
-    fn delete_key(&self, id: &KeyId) -> Result<()> {
+    fn delete_key(&self, id: &KeyId, expected: u64) -> Result<()> {
         let key = id.to_string();
         self.write(|tx| {
+            let stored: Option<(i64, String)> = tx
+                .prepare_cached("SELECT revision, state FROM keys WHERE id = ?1")
+                .and_then(|mut s| s.query_row([&key], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(db_error)?;
+            match stored {
+                None => return Ok(()),
+                Some((revision, state)) if deletable(revision, &state, expected) => {}
+                Some((revision, _)) => return Err(deletion_conflict(id, revision, expected)),
+            }
             let aliases = tx
                 .prepare_cached("DELETE FROM aliases WHERE target = ?1 RETURNING name")
                 .and_then(|mut s| s.query_map([&key], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
