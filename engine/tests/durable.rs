@@ -20,7 +20,7 @@ use trent::clock::{ManualClock, Timestamp};
 use trent::key::{KeyMaterialState, KeyState, RotationType, Tag};
 use trent::*;
 
-use common::TEST_ROOT_KEY;
+use common::{Backend, TEST_ROOT_KEY, pg_client};
 
 /// A root key other than [`TEST_ROOT_KEY`].
 const OTHER_ROOT_KEY: [u8; 32] = [0xa5; 32];
@@ -36,45 +36,7 @@ const NEVER: Option<Duration> = Some(Duration::from_secs(3600));
 
 // ---------------------------------------------------------------------------------- helpers
 
-/// Where a durable test keeps its store.
-enum Backend {
-    Sqlite(PathBuf),
-    Postgres { url: String, schema: String },
-}
-
 impl Backend {
-    fn sqlite() -> Self {
-        Self::Sqlite(common::fresh_path("db"))
-    }
-
-    /// A fresh schema on this run's server; `None` (the test returns) when there is none
-    /// outside CI.
-    fn postgres() -> Option<Self> {
-        let url = common::pg_url()?;
-        Some(Self::Postgres { url, schema: common::fresh_schema() })
-    }
-
-    /// A builder on this store, without a root key source.
-    fn builder(&self) -> KmsBuilder {
-        match self {
-            Self::Sqlite(path) => Kms::builder().sqlite(path),
-            Self::Postgres { url, schema } => Kms::builder().postgres_in_schema(url, schema),
-        }
-    }
-
-    /// A connection of its own to this store, without an engine.
-    fn store(&self) -> Arc<dyn store::Store> {
-        match self {
-            Self::Sqlite(path) => Arc::new(store::SqliteStore::open(path).unwrap()),
-            Self::Postgres { url, schema } => Arc::new(store::PostgresStore::connect_in_schema(url, schema).unwrap()),
-        }
-    }
-
-    /// An engine on this store with [`TEST_ROOT_KEY`] and every other default.
-    fn open(&self) -> Kms {
-        self.builder().root_key(TEST_ROOT_KEY).open().unwrap()
-    }
-
     /// A key's stored versions, `(number, wrapped material)` in order, read behind Trent's back
     /// (rusqlite, or the postgres crate with the search path set to the store's schema).
     fn sql_versions(&self, key_id: &str) -> Vec<(i64, Vec<u8>)> {
@@ -127,13 +89,6 @@ impl Backend {
         };
         assert_eq!(changed, 1);
     }
-}
-
-/// A connection to the test server with `schema` first on the search path.
-fn pg_client(url: &str, schema: &str) -> postgres::Client {
-    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    client.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
-    client
 }
 
 fn new_key(kms: &Kms) -> String {
@@ -1171,6 +1126,7 @@ fn record_with_versions(id: trent::id::KeyId, n: u32) -> trent::key::KeyRecord {
         rotation: RotationSchedule::default(),
         versions: (1..=n).map(version).collect(),
         current_version: n,
+        mac: None,
     }
 }
 
@@ -1290,8 +1246,8 @@ impl store::Store for DeleteHook {
     fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
         self.inner.init_meta(name, value)
     }
-    fn rewrap_all(&self, rewrap: &mut store::Rewrap<'_>, meta: &[(&str, &[u8])]) -> Result<u64> {
-        self.inner.rewrap_all(rewrap, meta)
+    fn reseal_all(&self, reseal: &mut dyn store::Reseal, root_check: &[u8], meta: &[(&str, &[u8])]) -> Result<()> {
+        self.inner.reseal_all(reseal, root_check, meta)
     }
     fn append_audit(&self, events: &[store::AuditRow]) -> Result<()> {
         self.inner.append_audit(events)

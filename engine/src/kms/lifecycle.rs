@@ -89,6 +89,7 @@ impl Inner {
             return Ok(());
         }
         rec.revision = old.revision + 1;
+        self.seal_key(&mut rec);
         // The store refuses the write if the root key was rotated since this engine read its
         // check value (another engine rotated it): material wrapped under the old root key must
         // never land in the store.
@@ -123,10 +124,15 @@ impl Inner {
 
     /// Takes the store's record of a key after a compare-and-set lost to another engine's
     /// change: publishes it, or forgets the key if the store no longer has it. Returns whether
-    /// the key still exists.
+    /// the key still exists. A record older than the one held (put back outside Trent, with a
+    /// MAC that was valid once) is refused.
     fn take_stored(&self, live: &Arc<LiveKey>) -> Result<bool> {
-        match self.store.get_key(&live.id)? {
+        match self.load_key(&live.id)? {
             Some(stored) => {
+                let held = live.record().revision;
+                if stored.revision < held {
+                    return Err(super::record_mac::key_rolled_back(&live.id, stored.revision, held));
+                }
                 live.publish(stored);
                 Ok(true)
             }
@@ -282,7 +288,7 @@ impl Inner {
 
     /// Number of aliases pointing to `id`.
     fn alias_count(&self, id: &KeyId) -> Result<usize> {
-        Ok(self.store.list_aliases()?.iter().filter(|a| a.target == *id).count())
+        Ok(self.load_aliases()?.iter().filter(|a| a.target == *id).count())
     }
 
     fn alias_not_found(&self, alias: &AliasName) -> Error {
@@ -489,6 +495,7 @@ impl Kms {
                 rotation: RotationSchedule::default(),
                 versions: vec![first],
                 current_version: 1,
+                mac: None,
             };
             let _admin = inner.admin.lock();
             let live = Arc::new(LiveKey::new(id, inner.arn_of(&id), record.clone()));
@@ -712,7 +719,7 @@ impl Kms {
             inner.authorize(caller, "CreateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
             not_pending(&live, &live.record())?;
-            if inner.store.get_alias(&alias)?.is_some() {
+            if inner.load_alias(&alias)?.is_some() {
                 return Err(Error::AlreadyExists(format!(
                     "An alias with the name {} already exists",
                     id::alias_arn(&inner.region, &inner.account, &alias)
@@ -721,12 +728,13 @@ impl Kms {
             if inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
                 return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
             }
-            inner.store.create_alias(&AliasRecord {
+            inner.store.create_alias(&inner.seal_alias(AliasRecord {
                 name: alias.clone(),
                 target: live.id,
                 creation_date: now,
                 last_updated: now,
-            })?;
+                mac: None,
+            }))?;
             inner.change_aliases(|aliases| {
                 aliases.insert(alias, live.id);
             });
@@ -743,7 +751,7 @@ impl Kms {
             let now = inner.clock.now();
             let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
             note.key(&live);
-            let Some(existing) = inner.store.get_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
+            let Some(existing) = inner.load_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
             if alias.is_reserved() {
                 return Err(Error::InvalidAliasName(format!(
                     "The alias {alias} is managed by AWS and cannot be updated"
@@ -756,7 +764,7 @@ impl Kms {
             if existing.target != live.id && inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
                 return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
             }
-            inner.store.put_alias(&AliasRecord { target: live.id, last_updated: now, ..existing })?;
+            inner.store.put_alias(&inner.seal_alias(AliasRecord { target: live.id, last_updated: now, ..existing }))?;
             inner.change_aliases(|aliases| {
                 aliases.insert(alias, live.id);
             });
@@ -770,7 +778,7 @@ impl Kms {
         inner.audited(caller, "DeleteAlias", |_| {
             let alias = AliasName::parse(&req.alias_name)?;
             let _admin = inner.admin.lock();
-            let Some(existing) = inner.store.get_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
+            let Some(existing) = inner.load_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
             if alias.is_reserved() {
                 return Err(Error::InvalidAliasName(format!(
                     "The alias {alias} is managed by AWS and cannot be deleted"
@@ -803,7 +811,7 @@ impl Kms {
             inner.authorize(caller, "ListAliases", "*")?;
             let mut live_targets = std::collections::HashMap::new();
             let mut out = Vec::new();
-            for alias in inner.store.list_aliases()? {
+            for alias in inner.load_aliases()? {
                 if only.is_some_and(|id| id != alias.target) || marker.is_some_and(|m| alias.name.as_str() <= m) {
                     continue;
                 }
