@@ -752,8 +752,8 @@ impl Kms {
         inner.store.reseal_all(&mut rotation, &old_check, &meta)?;
         let count = rotation.versions;
         *root_guard = root;
-        drop(root_guard);
         *inner.root_check.write() = check;
+        drop(root_guard);
         // The cached records hold the material wrapped, and the MAC made, under the old root key.
         for live in inner.keys.all() {
             match inner.load_key(&live.id) {

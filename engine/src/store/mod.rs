@@ -162,6 +162,10 @@ pub trait Reseal {
 }
 
 /// The storage contract every backend implements.
+///
+/// Records go in and come out whole, their [`KeyRecord::mac`] and [`AliasRecord::mac`]
+/// included, exactly as given: a store never computes or checks a MAC (see "Authenticated
+/// records" above; the engine does both).
 pub trait Store: Send + Sync + 'static {
     /// A short name for logs and errors (`"memory"`, `"sqlite"`, …).
     fn backend_name(&self) -> &'static str;
