@@ -192,11 +192,44 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// HMAC-SHA256 of `data` under `key`.
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), data);
-    let mut out = [0u8; SHA256_LEN];
-    // An HMAC-SHA256 tag is always 32 bytes, so the lengths match.
-    out.copy_from_slice(tag.as_ref());
-    out
+    HmacKey::new(key).sign(&[data])
+}
+
+/// An HMAC-SHA256 key, prepared once (the padded key's digest states) for repeated use.
+/// `Debug` prints no key content.
+pub struct HmacKey {
+    key: hmac::Key,
+}
+
+impl HmacKey {
+    /// Prepares `key` (any length, as HMAC allows).
+    pub fn new(key: &[u8]) -> HmacKey {
+        HmacKey { key: hmac::Key::new(hmac::HMAC_SHA256, key) }
+    }
+
+    /// HMAC-SHA256 of the concatenation of the pieces of `data` (which the caller must encode
+    /// unambiguously).
+    pub fn sign(&self, data: &[&[u8]]) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        for piece in data {
+            ctx.update(piece);
+        }
+        let mut out = [0u8; SHA256_LEN];
+        // An HMAC-SHA256 tag is always 32 bytes, so the lengths match.
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    /// Whether `tag` is the HMAC-SHA256 of the pieces of `data`, compared in constant time.
+    pub fn verify(&self, data: &[&[u8]], tag: &[u8]) -> bool {
+        ct_eq(&self.sign(data), tag)
+    }
+}
+
+impl fmt::Debug for HmacKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HmacKey").field("algorithm", &"HMAC-SHA256").finish_non_exhaustive()
+    }
 }
 
 /// Fills `out` from the provider's system RNG (the OS CSPRNG), in one call whatever its length.
@@ -411,6 +444,19 @@ mod tests {
 
     const fn assert_send_sync<T: Send + Sync>() {}
     const _: () = assert_send_sync::<AeadKey>();
+    const _: () = assert_send_sync::<HmacKey>();
+
+    #[test]
+    fn hmac_key_pieces_concatenate_and_verify() {
+        // RFC 4231, test case 2, the message in three pieces.
+        let key = HmacKey::new(b"Jefe");
+        let tag = key.sign(&[b"what do ya ", b"", b"want for nothing?"]);
+        assert_eq!(tag, HMAC_SHA256_JEFE);
+        assert!(key.verify(&[b"what do ya want for nothing?"], &tag));
+        assert!(!key.verify(&[b"what do ya want for nothing!"], &tag));
+        assert!(!key.verify(&[b"what do ya want for nothing?"], &tag[..31]));
+        assert_eq!(format!("{key:?}"), "HmacKey { algorithm: \"HMAC-SHA256\", .. }");
+    }
 
     #[test]
     fn self_test_passes() {

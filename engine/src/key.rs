@@ -334,6 +334,12 @@ pub struct KeyRecord {
     pub versions: Vec<KeyVersion>,
     /// The number of the current version.
     pub current_version: u32,
+    /// The record's MAC (HMAC-SHA256 under a key derived from the root key, over every field
+    /// above and bound to the id and revision), set by the engine before every write and
+    /// checked after every read; stores keep it as given. `None` only in records of a store
+    /// made before records carried MACs, until an engine with the root key authenticates them
+    /// at its first open.
+    pub mac: Option<Vec<u8>>,
 }
 
 impl KeyRecord {
@@ -371,4 +377,6 @@ pub struct AliasRecord {
     pub creation_date: Timestamp,
     /// When it was last pointed somewhere.
     pub last_updated: Timestamp,
+    /// The record's MAC, over the name, target and dates (see [`KeyRecord::mac`]).
+    pub mac: Option<Vec<u8>>,
 }

@@ -1,7 +1,8 @@
 //! Durable keystores end to end: the data directory, root key sources and their checks, root key
 //! rotation, damaged wrapped material, what the store files hold (never unwrapped material),
 //! and several engines on one SQLite file or PostgreSQL schema (automatic rotation made once,
-//! other engines' changes seen within the refresh bound, concurrent on-demand rotations).
+//! other engines' changes seen within the refresh bound, concurrent on-demand rotations), and
+//! reads that never see half of another connection's commit.
 //!
 //! PostgreSQL tests run when `TRENT_TEST_PG_URL` is set (`scripts/with-postgres`), and fail
 //! under `CI=true` without it (see `common::pg_url`).
@@ -19,7 +20,7 @@ use trent::clock::{ManualClock, Timestamp};
 use trent::key::{KeyMaterialState, KeyState, RotationType, Tag};
 use trent::*;
 
-use common::TEST_ROOT_KEY;
+use common::{Backend, TEST_ROOT_KEY, pg_client};
 
 /// A root key other than [`TEST_ROOT_KEY`].
 const OTHER_ROOT_KEY: [u8; 32] = [0xa5; 32];
@@ -35,37 +36,7 @@ const NEVER: Option<Duration> = Some(Duration::from_secs(3600));
 
 // ---------------------------------------------------------------------------------- helpers
 
-/// Where a durable test keeps its store.
-enum Backend {
-    Sqlite(PathBuf),
-    Postgres { url: String, schema: String },
-}
-
 impl Backend {
-    fn sqlite() -> Self {
-        Self::Sqlite(common::fresh_path("db"))
-    }
-
-    /// A fresh schema on this run's server; `None` (the test returns) when there is none
-    /// outside CI.
-    fn postgres() -> Option<Self> {
-        let url = common::pg_url()?;
-        Some(Self::Postgres { url, schema: common::fresh_schema() })
-    }
-
-    /// A builder on this store, without a root key source.
-    fn builder(&self) -> KmsBuilder {
-        match self {
-            Self::Sqlite(path) => Kms::builder().sqlite(path),
-            Self::Postgres { url, schema } => Kms::builder().postgres_in_schema(url, schema),
-        }
-    }
-
-    /// An engine on this store with [`TEST_ROOT_KEY`] and every other default.
-    fn open(&self) -> Kms {
-        self.builder().root_key(TEST_ROOT_KEY).open().unwrap()
-    }
-
     /// A key's stored versions, `(number, wrapped material)` in order, read behind Trent's back
     /// (rusqlite, or the postgres crate with the search path set to the store's schema).
     fn sql_versions(&self, key_id: &str) -> Vec<(i64, Vec<u8>)> {
@@ -118,13 +89,6 @@ impl Backend {
         };
         assert_eq!(changed, 1);
     }
-}
-
-/// A connection to the test server with `schema` first on the search path.
-fn pg_client(url: &str, schema: &str) -> postgres::Client {
-    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
-    client.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
-    client
 }
 
 fn new_key(kms: &Kms) -> String {
@@ -1130,4 +1094,231 @@ fn concurrent_on_demand_rotations_from_two_engines_on_sqlite() {
 fn concurrent_on_demand_rotations_from_two_engines_on_postgres() {
     let Some(backend) = Backend::postgres() else { return };
     concurrent_on_demand_rotations(&backend);
+}
+
+// ------------------------------------------------------------------- 9. consistent reads
+
+/// A key record as a store sees it: `n` versions, the last current, revision `n`.
+fn record_with_versions(id: trent::id::KeyId, n: u32) -> trent::key::KeyRecord {
+    use trent::key::*;
+    let version = |number: u32| KeyVersion {
+        number,
+        material_id: format!("{number:064x}"),
+        wrapped: vec![number as u8; 60],
+        created: Timestamp::from_millis(i64::from(number)),
+        rotation_type: (number > 1).then_some(RotationType::OnDemand),
+    };
+    KeyRecord {
+        id,
+        revision: u64::from(n),
+        creation_date: Timestamp::from_millis(1),
+        state: KeyState::Enabled,
+        description: String::new(),
+        key_usage: KeyUsage::EncryptDecrypt,
+        key_spec: KeySpec::SymmetricDefault,
+        origin: OriginType::AwsKms,
+        key_manager: KeyManager::Customer,
+        multi_region: false,
+        deletion_date: None,
+        pending_window_days: None,
+        policy: "{}".into(),
+        tags: BTreeMap::new(),
+        rotation: RotationSchedule::default(),
+        versions: (1..=n).map(version).collect(),
+        current_version: n,
+        mac: None,
+    }
+}
+
+/// One connection rotates a key over and over while another connection to the same store reads
+/// it over and over: every record read is one committed state (versions exactly
+/// 1..=current_version, the revision equal to the number of versions), never the key row of one
+/// commit with the versions of another.
+fn reads_are_never_torn(backend: &Backend) {
+    const ROTATIONS: u32 = 400;
+    let (writer, reader) = (backend.store(), backend.store());
+    let id = trent::id::KeyId::new_random([7; 16]);
+    writer.put_key(&record_with_versions(id, 1), 0, b"").unwrap();
+    let written = Arc::new(std::sync::atomic::AtomicU32::new(1));
+    let rotating = {
+        let written = written.clone();
+        std::thread::spawn(move || {
+            for n in 2..=ROTATIONS {
+                writer.put_key(&record_with_versions(id, n), u64::from(n - 1), b"").unwrap();
+                written.store(n, std::sync::atomic::Ordering::Release);
+            }
+        })
+    };
+    let (mut reads, mut torn, mut seen) = (0u64, Vec::new(), BTreeSet::new());
+    loop {
+        // Read until the writer has made every rotation: progress, not time, ends the loop.
+        let done = written.load(std::sync::atomic::Ordering::Acquire) == ROTATIONS;
+        let record = reader.get_key(&id).unwrap().unwrap();
+        reads += 1;
+        let numbers: Vec<u32> = record.versions.iter().map(|v| v.number).collect();
+        let n = record.current_version;
+        seen.insert(n);
+        if numbers != (1..=n).collect::<Vec<_>>() || record.revision != u64::from(n) {
+            torn.push(format!("revision {}, current {n}, versions {}", record.revision, numbers.len()));
+        }
+        if done {
+            break;
+        }
+    }
+    rotating.join().unwrap();
+    assert!(seen.len() > 2, "the reads did not overlap the rotations (saw {seen:?})");
+    assert!(torn.is_empty(), "{} of {reads} reads were torn, e.g. {:?}", torn.len(), &torn[..torn.len().min(3)]);
+}
+
+#[test]
+fn reads_are_never_torn_on_sqlite() {
+    reads_are_never_torn(&Backend::sqlite());
+}
+
+#[test]
+fn reads_are_never_torn_on_postgres() {
+    let Some(backend) = Backend::postgres() else { return };
+    reads_are_never_torn(&backend);
+}
+
+// ------------------------------------------------------------------- 10. deletion
+
+/// A store that runs a hook inside its first `delete_key` call, before deleting anything.
+struct DeleteHook {
+    inner: Arc<dyn store::Store>,
+    hook: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl DeleteHook {
+    fn new(inner: Arc<dyn store::Store>) -> Self {
+        Self { inner, hook: Mutex::new(None), fired: std::sync::atomic::AtomicBool::new(false) }
+    }
+
+    fn arm(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.hook.lock().unwrap() = Some(Box::new(hook));
+    }
+
+    fn fired(&self) -> bool {
+        self.fired.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl store::Store for DeleteHook {
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+    fn get_key(&self, id: &trent::id::KeyId) -> Result<Option<trent::key::KeyRecord>> {
+        self.inner.get_key(id)
+    }
+    fn put_key(&self, record: &trent::key::KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
+        self.inner.put_key(record, expected, root_check)
+    }
+    fn delete_key(&self, id: &trent::id::KeyId, expected: u64) -> Result<()> {
+        let hook = self.hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+            self.fired.store(true, std::sync::atomic::Ordering::Release);
+        }
+        self.inner.delete_key(id, expected)
+    }
+    fn list_keys(&self, after: Option<&trent::id::KeyId>, limit: usize) -> Result<Vec<trent::id::KeyId>> {
+        self.inner.list_keys(after, limit)
+    }
+    fn get_alias(&self, name: &trent::id::AliasName) -> Result<Option<trent::key::AliasRecord>> {
+        self.inner.get_alias(name)
+    }
+    fn create_alias(&self, alias: &trent::key::AliasRecord) -> Result<()> {
+        self.inner.create_alias(alias)
+    }
+    fn put_alias(&self, alias: &trent::key::AliasRecord) -> Result<()> {
+        self.inner.put_alias(alias)
+    }
+    fn delete_alias(&self, name: &trent::id::AliasName) -> Result<()> {
+        self.inner.delete_alias(name)
+    }
+    fn list_aliases(&self) -> Result<Vec<trent::key::AliasRecord>> {
+        self.inner.list_aliases()
+    }
+    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        self.inner.get_meta(name)
+    }
+    fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
+        self.inner.init_meta(name, value)
+    }
+    fn reseal_all(&self, reseal: &mut dyn store::Reseal, root_check: &[u8], meta: &[(&str, &[u8])]) -> Result<()> {
+        self.inner.reseal_all(reseal, root_check, meta)
+    }
+    fn append_audit(&self, events: &[store::AuditRow]) -> Result<()> {
+        self.inner.append_audit(events)
+    }
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+    fn change_cursor(&self) -> Result<u64> {
+        self.inner.change_cursor()
+    }
+    fn changes_since(&self, cursor: u64) -> Result<store::Changes> {
+        self.inner.changes_since(cursor)
+    }
+    fn check_integrity(&self) -> Result<()> {
+        self.inner.check_integrity()
+    }
+}
+
+/// Engine A finds a key's deletion due and deletes it; engine B, whose clock is still before the
+/// deletion date, cancels the deletion between A's decision and A's delete. The cancel wins: the
+/// key survives, Disabled (as AWS leaves a cancelled key), with its material, and both engines
+/// agree.
+fn a_deletion_never_undoes_a_cancel_by_another_engine(backend: &Backend) {
+    let start = Timestamp::from_millis(1_700_000_000_000);
+    let (clock_a, clock_b) = (ManualClock::new(start), ManualClock::new(start));
+    let hooked = Arc::new(DeleteHook::new(backend.store()));
+    let a = Kms::builder()
+        .store(hooked.clone())
+        .root_key(TEST_ROOT_KEY)
+        .clock(clock_a.clone())
+        .refresh_interval(NEVER)
+        .open()
+        .unwrap();
+    let b = backend.builder().root_key(TEST_ROOT_KEY).clock(clock_b).refresh_interval(NEVER).open().unwrap();
+    let me = a.root_caller();
+    let key = new_key(&a);
+    let blob = encrypt(&a, &key, b"kept");
+    let req = ScheduleKeyDeletionRequest { key_id: key.clone(), pending_window_in_days: Some(7) };
+    a.schedule_key_deletion(&me, &req).unwrap();
+    assert_eq!(describe(&b, &key).key_state, KeyState::PendingDeletion);
+    {
+        let (b, key) = (b.clone(), key.clone());
+        hooked.arm(move || {
+            b.cancel_key_deletion(&b.root_caller(), &KeyIdRequest::new(&key)).unwrap();
+        });
+    }
+
+    clock_a.advance_days(8);
+    let seen = a.describe_key(&me, &KeyIdRequest::new(&key));
+    assert!(hooked.fired(), "engine A never tried to delete the key");
+    let seen = seen.unwrap_or_else(|e| panic!("the key cancelled on engine B was deleted by engine A: {e:?}"));
+    assert_eq!(seen.key_metadata.key_state, KeyState::Disabled);
+    b.refresh_now().unwrap();
+    for kms in [&a, &b, &backend.open()] {
+        assert_eq!(describe(kms, &key).key_state, KeyState::Disabled);
+        assert_eq!(describe(kms, &key).deletion_date, None);
+    }
+    assert_eq!(backend.version_numbers(&key), [1]);
+    a.enable_key(&me, &KeyIdRequest::new(&key)).unwrap();
+    assert_eq!(decrypt(&a, &blob), b"kept");
+    b.refresh_now().unwrap();
+    assert_eq!(decrypt(&b, &blob), b"kept");
+}
+
+#[test]
+fn a_deletion_never_undoes_a_cancel_by_another_engine_on_sqlite() {
+    a_deletion_never_undoes_a_cancel_by_another_engine(&Backend::sqlite());
+}
+
+#[test]
+fn a_deletion_never_undoes_a_cancel_by_another_engine_on_postgres() {
+    let Some(backend) = Backend::postgres() else { return };
+    a_deletion_never_undoes_a_cancel_by_another_engine(&backend);
 }

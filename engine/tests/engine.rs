@@ -335,8 +335,8 @@ impl Store for PausingStore {
     fn put_key(&self, record: &key::KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
         self.inner.put_key(record, expected, root_check)
     }
-    fn delete_key(&self, id: &id::KeyId) -> Result<()> {
-        self.inner.delete_key(id)
+    fn delete_key(&self, id: &id::KeyId, expected: u64) -> Result<()> {
+        self.inner.delete_key(id, expected)
     }
     fn list_keys(&self, after: Option<&id::KeyId>, limit: usize) -> Result<Vec<id::KeyId>> {
         self.inner.list_keys(after, limit)
@@ -368,8 +368,13 @@ impl Store for PausingStore {
     fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
         self.inner.init_meta(name, value)
     }
-    fn rewrap_all(&self, rewrap: &mut trent::store::Rewrap<'_>, meta: &[(&str, &[u8])]) -> Result<u64> {
-        self.inner.rewrap_all(rewrap, meta)
+    fn reseal_all(
+        &self,
+        reseal: &mut dyn trent::store::Reseal,
+        root_check: &[u8],
+        meta: &[(&str, &[u8])],
+    ) -> Result<()> {
+        self.inner.reseal_all(reseal, root_check, meta)
     }
     fn append_audit(&self, events: &[trent::store::AuditRow]) -> Result<()> {
         self.inner.append_audit(events)

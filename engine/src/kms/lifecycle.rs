@@ -89,6 +89,7 @@ impl Inner {
             return Ok(());
         }
         rec.revision = old.revision + 1;
+        self.seal_key(&mut rec);
         // The store refuses the write if the root key was rotated since this engine read its
         // check value (another engine rotated it): material wrapped under the old root key must
         // never land in the store.
@@ -97,9 +98,7 @@ impl Inner {
             if matches!(e, Error::Conflict(_)) {
                 // Another engine changed the key in the shared store: take its record, so the
                 // caller's retry starts from it.
-                if let Some(stored) = self.store.get_key(&live.id)? {
-                    live.publish(stored);
-                }
+                self.take_stored(live)?;
             }
             return Err(e);
         }
@@ -123,6 +122,27 @@ impl Inner {
         Ok(())
     }
 
+    /// Takes the store's record of a key after a compare-and-set lost to another engine's
+    /// change: publishes it, or forgets the key if the store no longer has it. Returns whether
+    /// the key still exists. A record older than the one held (put back outside Trent, with a
+    /// MAC that was valid once) is refused.
+    fn take_stored(&self, live: &Arc<LiveKey>) -> Result<bool> {
+        match self.load_key(&live.id)? {
+            Some(stored) => {
+                let held = live.record().revision;
+                if stored.revision < held {
+                    return Err(super::record_mac::key_rolled_back(&live.id, stored.revision, held));
+                }
+                live.publish(stored);
+                Ok(true)
+            }
+            None => {
+                self.forget_key(live);
+                Ok(false)
+            }
+        }
+    }
+
     /// Removes a deleted key from every cache.
     pub(super) fn forget_key(&self, live: &LiveKey) {
         self.keys.remove(&live.id);
@@ -141,23 +161,16 @@ impl Inner {
         }
         let old = live.record();
         if old.state == KeyState::PendingDeletion && old.deletion_date.is_some_and(|d| d <= now) {
-            if self.store.is_shared() {
-                // Another engine may have cancelled the deletion since this one last polled.
-                match self.store.get_key(&live.id)? {
-                    Some(stored) if stored.revision != old.revision => {
-                        live.publish(stored);
-                        return Ok(Some(live.clone()));
-                    }
-                    None => {
-                        self.forget_key(live);
-                        return Ok(None);
-                    }
-                    Some(_) => {}
+            // The store deletes only the revision read here: if another engine changed the key
+            // since this one last polled (a CancelKeyDeletion), it refuses, and its record wins.
+            return match self.store.delete_key(&live.id, old.revision) {
+                Ok(()) => {
+                    self.forget_key(live);
+                    Ok(None)
                 }
-            }
-            self.store.delete_key(&live.id)?;
-            self.forget_key(live);
-            return Ok(None);
+                Err(Error::Conflict(_)) => Ok(self.take_stored(live)?.then(|| live.clone())),
+                Err(e) => Err(e),
+            };
         }
         let mut old = old;
         for attempt in 0.. {
@@ -275,7 +288,7 @@ impl Inner {
 
     /// Number of aliases pointing to `id`.
     fn alias_count(&self, id: &KeyId) -> Result<usize> {
-        Ok(self.store.list_aliases()?.iter().filter(|a| a.target == *id).count())
+        Ok(self.load_aliases()?.iter().filter(|a| a.target == *id).count())
     }
 
     fn alias_not_found(&self, alias: &AliasName) -> Error {
@@ -482,6 +495,7 @@ impl Kms {
                 rotation: RotationSchedule::default(),
                 versions: vec![first],
                 current_version: 1,
+                mac: None,
             };
             let _admin = inner.admin.lock();
             let live = Arc::new(LiveKey::new(id, inner.arn_of(&id), record.clone()));
@@ -705,7 +719,7 @@ impl Kms {
             inner.authorize(caller, "CreateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
             not_pending(&live, &live.record())?;
-            if inner.store.get_alias(&alias)?.is_some() {
+            if inner.load_alias(&alias)?.is_some() {
                 return Err(Error::AlreadyExists(format!(
                     "An alias with the name {} already exists",
                     id::alias_arn(&inner.region, &inner.account, &alias)
@@ -714,12 +728,13 @@ impl Kms {
             if inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
                 return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
             }
-            inner.store.create_alias(&AliasRecord {
+            inner.store.create_alias(&inner.seal_alias(AliasRecord {
                 name: alias.clone(),
                 target: live.id,
                 creation_date: now,
                 last_updated: now,
-            })?;
+                mac: None,
+            }))?;
             inner.change_aliases(|aliases| {
                 aliases.insert(alias, live.id);
             });
@@ -736,7 +751,7 @@ impl Kms {
             let now = inner.clock.now();
             let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
             note.key(&live);
-            let Some(existing) = inner.store.get_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
+            let Some(existing) = inner.load_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
             if alias.is_reserved() {
                 return Err(Error::InvalidAliasName(format!(
                     "The alias {alias} is managed by AWS and cannot be updated"
@@ -749,7 +764,7 @@ impl Kms {
             if existing.target != live.id && inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
                 return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
             }
-            inner.store.put_alias(&AliasRecord { target: live.id, last_updated: now, ..existing })?;
+            inner.store.put_alias(&inner.seal_alias(AliasRecord { target: live.id, last_updated: now, ..existing }))?;
             inner.change_aliases(|aliases| {
                 aliases.insert(alias, live.id);
             });
@@ -763,7 +778,7 @@ impl Kms {
         inner.audited(caller, "DeleteAlias", |_| {
             let alias = AliasName::parse(&req.alias_name)?;
             let _admin = inner.admin.lock();
-            let Some(existing) = inner.store.get_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
+            let Some(existing) = inner.load_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
             if alias.is_reserved() {
                 return Err(Error::InvalidAliasName(format!(
                     "The alias {alias} is managed by AWS and cannot be deleted"
@@ -796,7 +811,7 @@ impl Kms {
             inner.authorize(caller, "ListAliases", "*")?;
             let mut live_targets = std::collections::HashMap::new();
             let mut out = Vec::new();
-            for alias in inner.store.list_aliases()? {
+            for alias in inner.load_aliases()? {
                 if only.is_some_and(|id| id != alias.target) || marker.is_some_and(|m| alias.name.as_str() <= m) {
                     continue;
                 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Weak};
 use arc_swap::ArcSwapOption;
 use parking_lot::{Mutex, RwLock};
 
+use super::record_mac::RecordMacKey;
 use super::{LiveKey, rng_failed, secret_error};
 use crate::ciphertext::{self, HEADER_LEN, Header, Parsed};
 use crate::crypto::{self, AeadKey, KEY_LEN, NONCE_LEN, TAG_LEN};
@@ -29,18 +30,28 @@ const WRITER_SHARDS: usize = 4;
 const MAX_READERS_PER_VERSION: usize = 16;
 /// AAD prefix of material wrapped under the root key.
 const ROOT_WRAP_AAD: &[u8] = b"trent root v1";
-/// AAD of the root key's check value (see [`RootKey::check_value`]).
-const ROOT_CHECK_AAD: &[u8] = b"trent root check v1";
+/// AAD of the root key's check value (see [`RootKey::check_value`]): version 2, a store whose
+/// records carry MACs.
+const ROOT_CHECK_AAD: &[u8] = b"trent root check v2";
+/// AAD of the check value of a store made before records carried MACs.
+const LEGACY_ROOT_CHECK_AAD: &[u8] = b"trent root check v1";
 
-/// The root key: wraps every version's material for the store.
+/// The root key: wraps every version's material for the store, and authenticates the store's
+/// records with the key derived from it.
 pub(crate) struct RootKey {
     key: Locked<AeadKey>,
+    records: RecordMacKey,
 }
 
 impl RootKey {
     pub(crate) fn new(arena: &Arena, bytes: &[u8; 32]) -> Result<Self> {
         let key = AeadKey::new(bytes).map_err(|_| Error::Internal("Invalid root key".into()))?;
-        Ok(Self { key: arena.locked(key).map_err(secret_error)? })
+        Ok(Self { key: arena.locked(key).map_err(secret_error)?, records: RecordMacKey::derive(arena, bytes)? })
+    }
+
+    /// The key that authenticates the store's records.
+    pub(crate) fn records(&self) -> &RecordMacKey {
+        &self.records
     }
 
     fn aad(id: &KeyId, version: u32) -> [u8; 13 + 17 + 4] {
@@ -67,14 +78,25 @@ impl RootKey {
     }
 
     /// The check value a store keeps to recognize its root key: 32 zero bytes sealed under it
-    /// with their own AAD. Not secret, and nothing else is ever sealed with that AAD.
+    /// with their own AAD. Not secret, and nothing else is ever sealed with that AAD. Its AAD
+    /// also says that the store's records carry MACs (see [`RootKey::matches_legacy`]).
     pub(crate) fn check_value(&self) -> Result<Vec<u8>> {
         self.seal(ROOT_CHECK_AAD, &[0u8; KEY_LEN])
     }
 
     /// Whether `check` is a check value of this root key.
     pub(crate) fn matches(&self, arena: &Arena, check: &[u8]) -> bool {
-        matches!(self.open(arena, ROOT_CHECK_AAD, check), Ok(Some(zeros)) if zeros.expose_secret() == [0u8; KEY_LEN])
+        self.opens_to_zeros(arena, ROOT_CHECK_AAD, check)
+    }
+
+    /// Whether `check` is a check value of this root key from a store made before records
+    /// carried MACs (whose records are then authenticated once, at the first open).
+    pub(crate) fn matches_legacy(&self, arena: &Arena, check: &[u8]) -> bool {
+        self.opens_to_zeros(arena, LEGACY_ROOT_CHECK_AAD, check)
+    }
+
+    fn opens_to_zeros(&self, arena: &Arena, aad: &[u8], check: &[u8]) -> bool {
+        matches!(self.open(arena, aad, check), Ok(Some(zeros)) if zeros.expose_secret() == [0u8; KEY_LEN])
     }
 
     fn seal(&self, aad: &[u8], material: &[u8]) -> Result<Vec<u8>> {

@@ -24,6 +24,7 @@ mod crypto_ops;
 mod json;
 mod lifecycle;
 mod material;
+mod record_mac;
 mod refresh;
 mod root;
 mod types;
@@ -46,7 +47,7 @@ use crate::context::EncryptionContext;
 use crate::crypto::{self, SelfTestError};
 use crate::error::{Error, Result};
 use crate::id::{self, AccountId, AliasName, IdForms, IdScope, KeyId, KeyRef, Region};
-use crate::key::{KeyRecord, KeyState};
+use crate::key::{AliasRecord, KeyRecord, KeyState};
 use crate::secret::{Arena, ArenaConfig, SecretError, fork};
 use crate::store::{MemoryStore, Store};
 
@@ -760,12 +761,16 @@ impl Kms {
     }
 
     /// Rotates the root key: every version's material is unwrapped with the current root key
-    /// and wrapped with the new one, and the store's root key check replaced, in one store
-    /// transaction, so a crash leaves either the old root key or the new one valid, never a
-    /// mix. Returns the number of versions rewrapped.
+    /// and wrapped with the new one, every key and alias record's MAC checked under the current
+    /// root key and made again under the new one, and the store's root key check replaced, in
+    /// one store transaction, so a crash leaves either the old root key or the new one valid,
+    /// never a mix. A record that fails authentication (changed outside Trent) stops the
+    /// rotation, named in the error, and nothing changes. Returns the number of versions
+    /// rewrapped.
     ///
     /// Other engines sharing the store keep the old root key until they are reopened with the
-    /// new one; until then they cannot unwrap versions they do not already hold hot.
+    /// new one; until then they cannot read records from the store (an operation that must
+    /// fails, saying the root key was rotated) or unwrap versions they do not already hold hot.
     pub fn rotate_root_key(&self, new: RootKeySource) -> Result<u64> {
         let inner = &*self.inner;
         inner.check_process()?;
@@ -776,18 +781,17 @@ impl Kms {
         let check = root.check_value()?;
         meta.push((crate::store::META_ROOT_CHECK, check.clone()));
         let mut root_guard = inner.root.write();
-        let old = &*root_guard;
-        let mut rewrap = |id: &KeyId, version: u32, wrapped: &[u8]| {
-            let material = old.unwrap(&inner.arena, id, version, wrapped)?;
-            root.wrap(id, version, material.expose_secret())
-        };
+        let mut rotation = record_mac::Rotation { arena: &inner.arena, old: &root_guard, new: &root, versions: 0 };
         let meta: Vec<(&str, &[u8])> = meta.iter().map(|(n, v)| (*n, v.as_slice())).collect();
-        let count = inner.store.rewrap_all(&mut rewrap, &meta)?;
+        let old_check = inner.root_check.read().clone();
+        inner.store.reseal_all(&mut rotation, &old_check, &meta)?;
+        let count = rotation.versions;
         *root_guard = root;
         *inner.root_check.write() = check;
-        // The cached records hold the material wrapped under the old root key.
+        drop(root_guard);
+        // The cached records hold the material wrapped, and the MAC made, under the old root key.
         for live in inner.keys.all() {
-            match inner.store.get_key(&live.id) {
+            match inner.load_key(&live.id) {
                 Ok(Some(record)) => live.publish(record),
                 _ => inner.forget_key(&live),
             }
@@ -802,10 +806,41 @@ impl Kms {
         self.inner.audit.flush()
     }
 
-    /// Checks the keystore's integrity (see [`Store::check_integrity`]).
+    /// Checks the keystore's integrity: every key record's and alias record's MAC, then the
+    /// backend's own check ([`Store::check_integrity`]). A record that fails authentication (it
+    /// was changed outside Trent) is named in the error, `KMSInternalException`.
     pub fn check_store_integrity(&self) -> Result<()> {
-        self.inner.check_process()?;
-        self.inner.store.check_integrity()
+        let inner = &*self.inner;
+        inner.check_process()?;
+        if inner.store.get_meta(crate::store::META_ROOT_CHECK)?.as_deref() != Some(&inner.root_check.read()[..]) {
+            return Err(crate::store::root_key_rotated());
+        }
+        let mut failed = Vec::new();
+        let mut after = None;
+        loop {
+            let page = inner.store.list_keys(after.as_ref(), 1000)?;
+            let Some(last) = page.last().copied() else { break };
+            for id in &page {
+                let record = inner.store.get_key(id)?;
+                if record.is_some_and(|r| !inner.root.read().records().check_key(&r)) {
+                    failed.push(record_mac::key_failed(id));
+                }
+            }
+            after = Some(last);
+        }
+        for alias in inner.store.list_aliases()? {
+            if !inner.root.read().records().check_alias(&alias) {
+                failed.push(record_mac::alias_failed(&alias.name));
+            }
+        }
+        match failed.len() {
+            0 => inner.store.check_integrity(),
+            1 => Err(failed.remove(0)),
+            n => Err(Error::Internal(format!(
+                "{n} keystore records failed authentication: {}",
+                failed.iter().map(Error::message).collect::<Vec<_>>().join(" ")
+            ))),
+        }
     }
 
     /// Applies the changes other engines made to a shared keystore now, instead of waiting for
@@ -855,19 +890,27 @@ impl Kms {
     /// passed and rotates keys whose rotation date has come. Operations do this for the keys
     /// they touch, so calling it is never needed for correctness; it keeps listings and the
     /// store tidy.
+    ///
+    /// A key whose keystore record fails authentication (see
+    /// [`Kms::check_store_integrity`]) is passed over, and the first such failure returned once
+    /// every other key has been seen to.
     pub fn run_maintenance(&self) -> Result<()> {
         self.inner.check_process()?;
         let now = self.inner.clock.now();
         let mut after = None;
+        let mut first_failure = None;
         loop {
             let page = self.inner.store.list_keys(after.as_ref(), 1000)?;
-            let Some(last) = page.last().copied() else { return Ok(()) };
+            let Some(last) = page.last().copied() else { break };
             for id in &page {
                 // A key deleted meanwhile is fine.
-                let _ = self.inner.live_key(id, &Now::fixed(now))?;
+                if let Err(e) = self.inner.live_key(id, &Now::fixed(now)) {
+                    first_failure.get_or_insert(e);
+                }
             }
             after = Some(last);
         }
+        first_failure.map_or(Ok(()), Err)
     }
 }
 
@@ -880,7 +923,7 @@ impl Kms {
         let inner = &*self.inner;
         inner.check_process()?;
         let id = inner.key_id_of(key_id, IdForms::Any, "keyId", false)?;
-        let record = inner.store.get_key(&id)?.ok_or_else(|| inner.key_not_found(&id))?;
+        let record = inner.load_key(&id)?.ok_or_else(|| inner.key_not_found(&id))?;
         let root = inner.root.read();
         record
             .versions
@@ -926,13 +969,68 @@ impl Inner {
         id::key_arn(&self.region, &self.account, id)
     }
 
+    /// The key with this id as the store has it, authenticated: a record that fails its MAC is
+    /// refused (see `record_mac`). Every read of a key record from the store goes through
+    /// here or [`Inner::authenticate_key`].
+    fn load_key(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
+        self.store.get_key(id)?.map(|record| self.authenticate_key(record)).transpose()
+    }
+
+    /// `record`, read from the store, if its MAC is valid.
+    fn authenticate_key(&self, record: KeyRecord) -> Result<KeyRecord> {
+        if self.root.read().records().check_key(&record) {
+            return Ok(record);
+        }
+        Err(self.unauthentic(record_mac::key_failed(&record.id)))
+    }
+
+    /// The alias with this name as the store has it, authenticated.
+    fn load_alias(&self, name: &AliasName) -> Result<Option<AliasRecord>> {
+        let Some(alias) = self.store.get_alias(name)? else { return Ok(None) };
+        if self.root.read().records().check_alias(&alias) {
+            return Ok(Some(alias));
+        }
+        Err(self.unauthentic(record_mac::alias_failed(name)))
+    }
+
+    /// Every alias the store has, authenticated (one that fails fails the whole list).
+    fn load_aliases(&self) -> Result<Vec<AliasRecord>> {
+        let aliases = self.store.list_aliases()?;
+        let root = self.root.read();
+        match aliases.iter().find(|a| !root.records().check_alias(a)) {
+            Some(bad) => Err(self.unauthentic(record_mac::alias_failed(&bad.name))),
+            None => Ok(aliases),
+        }
+    }
+
+    /// The error for a record that failed authentication, `failed`, unless the reason is that
+    /// another engine rotated the root key (every record is then MACed under a key this engine
+    /// does not have).
+    fn unauthentic(&self, failed: Error) -> Error {
+        match self.store.get_meta(crate::store::META_ROOT_CHECK) {
+            Ok(Some(check)) if check != *self.root_check.read() => crate::store::root_key_rotated(),
+            _ => failed,
+        }
+    }
+
+    /// Sets the MAC of a key record about to be written.
+    fn seal_key(&self, record: &mut KeyRecord) {
+        self.root.read().records().seal_key(record);
+    }
+
+    /// Sets the MAC of an alias record about to be written.
+    fn seal_alias(&self, mut alias: AliasRecord) -> AliasRecord {
+        self.root.read().records().seal_alias(&mut alias);
+        alias
+    }
+
     /// The live key with this id, loading it from the store on a cache miss and carrying out
     /// whatever the clock has made due. `None` when there is no such key (any more).
     fn live_key(&self, id: &KeyId, now: &Now<'_>) -> Result<Option<Arc<LiveKey>>> {
         let live = match self.keys.get(id) {
             Some(live) => live,
             None => {
-                let Some(record) = self.store.get_key(id)? else { return Ok(None) };
+                let Some(record) = self.load_key(id)? else { return Ok(None) };
                 self.keys.insert_if_absent(Arc::new(LiveKey::new(*id, self.arn_of(id), record)))
             }
         };
@@ -994,7 +1092,7 @@ impl Inner {
             return Ok(Some(*id));
         }
         let epoch = self.alias_epoch.load(Ordering::Acquire);
-        let Some(record) = self.store.get_alias(alias)? else { return Ok(None) };
+        let Some(record) = self.load_alias(alias)? else { return Ok(None) };
         let mut aliases = self.aliases.write();
         // An alias changed since the store was read: the read may be older than the change.
         if self.alias_epoch.load(Ordering::Acquire) == epoch {

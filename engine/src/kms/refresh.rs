@@ -13,7 +13,8 @@
 //! Compare-and-set on a key's revision keeps concurrent changes from different engines
 //! consistent regardless of the delay: the loser of a race gets `ConflictException` and the
 //! winner's record; an automatic rotation due on several engines is made once, by whichever
-//! writes first, and the others take its record.
+//! writes first, and the others take its record; a deletion that comes due deletes only the
+//! revision its engine saw, so a CancelKeyDeletion committed meanwhile elsewhere wins.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,13 +89,16 @@ impl Inner {
         Ok(())
     }
 
-    /// Brings a cached key up to the store's record, or drops it if the store has none.
+    /// Brings a cached key up to the store's record, or drops it if the store has none. A
+    /// record older than the cached one is ignored (the cache keeps the newer); one that fails
+    /// authentication drops the key too, so that every operation on it reads the store again
+    /// and fails, saying why, rather than serving the tampered record or an outdated one.
     fn refresh_key(&self, id: &KeyId) -> Result<()> {
         let Some(live) = self.keys.get(id) else { return Ok(()) };
-        match self.store.get_key(id)? {
-            None => self.forget_key(&live),
-            Some(record) if record.revision > live.record().revision => live.publish(record),
-            Some(_) => {}
+        match self.store.get_key(id)?.map(|record| self.authenticate_key(record)) {
+            None | Some(Err(_)) => self.forget_key(&live),
+            Some(Ok(record)) if record.revision > live.record().revision => live.publish(record),
+            Some(Ok(_)) => {}
         }
         Ok(())
     }

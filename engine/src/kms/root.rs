@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 
 use super::material::RootKey;
+use super::record_mac::Authenticate;
 use super::{Error, rng_failed};
 use crate::crypto::{self, KEY_LEN};
 use crate::secret::{Arena, wipe};
-use crate::store::{META_ROOT_CHECK, META_ROOT_KDF, Store};
+use crate::store::{META_ROOT_CHECK, META_ROOT_KDF, Store, root_key_rotated};
 
 /// The fewest PBKDF2 iterations a passphrase root key may use (OWASP's figure for
 /// PBKDF2-HMAC-SHA256).
@@ -247,6 +248,11 @@ fn root_from(
 
 /// The root key from `source`, checked against (or, for a new store, recorded in) `store`,
 /// and the store's check value it matched.
+///
+/// A store made before records carried MACs (its check value has the older form) has its
+/// records authenticated here, once: the check value proves that this opener has the root key,
+/// so every record is MACed as it is and the check value replaced by one of the new form, in one
+/// store transaction (see the `record_mac` module).
 pub(super) fn open_root(
     source: &mut RootKeySource,
     store: &dyn Store,
@@ -255,19 +261,28 @@ pub(super) fn open_root(
     let existing = store.get_meta(META_ROOT_CHECK)?;
     let root =
         root_from(source, arena, existing.is_none(), |iterations| kdf_params(store, iterations, existing.is_none()))?;
-    let check = root.check_value()?;
     let stored = match existing {
         Some(stored) => stored,
-        None => store.init_meta(META_ROOT_CHECK, &check)?,
+        None => store.init_meta(META_ROOT_CHECK, &root.check_value()?)?,
     };
-    if stored != check && !root.matches(arena, &stored) {
-        return Err(Error::Validation(format!(
-            "The root key ({}) is not the one this {} keystore was created with",
-            source.kind(),
-            store.backend_name()
-        )));
+    if root.matches(arena, &stored) {
+        return Ok((root, stored));
     }
-    Ok((root, stored))
+    if root.matches_legacy(arena, &stored) {
+        let check = root.check_value()?;
+        let upgraded = store.reseal_all(&mut Authenticate(&root), &stored, &[(META_ROOT_CHECK, &check)]);
+        // Another engine opening the store at the same time may have authenticated it first.
+        let now = if upgraded.is_ok() { Some(check) } else { store.get_meta(META_ROOT_CHECK)? };
+        return match now {
+            Some(now) if root.matches(arena, &now) => Ok((root, now)),
+            _ => Err(upgraded.err().unwrap_or_else(root_key_rotated)),
+        };
+    }
+    Err(Error::Validation(format!(
+        "The root key ({}) is not the one this {} keystore was created with",
+        source.kind(),
+        store.backend_name()
+    )))
 }
 
 /// Store metadata entries: (name, value).

@@ -6,7 +6,8 @@
 //! are handed out in commit order, which is what lets a reader poll it with a simple
 //! `seq > cursor` and never miss a change that committed late. Management operations are
 //! rare next to Encrypt and Decrypt (which never reach the store), so the lock costs nothing
-//! that matters.
+//! that matters. Reads of more than one statement (a key row and its versions, the change feed)
+//! run in one read-only `REPEATABLE READ` transaction, so they see one snapshot.
 //!
 //! A store may live in its own schema of the database ([`PostgresStore::connect_in_schema`]),
 //! so tests and tenants can share one server.
@@ -14,10 +15,12 @@
 use std::fmt;
 
 use parking_lot::Mutex;
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, IsolationLevel, NoTls, Transaction};
 
-use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
-use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root};
+use super::rows::{
+    self, ALIAS_COLUMNS, AliasRow, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from, deletable,
+};
+use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Reseal, Store, check_record, check_root, deletion_conflict};
 use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
@@ -92,6 +95,10 @@ const MIGRATIONS: &[&str] = &[
         error TEXT,
         event TEXT NOT NULL
     );",
+    // 3: every key and alias record's MAC (NULL in rows written before it: the engine MACs them
+    // at its first open with the root key).
+    "ALTER TABLE keys ADD COLUMN mac BYTEA;
+    ALTER TABLE aliases ADD COLUMN mac BYTEA;",
 ];
 
 /// A keystore in a PostgreSQL database.
@@ -205,6 +212,22 @@ impl PostgresStore {
         })
     }
 
+    /// Runs `f` in one read-only `REPEATABLE READ` transaction: every statement of `f` reads the
+    /// same snapshot (under PostgreSQL's default, `READ COMMITTED`, each statement takes its own,
+    /// so two statements could straddle another engine's commit).
+    fn read<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut client = self.client()?;
+        let mut tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db_error)?;
+        let out = f(&mut tx)?;
+        tx.commit().map_err(db_error)?;
+        Ok(out)
+    }
+
     /// Runs `f` in one write transaction, holding the store's write lock, and commits it.
     fn write<T>(&self, f: impl FnOnce(&mut Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut client = self.client()?;
@@ -217,13 +240,13 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
-    /// Runs `sql` (parameters: name, target, creation, last update) and records the change;
-    /// `none` is the error when it touched no row.
+    /// Runs `sql` (parameters: the columns of [`AliasRow`]) and records the change; `none` is
+    /// the error when it touched no row.
     fn write_alias(&self, alias: &AliasRecord, sql: &str, none: fn(&AliasName) -> Error) -> Result<()> {
         self.write(|tx| {
-            let target = alias.target.to_string();
-            let (created, updated) = (alias.creation_date.as_millis(), alias.last_updated.as_millis());
-            let touched = tx.execute(sql, &[&alias.name.as_str(), &target, &created, &updated]).map_err(db_error)?;
+            let a = AliasRow::from_record(alias);
+            let touched =
+                tx.execute(sql, &[&a.name, &a.target, &a.creation_date, &a.last_updated, &a.mac]).map_err(db_error)?;
             if touched == 0 {
                 return Err(none(&alias.name));
             }
@@ -269,7 +292,18 @@ fn key_row(r: &postgres::Row) -> Result<KeyRow> {
         next_rotation: r.try_get(16).map_err(get)?,
         on_demand_count: r.try_get(17).map_err(get)?,
         current_version: r.try_get(18).map_err(get)?,
+        mac: r.try_get(19).map_err(get)?,
     })
+}
+
+/// The store's root key check value ([`META_ROOT_CHECK`]).
+fn stored_root_check(tx: &mut Transaction<'_>) -> Result<Option<Vec<u8>>> {
+    Ok(tx.query_opt("SELECT value FROM meta WHERE name = $1", &[&META_ROOT_CHECK]).map_err(db_error)?.map(|r| r.get(0)))
+}
+
+fn read_aliases(client: &mut impl postgres::GenericClient) -> Result<Vec<AliasRecord>> {
+    let sql = format!("SELECT {ALIAS_COLUMNS} FROM aliases ORDER BY name COLLATE \"C\"");
+    client.query(&sql, &[]).map_err(db_error)?.iter().map(alias_row).collect()
 }
 
 fn read_key(client: &mut impl postgres::GenericClient, id: &str) -> Result<Option<KeyRecord>> {
@@ -296,9 +330,14 @@ fn read_key(client: &mut impl postgres::GenericClient, id: &str) -> Result<Optio
 }
 
 fn alias_row(r: &postgres::Row) -> Result<AliasRecord> {
-    let name: String = r.try_get(0).map_err(db_error)?;
-    let target: String = r.try_get(1).map_err(db_error)?;
-    rows::alias_record(&name, &target, r.try_get(2).map_err(db_error)?, r.try_get(3).map_err(db_error)?)
+    AliasRow {
+        name: r.try_get(0).map_err(db_error)?,
+        target: r.try_get(1).map_err(db_error)?,
+        creation_date: r.try_get(2).map_err(db_error)?,
+        last_updated: r.try_get(3).map_err(db_error)?,
+        mac: r.try_get(4).map_err(db_error)?,
+    }
+    .into_record()
 }
 
 impl Store for PostgresStore {
@@ -307,22 +346,14 @@ impl Store for PostgresStore {
     }
 
     fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
-        let mut client = self.client()?;
         // One snapshot for the key and its versions.
-        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
-        let record = read_key(&mut tx, &id.to_string())?;
-        tx.commit().map_err(db_error)?;
-        Ok(record)
+        self.read(|tx| read_key(tx, &id.to_string()))
     }
 
     fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
         let id = record.id.to_string();
         self.write(|tx| {
-            let stored_check: Option<Vec<u8>> = tx
-                .query_opt("SELECT value FROM meta WHERE name = $1", &[&META_ROOT_CHECK])
-                .map_err(db_error)?
-                .map(|r| r.get(0));
-            check_root(stored_check.as_deref(), root_check)?;
+            check_root(stored_root_check(tx)?.as_deref(), root_check)?;
             let stored: i64 =
                 tx.query_opt("SELECT revision FROM keys WHERE id = $1", &[&id]).map_err(db_error)?.map_or(0, |r| r.get(0));
             if u64::try_from(stored).ok() != Some(expected) {
@@ -331,14 +362,14 @@ impl Store for PostgresStore {
             let k = KeyRow::from_record(record)?;
             let sql = format!(
                 "INSERT INTO keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                 $16, $17, $18, $19) ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, state = \
+                 $16, $17, $18, $19, $20) ON CONFLICT (id) DO UPDATE SET revision = EXCLUDED.revision, state = \
                  EXCLUDED.state, description = EXCLUDED.description, key_usage = EXCLUDED.key_usage, key_spec = \
                  EXCLUDED.key_spec, origin = EXCLUDED.origin, key_manager = EXCLUDED.key_manager, multi_region = \
                  EXCLUDED.multi_region, deletion_date = EXCLUDED.deletion_date, pending_window_days = \
                  EXCLUDED.pending_window_days, policy = EXCLUDED.policy, tags = EXCLUDED.tags, rotation_enabled = \
                  EXCLUDED.rotation_enabled, rotation_period_days = EXCLUDED.rotation_period_days, next_rotation = \
                  EXCLUDED.next_rotation, on_demand_count = EXCLUDED.on_demand_count, current_version = \
-                 EXCLUDED.current_version"
+                 EXCLUDED.current_version, mac = EXCLUDED.mac"
             );
             tx.execute(
                 &sql,
@@ -362,6 +393,7 @@ impl Store for PostgresStore {
                     &k.next_rotation,
                     &k.on_demand_count,
                     &k.current_version,
+                    &k.mac,
                 ],
             )
             .map_err(db_error)?;
@@ -381,9 +413,15 @@ impl Store for PostgresStore {
         })
     }
 
-    fn delete_key(&self, id: &KeyId) -> Result<()> {
+    fn delete_key(&self, id: &KeyId, expected: u64) -> Result<()> {
         let key = id.to_string();
         self.write(|tx| {
+            let stored = tx.query_opt("SELECT revision, state FROM keys WHERE id = $1", &[&key]).map_err(db_error)?;
+            match stored.map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1))) {
+                None => return Ok(()),
+                Some((revision, state)) if deletable(revision, &state, expected) => {}
+                Some((revision, _)) => return Err(deletion_conflict(id, revision, expected)),
+            }
             let aliases: Vec<String> = tx
                 .query("DELETE FROM aliases WHERE target = $1 RETURNING name", &[&key])
                 .map_err(db_error)?
@@ -418,21 +456,15 @@ impl Store for PostgresStore {
     }
 
     fn get_alias(&self, name: &AliasName) -> Result<Option<AliasRecord>> {
-        let row = self
-            .client()?
-            .query_opt(
-                "SELECT name, target, creation_date, last_updated FROM aliases WHERE name = $1",
-                &[&name.as_str()],
-            )
-            .map_err(db_error)?;
+        let sql = format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = $1");
+        let row = self.client()?.query_opt(&sql, &[&name.as_str()]).map_err(db_error)?;
         row.as_ref().map(alias_row).transpose()
     }
 
     fn create_alias(&self, alias: &AliasRecord) -> Result<()> {
         self.write_alias(
             alias,
-            "INSERT INTO aliases (name, target, creation_date, last_updated) VALUES ($1, $2, $3, $4) ON CONFLICT (name) \
-             DO NOTHING",
+            &format!("INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING"),
             rows::alias_exists,
         )
     }
@@ -440,7 +472,7 @@ impl Store for PostgresStore {
     fn put_alias(&self, alias: &AliasRecord) -> Result<()> {
         self.write_alias(
             alias,
-            "UPDATE aliases SET target = $2, creation_date = $3, last_updated = $4 WHERE name = $1",
+            "UPDATE aliases SET target = $2, creation_date = $3, last_updated = $4, mac = $5 WHERE name = $1",
             rows::alias_missing,
         )
     }
@@ -455,11 +487,7 @@ impl Store for PostgresStore {
     }
 
     fn list_aliases(&self) -> Result<Vec<AliasRecord>> {
-        let rows = self
-            .client()?
-            .query("SELECT name, target, creation_date, last_updated FROM aliases ORDER BY name COLLATE \"C\"", &[])
-            .map_err(db_error)?;
-        rows.iter().map(alias_row).collect()
+        read_aliases(&mut *self.client()?)
     }
 
     fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
@@ -478,17 +506,30 @@ impl Store for PostgresStore {
         })
     }
 
-    fn rewrap_all(&self, rewrap: &mut Rewrap<'_>, meta: &[(&str, &[u8])]) -> Result<u64> {
+    fn reseal_all(&self, reseal: &mut dyn Reseal, root_check: &[u8], meta: &[(&str, &[u8])]) -> Result<()> {
         self.write(|tx| {
-            let all = tx
-                .query("SELECT key_id, number, wrapped FROM key_versions ORDER BY key_id, number", &[])
-                .map_err(db_error)?;
-            for row in &all {
-                let (key, number, wrapped): (String, i64, Vec<u8>) = (row.get(0), row.get(1), row.get(2));
-                let id = KeyId::parse(&key).ok_or_else(|| rows::corrupt("key id"))?;
-                let version = u32::try_from(number).map_err(|_| rows::corrupt("version number"))?;
-                let new = rewrap(&id, version, &wrapped)?;
-                tx.execute("UPDATE key_versions SET wrapped = $3 WHERE key_id = $1 AND number = $2", &[&key, &number, &new])
+            check_root(stored_root_check(tx)?.as_deref(), root_check)?;
+            let ids: Vec<String> = tx
+                .query("SELECT id FROM keys ORDER BY id COLLATE \"C\"", &[])
+                .map_err(db_error)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            for id in &ids {
+                let Some(mut record) = read_key(tx, id)? else { continue };
+                reseal.key(&mut record)?;
+                for v in record.versions.iter().map(VersionRow::from_version) {
+                    tx.execute(
+                        "UPDATE key_versions SET wrapped = $3 WHERE key_id = $1 AND number = $2",
+                        &[id, &v.number, &v.wrapped],
+                    )
+                    .map_err(db_error)?;
+                }
+                tx.execute("UPDATE keys SET mac = $2 WHERE id = $1", &[id, &record.mac]).map_err(db_error)?;
+            }
+            for mut alias in read_aliases(tx)? {
+                reseal.alias(&mut alias)?;
+                tx.execute("UPDATE aliases SET mac = $2 WHERE name = $1", &[&alias.name.as_str(), &alias.mac])
                     .map_err(db_error)?;
             }
             for (name, value) in meta {
@@ -498,7 +539,7 @@ impl Store for PostgresStore {
                 )
                 .map_err(db_error)?;
             }
-            Ok(all.len() as u64)
+            Ok(())
         })
     }
 
@@ -526,41 +567,41 @@ impl Store for PostgresStore {
 
     fn changes_since(&self, cursor: u64) -> Result<Changes> {
         let after = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let mut client = self.client()?;
-        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
-        let first: Option<i64> = tx.query_one("SELECT MIN(seq) FROM changes", &[]).map_err(db_error)?.get(0);
-        let rows = tx
-            .query("SELECT seq, kind, name FROM changes WHERE seq > $1 ORDER BY seq", &[&after])
-            .map_err(db_error)?
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
-        tx.commit().map_err(db_error)?;
+        let (first, rows) = self.read(|tx| {
+            let first: Option<i64> = tx.query_one("SELECT MIN(seq) FROM changes", &[]).map_err(db_error)?.get(0);
+            let rows = tx
+                .query("SELECT seq, kind, name FROM changes WHERE seq > $1 ORDER BY seq", &[&after])
+                .map_err(db_error)?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+            Ok((first, rows))
+        })?;
         changes_from(cursor, first, rows)
     }
 
     fn check_integrity(&self) -> Result<()> {
-        let mut client = self.client()?;
-        let mut tx = client.build_transaction().read_only(true).start().map_err(db_error)?;
-        let dangling: i64 = tx
-            .query_one(
-                "SELECT (SELECT COUNT(*) FROM key_versions v WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = \
+        self.read(|tx| {
+            let dangling: i64 = tx
+                .query_one(
+                    "SELECT (SELECT COUNT(*) FROM key_versions v WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = \
                  v.key_id)) + (SELECT COUNT(*) FROM aliases a WHERE NOT EXISTS (SELECT 1 FROM keys k WHERE k.id = \
                  a.target))",
-                &[],
-            )
-            .map_err(db_error)?
-            .get(0);
-        if dangling != 0 {
-            return Err(Error::Internal(format!("PostgreSQL keystore has {dangling} dangling rows")));
-        }
-        let ids: Vec<String> =
-            tx.query("SELECT id FROM keys", &[]).map_err(db_error)?.iter().map(|r| r.get(0)).collect();
-        for id in ids {
-            if let Some(record) = read_key(&mut tx, &id)? {
-                check_record(&record)?;
+                    &[],
+                )
+                .map_err(db_error)?
+                .get(0);
+            if dangling != 0 {
+                return Err(Error::Internal(format!("PostgreSQL keystore has {dangling} dangling rows")));
             }
-        }
-        tx.commit().map_err(db_error)
+            let ids: Vec<String> =
+                tx.query("SELECT id FROM keys", &[]).map_err(db_error)?.iter().map(|r| r.get(0)).collect();
+            for id in ids {
+                if let Some(record) = read_key(tx, &id)? {
+                    check_record(&record)?;
+                }
+            }
+            Ok(())
+        })
     }
 }

@@ -4,15 +4,20 @@
 //!
 //! | table               | one row per                | columns                                               |
 //! |---------------------|----------------------------|-------------------------------------------------------|
-//! | `keys`              | key                        | the metadata of [`KeyRecord`] in the clear (tags as JSON) |
+//! | `keys`              | key                        | the metadata of [`KeyRecord`] in the clear (tags as JSON), its MAC |
 //! | `key_versions`      | version of a key           | number, KeyMaterialId, wrapped material, creation     |
-//! | `aliases`           | alias                      | name, target key id, dates                            |
+//! | `aliases`           | alias                      | name, target key id, dates, its MAC                   |
 //! | `meta`              | store fact                 | name, value (root key check, KDF salt)                |
 //! | `changes`           | change, in commit order    | seq, kind (`k` key, `a` alias), name, time            |
 //! | `audit`             | audit event                | seq, time, operation, key ARN, outcome, JSON event    |
 //! | `schema_migrations` | applied migration          | version, time                                         |
 //!
 //! Times are milliseconds since the Unix epoch.
+//!
+//! The `mac` columns (added by migration 3; `NULL` in rows written before it) hold
+//! [`KeyRecord::mac`] and [`AliasRecord::mac`] as the engine computed them. A key's MAC covers
+//! its `keys` row and all its `key_versions` rows, so a version row removed, added or changed
+//! fails it too. The store only keeps the MACs; the engine checks them after every read.
 
 use std::collections::BTreeMap;
 
@@ -28,7 +33,7 @@ use crate::store::{Change, Changes};
 /// The columns of `keys`, in the order of [`KeyRow`]'s fields.
 pub(super) const KEY_COLUMNS: &str = "id, revision, creation_date, state, description, key_usage, key_spec, origin, \
      key_manager, multi_region, deletion_date, pending_window_days, policy, tags, rotation_enabled, \
-     rotation_period_days, next_rotation, on_demand_count, current_version";
+     rotation_period_days, next_rotation, on_demand_count, current_version, mac";
 
 /// Changes kept in the feed; older ones are pruned (a reader that far behind drops its caches).
 pub(super) const CHANGES_KEPT: i64 = 100_000;
@@ -54,6 +59,7 @@ pub(super) struct KeyRow {
     pub next_rotation: Option<i64>,
     pub on_demand_count: i64,
     pub current_version: i64,
+    pub mac: Option<Vec<u8>>,
 }
 
 /// One row of `key_versions` (without the key id).
@@ -97,6 +103,7 @@ impl KeyRow {
             next_rotation: r.rotation.next_rotation.map(Timestamp::as_millis),
             on_demand_count: i64::from(r.rotation.on_demand_count),
             current_version: i64::from(r.current_version),
+            mac: r.mac.clone(),
         })
     }
 
@@ -143,6 +150,7 @@ impl KeyRow {
             },
             versions,
             current_version: int(self.current_version, "current version", id)?,
+            mac: self.mac,
         })
     }
 }
@@ -159,14 +167,39 @@ impl VersionRow {
     }
 }
 
-/// An alias from its columns.
-pub(super) fn alias_record(name: &str, target: &str, created: i64, updated: i64) -> Result<AliasRecord> {
-    Ok(AliasRecord {
-        name: AliasName::parse(name).map_err(|_| corrupt("alias name"))?,
-        target: KeyId::parse(target).ok_or_else(|| corrupt(format_args!("target of alias {name}")))?,
-        creation_date: Timestamp::from_millis(created),
-        last_updated: Timestamp::from_millis(updated),
-    })
+/// The columns of `aliases`, in the order of [`AliasRow`]'s fields.
+pub(super) const ALIAS_COLUMNS: &str = "name, target, creation_date, last_updated, mac";
+
+/// One row of `aliases`.
+pub(super) struct AliasRow {
+    pub name: String,
+    pub target: String,
+    pub creation_date: i64,
+    pub last_updated: i64,
+    pub mac: Option<Vec<u8>>,
+}
+
+impl AliasRow {
+    pub fn from_record(a: &AliasRecord) -> Self {
+        Self {
+            name: a.name.as_str().to_owned(),
+            target: a.target.to_string(),
+            creation_date: a.creation_date.as_millis(),
+            last_updated: a.last_updated.as_millis(),
+            mac: a.mac.clone(),
+        }
+    }
+
+    pub fn into_record(self) -> Result<AliasRecord> {
+        let name = self.name.as_str();
+        Ok(AliasRecord {
+            name: AliasName::parse(name).map_err(|_| corrupt("alias name"))?,
+            target: KeyId::parse(&self.target).ok_or_else(|| corrupt(format_args!("target of alias {name}")))?,
+            creation_date: Timestamp::from_millis(self.creation_date),
+            last_updated: Timestamp::from_millis(self.last_updated),
+            mac: self.mac,
+        })
+    }
 }
 
 /// A change feed entry from its columns.
@@ -181,6 +214,14 @@ pub(super) fn change(kind: &str, name: &str) -> Result<Change> {
 /// The conflict error of a failed compare-and-set.
 pub(super) fn conflict(id: &KeyId, stored: i64, expected: u64) -> Error {
     Error::Conflict(format!("Key '{id}' was changed concurrently (revision {stored}, expected {expected})"))
+}
+
+/// Whether a key row at `revision` in `state` may be deleted by a [`Store::delete_key`] that
+/// expects `expected`.
+///
+/// [`Store::delete_key`]: crate::store::Store::delete_key
+pub(super) fn deletable(revision: i64, state: &str, expected: u64) -> bool {
+    u64::try_from(revision).ok() == Some(expected) && state == KeyState::PendingDeletion.as_str()
 }
 
 /// The error of creating an alias whose name is taken.

@@ -3,7 +3,9 @@
 //! The file is opened in WAL mode with `synchronous=FULL`: a change is durable once
 //! [`Store`]'s method returns, across a crash of the process or the machine. Every change is one
 //! `BEGIN IMMEDIATE` transaction (so a write never has to upgrade a read lock and two processes
-//! sharing the file never deadlock; a writer waits up to the busy timeout for another). The
+//! sharing the file never deadlock; a writer waits up to the busy timeout for another); every
+//! read of more than one statement (a key row and its versions, the change feed) is one read
+//! transaction, so it sees one committed state, never half of another connection's change. The
 //! file and its `-wal`/`-shm` companions are created with mode 0600.
 
 use std::path::{Path, PathBuf};
@@ -12,8 +14,10 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
-use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root};
+use super::rows::{
+    self, ALIAS_COLUMNS, AliasRow, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from, deletable,
+};
+use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Reseal, Store, check_record, check_root, deletion_conflict};
 use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
@@ -76,6 +80,10 @@ const MIGRATIONS: &[&str] = &[
         error TEXT,
         event TEXT NOT NULL
     );",
+    // 3: every key and alias record's MAC (NULL in rows written before it: the engine MACs them
+    // at its first open with the root key).
+    "ALTER TABLE keys ADD COLUMN mac BLOB;
+    ALTER TABLE aliases ADD COLUMN mac BLOB;",
 ];
 
 /// How long a write waits for another process's write to finish.
@@ -223,6 +231,17 @@ impl SqliteStore {
         tx.commit().map_err(db_error)
     }
 
+    /// Runs `f` in one read transaction: every statement of `f` reads the same committed state
+    /// of the database (a statement outside a transaction is its own transaction in WAL mode, so
+    /// two statements could straddle another connection's commit).
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred).map_err(db_error)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(db_error)?;
+        Ok(out)
+    }
+
     /// Runs `f` in one write transaction and commits it.
     fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let mut conn = self.conn.lock();
@@ -234,13 +253,13 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
-    /// Runs `sql` (parameters: name, target, creation, last update) and records the change;
-    /// `none` is the error when it touched no row.
+    /// Runs `sql` (parameters: the columns of [`AliasRow`]) and records the change; `none` is
+    /// the error when it touched no row.
     fn write_alias(&self, alias: &AliasRecord, sql: &str, none: fn(&AliasName) -> Error) -> Result<()> {
         self.write(|tx| {
-            let target = alias.target.to_string();
-            let (created, updated) = (alias.creation_date.as_millis(), alias.last_updated.as_millis());
-            let touched = tx.execute(sql, params![alias.name.as_str(), target, created, updated]).map_err(db_error)?;
+            let a = AliasRow::from_record(alias);
+            let touched =
+                tx.execute(sql, params![a.name, a.target, a.creation_date, a.last_updated, a.mac]).map_err(db_error)?;
             if touched == 0 {
                 return Err(none(&alias.name));
             }
@@ -295,7 +314,25 @@ fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
         next_rotation: r.get(16)?,
         on_demand_count: r.get(17)?,
         current_version: r.get(18)?,
+        mac: r.get(19)?,
     })
+}
+
+fn alias_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AliasRow> {
+    Ok(AliasRow {
+        name: r.get(0)?,
+        target: r.get(1)?,
+        creation_date: r.get(2)?,
+        last_updated: r.get(3)?,
+        mac: r.get(4)?,
+    })
+}
+
+/// The store's root key check value ([`META_ROOT_CHECK`]).
+fn stored_root_check(conn: &Connection) -> Result<Option<Vec<u8>>> {
+    conn.prepare_cached("SELECT value FROM meta WHERE name = ?1")
+        .and_then(|mut s| s.query_row([META_ROOT_CHECK], |r| r.get(0)).optional())
+        .map_err(db_error)
 }
 
 fn read_key(conn: &Connection, id: &str) -> Result<Option<KeyRecord>> {
@@ -325,12 +362,16 @@ fn read_key(conn: &Connection, id: &str) -> Result<Option<KeyRecord>> {
     row.into_record(versions).map(Some)
 }
 
-fn write_key(tx: &Transaction<'_>, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
-    let stored_check: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT value FROM meta WHERE name = ?1")
-        .and_then(|mut s| s.query_row([META_ROOT_CHECK], |r| r.get(0)).optional())
+fn read_aliases(conn: &Connection) -> Result<Vec<AliasRecord>> {
+    let rows = conn
+        .prepare_cached(&format!("SELECT {ALIAS_COLUMNS} FROM aliases ORDER BY name"))
+        .and_then(|mut s| s.query_map([], alias_row)?.collect::<rusqlite::Result<Vec<_>>>())
         .map_err(db_error)?;
-    check_root(stored_check.as_deref(), root_check)?;
+    rows.into_iter().map(AliasRow::into_record).collect()
+}
+
+fn write_key(tx: &Transaction<'_>, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
+    check_root(stored_root_check(tx)?.as_deref(), root_check)?;
     let id = record.id.to_string();
     let stored: i64 = tx
         .prepare_cached("SELECT revision FROM keys WHERE id = ?1")
@@ -360,11 +401,12 @@ fn write_key(tx: &Transaction<'_>, record: &KeyRecord, expected: u64, root_check
         k.rotation_period_days,
         k.next_rotation,
         k.on_demand_count,
-        k.current_version
+        k.current_version,
+        k.mac
     ];
     let sql = format!(
         "INSERT OR REPLACE INTO keys ({KEY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
-         ?15, ?16, ?17, ?18, ?19)"
+         ?15, ?16, ?17, ?18, ?19, ?20)"
     );
     tx.prepare_cached(&sql).and_then(|mut s| s.execute(values)).map_err(db_error)?;
     // Versions are never changed once stored (only rewrapped by a root key rotation): add the
@@ -393,16 +435,26 @@ impl Store for SqliteStore {
     }
 
     fn get_key(&self, id: &KeyId) -> Result<Option<KeyRecord>> {
-        read_key(&self.conn.lock(), &id.to_string())
+        // The key row and its versions from one snapshot.
+        self.read(|conn| read_key(conn, &id.to_string()))
     }
 
     fn put_key(&self, record: &KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
         self.write(|tx| write_key(tx, record, expected, root_check))
     }
 
-    fn delete_key(&self, id: &KeyId) -> Result<()> {
+    fn delete_key(&self, id: &KeyId, expected: u64) -> Result<()> {
         let key = id.to_string();
         self.write(|tx| {
+            let stored: Option<(i64, String)> = tx
+                .prepare_cached("SELECT revision, state FROM keys WHERE id = ?1")
+                .and_then(|mut s| s.query_row([&key], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(db_error)?;
+            match stored {
+                None => return Ok(()),
+                Some((revision, state)) if deletable(revision, &state, expected) => {}
+                Some((revision, _)) => return Err(deletion_conflict(id, revision, expected)),
+            }
             let aliases = tx
                 .prepare_cached("DELETE FROM aliases WHERE target = ?1 RETURNING name")
                 .and_then(|mut s| s.query_map([&key], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
@@ -432,22 +484,16 @@ impl Store for SqliteStore {
     fn get_alias(&self, name: &AliasName) -> Result<Option<AliasRecord>> {
         let conn = self.conn.lock();
         let row = conn
-            .prepare_cached("SELECT name, target, creation_date, last_updated FROM aliases WHERE name = ?1")
-            .and_then(|mut s| {
-                s.query_row([name.as_str()], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-                })
-                .optional()
-            })
+            .prepare_cached(&format!("SELECT {ALIAS_COLUMNS} FROM aliases WHERE name = ?1"))
+            .and_then(|mut s| s.query_row([name.as_str()], alias_row).optional())
             .map_err(db_error)?;
-        row.map(|(n, t, c, u)| rows::alias_record(&n, &t, c, u)).transpose()
+        row.map(AliasRow::into_record).transpose()
     }
 
     fn create_alias(&self, alias: &AliasRecord) -> Result<()> {
         self.write_alias(
             alias,
-            "INSERT INTO aliases (name, target, creation_date, last_updated) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) \
-             DO NOTHING",
+            &format!("INSERT INTO aliases ({ALIAS_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING"),
             rows::alias_exists,
         )
     }
@@ -455,7 +501,7 @@ impl Store for SqliteStore {
     fn put_alias(&self, alias: &AliasRecord) -> Result<()> {
         self.write_alias(
             alias,
-            "UPDATE aliases SET target = ?2, creation_date = ?3, last_updated = ?4 WHERE name = ?1",
+            "UPDATE aliases SET target = ?2, creation_date = ?3, last_updated = ?4, mac = ?5 WHERE name = ?1",
             rows::alias_missing,
         )
     }
@@ -470,17 +516,7 @@ impl Store for SqliteStore {
     }
 
     fn list_aliases(&self) -> Result<Vec<AliasRecord>> {
-        let conn = self.conn.lock();
-        let rows = conn
-            .prepare_cached("SELECT name, target, creation_date, last_updated FROM aliases ORDER BY name")
-            .and_then(|mut s| {
-                s.query_map([], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(db_error)?;
-        rows.iter().map(|(n, t, c, u)| rows::alias_record(n, t, *c, *u)).collect()
+        read_aliases(&self.conn.lock())
     }
 
     fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
@@ -501,28 +537,35 @@ impl Store for SqliteStore {
         })
     }
 
-    fn rewrap_all(&self, rewrap: &mut Rewrap<'_>, meta: &[(&str, &[u8])]) -> Result<u64> {
+    fn reseal_all(&self, reseal: &mut dyn Reseal, root_check: &[u8], meta: &[(&str, &[u8])]) -> Result<()> {
         self.write(|tx| {
-            let all = tx
-                .prepare("SELECT key_id, number, wrapped FROM key_versions ORDER BY key_id, number")
-                .and_then(|mut s| {
-                    s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?)))?
-                        .collect::<rusqlite::Result<Vec<_>>>()
-                })
+            check_root(stored_root_check(tx)?.as_deref(), root_check)?;
+            let ids = tx
+                .prepare("SELECT id FROM keys ORDER BY id")
+                .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
                 .map_err(db_error)?;
-            let mut update = tx
+            let mut wrapped = tx
                 .prepare("UPDATE key_versions SET wrapped = ?3 WHERE key_id = ?1 AND number = ?2")
                 .map_err(db_error)?;
-            for (key, number, wrapped) in &all {
-                let id = KeyId::parse(key).ok_or_else(|| rows::corrupt("key id"))?;
-                let version = u32::try_from(*number).map_err(|_| rows::corrupt("version number"))?;
-                update.execute(params![key, number, rewrap(&id, version, wrapped)?]).map_err(db_error)?;
+            let mut key_mac = tx.prepare("UPDATE keys SET mac = ?2 WHERE id = ?1").map_err(db_error)?;
+            for id in &ids {
+                let Some(mut record) = read_key(tx, id)? else { continue };
+                reseal.key(&mut record)?;
+                for v in record.versions.iter().map(VersionRow::from_version) {
+                    wrapped.execute(params![id, v.number, v.wrapped]).map_err(db_error)?;
+                }
+                key_mac.execute(params![id, record.mac]).map_err(db_error)?;
+            }
+            let mut alias_mac = tx.prepare("UPDATE aliases SET mac = ?2 WHERE name = ?1").map_err(db_error)?;
+            for mut alias in read_aliases(tx)? {
+                reseal.alias(&mut alias)?;
+                alias_mac.execute(params![alias.name.as_str(), alias.mac]).map_err(db_error)?;
             }
             for (name, value) in meta {
                 tx.execute("INSERT OR REPLACE INTO meta (name, value) VALUES (?1, ?2)", params![name, value])
                     .map_err(db_error)?;
             }
-            Ok(all.len() as u64)
+            Ok(())
         })
     }
 
@@ -552,22 +595,24 @@ impl Store for SqliteStore {
     }
 
     fn changes_since(&self, cursor: u64) -> Result<Changes> {
-        let conn = self.conn.lock();
         let after = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let first: Option<i64> = conn.query_row("SELECT MIN(seq) FROM changes", [], |r| r.get(0)).map_err(db_error)?;
-        let rows = conn
-            .prepare_cached("SELECT seq, kind, name FROM changes WHERE seq > ?1 ORDER BY seq")
-            .and_then(|mut s| {
-                s.query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .map_err(db_error)?;
+        let (first, rows) = self.read(|conn| {
+            let first: Option<i64> =
+                conn.query_row("SELECT MIN(seq) FROM changes", [], |r| r.get(0)).map_err(db_error)?;
+            let rows = conn
+                .prepare_cached("SELECT seq, kind, name FROM changes WHERE seq > ?1 ORDER BY seq")
+                .and_then(|mut s| {
+                    s.query_map([after], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(db_error)?;
+            Ok((first, rows))
+        })?;
         changes_from(cursor, first, rows)
     }
 
     fn check_integrity(&self) -> Result<()> {
-        let ids = {
-            let conn = self.conn.lock();
+        self.read(|conn| {
             let verdict: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(db_error)?;
             if verdict != "ok" {
                 return Err(Error::Internal(format!("SQLite integrity check failed: {verdict}")));
@@ -577,15 +622,16 @@ impl Store for SqliteStore {
             if dangling != 0 {
                 return Err(Error::Internal(format!("SQLite foreign key check found {dangling} dangling rows")));
             }
-            conn.prepare("SELECT id FROM keys")
+            let ids = conn
+                .prepare("SELECT id FROM keys")
                 .and_then(|mut s| s.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(db_error)?
-        };
-        for id in ids {
-            if let Some(record) = read_key(&self.conn.lock(), &id)? {
-                check_record(&record)?;
+                .map_err(db_error)?;
+            for id in ids {
+                if let Some(record) = read_key(conn, &id)? {
+                    check_record(&record)?;
+                }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 }

@@ -1,4 +1,5 @@
-//! What every engine test shares: the keystore the suite runs against.
+//! What every engine test shares: the keystore the suite runs against, and the durable stores
+//! of the tests that need a SQLite file or a PostgreSQL schema of their own ([`Backend`]).
 //!
 //! `TRENT_TEST_STORE` picks it: `memory` (the default), `sqlite` (a fresh database file per
 //! engine, under the system temp directory) or `postgres` (a fresh schema per engine in the
@@ -9,8 +10,10 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use trent::store::{PostgresStore, SqliteStore, Store};
 use trent::{Kms, KmsBuilder};
 
 /// The root key of every durable test store.
@@ -93,4 +96,69 @@ pub fn scratch_dir() -> PathBuf {
 /// A path no other test of this run uses, with this extension.
 pub fn fresh_path(ext: &str) -> PathBuf {
     scratch_dir().join(format!("{}-{}.{ext}", NEXT.fetch_add(1, Ordering::Relaxed), nanos()))
+}
+
+/// Where a durable test keeps its store: a SQLite file or a PostgreSQL schema of this run's
+/// server.
+pub enum Backend {
+    Sqlite(PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+impl Backend {
+    pub fn sqlite() -> Self {
+        Self::Sqlite(fresh_path("db"))
+    }
+
+    /// A fresh schema on this run's server; `None` (the test returns) when there is none
+    /// outside CI.
+    pub fn postgres() -> Option<Self> {
+        let url = pg_url()?;
+        Some(Self::Postgres { url, schema: fresh_schema() })
+    }
+
+    /// A builder on this store, without a root key source.
+    pub fn builder(&self) -> KmsBuilder {
+        match self {
+            Self::Sqlite(path) => Kms::builder().sqlite(path),
+            Self::Postgres { url, schema } => Kms::builder().postgres_in_schema(url, schema),
+        }
+    }
+
+    /// A connection of its own to this store, without an engine.
+    pub fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Self::Sqlite(path) => Arc::new(SqliteStore::open(path).unwrap()),
+            Self::Postgres { url, schema } => Arc::new(PostgresStore::connect_in_schema(url, schema).unwrap()),
+        }
+    }
+
+    /// An engine on this store with [`TEST_ROOT_KEY`] and every other default.
+    pub fn open(&self) -> Kms {
+        self.builder().root_key(TEST_ROOT_KEY).open().unwrap()
+    }
+
+    /// Runs one SQL statement on the store behind Trent's back (rusqlite, or the postgres
+    /// crate with the search path set to the store's schema), with text parameters `$1`, `$2`,
+    /// …; returns the number of rows it changed.
+    pub fn exec(&self, sql: &str, params: &[&str]) -> u64 {
+        match self {
+            Self::Sqlite(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .execute(&sql.replace('$', "?"), rusqlite::params_from_iter(params))
+                .unwrap() as u64,
+            Self::Postgres { url, schema } => {
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    params.iter().map(|p| p as &(dyn postgres::types::ToSql + Sync)).collect();
+                pg_client(url, schema).execute(sql, &params).unwrap()
+            }
+        }
+    }
+}
+
+/// A connection to the test server with `schema` first on the search path.
+pub fn pg_client(url: &str, schema: &str) -> postgres::Client {
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
+    client
 }
