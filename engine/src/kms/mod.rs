@@ -387,7 +387,12 @@ impl KmsBuilder {
                     Some(schema) => crate::store::PostgresStore::connect_in_schema(&url, &schema),
                     None => crate::store::PostgresStore::connect(&url),
                 }
-                .map_err(OpenError::Store)?;
+                // A URL refused before connecting (a bad sslmode, plaintext to a remote host)
+                // is the configuration's fault.
+                .map_err(|e| match e {
+                    Error::Validation(_) => OpenError::Config(e),
+                    e => OpenError::Store(e),
+                })?;
                 Ok((Arc::new(store), root))
             }
         }

@@ -39,6 +39,8 @@ use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord};
 
 #[cfg(feature = "postgres")]
+mod pg_tls;
+#[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod rows;

@@ -14,7 +14,7 @@
 use std::fmt;
 
 use parking_lot::Mutex;
-use postgres::{Client, NoTls, Transaction};
+use postgres::{Client, Transaction};
 
 use super::rows::{self, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from};
 use super::{AuditRow, Change, Changes, META_ROOT_CHECK, Rewrap, Store, check_record, check_root};
@@ -154,8 +154,7 @@ impl PostgresStore {
     }
 
     fn new_client(url: &str, schema: Option<&str>) -> Result<Client> {
-        let mut client = Client::connect(url, NoTls)
-            .map_err(|e| Error::Internal(format!("Cannot connect to the PostgreSQL keystore: {e}")))?;
+        let mut client = super::pg_tls::connect(url)?;
         if let Some(schema) = schema {
             // The name was checked by `valid_schema`: quoting is not needed. Two engines creating
             // the schema at once would collide in the catalog: the write lock orders them.
