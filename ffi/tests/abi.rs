@@ -528,6 +528,27 @@ fn builder_and_data_dir() {
 }
 
 #[test]
+fn postgres_urls_reach_the_engine_whole() {
+    // The TLS parameters arrive intact: verify-ca without a CA file is refused before any
+    // connection (to a loopback address, so even a regression sends nothing off the machine),
+    // as the configuration's fault.
+    let mut b = null_mut();
+    assert_eq!(trent_kms_builder_new(&mut b), trent_result::Ok);
+    assert_eq!(trent_kms_builder_root_key(b, [7u8; 32].as_ptr(), 32, null_mut()), trent_result::Ok);
+    let (u, ul) = s("postgresql://trent:hunter2-secret@127.0.0.1:1/trent?application_name=x&sslmode=verify-ca");
+    assert_eq!(trent_kms_builder_postgres(b, u, ul, null_mut(), 0, null_mut()), trent_result::Ok);
+    let mut kms = null_mut();
+    let mut err = null_mut();
+    assert_eq!(trent_kms_builder_open(b, &mut kms, &mut err), trent_result::OpenConfig);
+    assert!(kms.is_null());
+    let (code, msg) = take_err(err);
+    assert_eq!(code, trent_result::OpenConfig);
+    assert!(msg.contains("sslmode=verify-ca needs sslrootcert=<CA file>"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
+    trent_kms_builder_free(b);
+}
+
+#[test]
 fn result_names_and_messages() {
     assert_eq!(cstr(trent_result_name(0)), "Ok");
     assert_eq!(cstr(trent_result_name(trent_result::NotFoundException as u32)), "NotFoundException");

@@ -12,7 +12,8 @@
 //!   file in WAL mode with `synchronous=FULL`, so a committed change survives a crash of the
 //!   process or of the machine.
 //! - [`PostgresStore`] (feature `postgres`, on by default): one database shared by several
-//!   engine processes on one or several machines.
+//!   engine processes on one or several machines, over TLS as the URL's `sslmode` says
+//!   (`verify-full` by default for a host that is not loopback; see [`PostgresStore::connect`]).
 //!
 //! Every backend implements the same contract:
 //!
