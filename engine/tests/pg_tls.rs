@@ -61,6 +61,17 @@ fn server_says_tls(app: &str) -> bool {
     rows[0].get(0)
 }
 
+/// The test server and the machine's non-loopback address it listens on; `None` (the test
+/// returns) without a server outside CI, or when the machine has no such address.
+fn non_loopback_server() -> Option<(PgTls, String)> {
+    let tls = common::pg_tls()?;
+    let Some(host) = tls.tls_host.clone() else {
+        eprintln!("skipped: the machine has no non-loopback address (TRENT_TEST_PG_TLS_HOST is not set)");
+        return None;
+    };
+    Some((tls, host))
+}
+
 /// The engine works: a key, a round trip.
 fn works(kms: &Kms) {
     let me = kms.root_caller();
@@ -171,11 +182,7 @@ fn without_sslmode_loopback_uses_tls_when_the_server_offers_it() {
 
 #[test]
 fn tls_works_on_the_non_loopback_address_and_is_verified_by_default() {
-    let Some(tls) = common::pg_tls() else { return };
-    let Some(host) = tls.tls_host.clone() else {
-        eprintln!("skipped: the machine has no non-loopback address (TRENT_TEST_PG_TLS_HOST is not set)");
-        return;
-    };
+    let Some((tls, host)) = non_loopback_server() else { return };
     // No sslmode: verify-full, here against the test CA.
     let app = app_name();
     let kms = open(&url(&tls, &host, &format!("{}&application_name={app}", sslrootcert(&tls.ca)))).unwrap();
@@ -294,11 +301,7 @@ fn without_sslmode_a_non_loopback_server_without_tls_gets_no_plaintext() {
 
 #[test]
 fn sslmode_disable_to_a_non_loopback_host_is_allowed() {
-    let Some(tls) = common::pg_tls() else { return };
-    let Some(host) = tls.tls_host.clone() else {
-        eprintln!("skipped: the machine has no non-loopback address (TRENT_TEST_PG_TLS_HOST is not set)");
-        return;
-    };
+    let Some((tls, host)) = non_loopback_server() else { return };
     let app = app_name();
     let kms = open(&url(&tls, &host, &format!("sslmode=disable&application_name={app}"))).unwrap();
     works(&kms);
