@@ -603,7 +603,10 @@ trent_result trent_kms_builder_sqlite(struct trent_kms_builder *builder,
 /**
  * Keystore: the PostgreSQL database at `url` (`postgresql://user:password@host/db`), with the
  * tables in `schema` (created if missing) or, when `schema` is NULL, in the default schema.
- * Needs a root key source.
+ * Needs a root key source. TLS as the URL's `sslmode` and `sslrootcert` say (libpq's
+ * parameters): a host that is not loopback gets `verify-full` by default, and `prefer` or
+ * `allow` to it fail the open with `TRENT_RESULT_OPEN_CONFIG` (see the README's keystore
+ * section).
  */
 trent_result trent_kms_builder_postgres(struct trent_kms_builder *builder,
                                         const char *url,

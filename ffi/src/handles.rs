@@ -418,7 +418,10 @@ pub extern "C" fn trent_kms_builder_sqlite(
 
 /// Keystore: the PostgreSQL database at `url` (`postgresql://user:password@host/db`), with the
 /// tables in `schema` (created if missing) or, when `schema` is NULL, in the default schema.
-/// Needs a root key source.
+/// Needs a root key source. TLS as the URL's `sslmode` and `sslrootcert` say (libpq's
+/// parameters): a host that is not loopback gets `verify-full` by default, and `prefer` or
+/// `allow` to it fail the open with `TRENT_RESULT_OPEN_CONFIG` (see the README's keystore
+/// section).
 #[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_postgres(

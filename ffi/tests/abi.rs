@@ -507,14 +507,10 @@ fn builder_and_data_dir() {
     assert_eq!(trent_kms_builder_root_key(b, [7u8; 32].as_ptr(), 32, null_mut()), trent_result::Ok);
     let (r, rl) = s("not a region!");
     assert_eq!(trent_kms_builder_region(b, r, rl, null_mut()), trent_result::Ok);
-    let mut kms = null_mut();
-    let mut err = null_mut();
-    assert_eq!(trent_kms_builder_open(b, &mut kms, &mut err), trent_result::OpenConfig);
-    assert!(kms.is_null());
-    let (code, msg) = take_err(err);
-    assert_eq!(code, trent_result::OpenConfig);
+    let msg = open_config_error(b);
     assert!(msg.starts_with("OpenConfig: "), "{msg}");
     // The builder was reset: it opens with the defaults now.
+    let mut kms = null_mut();
     assert_eq!(trent_kms_builder_open(b, &mut kms, null_mut()), trent_result::Ok);
     trent_kms_free(kms);
     // A SQLite store with no root key source is a configuration error.
@@ -524,6 +520,33 @@ fn builder_and_data_dir() {
     let r = trent_kms_builder_open(b, &mut kms, null_mut());
     assert!(matches!(r, trent_result::OpenConfig | trent_result::OpenStore | trent_result::OpenRootKey), "{r:?}");
     assert!(kms.is_null());
+    trent_kms_builder_free(b);
+}
+
+/// Opens `b`, which must fail with `TRENT_RESULT_OPEN_CONFIG`; the error's message.
+fn open_config_error(b: *mut trent_kms_builder) -> String {
+    let mut kms = null_mut();
+    let mut err = null_mut();
+    assert_eq!(trent_kms_builder_open(b, &mut kms, &mut err), trent_result::OpenConfig);
+    assert!(kms.is_null());
+    let (code, msg) = take_err(err);
+    assert_eq!(code, trent_result::OpenConfig);
+    msg
+}
+
+#[test]
+fn postgres_urls_reach_the_engine_whole() {
+    // The TLS parameters arrive intact: verify-ca without a CA file is refused before any
+    // connection (to a loopback address, so even a regression sends nothing off the machine),
+    // as the configuration's fault.
+    let mut b = null_mut();
+    assert_eq!(trent_kms_builder_new(&mut b), trent_result::Ok);
+    assert_eq!(trent_kms_builder_root_key(b, [7u8; 32].as_ptr(), 32, null_mut()), trent_result::Ok);
+    let (u, ul) = s("postgresql://trent:hunter2-secret@127.0.0.1:1/trent?application_name=x&sslmode=verify-ca");
+    assert_eq!(trent_kms_builder_postgres(b, u, ul, null_mut(), 0, null_mut()), trent_result::Ok);
+    let msg = open_config_error(b);
+    assert!(msg.contains("sslmode=verify-ca needs sslrootcert=<CA file>"), "{msg}");
+    assert!(!msg.contains("hunter2"), "{msg}");
     trent_kms_builder_free(b);
 }
 

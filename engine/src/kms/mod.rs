@@ -252,6 +252,23 @@ impl KmsBuilder {
 
     /// A PostgreSQL keystore at this URL (`postgresql://user:password@host:port/database`).
     /// Needs a root key source.
+    ///
+    /// The connection is TLS (rustls on the engine's crypto provider) as the URL's libpq
+    /// parameters `sslmode` and `sslrootcert` say, with these defaults: a host that is not
+    /// loopback, `localhost` or a Unix socket gets `verify-full` against the system's roots
+    /// (add `sslrootcert=/path/ca.pem` for a private CA); a loopback host gets `prefer`.
+    /// `sslmode=prefer` or `allow` to a remote host would fall back to plaintext and is refused
+    /// with [`OpenError::Config`] before connecting; plaintext there needs `sslmode=disable`.
+    /// The whole table is at [`PostgresStore::connect`](crate::store::PostgresStore::connect).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kms = trent::Kms::builder()
+    ///     .postgres("postgresql://trent@db.internal/trent?sslrootcert=/etc/trent/db-ca.pem")
+    ///     .root_key_source(trent::RootKeySource::env("TRENT_ROOT_KEY"))
+    ///     .open()?;
+    /// # Ok(()) }
+    /// ```
     #[cfg(feature = "postgres")]
     pub fn postgres(mut self, url: impl Into<String>) -> Self {
         self.store = StoreSpec::Postgres { url: url.into(), schema: None };
@@ -388,7 +405,12 @@ impl KmsBuilder {
                     Some(schema) => crate::store::PostgresStore::connect_in_schema(&url, &schema),
                     None => crate::store::PostgresStore::connect(&url),
                 }
-                .map_err(OpenError::Store)?;
+                // A URL refused before connecting (a bad sslmode, plaintext to a remote host)
+                // is the configuration's fault.
+                .map_err(|e| match e {
+                    Error::Validation(_) => OpenError::Config(e),
+                    e => OpenError::Store(e),
+                })?;
                 Ok((Arc::new(store), root))
             }
         }

@@ -12,7 +12,8 @@
 //!   file in WAL mode with `synchronous=FULL`, so a committed change survives a crash of the
 //!   process or of the machine.
 //! - [`PostgresStore`] (feature `postgres`, on by default): one database shared by several
-//!   engine processes on one or several machines.
+//!   engine processes on one or several machines, over TLS as the URL's `sslmode` says
+//!   (`verify-full` by default for a host that is not loopback; see [`PostgresStore::connect`]).
 //!
 //! Every backend implements the same contract:
 //!
@@ -94,6 +95,8 @@ use crate::error::{Error, Result};
 use crate::id::{AliasName, KeyId};
 use crate::key::{AliasRecord, KeyRecord, KeyState};
 
+#[cfg(feature = "postgres")]
+mod pg_tls;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

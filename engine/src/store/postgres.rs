@@ -15,7 +15,7 @@
 use std::fmt;
 
 use parking_lot::Mutex;
-use postgres::{Client, IsolationLevel, NoTls, Transaction};
+use postgres::{Client, IsolationLevel, Transaction};
 
 use super::rows::{
     self, ALIAS_COLUMNS, AliasRow, CHANGES_KEPT, KEY_COLUMNS, KeyRow, VersionRow, changes_from, deletable,
@@ -136,9 +136,54 @@ fn valid_schema(name: &str) -> bool {
 }
 
 impl PostgresStore {
-    /// Connects to the database at `url` (`postgresql://user:password@host:port/db`; TLS is
-    /// not used: run it on a trusted network or through a local socket) and brings the schema
-    /// up to date.
+    /// Connects to the database at `url` and brings the schema up to date.
+    ///
+    /// `url` is a URL (`postgresql://user:password@host:port/db?param=value&…`) or libpq's
+    /// `key=value` form, with the `postgres` crate's parameters (several hosts as
+    /// `host1:port1,host2:port2`, `hostaddr`, `application_name`, `connect_timeout`, …) and
+    /// libpq's two TLS parameters, which Trent reads itself:
+    ///
+    /// - `sslmode`: `disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full`;
+    /// - `sslrootcert`: a PEM file of the CA certificates to trust (a private CA), or
+    ///   `system` for the system's roots.
+    ///
+    /// TLS is rustls on the engine's crypto provider (ring, or aws-lc-rs with feature
+    /// `aws-lc`), TLS 1.2 or 1.3. A host is *local* when the connection goes to a loopback
+    /// address (127.0.0.0/8, `::1`), to `localhost` or to a Unix socket; it is judged by
+    /// `hostaddr` when given, else by `host`, and any other name counts as remote whatever it
+    /// resolves to. The rules, for every host of the URL:
+    ///
+    /// | `sslmode` | local host | remote host |
+    /// |---|---|---|
+    /// | none | `prefer` | `verify-full` |
+    /// | `disable` | plaintext | plaintext: the URL says so |
+    /// | `allow`, `prefer` | TLS if the server offers it, else plaintext | refused |
+    /// | `require` | TLS, server not authenticated | the same |
+    /// | `verify-ca` | TLS, certificate chained to `sslrootcert` | the same |
+    /// | `verify-full` | TLS, certificate chained to the roots and naming the host | the same |
+    ///
+    /// - **Remote hosts get `verify-full` by default**, against the system's roots (the
+    ///   platform's store, which the administrator controls: on Linux the OpenSSL locations,
+    ///   `SSL_CERT_FILE` and `SSL_CERT_DIR` included) unless `sslrootcert` names a file.
+    /// - `allow` and `prefer` would fall back to plaintext when the server offers no TLS, so
+    ///   to a remote host they are refused before any connection is made, with a
+    ///   [`Error::Validation`] that says to put `sslmode=verify-full` (or `sslmode=disable`)
+    ///   in the URL. Plaintext to a remote host needs an explicit `sslmode=disable`.
+    /// - `require` is libpq's: encrypted, but any certificate is accepted unless `sslrootcert`
+    ///   names a file (then the chain is checked, as `verify-ca`; the same holds for `prefer`
+    ///   and `allow` on a local host). It protects against eavesdropping, not against an
+    ///   active attacker: use `verify-full` for that.
+    /// - `verify-ca` needs `sslrootcert=<file>` (against the public roots a chain alone proves
+    ///   nothing), and `sslrootcert=system` needs `verify-full` (or no sslmode), as in libpq.
+    /// - Unlike libpq, `~/.postgresql/root.crt` and the `PGSSLMODE`/`PGSSLROOTCERT` variables
+    ///   are not read: only the URL counts. Client certificates (`sslcert`, `sslkey`) are not
+    ///   supported; TLS is never used over a Unix socket (the server does not offer it).
+    ///
+    /// Refusals are [`Error::Validation`] (an engine opened with
+    /// [`KmsBuilder::postgres`](crate::KmsBuilder::postgres) reports them as
+    /// [`OpenError::Config`](crate::OpenError::Config)); a failed connection or handshake is
+    /// [`Error::Internal`], whose message names the certificate check that failed. Neither
+    /// carries the password.
     pub fn connect(url: &str) -> Result<Self> {
         Self::open(url, None)
     }
@@ -161,8 +206,7 @@ impl PostgresStore {
     }
 
     fn new_client(url: &str, schema: Option<&str>) -> Result<Client> {
-        let mut client = Client::connect(url, NoTls)
-            .map_err(|e| Error::Internal(format!("Cannot connect to the PostgreSQL keystore: {e}")))?;
+        let mut client = super::pg_tls::connect(url)?;
         if let Some(schema) = schema {
             // The name was checked by `valid_schema`: quoting is not needed. Two engines creating
             // the schema at once would collide in the catalog: the write lock orders them.

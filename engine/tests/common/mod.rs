@@ -162,3 +162,40 @@ pub fn pg_client(url: &str, schema: &str) -> postgres::Client {
     client.batch_execute(&format!("SET search_path TO {schema}")).unwrap();
     client
 }
+
+/// The TLS side of this run's PostgreSQL server (`scripts/with-postgres`): its port, the CA
+/// that signed its certificate, and the machine's non-loopback address it also listens on.
+pub struct PgTls {
+    /// The server's port, on 127.0.0.1 and on `tls_host`.
+    pub port: u16,
+    /// `TRENT_TEST_PG_CA`: the CA certificate (PEM).
+    pub ca: PathBuf,
+    /// `TRENT_TEST_PG_TLS_HOST`: set when the machine has a non-loopback IPv4 address.
+    pub tls_host: Option<String>,
+}
+
+/// This run's server with TLS: `None` (the test returns) when there is no server outside CI;
+/// a server without `TRENT_TEST_PG_CA` is a failure.
+pub fn pg_tls() -> Option<PgTls> {
+    let url = pg_url()?;
+    let config: postgres::Config = url.parse().expect("TRENT_TEST_PG_URL is a PostgreSQL URL");
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let ca = std::env::var_os("TRENT_TEST_PG_CA")
+        .filter(|ca| !ca.is_empty())
+        .expect(
+            "TRENT_TEST_PG_URL without TRENT_TEST_PG_CA: run the tests through scripts/with-postgres (it turns TLS on)",
+        )
+        .into();
+    let tls_host = std::env::var("TRENT_TEST_PG_TLS_HOST").ok().filter(|h| !h.is_empty());
+    Some(PgTls { port, ca, tls_host })
+}
+
+/// `s` percent-encoded for a URL's query (everything but letters, digits and `/-._~`).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'/' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
