@@ -104,6 +104,12 @@ fn global_args() -> Vec<Arg> {
         opt("query", "A JMESPath query applied to the response"),
         opt("region", "The Region of the engine (default us-east-1)"),
         opt("data-dir", "The data directory of the embedded keystore"),
+        opt(
+            "root-key-source",
+            "Where the root key comes from: file:PATH, env:NAME, passphrase-file:PATH, passphrase-env:NAME or \
+             passphrase-prompt (default: the data directory's root.key if it has one, else file:~/.trent/root.key). \
+             Keep it apart from the data directory",
+        ),
         opt("account", "The account of the engine (twelve digits)"),
         opt("caller", "The principal ARN the commands run as (default: the account's root)"),
         opt("profile", "The section of the configuration file to use"),
@@ -217,7 +223,8 @@ fn read_bounded(path: &std::path::Path, limit: usize) -> std::io::Result<Result<
     Ok(if bytes.len() > limit { Err(TooLarge) } else { Ok(bytes) })
 }
 
-fn expand_home(path: &str) -> std::path::PathBuf {
+/// `path` with a leading `~/` replaced by `$HOME/`.
+pub(crate) fn expand_home(path: &str) -> std::path::PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
         _ => path.into(),

@@ -4,6 +4,7 @@
 //! | setting | flag | environment | config key | default |
 //! |---|---|---|---|---|
 //! | data directory | `--data-dir` | `TRENT_DATA_DIR` | `data_dir` | `$HOME/.trent/data` |
+//! | root key source | `--root-key-source` | `TRENT_ROOT_KEY_SOURCE` | `root_key_source` | the data directory's `root.key` if it has one, else `file:$HOME/.trent/root.key` |
 //! | Region | `--region` | `TRENT_REGION`, `AWS_REGION`, `AWS_DEFAULT_REGION` | `region` | `us-east-1` |
 //! | account | `--account` | `TRENT_ACCOUNT` | `account` | `111122223333` |
 //! | caller | `--caller` | `TRENT_CALLER` | `caller` | the account's root |
@@ -30,6 +31,8 @@ use crate::output::Format;
 pub struct Settings {
     /// The data directory of the embedded keystore.
     pub data_dir: PathBuf,
+    /// Where the root key comes from.
+    pub root_key: RootKeySpec,
     /// The engine's Region.
     pub region: String,
     /// The engine's account.
@@ -42,6 +45,46 @@ pub struct Settings {
     pub query: Option<String>,
     /// Whether to fetch every page of a paginated operation.
     pub paginate: bool,
+}
+
+/// Where the root key comes from: the value of `--root-key-source`. A passphrase itself is
+/// never a value: it would show in `ps` and in shell history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootKeySpec {
+    /// None given: the data directory's `root.key` if it has one (made by earlier versions),
+    /// else [`crate::rootkey::default_key_file`].
+    Default,
+    /// `file:PATH`: a 32-byte key file, created (random, mode 0600) with a new keystore.
+    File(PathBuf),
+    /// `env:NAME`: the variable `NAME` holds the key (64 hex digits or base64).
+    Env(String),
+    /// `passphrase-file:PATH`: the passphrase is the file's content (one final newline
+    /// dropped).
+    PassphraseFile(PathBuf),
+    /// `passphrase-env:NAME`: the variable `NAME` holds the passphrase.
+    PassphraseEnv(String),
+    /// `passphrase-prompt`: ask on the terminal.
+    PassphrasePrompt,
+}
+
+/// The forms `--root-key-source` takes, for help and error texts.
+pub const ROOT_KEY_SOURCE_FORMS: &str =
+    "file:PATH, env:NAME, passphrase-file:PATH, passphrase-env:NAME or passphrase-prompt";
+
+impl RootKeySpec {
+    /// Parses a `--root-key-source` value (`None`: not one of the forms).
+    pub fn parse(text: &str) -> Option<Self> {
+        let name = |n: &str| (!n.is_empty() && !n.contains(['=', '\0'])).then(|| n.to_owned());
+        let path = |p: &str| (!p.is_empty()).then(|| crate::args::expand_home(p));
+        match text.split_once(':') {
+            Some(("file", p)) => path(p).map(Self::File),
+            Some(("env", n)) => name(n).map(Self::Env),
+            Some(("passphrase-file", p)) => path(p).map(Self::PassphraseFile),
+            Some(("passphrase-env", n)) => name(n).map(Self::PassphraseEnv),
+            None if text == "passphrase-prompt" => Some(Self::PassphrasePrompt),
+            _ => None,
+        }
+    }
 }
 
 impl Settings {
@@ -68,6 +111,12 @@ impl Settings {
                 Some(h) => h.join(".trent").join("data"),
                 None => PathBuf::from("trent-data"),
             });
+        let root_key = root_key_spec(
+            flag("root-key-source"),
+            env(&["TRENT_ROOT_KEY_SOURCE"]),
+            file.get("root_key_source").map(String::as_str),
+            config.as_ref(),
+        )?;
         let output = pick("output", &["TRENT_OUTPUT", "AWS_DEFAULT_OUTPUT"], "output").unwrap_or_else(|| "json".into());
         let output = Format::parse(&output).ok_or_else(|| {
             Failure::usage(format!(
@@ -80,6 +129,7 @@ impl Settings {
             || matches.try_get_one::<bool>("no-paginate").ok().flatten() == Some(&true));
         Ok(Settings {
             data_dir,
+            root_key,
             region: pick("region", &["TRENT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"], "region")
                 .unwrap_or_else(|| "us-east-1".into()),
             account: pick("account", &["TRENT_ACCOUNT"], "account").unwrap_or_else(|| "111122223333".into()),
@@ -91,10 +141,42 @@ impl Settings {
     }
 }
 
-/// A parsed configuration file: its sections (by the name in brackets), each
+/// The root key source: the flag, else `TRENT_ROOT_KEY_SOURCE`, else the profile's
+/// `root_key_source`, else the default. The value is never echoed in an error: it may be a
+/// passphrase typed where a source was expected.
+fn root_key_spec(
+    flag: Option<String>,
+    env: Option<String>,
+    file: Option<&str>,
+    config: Option<&Config>,
+) -> Result<RootKeySpec, Failure> {
+    let bad = |origin: String| {
+        format!(
+            "{origin}: expected {ROOT_KEY_SOURCE_FORMS} (the value given is not shown). A passphrase is \
+             never given on the command line or in the configuration file: name the file or the variable \
+             that holds it"
+        )
+    };
+    if let Some(text) = flag {
+        return RootKeySpec::parse(&text).ok_or_else(|| Failure::usage(bad("argument --root-key-source".into())));
+    }
+    let config_error = |message: String| Failure { code: crate::exit::CONFIG, message: format!("\n{message}") };
+    if let Some(text) = env {
+        return RootKeySpec::parse(&text).ok_or_else(|| config_error(bad("TRENT_ROOT_KEY_SOURCE".into())));
+    }
+    match (file, config) {
+        (Some(text), Some(config)) => RootKeySpec::parse(text).ok_or_else(|| {
+            config_error(bad(format!("root_key_source in {}", crate::escape(&config.path.display().to_string()))))
+        }),
+        _ => Ok(RootKeySpec::Default),
+    }
+}
+
+/// A parsed configuration file: its path and its sections (by the name in brackets), each
 /// a map of `key = value` (keys in lower case, as the AWS CLI reads them).
 #[derive(Debug)]
 pub struct Config {
+    path: PathBuf,
     sections: HashMap<String, HashMap<String, String>>,
 }
 
@@ -116,7 +198,7 @@ fn load_config() -> Result<Option<Config>, Failure> {
         }
     };
     match parse_config(&text) {
-        Ok(sections) => Ok(Some(Config { sections })),
+        Ok(sections) => Ok(Some(Config { path, sections })),
         // The AWS CLI's words (botocore's ConfigParseError, exit 255), with the line.
         Err((line, reason)) => {
             Err(Failure::other(format!("Unable to parse config file: {}: line {line}: {reason}", shown())))
@@ -254,6 +336,18 @@ mod tests {
             let (n, why) = parse_config(text).unwrap_err();
             assert_eq!(n, line, "{text:?}: {why}");
             assert!(why.contains(reason), "{text:?}: {why}");
+        }
+    }
+
+    #[test]
+    fn root_key_source_forms() {
+        assert_eq!(RootKeySpec::parse("file:/k/root.key"), Some(RootKeySpec::File("/k/root.key".into())));
+        assert_eq!(RootKeySpec::parse("env:MY_KEY"), Some(RootKeySpec::Env("MY_KEY".into())));
+        assert_eq!(RootKeySpec::parse("passphrase-file:p"), Some(RootKeySpec::PassphraseFile("p".into())));
+        assert_eq!(RootKeySpec::parse("passphrase-env:P"), Some(RootKeySpec::PassphraseEnv("P".into())));
+        assert_eq!(RootKeySpec::parse("passphrase-prompt"), Some(RootKeySpec::PassphrasePrompt));
+        for bad in ["", "file:", "env:", "env:A=B", "passphrase:hunter2", "hunter2", "passphrase-prompt:x"] {
+            assert_eq!(RootKeySpec::parse(bad), None, "{bad}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `trent`: the Trent key management engine from the shell, with the subcommands, flags,
 //! output and exit codes of `aws kms`, on the embedded keystore (a data directory holding a
-//! SQLite keystore and a root key file, created by the first command that needs it).
+//! SQLite keystore, created by the first command that needs it, with a root key kept apart
+//! from it: see [`rootkey`]).
 //!
 //! ```text
 //! trent encrypt --key-id alias/foo --plaintext fileb://bar.txt --output text \
@@ -19,6 +20,7 @@ mod config;
 mod envelope;
 mod model;
 mod output;
+mod rootkey;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -175,7 +177,8 @@ fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     print(operation, response, query.as_ref(), settings.output)
 }
 
-/// Opens the engine on the data directory (creating the keystore at the first use).
+/// Opens the engine on the data directory (creating the keystore at the first use), with the
+/// root key from its source (see [`rootkey`]).
 pub fn open(settings: &Settings) -> Result<(Kms, Caller), Failure> {
     // Owner-only, as the engine makes the data directory (parents included).
     use std::os::unix::fs::DirBuilderExt as _;
@@ -186,14 +189,19 @@ pub fn open(settings: &Settings) -> Result<(Kms, Caller), Failure> {
             message: format!("\ncannot create the data directory {}: {e}", shown()),
         });
     }
+    let root_key = rootkey::source(settings)?;
     let kms = Kms::builder()
         .region(settings.region.clone())
         .account(settings.account.clone())
         .data_dir(&settings.data_dir)
+        .root_key_source(root_key)
         .open()
-        .map_err(|e| Failure {
-            code: exit::CONFIG,
-            message: format!("\ncannot open the keystore in {}: {e}", shown()),
+        .map_err(|e| {
+            let mut message = format!("\ncannot open the keystore in {}: {e}", shown());
+            if matches!(e, trent::OpenError::RootKey(_)) {
+                message = format!("{message} {}", rootkey::SOURCE_HINT);
+            }
+            Failure { code: exit::CONFIG, message }
         })?;
     let caller = match &settings.caller {
         Some(arn) => {

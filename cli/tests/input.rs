@@ -27,7 +27,8 @@ impl Cli {
         c.args(args)
             .env("HOME", self.path("home"))
             .env("TRENT_DATA_DIR", self.path("data"))
-            .env("TRENT_CONFIG_FILE", self.path("config"));
+            .env("TRENT_CONFIG_FILE", self.path("config"))
+            .env("TRENT_ROOT_KEY_SOURCE", format!("file:{}", self.path("root.key").display()));
         for var in ["TRENT_PROFILE", "AWS_PROFILE", "TRENT_REGION", "AWS_REGION", "AWS_DEFAULT_REGION", "TRENT_OUTPUT"]
         {
             c.env_remove(var);
