@@ -44,7 +44,7 @@ fi
 work=$(mktemp -d "${TRENT_BENCH_DIR:-$root/target}/trent-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-export TRENT_DATA_DIR=$work/data TRENT_CONFIG_FILE=$work/none
+export TRENT_DATA_DIR=$work/data TRENT_CONFIG_FILE=$work/none TRENT_ROOT_KEY_SOURCE=file:$work/root.key
 head -c "$((size << 20))" /dev/urandom > in.bin
 cat in.bin > /dev/null # in the page cache, for every contender alike
 

@@ -6,13 +6,23 @@
 #
 #   cli/walkthrough.sh            # builds trent (release) first
 #
-# Keystore: ./trent-data/ (or $TRENT_DATA_DIR), created at the first run and reused after;
-# files: ./trent-example/.
+# Keystore: ./trent-data/ (or $TRENT_DATA_DIR), created at the first run and reused after; its
+# root key: ./trent-root.key, beside the data directory and not in it (or
+# $TRENT_ROOT_KEY_SOURCE); files: ./trent-example/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p trent-cli --bin trent
 export PATH="$PWD/target/release:$PATH"
 export TRENT_DATA_DIR="${TRENT_DATA_DIR:-$PWD/trent-data}"
+# The root key apart from the keystore, so that a copy of the data directory alone decrypts
+# nothing. A data directory made by an earlier version keeps its root.key (trent warns).
+if [[ -z ${TRENT_ROOT_KEY_SOURCE:-} && ! -e $TRENT_DATA_DIR/root.key ]]; then
+  export TRENT_ROOT_KEY_SOURCE="file:$PWD/trent-root.key"
+elif [[ -z ${TRENT_ROOT_KEY_SOURCE:-} ]]; then
+  echo "# $TRENT_DATA_DIR/root.key is from an earlier version; to keep it apart, as later runs do:"
+  echo "#   mv $TRENT_DATA_DIR/root.key $PWD/trent-root.key"
+fi
+root_key=${TRENT_ROOT_KEY_SOURCE:-file:$TRENT_DATA_DIR/root.key}
 mkdir -p trent-example
 cd trent-example
 
@@ -20,7 +30,7 @@ say() { printf '\n# %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 runsh() { printf '$ %s\n' "$1"; sh -c "$1"; }
 
-say "1. A KMS key and alias/foo in the embedded keystore $TRENT_DATA_DIR (created at the first use)"
+say "1. A KMS key and alias/foo in the embedded keystore $TRENT_DATA_DIR (created at the first use; root key: $root_key)"
 if key_id=$(trent describe-key --key-id alias/foo --query KeyMetadata.KeyId --output text 2>/dev/null); then
   echo "alias/foo exists from an earlier run: key $key_id"
 else
@@ -84,4 +94,4 @@ run trent envelope decrypt --in big.bin.trent --out big.bin.out2 --query Plainte
 run cmp big.bin big.bin.out2 && echo "big.bin.trent (data key wrapped under the old material) still decrypts"
 rm -f big.bin big.bin.out big.bin.out2
 
-say "Done. The keystore is in $TRENT_DATA_DIR; try: trent list-aliases --output table"
+say "Done. The keystore is in $TRENT_DATA_DIR, its root key at $root_key: back them up separately (README, \"Keystores and the root key\"). Try, with the same TRENT_DATA_DIR and TRENT_ROOT_KEY_SOURCE: trent list-aliases --output table"

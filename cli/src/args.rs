@@ -104,6 +104,12 @@ fn global_args() -> Vec<Arg> {
         opt("query", "A JMESPath query applied to the response"),
         opt("region", "The Region of the engine (default us-east-1)"),
         opt("data-dir", "The data directory of the embedded keystore"),
+        opt(
+            "root-key-source",
+            "Where the root key comes from: file:PATH, env:NAME, passphrase-file:PATH, passphrase-env:NAME or \
+             passphrase-prompt (default: the data directory's root.key if it has one, else file:~/.trent/root.key). \
+             Keep it apart from the data directory",
+        ),
         opt("account", "The account of the engine (twelve digits)"),
         opt("caller", "The principal ARN the commands run as (default: the account's root)"),
         opt("profile", "The section of the configuration file to use"),
@@ -153,7 +159,7 @@ pub fn request(operation: &str, matches: &ArgMatches) -> Result<Value, Failure> 
                 None => None,
             },
             _ => match matches.get_one::<OsString>(member) {
-                Some(raw) => Some(scalar_value(kind, shape, raw, &flag)?),
+                Some(raw) => Some(scalar_value(kind, shape, raw, &flag, (operation, member))?),
                 None => None,
             },
         };
@@ -172,53 +178,101 @@ pub fn request(operation: &str, matches: &ArgMatches) -> Result<Value, Failure> 
     Ok(Value::Object(req))
 }
 
-/// Reads a `fileb://` or `file://` argument, or returns the bytes given inline.
-pub fn read_bytes(raw: &OsString, flag: &str) -> Result<(Vec<u8>, bool), Failure> {
+/// The most bytes a `file://` or `fileb://` parameter file may hold, unless its shape sets a
+/// smaller maximum (a blob's). More than any KMS request member takes (a key policy, the
+/// largest, is at most 32 KiB; its shape allows 131072 characters).
+const MAX_PARAM_FILE: usize = 1 << 20;
+
+/// A parameter file larger than the limit it was read under.
+struct TooLarge;
+
+/// Reads a `fileb://` or `file://` argument, or returns the bytes given inline (and whether
+/// they are raw bytes). A file is read only up to `limit(binary)` bytes: one larger (by its
+/// size, or by what a pipe or a device gives) is [`TooLarge`] without being read whole.
+fn read_param(
+    raw: &OsString,
+    flag: &str,
+    limit: impl Fn(bool) -> usize,
+) -> Result<Result<(Vec<u8>, bool), TooLarge>, Failure> {
     let text = raw.to_string_lossy();
     for (prefix, binary) in [("fileb://", true), ("file://", false)] {
         if let Some(path) = text.strip_prefix(prefix) {
-            let path = expand_home(path);
-            return std::fs::read(&path)
-                .map(|b| (b, binary))
-                .map_err(|e| Failure::usage(format!("argument {flag}: Unable to load paramfile {text}: {e}")));
+            let unable = |e: std::io::Error| {
+                Failure::usage(format!("argument {flag}: Unable to load paramfile {}: {e}", crate::escape(&text)))
+            };
+            return Ok(read_bounded(&expand_home(path), limit(binary)).map_err(unable)?.map(|b| (b, binary)));
         }
     }
-    Ok((raw.as_encoded_bytes().to_vec(), false))
+    Ok(Ok((raw.as_encoded_bytes().to_vec(), false)))
 }
 
-fn expand_home(path: &str) -> std::path::PathBuf {
+/// At most `limit` bytes of the file at `path`: its size first (a regular file larger than
+/// `limit` is not read at all), then a read of at most `limit + 1` bytes (a FIFO, `/dev/stdin`
+/// or a device has no useful size).
+fn read_bounded(path: &std::path::Path, limit: usize) -> std::io::Result<Result<Vec<u8>, TooLarge>> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > limit as u64 {
+        return Ok(Err(TooLarge));
+    }
+    // The whole file in one buffer that does not grow (growing would leave copies behind).
+    let expected = if meta.is_file() { meta.len() as usize } else { limit.min(64 << 10) };
+    let mut bytes = Vec::with_capacity(expected + 1);
+    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(if bytes.len() > limit { Err(TooLarge) } else { Ok(bytes) })
+}
+
+/// `path` with a leading `~/` replaced by `$HOME/`.
+pub(crate) fn expand_home(path: &str) -> std::path::PathBuf {
     match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
         (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
         _ => path.into(),
     }
 }
 
+/// A `file://` or `fileb://` argument's text (at most [`MAX_PARAM_FILE`] bytes), or the text
+/// given inline.
 fn read_text(raw: &OsString, flag: &str) -> Result<String, Failure> {
-    let (bytes, _) = read_bytes(raw, flag)?;
+    let (bytes, _) = read_param(raw, flag, |_| MAX_PARAM_FILE)?.map_err(|TooLarge| {
+        Failure::usage(format!(
+            "argument {flag}: Unable to load paramfile {}: the file is larger than {MAX_PARAM_FILE} bytes",
+            crate::escape(&raw.to_string_lossy())
+        ))
+    })?;
     String::from_utf8(bytes).map_err(|_| Failure::usage(format!("argument {flag}: the value is not UTF-8 text")))
 }
 
-fn scalar_value(kind: Kind, shape: &str, raw: &OsString, flag: &str) -> Result<Value, Failure> {
+/// The value of `member` of `operation`'s request.
+fn scalar_value(kind: Kind, shape: &str, raw: &OsString, flag: &str, at: (&str, &str)) -> Result<Value, Failure> {
     match kind {
         Kind::Blob => {
-            let (bytes, binary) = read_bytes(raw, flag)?;
+            // A blob file larger than the shape's maximum (for file://, its base64 text, and a
+            // final newline) is refused as the service refuses the value
+            // (ValidationException), without being read whole.
+            let max = model().shape(shape)["max"].as_u64().map_or(MAX_PARAM_FILE, |m| m as usize);
+            let limit = |binary| if binary { max } else { max.div_ceil(3) * 4 + 2 };
+            let (bytes, binary) = read_param(raw, flag, limit)?.map_err(|TooLarge| too_long(at, max))?;
             if binary {
                 return Ok(Value::String(STANDARD.encode(bytes)));
             }
-            let text =
-                String::from_utf8(bytes).map_err(|_| Failure::usage(format!("argument {flag}: Invalid base64")))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Failure::usage(format!("argument {flag}: Invalid base64: the value is not text{NOT_SHOWN}"))
+            })?;
             let text = text.trim();
-            if STANDARD.decode(text).is_err() {
-                return Err(Failure::usage(format!("argument {flag}: Invalid base64: \"{text}\"")));
+            if let Err(e) = STANDARD.decode(text) {
+                return Err(Failure::usage(format!(
+                    "argument {flag}: Invalid base64: {}{NOT_SHOWN}",
+                    base64_problem(&e)
+                )));
             }
             Ok(Value::String(text.to_owned()))
         }
         Kind::Integer => {
             let text = read_text(raw, flag)?;
-            text.trim()
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| Failure::usage(format!("argument {flag}: invalid literal for int(): {text}")))
+            text.trim().parse::<i64>().map(Value::from).map_err(|_| {
+                Failure::usage(format!("argument {flag}: invalid literal for int(): {}", crate::escape(&text)))
+            })
         }
         Kind::Map => {
             let text = read_text(raw, flag)?;
@@ -232,6 +286,39 @@ fn scalar_value(kind: Kind, shape: &str, raw: &OsString, flag: &str) -> Result<V
     }
 }
 
+/// Ends the errors about an inline blob: the value itself is never shown, since it may be a
+/// secret pasted on the command line.
+const NOT_SHOWN: &str = " (the value is not shown). Inline blobs are base64; give a file's raw bytes with fileb://PATH";
+
+/// What is wrong with a base64 value, without showing any of it.
+fn base64_problem(e: &base64::DecodeError) -> String {
+    use base64::DecodeError;
+    match e {
+        DecodeError::InvalidByte(at, _) => format!("the character at offset {at} is not a base64 character"),
+        DecodeError::InvalidLength(len) => {
+            format!("{len} base64 characters cannot be a whole value (base64 comes in groups of 4, padded with '=')")
+        }
+        DecodeError::InvalidLastSymbol(at, _) => {
+            format!("the last character (offset {at}) has bits set that a whole value leaves zero")
+        }
+        DecodeError::InvalidPadding => "the '=' padding is missing or misplaced".into(),
+    }
+}
+
+/// The service's ValidationException for a blob member longer than its shape's maximum, as the
+/// engine words it.
+fn too_long((operation, member): (&str, &str), max: usize) -> Failure {
+    let mut field = member.to_owned();
+    if let Some(first) = field.get_mut(..1) {
+        first.make_ascii_lowercase();
+    }
+    let err = trent::Error::Validation(format!(
+        "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length \
+         less than or equal to {max}"
+    ));
+    Failure::service(operation, &err)
+}
+
 /// A map: JSON, or the shorthand `k=v,k2=v2`.
 pub fn map_value(text: &str, flag: &str) -> Result<Value, Failure> {
     let t = text.trim();
@@ -242,7 +329,8 @@ pub fn map_value(text: &str, flag: &str) -> Result<Value, Failure> {
     for pair in split_shorthand(t) {
         let Some((k, v)) = pair.split_once('=') else {
             return Err(Failure::usage(format!(
-                "argument {flag}: Error parsing parameter '{flag}': Expected: '=', received: '{pair}'"
+                "argument {flag}: Error parsing parameter '{flag}': Expected: '=', received: '{}'",
+                crate::escape(&pair)
             )));
         };
         map.insert(k.trim().to_owned(), Value::String(v.trim().to_owned()));

@@ -85,13 +85,27 @@ pub fn run(settings: &Settings, matches: &ArgMatches) -> Result<(), Failure> {
         Some(raw) => Some(parse_context(raw)?),
         None => None,
     };
+    // Every argument is checked before any work: a bad --query must not fail the command
+    // after the output is written. It is compiled, and run on a summary of the same shape (a
+    // query can also fail on the types it meets).
+    let query = settings.query.as_deref().map(crate::compile_query).transpose()?;
+    if let Some(q) = &query {
+        let sample = Summary {
+            key_arn: String::new(),
+            encryption_context: context.clone().unwrap_or_default(),
+            plaintext_bytes: 0,
+            chunks: 0,
+            chunk_size: 0,
+        };
+        crate::search(q, &summary_value(&sample, input_path, output_path))?;
+    }
     let (kms, caller) = crate::open(settings)?;
 
     let (input, input_len): (Box<dyn Read + Send>, Option<u64>) = if input_path == Path::new("-") {
         (Box::new(io::stdin()), None)
     } else {
         let f =
-            File::open(input_path).map_err(|e| Failure::other(format!("cannot open {}: {e}", input_path.display())))?;
+            File::open(input_path).map_err(|e| Failure::other(format!("cannot open {}: {e}", shown(input_path))))?;
         let len = f.metadata().ok().filter(|md| md.is_file()).map(|md| md.len());
         (Box::new(f), len)
     };
@@ -113,15 +127,15 @@ pub fn run(settings: &Settings, matches: &ArgMatches) -> Result<(), Failure> {
             .prefix(&format!(".{name}."))
             .suffix(".partial")
             .tempfile_in(&dir)
-            .map_err(|e| Failure::other(format!("cannot create a temporary file in {}: {e}", dir.display())))?;
+            .map_err(|e| Failure::other(format!("cannot create a temporary file in {}: {e}", shown(&dir))))?;
         let summary = work(verb, &kms, &caller, m, context, &progress, input, tmp.as_file_mut());
         match summary {
             Ok(s) => {
                 tmp.as_file()
                     .sync_all()
-                    .map_err(|e| Failure::other(format!("cannot write {}: {e}", output_path.display())))?;
+                    .map_err(|e| Failure::other(format!("cannot write {}: {e}", shown(output_path))))?;
                 tmp.persist(output_path)
-                    .map_err(|e| Failure::other(format!("cannot write {}: {}", output_path.display(), e.error)))?;
+                    .map_err(|e| Failure::other(format!("cannot write {}: {}", shown(output_path), e.error)))?;
                 Ok(s)
             }
             // Dropping `tmp` deletes the partial output.
@@ -134,9 +148,27 @@ pub fn run(settings: &Settings, matches: &ArgMatches) -> Result<(), Failure> {
         other => Failure { code: exit::OTHER, message: format!("\ntrent envelope {verb}: {other}") },
     })?;
     if !to_stdout {
-        report(settings, verb, &summary, input_path, output_path)?;
+        report(settings, query.as_ref(), verb, &summary, input_path, output_path)?;
     }
     Ok(())
+}
+
+/// The summary as `--output` prints it (before `--query`).
+fn summary_value(s: &Summary, input: &Path, output: &Path) -> Value {
+    json!({
+        "KeyId": s.key_arn,
+        "EncryptionContext": s.encryption_context,
+        "InputFile": input.display().to_string(),
+        "OutputFile": output.display().to_string(),
+        "PlaintextBytes": s.plaintext_bytes,
+        "Chunks": s.chunks,
+        "ChunkSize": s.chunk_size,
+    })
+}
+
+/// A path for an error message, its control characters escaped.
+fn shown(path: &Path) -> String {
+    crate::escape(&path.display().to_string())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -191,19 +223,19 @@ fn parse_context(raw: &str) -> Result<trent::EncryptionContext, Failure> {
         .map_err(|_| Failure::usage("argument --encryption-context: the values must be strings"))
 }
 
-/// Prints what was done, in the `--output` format (honouring `--query`).
-fn report(settings: &Settings, verb: &str, s: &Summary, input: &Path, output: &Path) -> Result<(), Failure> {
-    let v: Value = json!({
-        "KeyId": s.key_arn,
-        "EncryptionContext": s.encryption_context,
-        "InputFile": input.display().to_string(),
-        "OutputFile": output.display().to_string(),
-        "PlaintextBytes": s.plaintext_bytes,
-        "Chunks": s.chunks,
-        "ChunkSize": s.chunk_size,
-    });
-    let v = match &settings.query {
-        Some(q) => crate::search(&crate::compile_query(q)?, &v)?,
+/// Prints what was done, in the `--output` format (honouring `--query`, compiled before the
+/// work).
+fn report(
+    settings: &Settings,
+    query: Option<&jmespath::Expression<'_>>,
+    verb: &str,
+    s: &Summary,
+    input: &Path,
+    output: &Path,
+) -> Result<(), Failure> {
+    let v = summary_value(s, input, output);
+    let v = match query {
+        Some(q) => crate::search(q, &v)?,
         None => v,
     };
     let order = ["KeyId", "EncryptionContext", "InputFile", "OutputFile", "PlaintextBytes", "Chunks", "ChunkSize"];

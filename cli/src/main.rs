@@ -1,6 +1,7 @@
 //! `trent`: the Trent key management engine from the shell, with the subcommands, flags,
 //! output and exit codes of `aws kms`, on the embedded keystore (a data directory holding a
-//! SQLite keystore and a root key file, created by the first command that needs it).
+//! SQLite keystore, created by the first command that needs it, with a root key kept apart
+//! from it: see [`rootkey`]).
 //!
 //! ```text
 //! trent encrypt --key-id alias/foo --plaintext fileb://bar.txt --output text \
@@ -19,6 +20,7 @@ mod config;
 mod envelope;
 mod model;
 mod output;
+mod rootkey;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -82,12 +84,40 @@ impl Failure {
     }
 }
 
+/// `text` with its control characters (and Unicode's bidirectional overrides) escaped, for an
+/// error message that quotes an argument, a path or a value: `\x1b`, `\n`, `\u{202e}`. What the
+/// user typed must not move the cursor, recolour or rewrite the terminal.
+pub fn escape(text: &str) -> String {
+    escape_controls(text, false)
+}
+
+/// As [`escape`]; with `keep_newlines`, `\n` and `\t` pass (the layout of a whole message).
+fn escape_controls(text: &str, keep_newlines: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' if keep_newlines => out.push(c),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && u32::from(c) <= 0xff => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
     let code = match run(std::env::args_os().collect()) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(f) => {
             if !f.message.is_empty() {
-                let _ = writeln!(std::io::stderr(), "{}", f.message);
+                // Messages quote arguments, paths and the engine's texts (which quote key ids
+                // and aliases as given): no control character reaches the terminal raw.
+                let _ = writeln!(std::io::stderr(), "{}", escape_controls(&f.message, true));
             }
             ExitCode::from(f.code)
         }
@@ -138,8 +168,8 @@ fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     if sub == "envelope" {
         return envelope::run(&settings, sub_matches);
     }
-    let operation =
-        args::operation_of(sub).ok_or_else(|| Failure::usage(format!("argument command: Invalid choice: '{sub}'")))?;
+    let operation = args::operation_of(sub)
+        .ok_or_else(|| Failure::usage(format!("argument command: Invalid choice: '{}'", escape(sub))))?;
     let request = args::request(operation, sub_matches)?;
     let query = settings.query.as_deref().map(compile_query).transpose()?;
     let (kms, caller) = open(&settings)?;
@@ -147,28 +177,35 @@ fn run(mut argv: Vec<std::ffi::OsString>) -> Result<(), Failure> {
     print(operation, response, query.as_ref(), settings.output)
 }
 
-/// Opens the engine on the data directory (creating the keystore at the first use).
+/// Opens the engine on the data directory (creating the keystore at the first use), with the
+/// root key from its source (see [`rootkey`]).
 pub fn open(settings: &Settings) -> Result<(Kms, Caller), Failure> {
     // Owner-only, as the engine makes the data directory (parents included).
     use std::os::unix::fs::DirBuilderExt as _;
+    let shown = || escape(&settings.data_dir.display().to_string());
     if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&settings.data_dir) {
         return Err(Failure {
             code: exit::CONFIG,
-            message: format!("\ncannot create the data directory {}: {e}", settings.data_dir.display()),
+            message: format!("\ncannot create the data directory {}: {e}", shown()),
         });
     }
+    let root_key = rootkey::source(settings)?;
     let kms = Kms::builder()
         .region(settings.region.clone())
         .account(settings.account.clone())
         .data_dir(&settings.data_dir)
+        .root_key_source(root_key)
         .open()
-        .map_err(|e| Failure {
-            code: exit::CONFIG,
-            message: format!("\ncannot open the keystore in {}: {e}", settings.data_dir.display()),
+        .map_err(|e| {
+            let mut message = format!("\ncannot open the keystore in {}: {e}", shown());
+            if matches!(e, trent::OpenError::RootKey(_)) {
+                message = format!("{message} {}", rootkey::SOURCE_HINT);
+            }
+            Failure { code: exit::CONFIG, message }
         })?;
     let caller = match &settings.caller {
         Some(arn) => {
-            Caller::from_arn(arn).map_err(|e| Failure::usage(format!("argument --caller: {}", e.message())))?
+            Caller::from_arn(arn).map_err(|e| Failure::usage(format!("argument --caller: {}", escape(e.message()))))?
         }
         None => kms.root_caller(),
     };
@@ -233,7 +270,7 @@ pub fn call(kms: &Kms, caller: &Caller, operation: &str, mut request: Value, pag
 /// `--output` format.
 /// Compiles a `--query` expression.
 pub(crate) fn compile_query(q: &str) -> Result<jmespath::Expression<'static>, Failure> {
-    jmespath::compile(q).map_err(|e| Failure::usage(format!("Bad value for --query {q}: {e}")))
+    jmespath::compile(q).map_err(|e| Failure::usage(format!("Bad value for --query {}: {e}", escape(q))))
 }
 
 /// Runs a compiled `--query` on a response.

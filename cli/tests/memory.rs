@@ -14,6 +14,7 @@ fn trent(dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_trent"));
     c.env("TRENT_DATA_DIR", dir.join("data"))
         .env("TRENT_CONFIG_FILE", dir.join("none"))
+        .env("TRENT_ROOT_KEY_SOURCE", format!("file:{}", dir.join("root.key").display()))
         .env("TRENT_REPORT_PEAK_RSS", "1");
     c
 }

@@ -1,5 +1,6 @@
 //! Runs the shell tests in `cli/tests/shell/` with this build's `trent` first on PATH: the
-//! seed notes' two commands verbatim, and the same flow through every subcommand.
+//! seed notes' two commands verbatim, the same flow through every subcommand, and the root
+//! key sources.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
@@ -19,6 +20,7 @@ fn run_script(name: &str) {
         .env_remove("TRENT_CALLER")
         .env_remove("TRENT_OUTPUT")
         .env_remove("TRENT_PROFILE")
+        .env_remove("TRENT_ROOT_KEY_SOURCE")
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
         .env_remove("AWS_DEFAULT_OUTPUT")
@@ -42,4 +44,9 @@ fn seed_notes_commands_verbatim() {
 #[test]
 fn every_subcommand() {
     run_script("every-command.sh");
+}
+
+#[test]
+fn root_key_sources() {
+    run_script("root-key.sh");
 }

@@ -749,6 +749,90 @@ pub mod fork {
     }
 }
 
+/// Removes the variable `name` from this process's environment, once a root key (or its
+/// passphrase) has been read from it, and overwrites its value with zeros where the kernel put
+/// the process's initial environment — the block that `/proc/PID/environ` shows to the
+/// process's owner and to root, which removing the variable alone leaves intact.
+///
+/// The overwrite happens on Linux, and only when the variable's value lies in that initial
+/// block (a value set later by `setenv` lives in memory the C library owns and is only
+/// removed). Copies made elsewhere (a runtime's own copy of the environment, such as Python's
+/// `os.environ` or Go's `os.Getenv`, or the parent process's) are out of reach.
+///
+/// `std::env::remove_var` is `unsafe` because the C library's environment is not
+/// thread-safe: see the `SAFETY` comment below for the condition this relies on, which
+/// [`RootKeySource::env`](crate::RootKeySource::env) documents for embedders.
+pub(crate) fn remove_env_var(name: &str) {
+    // `remove_var` panics on these names; no variable can have them, so there is nothing to do.
+    if name.is_empty() || name.contains(['=', '\0']) {
+        return;
+    }
+    let initial = env_block::value_in_initial_block(name);
+    // SAFETY: `remove_var` requires that no other thread reads or writes the environment at
+    // the same time except through `std::env` (whose functions take the standard library's
+    // environment lock, as `remove_var` does). This function cannot check that, and neither
+    // can the engine: a thread that calls C's `getenv` (directly, or inside the C library,
+    // whose time zone, locale and resolver functions read the environment) while the C
+    // library rearranges its `environ` array may read a stale pointer, and a thread that sets
+    // a variable meanwhile races with the `getenv` above. The engine calls this once per open
+    // from these sources, inside `KmsBuilder::open`; the documentation of
+    // `RootKeySource::env` and `RootKeySource::passphrase_env` states the condition for
+    // embedders: open the engine while no other thread reads the environment through C or
+    // changes it (before starting threads, as a program that reads its configuration at
+    // start-up does), or use another source. Under that condition no other reader or writer
+    // exists, and the removal is sound; the CLI opens its engine before it starts any thread.
+    unsafe { std::env::remove_var(name) };
+    if let Some((ptr, len)) = initial {
+        // SAFETY: `ptr..ptr + len` lies inside the process's initial environment block
+        // (`env_start..env_end` of `/proc/self/stat`), which the kernel mapped writable on the
+        // main thread's stack for the process's whole life and which neither Rust nor the C
+        // library allocated or frees. After `remove_var` no `environ` entry points at these
+        // bytes any more, so only a thread that looked the variable up before the removal
+        // could still read them: the same condition as above.
+        unsafe { memsec::memzero(ptr, len) }
+    }
+}
+
+/// Where a variable's value sits in the initial environment block (Linux).
+mod env_block {
+    /// The address and length of `name`'s value, if `getenv` finds it inside the block the
+    /// kernel filled at `execve` (`env_start..env_end` in `/proc/self/stat`).
+    #[cfg(target_os = "linux")]
+    pub(super) fn value_in_initial_block(name: &str) -> Option<(*mut u8, usize)> {
+        let (start, end) = bounds()?;
+        let c_name = std::ffi::CString::new(name).ok()?;
+        // SAFETY: `c_name` is a valid NUL-terminated string; `getenv` returns NULL or a
+        // pointer to a NUL-terminated value. No other thread changes the environment during
+        // this call: the condition stated at `remove_var` in `remove_env_var`.
+        let value = unsafe { libc::getenv(c_name.as_ptr()) };
+        if value.is_null() {
+            return None;
+        }
+        // SAFETY: `value` is non-null and points at a NUL-terminated string (above).
+        let len = unsafe { libc::strlen(value) };
+        let at = value as usize;
+        (at >= start && at.checked_add(len)? < end).then_some((value.cast::<u8>(), len))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn value_in_initial_block(_name: &str) -> Option<(*mut u8, usize)> {
+        None
+    }
+
+    /// `env_start` and `env_end` of `/proc/self/stat` (fields 50 and 51, after the command
+    /// name in parentheses, which may itself hold spaces or parentheses).
+    #[cfg(target_os = "linux")]
+    fn bounds() -> Option<(usize, usize)> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let after_name = &stat[stat.rfind(')')? + 1..];
+        // Field 3 (the state) is the first one after the name.
+        let mut fields = after_name.split_whitespace().skip(50 - 3);
+        let start: usize = fields.next()?.parse().ok()?;
+        let end: usize = fields.next()?.parse().ok()?;
+        (start != 0 && start < end).then_some((start, end))
+    }
+}
+
 /// A byte string of key material in locked memory, wiped when dropped.
 ///
 /// No `Clone` (use [`SecretBytes::try_clone`]), no `Display`, no `PartialEq` (use

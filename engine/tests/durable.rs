@@ -544,6 +544,7 @@ const ENV_CHILD: &str = "TRENT_DURABLE_ENV_CHILD";
 const ENV_HEX: &str = "TRENT_DURABLE_ROOT_HEX";
 const ENV_B64: &str = "TRENT_DURABLE_ROOT_B64";
 const ENV_GARBAGE: &str = "TRENT_DURABLE_ROOT_GARBAGE";
+const ENV_GARBAGE_NEW_STORE: &str = "TRENT_DURABLE_ROOT_GARBAGE_NEW_STORE";
 const ENV_NOT_HEX: &str = "TRENT_DURABLE_ROOT_NOT_HEX";
 const ENV_UNSET: &str = "TRENT_DURABLE_ROOT_UNSET";
 const GARBAGE: &str = "s3cr3t-but-not-a-key-c0ffee";
@@ -556,20 +557,95 @@ const NOT_HEX: &str = "zz4c6f72656d20697073756d20646f6c6f722073697420616d65742c2
 #[test]
 fn a_root_key_from_an_environment_variable() {
     let key = [0x3cu8; 32];
+    let b64 = format!(" {}\n", base64::engine::general_purpose::STANDARD.encode(key));
+    run_env_child(
+        "env_child",
+        &[
+            (ENV_HEX, &hex::encode(key)),
+            (ENV_B64, &b64),
+            (ENV_GARBAGE, GARBAGE),
+            (ENV_GARBAGE_NEW_STORE, GARBAGE),
+            (ENV_NOT_HEX, NOT_HEX),
+        ],
+    );
+}
+
+/// Runs this test binary again, only the ignored test `name`, with `ENV_CHILD` and `vars` set
+/// (and `ENV_UNSET` unset), and checks that it ran its checks to the end.
+fn run_env_child(name: &str, vars: &[(&str, &str)]) {
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["env_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(ENV_CHILD, "1")
-        .env(ENV_HEX, hex::encode(key))
-        .env(ENV_B64, format!(" {}\n", base64::engine::general_purpose::STANDARD.encode(key)))
-        .env(ENV_GARBAGE, GARBAGE)
-        .env(ENV_NOT_HEX, NOT_HEX)
+        .envs(vars.iter().copied())
         .env_remove(ENV_UNSET)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the child failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("env_child: all checks ran"), "the child did not run its checks:\n{stdout}\n{stderr}");
+    let done = format!("{name}: all checks ran");
+    assert!(stdout.contains(&done), "the child did not run its checks:\n{stdout}\n{stderr}");
+}
+
+const ENV_TAKEN: &str = "TRENT_DURABLE_ROOT_TAKEN";
+const ENV_PASSPHRASE: &str = "TRENT_DURABLE_PASSPHRASE";
+const TAKEN_KEY: [u8; 32] = [0x5e; 32];
+const PASSPHRASE: &str = "a passphrase from the environment";
+
+/// A root key or passphrase read from a variable is removed from the environment by the open
+/// (and its value overwritten in the initial environment block, which `/proc/self/environ`
+/// shows); a second engine opened from the same variable gets an error saying so. In a child
+/// process, as [`a_root_key_from_an_environment_variable`].
+#[test]
+fn the_root_key_variable_is_removed_from_the_environment() {
+    run_env_child("env_removed_child", &[(ENV_TAKEN, &hex::encode(TAKEN_KEY)), (ENV_PASSPHRASE, PASSPHRASE)]);
+}
+
+#[test]
+#[ignore = "run by the_root_key_variable_is_removed_from_the_environment, in a child process with the variables set"]
+fn env_removed_child() {
+    if std::env::var(ENV_CHILD).is_err() {
+        return;
+    }
+    let environ = || std::fs::read("/proc/self/environ").unwrap_or_default();
+    let shows = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+    let hex_key = hex::encode(TAKEN_KEY);
+    assert!(shows(&environ(), hex_key.as_bytes()), "the child's environment holds the key before the open");
+    assert!(shows(&environ(), PASSPHRASE.as_bytes()), "the child's environment holds the passphrase before the open");
+
+    // The root key: gone from the environment once an engine has read it.
+    let path = common::fresh_path("db");
+    let kms = Kms::builder().sqlite(&path).root_key_source(RootKeySource::env(ENV_TAKEN)).open().unwrap();
+    assert!(std::env::var_os(ENV_TAKEN).is_none(), "{ENV_TAKEN} is still in the environment");
+    assert!(!shows(&environ(), hex_key.as_bytes()), "/proc/self/environ still shows the root key");
+    let key = new_key(&kms);
+    let blob = encrypt(&kms, &key, b"from a variable that is gone");
+    drop(kms);
+    // A second engine from the same variable: a clear error, nothing changed.
+    let before = store_files(&path);
+    let e = root_key_error(Kms::builder().sqlite(&path).root_key_source(RootKeySource::env(ENV_TAKEN)).open());
+    assert!(e.message().contains(ENV_TAKEN) && e.message().contains("was removed"), "{e}");
+    assert!(e.message().contains("RootKeySource::bytes"), "the error says what to do: {e}");
+    assert_unchanged(&path, &before, "opening again from a removed variable");
+    let kms = Kms::builder().sqlite(&path).root_key(TAKEN_KEY).open().unwrap();
+    assert_eq!(decrypt(&kms, &blob), b"from a variable that is gone");
+    drop(kms);
+
+    // A passphrase from a variable: the same, and the key it gives is the passphrase's.
+    let path = common::fresh_path("db");
+    let kms =
+        Kms::builder().sqlite(&path).root_key_source(RootKeySource::passphrase_env(ENV_PASSPHRASE)).open().unwrap();
+    assert!(std::env::var_os(ENV_PASSPHRASE).is_none(), "{ENV_PASSPHRASE} is still in the environment");
+    assert!(!shows(&environ(), PASSPHRASE.as_bytes()), "/proc/self/environ still shows the passphrase");
+    let blob = encrypt(&kms, &new_key(&kms), b"from a passphrase variable");
+    drop(kms);
+    let e = root_key_error(
+        Kms::builder().sqlite(&path).root_key_source(RootKeySource::passphrase_env(ENV_PASSPHRASE)).open(),
+    );
+    assert!(e.message().contains(ENV_PASSPHRASE) && e.message().contains("was removed"), "{e}");
+    let kms = Kms::builder().sqlite(&path).root_key_source(RootKeySource::passphrase(PASSPHRASE)).open().unwrap();
+    assert_eq!(decrypt(&kms, &blob), b"from a passphrase variable");
+    println!("env_removed_child: all checks ran");
 }
 
 #[test]
@@ -613,8 +689,9 @@ fn env_child() {
     }
     // The variable of a new store must be good too: nothing is created on a failure.
     let fresh = common::fresh_path("db");
-    let e = root_key_error(Kms::builder().sqlite(&fresh).root_key_source(RootKeySource::env(ENV_GARBAGE)).open());
-    assert!(!e.to_string().contains(GARBAGE));
+    let e =
+        root_key_error(Kms::builder().sqlite(&fresh).root_key_source(RootKeySource::env(ENV_GARBAGE_NEW_STORE)).open());
+    assert!(e.message().contains("hex") && !e.to_string().contains(GARBAGE), "{e}");
     println!("env_child: all checks ran");
 }
 

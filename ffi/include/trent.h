@@ -659,7 +659,10 @@ trent_result trent_kms_builder_root_key_passphrase(struct trent_kms_builder *bui
 
 /**
  * Root key: the environment variable `name` (64 hex digits or 44 characters of base64), read
- * when the engine opens.
+ * when the engine opens and then removed from the process's environment (`unsetenv`; on Linux
+ * its value is also overwritten in the initial environment block), so a second engine opened
+ * from the same variable fails. Open while no other thread calls `getenv` or `setenv`, or use
+ * another source.
  */
 trent_result trent_kms_builder_root_key_env(struct trent_kms_builder *builder,
                                             const char *name,

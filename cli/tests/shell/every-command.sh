@@ -6,7 +6,8 @@ set -euo pipefail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-export TRENT_DATA_DIR="$work/data" TRENT_CONFIG_FILE="$work/no-config"
+# HOME too: the root key file goes to ~/.trent/root.key, outside the data directory.
+export HOME="$work/home" TRENT_DATA_DIR="$work/data" TRENT_CONFIG_FILE="$work/no-config"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 eq() { [[ "$1" == "$2" ]] || fail "expected '$2', got '$1' ($3)"; }
@@ -123,7 +124,10 @@ printf '[profile eu]\nregion = eu-west-1\n' > config
 eq "$(TRENT_CONFIG_FILE=$work/config trent --profile eu create-key --query KeyMetadata.Arn --output text | cut -d: -f4)" eu-west-1 "config file"
 eq "$(TRENT_REGION=eu-central-1 trent create-key --query KeyMetadata.Arn --output text | cut -d: -f4)" eu-central-1 "environment"
 eq "$(trent create-key --region ap-south-1 --query KeyMetadata.Arn --output text | cut -d: -f4)" ap-south-1 "flag"
-# The data directory the first command created is owner-only, like the keystore in it.
+# The data directory the first command created is owner-only, like the keystore in it; the
+# root key file is outside it, owner-only too.
 eq "$(stat -c %a "$TRENT_DATA_DIR")" 700 "data directory mode"
-eq "$(stat -c %a "$TRENT_DATA_DIR/root.key")" 600 "root key mode"
+eq "$(stat -c %a "$TRENT_DATA_DIR/trent.db")" 600 "keystore mode"
+eq "$(stat -c %a "$HOME/.trent/root.key")" 600 "root key mode"
+[[ ! -e $TRENT_DATA_DIR/root.key ]] || fail "the root key file is in the data directory"
 echo "every-command: ok"

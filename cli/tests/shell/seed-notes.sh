@@ -6,7 +6,8 @@ set -euo pipefail
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-export TRENT_DATA_DIR="$work/data" TRENT_CONFIG_FILE="$work/no-config"
+# HOME too: the root key file goes to ~/.trent/root.key, outside the data directory.
+export HOME="$work/home" TRENT_DATA_DIR="$work/data" TRENT_CONFIG_FILE="$work/no-config"
 
 # A key and alias/foo for the notes to use (the first command creates the keystore).
 key_id=$(trent create-key --description "seed notes" --query KeyMetadata.KeyId --output text)

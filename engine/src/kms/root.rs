@@ -28,7 +28,9 @@ pub const MIN_PASSPHRASE_ITERATIONS: u32 = 600_000;
 /// - a **passphrase**, stretched with PBKDF2-HMAC-SHA256 (at least 600,000 iterations) and a
 ///   random 16-byte salt that the store keeps (metadata entry `root_key_kdf`), so every engine
 ///   sharing the store derives the same key;
-/// - an **environment variable** holding the 32 bytes as 64 hex digits or standard base64;
+/// - an **environment variable** holding the 32 bytes as 64 hex digits or standard base64, or
+///   a passphrase (as above); the engine removes the variable from the process's environment
+///   once it has read it (see [`RootKeySource::env`]);
 /// - **bytes** handed over by the embedder (the builder's copy is wiped once it is in locked
 ///   memory).
 ///
@@ -43,6 +45,7 @@ enum Source {
     File(PathBuf),
     Passphrase { passphrase: String, iterations: u32 },
     Env(String),
+    PassphraseEnv(String),
     Random,
 }
 
@@ -73,9 +76,34 @@ impl RootKeySource {
         })
     }
 
-    /// The environment variable `name`: 64 hex digits or 44 characters of standard base64.
+    /// The environment variable `name`: 64 hex digits or 44 characters of standard base64
+    /// (surrounding whitespace ignored).
+    ///
+    /// **The variable is removed from the process's environment as soon as the engine has
+    /// read it** (whether or not the open then succeeds), so that child processes do not
+    /// inherit the key and it does not stay readable in the environment; on Linux its value
+    /// is also overwritten with zeros in the initial environment block that
+    /// `/proc/PID/environ` shows, when it is there. The engine wipes its own copies. So a
+    /// second engine opened from the same variable in the same process fails, with an error
+    /// saying that the variable was removed by an earlier open: keep the first engine (clones
+    /// share everything), or read the key once yourself and pass it with
+    /// [`RootKeySource::bytes`]. Copies outside the C environment are not changed: the parent
+    /// process's, or a runtime's own copy (Python's `os.environ`, Go's `os.Getenv`).
+    ///
+    /// Removing a variable is not thread-safe in C: open an engine from this source while no
+    /// other thread of the process reads the environment through C (`getenv`, also called
+    /// inside the C library for time zones, locales and name resolution) or changes it —
+    /// typically at start-up, before other threads exist — or use another source.
     pub fn env(name: impl Into<String>) -> Self {
         Self(Source::Env(name.into()))
+    }
+
+    /// A passphrase (as [`RootKeySource::passphrase`], 600,000 iterations) read from the
+    /// environment variable `name`, taken as it is (not trimmed; it must not be empty). The
+    /// variable is removed from the environment once read, with the same effects and the
+    /// same condition on threads as [`RootKeySource::env`].
+    pub fn passphrase_env(name: impl Into<String>) -> Self {
+        Self(Source::PassphraseEnv(name.into()))
     }
 
     /// A random key that lives only as long as the engine: for in-memory stores.
@@ -92,7 +120,7 @@ impl Drop for RootKeySource {
                 let mut bytes = std::mem::take(passphrase).into_bytes();
                 wipe(&mut bytes);
             }
-            Source::File(_) | Source::Env(_) | Source::Random => {}
+            Source::File(_) | Source::Env(_) | Source::PassphraseEnv(_) | Source::Random => {}
         }
     }
 }
@@ -106,6 +134,7 @@ impl fmt::Debug for RootKeySource {
                 write!(f, "RootKeySource::Passphrase(.., {iterations} iterations)")
             }
             Source::Env(name) => f.debug_tuple("RootKeySource::Env").field(name).finish(),
+            Source::PassphraseEnv(name) => f.debug_tuple("RootKeySource::PassphraseEnv").field(name).finish(),
             Source::Random => f.write_str("RootKeySource::Random"),
         }
     }
@@ -178,22 +207,56 @@ fn create_key_file(path: &Path, key: &[u8; KEY_LEN]) -> Result<(), Error> {
     Ok(())
 }
 
-fn decode_env(name: &str, out: &mut [u8; KEY_LEN]) -> Result<(), Error> {
-    let mut value = std::env::var(name)
-        .map_err(|_| root_error(format!("The root key variable {name} is not set (or not UTF-8)")))?;
-    let text = value.trim();
-    let ok = if text.len() == 2 * KEY_LEN {
-        hex::decode_to_slice(text, out).is_ok()
-    } else {
-        matches!(base64::engine::general_purpose::STANDARD.decode_slice(text, out), Ok(KEY_LEN))
+/// The names of the variables an engine of this process read a root key or passphrase from
+/// and removed from the environment: to say so when another open asks for one of them.
+static TAKEN_ENV: parking_lot::Mutex<Vec<String>> = parking_lot::Mutex::new(Vec::new());
+
+/// The value of the variable `name` (`what`: "root key" or "passphrase"), removed from the
+/// environment once read (see [`RootKeySource::env`]). The caller wipes the bytes.
+fn take_env(name: &str, what: &str) -> Result<Vec<u8>, Error> {
+    let Some(value) = std::env::var_os(name) else {
+        let message = if TAKEN_ENV.lock().iter().any(|n| n == name) {
+            format!(
+                "The {what} variable {name} was removed from the environment when an engine of this process \
+                 read it; open further engines with the key itself (RootKeySource::bytes) or from another source"
+            )
+        } else {
+            format!("The {what} variable {name} is not set")
+        };
+        return Err(root_error(message));
     };
-    let mut bytes = std::mem::take(&mut value).into_bytes();
-    wipe(&mut bytes);
+    crate::secret::remove_env_var(name);
+    let mut taken = TAKEN_ENV.lock();
+    if !taken.iter().any(|n| n == name) {
+        taken.push(name.to_owned());
+    }
+    Ok(value.into_encoded_bytes())
+}
+
+fn decode_env(name: &str, out: &mut [u8; KEY_LEN]) -> Result<(), Error> {
+    let mut value = take_env(name, "root key")?;
+    let ok = match std::str::from_utf8(&value).map(str::trim) {
+        Ok(text) if text.len() == 2 * KEY_LEN => hex::decode_to_slice(text, out).is_ok(),
+        Ok(text) => matches!(base64::engine::general_purpose::STANDARD.decode_slice(text, out), Ok(KEY_LEN)),
+        Err(_) => false,
+    };
+    wipe(&mut value);
     if ok {
         Ok(())
     } else {
         Err(root_error(format!("The root key variable {name} must hold 32 bytes as 64 hex digits or base64")))
     }
+}
+
+/// PBKDF2 of `passphrase` with the iterations and salt `kdf` gives.
+fn derive(
+    passphrase: &[u8],
+    iterations: u32,
+    out: &mut [u8; KEY_LEN],
+    kdf: impl FnOnce(u32) -> Result<(u32, Vec<u8>), Error>,
+) -> Result<(), Error> {
+    let (n, salt) = kdf(iterations)?;
+    crypto::pbkdf2_hmac_sha256(n, &salt, passphrase, out).map_err(|_| Error::Internal("PBKDF2 failed".into()))
 }
 
 /// Where the root key's bytes come from, in `out`. `kdf` gives a passphrase's PBKDF2
@@ -218,12 +281,19 @@ fn key_bytes(
         ))),
         Source::File(path) => crypto::fill_random(out).map(|()| Some(path.clone())).map_err(|_| rng_failed()),
         Source::Passphrase { passphrase, iterations } => {
-            let (n, salt) = kdf(*iterations)?;
-            crypto::pbkdf2_hmac_sha256(n, &salt, passphrase.as_bytes(), out)
-                .map(|()| None)
-                .map_err(|_| Error::Internal("PBKDF2 failed".into()))
+            derive(passphrase.as_bytes(), *iterations, out, kdf).map(|()| None)
         }
         Source::Env(name) => decode_env(name, out).map(|()| None),
+        Source::PassphraseEnv(name) => {
+            let mut passphrase = take_env(name, "passphrase")?;
+            let derived = if passphrase.is_empty() {
+                Err(root_error(format!("The passphrase variable {name} is empty")))
+            } else {
+                derive(&passphrase, MIN_PASSPHRASE_ITERATIONS, out, kdf)
+            };
+            wipe(&mut passphrase);
+            derived.map(|()| None)
+        }
         Source::Random => crypto::fill_random(out).map(|()| None).map_err(|_| rng_failed()),
     }
 }
@@ -309,6 +379,7 @@ impl RootKeySource {
             Source::File(p) => format!("key file {}", p.display()),
             Source::Passphrase { .. } => "passphrase".into(),
             Source::Env(name) => format!("variable {name}"),
+            Source::PassphraseEnv(name) => format!("passphrase from variable {name}"),
             Source::Random => "random".into(),
         }
     }
