@@ -199,7 +199,7 @@ pub fn call(kms: &Kms, caller: &Caller, operation: &str, mut request: Value, pag
         if out.is_empty() {
             return Ok(Value::Object(Default::default()));
         }
-        serde_json::from_slice(&out).map_err(Failure::other)
+        serde_json::from_slice(out.expose_secret()).map_err(Failure::other)
     };
     let list = paginated(operation).filter(|_| paginate && request.get("Marker").is_none());
     let Some(list) = list else { return once(&request) };

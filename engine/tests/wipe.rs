@@ -1,0 +1,120 @@
+//! Plaintexts the engine is given or hands out on the ordinary heap are wiped once dropped:
+//! an Encrypt request's and an encrypt batch item's plaintext ([`SecretVec`]), the JSON bodies
+//! of `call_json` and of the responses' `to_json` that carry a plaintext in base64.
+//!
+//! After the calls, the test reads its own process's writable memory (`/proc/self/mem`: the
+//! heap, anonymous mappings, data segments, other threads' stacks; not the main thread's
+//! stack) and counts 64-byte pieces of the plaintext and of its base64: there must be none. It
+//! is alone in its binary, and builds its inputs so that it leaves no copy of its own: the
+//! pieces it looks for are kept XORed with a mask.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs::File;
+use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use trent::secret::{SecretVec, wipe};
+use trent::{CreateKeyRequest, DecryptRequest, EncryptBatchRequest, EncryptItem, EncryptRequest, Kms};
+
+const MASK: u8 = 0xA5;
+const LEN: usize = 4096;
+
+/// The plaintext: pseudo-random bytes, made straight into their own buffer.
+fn plaintext(seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..LEN)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// `bytes` masked, and `bytes` wiped.
+fn masked(bytes: &mut [u8]) -> Vec<u8> {
+    let out = bytes.iter().map(|b| b ^ MASK).collect();
+    wipe(bytes);
+    out
+}
+
+/// The pieces to look for: bytes 1000..1064 of the plaintext, and 64 characters of its base64
+/// (those of bytes 1500..1548), masked.
+fn needles(seed: u64) -> [Vec<u8>; 2] {
+    let mut p = SecretVec::from(plaintext(seed));
+    let mut text = [0u8; 64];
+    STANDARD.encode_slice(&p.expose_secret()[1500..1548], &mut text).unwrap();
+    [masked(&mut p.expose_secret_mut()[1000..1064]), masked(&mut text)]
+}
+
+/// The plaintext in base64, in a buffer of its own.
+fn base64_of(p: &SecretVec) -> SecretVec {
+    let mut text = SecretVec::new();
+    text.resize(base64::encoded_len(p.len(), true).unwrap(), 0);
+    STANDARD.encode_slice(p.expose_secret(), text.expose_secret_mut()).unwrap();
+    text
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w.iter().zip(needle).all(|(h, n)| h ^ MASK == *n))
+}
+
+/// How many times the unmasked `needle` occurs in the process's writable memory.
+fn occurrences(needle: &[u8]) -> usize {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mem = File::open("/proc/self/mem").unwrap();
+    let mut count = 0;
+    for line in maps.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let name = f.get(5).copied().unwrap_or_default();
+        if !f[1].starts_with("rw") || name == "[stack]" || name.starts_with("[v") {
+            continue;
+        }
+        let (start, end) = f[0].split_once('-').unwrap();
+        let (start, end) = (u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap());
+        let mut region = vec![0u8; (end - start) as usize];
+        if mem.read_exact_at(&mut region, start).is_ok() {
+            count += region.windows(needle.len()).filter(|w| w.iter().zip(needle).all(|(h, n)| h ^ MASK == *n)).count();
+        }
+    }
+    count
+}
+
+#[test]
+fn engine_plaintexts_are_wiped_after_use() {
+    let kms = Kms::open_in_memory().unwrap();
+    let me = kms.root_caller();
+    let key = kms.create_key(&me, &CreateKeyRequest::default()).unwrap().key_metadata.key_id;
+    let [raw, text] = needles(7);
+
+    // Encrypt: the request's plaintext.
+    let blob = kms.encrypt(&me, &EncryptRequest::new(&key, plaintext(7))).unwrap().ciphertext_blob;
+    // An encrypt batch: its items' plaintexts.
+    let items = vec![EncryptItem { plaintext: plaintext(7).into(), ..Default::default() }];
+    let batch = kms.encrypt_batch(&me, &EncryptBatchRequest { key_id: key.clone(), items, ..Default::default() });
+    assert!(batch.unwrap().ciphertext_blobs[0].is_ok());
+
+    // Decrypt through call_json and through `to_json`: bodies with the plaintext in base64.
+    let request = format!(r#"{{"CiphertextBlob":"{}"}}"#, STANDARD.encode(&blob));
+    let body = kms.call_json(&me, "Decrypt", request.as_bytes()).unwrap();
+    assert!(contains(body.expose_secret(), &text), "the needle is right");
+    drop(body);
+    let resp = kms.decrypt(&me, &DecryptRequest::new(blob.clone())).unwrap();
+    assert!(contains(resp.to_json().unwrap().expose_secret(), &text));
+    drop(resp);
+
+    // Encrypt through call_json, from a request the test builds in a wiped buffer.
+    let mut request = SecretVec::new();
+    write!(request, r#"{{"KeyId":"{key}","Plaintext":""#).unwrap();
+    request.extend_from_slice(base64_of(&SecretVec::from(plaintext(7))).expose_secret());
+    request.extend_from_slice(br#""}"#);
+    kms.call_json(&me, "Encrypt", request.expose_secret()).unwrap();
+    drop(request);
+
+    assert_eq!(occurrences(&raw), 0, "the plaintext is left in memory");
+    assert_eq!(occurrences(&text), 0, "its base64 is left in memory");
+    drop(kms);
+}
