@@ -53,7 +53,9 @@
 //! - reordering or swapping chunks changes their index, so they fail to open;
 //! - dropping or duplicating a chunk moves the following ones to other indices;
 //! - truncation anywhere, including at a chunk boundary, leaves a last chunk that was not
-//!   sealed as final ([`EnvelopeError::Truncated`]);
+//!   sealed as final: [`EnvelopeError::Truncated`] when the input ends after whole chunks,
+//!   [`EnvelopeError::TruncatedInChunk`] when it ends inside one (a short last chunk that fails
+//!   to authenticate: a cut, or a change to a short final chunk, which look the same);
 //! - data appended after the final chunk makes the final chunk non-last, so it fails to open
 //!   ([`EnvelopeError::ChunkAuthentication`]);
 //! - any change to the header fails the header tag before any chunk is read (a changed
@@ -155,6 +157,13 @@ pub enum EnvelopeError {
         /// How many chunks were read.
         chunks: u64,
     },
+    /// The input ends inside chunk `index`: fewer bytes than a whole chunk follow the previous
+    /// one, and they fail to authenticate as the final chunk. A file cut inside a chunk and a
+    /// file whose (short) final chunk was modified look the same; the first is the usual cause.
+    TruncatedInChunk {
+        /// The index of the chunk the input ends in (0-based): the whole chunks before it.
+        index: u64,
+    },
     /// An option is out of range, or the header differs from what the caller required.
     InvalidArgument(String),
 }
@@ -177,6 +186,10 @@ impl fmt::Display for EnvelopeError {
             Self::Truncated { chunks } => {
                 write!(f, "the envelope file is truncated: it ends after {chunks} chunk(s), before the final chunk")
             }
+            Self::TruncatedInChunk { index } => write!(
+                f,
+                "the envelope file is truncated (or its last chunk was modified): it ends inside chunk {index}, which fails to authenticate as the final chunk"
+            ),
             Self::InvalidArgument(m) => write!(f, "invalid envelope argument: {m}"),
         }
     }
@@ -793,7 +806,7 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
                 let whole = chunk.len() == stride;
                 if body_len == 0 && idx != 0 {
                     // The writer makes an empty chunk only for an empty plaintext.
-                    return Err(EnvelopeError::ChunkAuthentication { index: idx });
+                    return Err(EnvelopeError::TruncatedInChunk { index: idx });
                 }
                 // A whole last chunk may be a non-final one after which the file was cut:
                 // its ciphertext is kept to try that if it fails as the final chunk.
@@ -830,7 +843,9 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
 
 /// Why the last chunk of the input, chunk `index`, failed to open as the final chunk, given
 /// its ciphertext in `scratch` (overwritten). A whole chunk that opens as a non-final one was
-/// followed by chunks that were cut off. A shorter one can only be a final chunk.
+/// followed by chunks that were cut off. A shorter one can only be a final chunk: a cut inside
+/// a chunk and a change to a short final chunk look the same, and since lengths are public,
+/// saying so reveals nothing.
 fn last_chunk_error(
     key: &AeadKey,
     aad: &[u8],
@@ -840,7 +855,7 @@ fn last_chunk_error(
     whole: bool,
 ) -> EnvelopeError {
     if !whole {
-        return EnvelopeError::ChunkAuthentication { index };
+        return EnvelopeError::TruncatedInChunk { index };
     }
     let cut = key.open_in_place_separate_tag(nonce(index, false), aad, tag, scratch).is_ok();
     wipe(scratch);
@@ -1022,7 +1037,7 @@ fn open_all(
     }
     if last_len == TAG_LEN && chunks > 1 {
         // The writer makes an empty chunk only for an empty plaintext.
-        return Err(EnvelopeError::ChunkAuthentication { index: chunks as u64 - 1 });
+        return Err(EnvelopeError::TruncatedInChunk { index: chunks as u64 - 1 });
     }
     let aad = header.tag;
     out.resize(rest.len() - chunks * TAG_LEN, 0);
