@@ -7,7 +7,7 @@
 //! is never in memory as such: not in the environment, not here.
 
 use std::fs::File;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::os::unix::fs::FileExt as _;
 
 const MASK: u8 = 0x5A;
@@ -28,17 +28,21 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()
 }
 
-/// Counts the occurrences of the unmasked `masked` in the process's writable mappings.
+/// Counts the occurrences of the unmasked `masked` in the process's writable mappings. Its
+/// buffers are large enough to be mappings of their own, so that the scan does not reuse (and
+/// overwrite) the freed heap blocks it looks into.
 fn scan(masked: &[u8]) -> std::io::Result<usize> {
-    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    let mut maps = Vec::with_capacity(1 << 20);
+    File::open("/proc/self/maps")?.read_to_end(&mut maps)?;
+    let maps = String::from_utf8_lossy(&maps);
     let mem = File::open("/proc/self/mem")?;
     let mut buf = vec![0u8; 1 << 20];
     let overlap = masked.len() - 1;
     let mut count = 0;
     for line in maps.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        let (Some(range), Some(perms)) = (fields.first(), fields.get(1)) else { continue };
-        let name = fields.get(5).copied().unwrap_or("");
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
+        let name = fields.nth(3).unwrap_or("");
         if !perms.starts_with("rw") || name == "[stack]" || name.starts_with("[v") {
             continue;
         }
@@ -51,16 +55,12 @@ fn scan(masked: &[u8]) -> std::io::Result<usize> {
             if n == 0 {
                 break;
             }
-            let last = at + n as u64 >= end;
-            // Occurrences starting in the overlap are counted with the next piece.
-            let starts = if last { n } else { n.saturating_sub(overlap) };
-            count += (0..starts)
-                .filter(|&i| {
-                    buf[i..n].len() >= masked.len()
-                        && buf[i..i + masked.len()].iter().zip(masked).all(|(b, m)| b ^ MASK == *m)
-                })
+            // Occurrences that do not end in this piece are counted with the next one, which
+            // starts `overlap` bytes before this one ends.
+            count += (0..n.saturating_sub(overlap))
+                .filter(|&i| buf[i..i + masked.len()].iter().zip(masked).all(|(b, m)| b ^ MASK == *m))
                 .count();
-            if last || n <= overlap {
+            if at + n as u64 >= end || n <= overlap {
                 break;
             }
             at += (n - overlap) as u64;
