@@ -53,13 +53,17 @@ fn base_block() -> Vec<u8> {
         .collect()
 }
 
+/// A new KMS key in the data directory under `dir`: its id.
+fn create_key(dir: &std::path::Path) -> String {
+    let out = trent(dir).args(["create-key", "--query", "KeyMetadata.KeyId", "--output", "text"]).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 #[test]
 fn four_gib_stream_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let out =
-        trent(dir.path()).args(["create-key", "--query", "KeyMetadata.KeyId", "--output", "text"]).output().unwrap();
-    assert!(out.status.success());
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let key = create_key(dir.path());
 
     let mut enc = trent(dir.path())
         .args(["envelope", "encrypt", "--key-id", &key, "--in", "-", "--out", "-"])
@@ -120,10 +124,7 @@ fn four_gib_stream_in_bounded_memory() {
 #[test]
 fn a_tiny_file_with_64_mib_chunks_costs_no_chunk_of_memory() {
     let dir = tempfile::tempdir().unwrap();
-    let out =
-        trent(dir.path()).args(["create-key", "--query", "KeyMetadata.KeyId", "--output", "text"]).output().unwrap();
-    assert!(out.status.success());
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let key = create_key(dir.path());
     std::fs::write(dir.path().join("tiny"), b"hi\n").unwrap();
     for threads in ["2", "16"] {
         let out = trent(dir.path())

@@ -21,15 +21,15 @@ use trent::{CreateKeyRequest, DecryptRequest, EncryptBatchRequest, EncryptItem, 
 const MASK: u8 = 0xA5;
 const LEN: usize = 4096;
 
-/// The plaintext: pseudo-random bytes, made straight into their own buffer.
+/// The plaintext: pseudo-random bytes (SplitMix64 of the index), made straight into their own
+/// buffer.
 fn plaintext(seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..LEN)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
+    (0..LEN as u64)
+        .map(|i| {
+            let mut z = seed.wrapping_add(i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z ^ (z >> 31)) as u8
         })
         .collect()
 }
