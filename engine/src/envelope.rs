@@ -996,8 +996,9 @@ pub fn decrypt_from_slice(
 }
 
 /// Decrypts an envelope file held in memory into `out` (resized to the plaintext's length,
-/// free when a reused buffer already has it): the checks of [`decrypt`], with each chunk
-/// copied to its place in the output and opened there by one rayon task. On any failure
+/// free when a reused buffer already has it; that length comes from the input's, never from
+/// the chunk size its header claims): the checks of [`decrypt`], with each chunk copied to its
+/// place in the output and opened there by one rayon task. On any failure
 /// `out` is wiped and emptied, so no plaintext is returned. The `batch_chunks` and
 /// `progress` options are not used.
 pub fn decrypt_into(
