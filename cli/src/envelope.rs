@@ -10,6 +10,7 @@
 
 use std::fs::File;
 use std::io::{self, IsTerminal as _, Read, Write};
+use std::os::fd::AsFd as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
@@ -115,7 +116,13 @@ pub fn run(settings: &Settings, matches: &ArgMatches) -> Result<(), Failure> {
 
     let to_stdout = output_path == Path::new("-");
     let result = if to_stdout {
-        let out = io::stdout();
+        // Straight to file descriptor 1 (a duplicate of it), not through the standard
+        // library's line buffer, which would keep the last bytes of a plaintext until exit.
+        let out = io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(File::from)
+            .map_err(|e| Failure::other(format!("cannot write to stdout: {e}")))?;
         work(verb, &kms, &caller, m, context, &progress, input, out)
     } else {
         let dir = match output_path.parent() {

@@ -18,6 +18,7 @@
 mod args;
 mod config;
 mod envelope;
+mod memscan;
 mod model;
 mod output;
 mod rootkey;
@@ -31,6 +32,15 @@ use trent::{Caller, Kms};
 use crate::config::Settings;
 use crate::model::model;
 use crate::output::{Format, Out};
+
+/// Every heap block is wiped before it is freed (and before a reallocation moves it).
+/// Plaintexts pass through buffers the CLI does not own: the request and response as
+/// `serde_json` values, JMESPath's copies for `--query`, the output formatter's strings, the
+/// bytes of a `fileb://` file; this wipes them all once they are dropped, with no unwiped copy
+/// left behind when one grows. The cost, one `memset` per free, is nothing for a command that
+/// runs once.
+#[global_allocator]
+static ALLOCATOR: trent::secret::WipingAllocator = trent::secret::WipingAllocator;
 
 /// Exit codes of the AWS CLI v2.
 pub mod exit {
@@ -129,6 +139,7 @@ fn main() -> ExitCode {
     {
         let _ = writeln!(std::io::stderr(), "trent: peak {line}");
     }
+    memscan::report();
     code
 }
 
@@ -236,7 +247,7 @@ pub fn call(kms: &Kms, caller: &Caller, operation: &str, mut request: Value, pag
         if out.is_empty() {
             return Ok(Value::Object(Default::default()));
         }
-        serde_json::from_slice(&out).map_err(Failure::other)
+        serde_json::from_slice(out.expose_secret()).map_err(Failure::other)
     };
     let list = paginated(operation).filter(|_| paginate && request.get("Marker").is_none());
     let Some(list) = list else { return once(&request) };

@@ -53,7 +53,9 @@
 //! - reordering or swapping chunks changes their index, so they fail to open;
 //! - dropping or duplicating a chunk moves the following ones to other indices;
 //! - truncation anywhere, including at a chunk boundary, leaves a last chunk that was not
-//!   sealed as final ([`EnvelopeError::Truncated`]);
+//!   sealed as final: [`EnvelopeError::Truncated`] when the input ends after whole chunks,
+//!   [`EnvelopeError::TruncatedInChunk`] when it ends inside one (a short last chunk that fails
+//!   to authenticate: a cut, or a change to a short final chunk, which look the same);
 //! - data appended after the final chunk makes the final chunk non-last, so it fails to open
 //!   ([`EnvelopeError::ChunkAuthentication`]);
 //! - any change to the header fails the header tag before any chunk is read (a changed
@@ -66,8 +68,11 @@
 //! (a few per rayon thread): the whole batch is authenticated before any of it is written.
 //! Output already written is not taken back: a failure after the first batch leaves the
 //! earlier batches' plaintext in the writer. (The `trent envelope decrypt` command writes to
-//! a temporary file and renames it only on success.) Memory is bounded by about
-//! `3 × batch × (C + 16)` bytes, whatever the input size.
+//! a temporary file and renames it only on success.) Memory is bounded whatever the input size,
+//! the number of threads and the chunk size the file's header claims: at most
+//! [`STREAM_BUFFER_BUDGET`] (32 MiB) of chunk buffers for chunk sizes up to 8 MiB, two chunks
+//! for larger ones, and never more than the input has supplied. The buffers, which hold
+//! plaintext, are [`SecretVec`]s: wiped when the call returns (and when they grow).
 //!
 //! The plaintext data key stays in the engine's locked memory ([`SecretBytes`]) and is
 //! dropped (zeroed) as soon as the two keys are derived; the expanded chunk key sits in
@@ -75,7 +80,7 @@
 //! aws-lc-rs with the `aws-lc` feature).
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 
 use rayon::prelude::*;
 
@@ -83,7 +88,7 @@ use crate::context::{self, EncryptionContext};
 use crate::crypto::{self, AeadKey, NONCE_LEN, TAG_LEN};
 use crate::error::Error;
 use crate::kms::{Caller, DecryptRequest, GenerateDataKeyRequest, Kms};
-use crate::secret::{Locked, SecretBytes, wipe};
+use crate::secret::{Locked, SecretBytes, SecretVec, wipe};
 
 /// The first bytes of every envelope file.
 pub const MAGIC: &[u8; 8] = b"TRENTENC";
@@ -98,6 +103,16 @@ pub const DEFAULT_CHUNK_SIZE: usize = 256 << 10;
 pub const MIN_CHUNK_SIZE: usize = 1 << 10;
 /// The largest chunk size allowed.
 pub const MAX_CHUNK_SIZE: usize = 64 << 20;
+/// The chunk memory [`encrypt`] and [`decrypt`] hold at most, in bytes, whatever the number
+/// of threads: 32 MiB, for chunk sizes up to 8 MiB − 16 bytes (a quarter of it, with the tag).
+/// It holds three batches of chunks in flight (one being read, one sealed or opened, one
+/// written), a buffer moving while it grows, and, at the end of a decryption, a copy of a
+/// whole last chunk; a batch has as many chunks as fit, at most the `batch_chunks` option. A
+/// chunk must be held whole to be authenticated, so with larger chunks one chunk is processed
+/// at a time, without overlap: then the bound is `2 × (C + 16)` bytes, 128 MiB with
+/// [`MAX_CHUNK_SIZE`]. Buffers grow as data arrives, so an input smaller than a chunk costs
+/// about its own size, whatever the chunk size in its header says.
+pub const STREAM_BUFFER_BUDGET: usize = 32 << 20;
 /// Length of the header tag.
 pub const HEADER_TAG_LEN: usize = 32;
 /// Length of the per-file salt.
@@ -142,6 +157,13 @@ pub enum EnvelopeError {
         /// How many chunks were read.
         chunks: u64,
     },
+    /// The input ends inside chunk `index`: fewer bytes than a whole chunk follow the previous
+    /// one, and they fail to authenticate as the final chunk. A file cut inside a chunk and a
+    /// file whose (short) final chunk was modified look the same; the first is the usual cause.
+    TruncatedInChunk {
+        /// The index of the chunk the input ends in (0-based): the whole chunks before it.
+        index: u64,
+    },
     /// An option is out of range, or the header differs from what the caller required.
     InvalidArgument(String),
 }
@@ -164,6 +186,10 @@ impl fmt::Display for EnvelopeError {
             Self::Truncated { chunks } => {
                 write!(f, "the envelope file is truncated: it ends after {chunks} chunk(s), before the final chunk")
             }
+            Self::TruncatedInChunk { index } => write!(
+                f,
+                "the envelope file is truncated (or its last chunk was modified): it ends inside chunk {index}, which fails to authenticate as the final chunk"
+            ),
             Self::InvalidArgument(m) => write!(f, "invalid envelope argument: {m}"),
         }
     }
@@ -201,9 +227,10 @@ pub struct EncryptOptions<'a> {
     pub chunk_size: usize,
     /// The encryption context, bound to the wrapped data key and stored in the header.
     pub encryption_context: EncryptionContext,
-    /// Chunks per batch (default: 4 per rayon thread, at least 8).
+    /// Chunks per batch (default: 4 per rayon thread, at least 8), at most as many as fit in
+    /// [`STREAM_BUFFER_BUDGET`].
     pub batch_chunks: Option<usize>,
-    /// Called after each batch is written.
+    /// Called after each batch is sealed.
     pub progress: Option<Progress<'a>>,
 }
 
@@ -236,9 +263,10 @@ pub struct DecryptOptions<'a> {
     pub key_id: Option<String>,
     /// If set, the file's encryption context must equal this one.
     pub encryption_context: Option<EncryptionContext>,
-    /// Chunks per batch (default: 4 per rayon thread, at least 8).
+    /// Chunks per batch (default: 4 per rayon thread, at least 8), at most as many as fit in
+    /// [`STREAM_BUFFER_BUDGET`].
     pub batch_chunks: Option<usize>,
-    /// Called after each batch is written.
+    /// Called after each batch is authenticated.
     pub progress: Option<Progress<'a>>,
 }
 
@@ -443,8 +471,112 @@ fn read_full<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// Reads the input in batches of `chunks × stride` bytes with one byte of look-ahead, so each
-/// batch knows whether the input ends after it.
+/// How the streaming functions cut their input: batches of `chunks` chunks of `stride` bytes
+/// (sealed: `chunk_size` plaintext bytes and a tag), `depth` batch buffers in circulation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Plan {
+    chunk_size: usize,
+    stride: usize,
+    chunks: usize,
+    depth: usize,
+}
+
+impl Plan {
+    /// Three batches (one being read, one sealed or opened, one written) within
+    /// [`STREAM_BUFFER_BUDGET`], with room for half a batch more (a buffer that grows moves
+    /// to an allocation twice its size: both exist for a moment) and for one more chunk
+    /// (decryption's copy of a whole last chunk, made once every buffer is full-grown); when
+    /// not even one chunk per batch fits, one chunk at a time.
+    fn new(chunk_size: usize, batch_chunks: Option<usize>) -> Self {
+        let stride = chunk_size + TAG_LEN;
+        let moving = 2 * STREAM_BUFFER_BUDGET / (7 * stride);
+        let copying = (STREAM_BUFFER_BUDGET / stride).saturating_sub(1) / 3;
+        let fit = moving.min(copying);
+        if fit == 0 {
+            return Self { chunk_size, stride, chunks: 1, depth: 1 };
+        }
+        Self { chunk_size, stride, chunks: batch_len(batch_chunks).min(fit), depth: 3 }
+    }
+
+    /// The most bytes one batch buffer holds.
+    fn batch_bytes(&self) -> usize {
+        self.chunks * self.stride
+    }
+}
+
+/// What the pipeline does to a batch: seal plaintext (read into chunk-sized places with room
+/// for each tag, written whole) or open sealed chunks (read as they are, written without their
+/// tags).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Seal,
+    Open,
+}
+
+/// The smallest step by which a batch buffer grows while data arrives.
+const GROW_STEP: usize = 64 << 10;
+
+/// A batch buffer: its first `len` bytes are the batch; the bytes past them (up to the
+/// buffer's length) are earlier batches' leftovers, reused without zeroing them again. Wiped
+/// when dropped, and when it grows.
+#[derive(Default)]
+struct Batch {
+    buf: SecretVec,
+    len: usize,
+}
+
+impl Batch {
+    fn data(&self) -> &[u8] {
+        &self.buf.expose_secret()[..self.len]
+    }
+
+    fn data_mut(&mut self) -> &mut [u8] {
+        &mut self.buf.expose_secret_mut()[..self.len]
+    }
+
+    /// Makes the buffer hold at least `len + n` bytes (`len + n <= limit`, a whole batch): it
+    /// grows only as data arrives, through capacities `limit / 2^k`, so that a move to a
+    /// larger allocation doubles it and the last one is from `limit / 2` to `limit`.
+    fn room(&mut self, n: usize, limit: usize) {
+        let need = self.len + n;
+        if need > self.buf.len() {
+            if need > self.buf.capacity() {
+                let mut capacity = limit.max(need);
+                while capacity / 2 >= need {
+                    capacity /= 2;
+                }
+                self.buf.reserve_exact(capacity - self.buf.len());
+            }
+            self.buf.resize(need, 0);
+        }
+    }
+
+    /// Appends up to `want` bytes read from `r`, growing the buffer as they arrive (by the
+    /// bytes read so far, at least [`GROW_STEP`]), so that a short input costs only its size
+    /// whatever the chunk size; returns how many (fewer only at the end of the input).
+    fn fill<R: Read + ?Sized>(&mut self, r: &mut R, want: usize, limit: usize) -> io::Result<usize> {
+        let mut got = 0;
+        while got < want {
+            if self.len == self.buf.len() {
+                self.room((want - got).min(got.max(GROW_STEP)), limit);
+            }
+            let end = self.buf.len().min(self.len + want - got);
+            match r.read(&mut self.buf.expose_secret_mut()[self.len..end]) {
+                Ok(0) => break,
+                Ok(k) => {
+                    self.len += k;
+                    got += k;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(got)
+    }
+}
+
+/// Reads the input in batches with one byte of look-ahead, so each batch knows whether the
+/// input ends after it.
 struct BatchReader<R> {
     input: R,
     /// The look-ahead byte, read past the previous batch.
@@ -453,24 +585,35 @@ struct BatchReader<R> {
 }
 
 impl<R: Read> BatchReader<R> {
-    /// Fills `buf` (cleared, capacity kept) with up to `cap` bytes; returns whether the input
-    /// ends right after them.
-    fn next(&mut self, buf: &mut Vec<u8>, cap: usize) -> io::Result<bool> {
-        buf.clear();
+    /// Fills `batch` with the next batch (sealing: each chunk's plaintext followed by room
+    /// for its tag); returns whether the input ends with it.
+    fn next(&mut self, batch: &mut Batch, plan: &Plan, mode: Mode) -> io::Result<bool> {
+        batch.len = 0;
         if self.done {
             return Ok(true);
         }
-        buf.resize(cap, 0);
-        let mut n = 0;
-        if let Some(b) = self.carry.take() {
-            buf[0] = b;
-            n = 1;
-        }
-        n += read_full(&mut self.input, &mut buf[n..])?;
-        buf.truncate(n);
-        if n < cap {
-            self.done = true;
-            return Ok(true);
+        let limit = plan.batch_bytes();
+        let (units, unit) = match mode {
+            Mode::Seal => (plan.chunks, plan.chunk_size),
+            Mode::Open => (1, limit),
+        };
+        for _ in 0..units {
+            let mut got = 0;
+            if let Some(b) = self.carry.take() {
+                batch.room(1, limit);
+                batch.buf.expose_secret_mut()[batch.len] = b;
+                batch.len += 1;
+                got = 1;
+            }
+            got += batch.fill(&mut self.input, unit - got, limit)?;
+            if mode == Mode::Seal && got > 0 {
+                batch.room(TAG_LEN, limit);
+                batch.len += TAG_LEN;
+            }
+            if got < unit {
+                self.done = true;
+                return Ok(true);
+            }
         }
         let mut one = [0u8; 1];
         if read_full(&mut self.input, &mut one)? == 0 {
@@ -482,59 +625,74 @@ impl<R: Read> BatchReader<R> {
     }
 }
 
+/// Writes a processed batch: sealed chunks whole, opened chunks without their tags.
+fn write_batch<W: Write>(w: &mut W, data: &[u8], mode: Mode, stride: usize) -> io::Result<()> {
+    if mode == Mode::Seal {
+        return w.write_all(data);
+    }
+    let mut bodies: Vec<IoSlice<'_>> =
+        data.chunks(stride).map(|c| IoSlice::new(&c[..c.len().saturating_sub(TAG_LEN)])).collect();
+    let mut rest = &mut bodies[..];
+    IoSlice::advance_slices(&mut rest, 0);
+    while !rest.is_empty() {
+        match w.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// Runs `stage` over batches read by a reader thread and written by a writer thread, so that
-/// reading, sealing and writing overlap; at most three batches are in memory at once.
-fn pipeline<R, W, S>(input: R, mut output: W, cap: usize, mut stage: S) -> Result<(), EnvelopeError>
+/// reading, sealing or opening, and writing overlap. `stage` works on each batch in place; the
+/// `plan.depth` batch buffers are all the chunk memory there is.
+fn pipeline<R, W, S>(input: R, mut output: W, plan: Plan, mode: Mode, mut stage: S) -> Result<(), EnvelopeError>
 where
     R: Read + Send,
     W: Write + Send,
-    S: FnMut(&mut Vec<u8>, bool, &mut Vec<u8>) -> Result<(), EnvelopeError>,
+    S: FnMut(&mut Batch, bool) -> Result<(), EnvelopeError>,
 {
     use std::sync::mpsc::sync_channel;
     std::thread::scope(|scope| {
-        let (full_tx, full_rx) = sync_channel::<io::Result<(Vec<u8>, bool)>>(1);
-        let (free_tx, free_rx) = sync_channel::<Vec<u8>>(3);
-        let (out_tx, out_rx) = sync_channel::<Vec<u8>>(1);
-        let (back_tx, back_rx) = sync_channel::<Vec<u8>>(3);
-        for _ in 0..2 {
-            let _ = free_tx.send(Vec::with_capacity(cap));
-            let _ = back_tx.send(Vec::with_capacity(cap));
+        let (free_tx, free_rx) = sync_channel::<Batch>(plan.depth);
+        let (full_tx, full_rx) = sync_channel::<io::Result<(Batch, bool)>>(1);
+        let (out_tx, out_rx) = sync_channel::<Batch>(1);
+        for _ in 0..plan.depth {
+            let _ = free_tx.send(Batch::default());
         }
         let reader = scope.spawn(move || {
             let mut r = BatchReader { input, carry: None, done: false };
-            while let Ok(mut buf) = free_rx.recv() {
-                let res = r.next(&mut buf, cap);
+            while let Ok(mut batch) = free_rx.recv() {
+                let res = r.next(&mut batch, &plan, mode);
                 let stop = !matches!(res, Ok(false));
-                if full_tx.send(res.map(|last| (buf, last))).is_err() || stop {
+                if full_tx.send(res.map(|last| (batch, last))).is_err() || stop {
                     return;
                 }
             }
         });
         let writer = scope.spawn(move || -> io::Result<()> {
-            while let Ok(buf) = out_rx.recv() {
-                output.write_all(&buf)?;
-                let _ = back_tx.send(buf);
+            while let Ok(batch) = out_rx.recv() {
+                write_batch(&mut output, batch.data(), mode, plan.stride)?;
+                let _ = free_tx.send(batch);
             }
             output.flush()
         });
         let result = (|| -> Result<(), EnvelopeError> {
             loop {
-                let (mut buf, last) = match full_rx.recv() {
+                let (mut batch, last) = match full_rx.recv() {
                     Ok(r) => r?,
                     Err(_) => return Ok(()),
                 };
-                let mut out = back_rx.recv().map_err(|_| writer_gone())?;
-                out.clear();
-                stage(&mut buf, last, &mut out)?;
-                out_tx.send(out).map_err(|_| writer_gone())?;
-                let _ = free_tx.send(buf);
+                stage(&mut batch, last)?;
+                out_tx.send(batch).map_err(|_| writer_gone())?;
                 if last {
                     return Ok(());
                 }
             }
         })();
         drop(out_tx);
-        drop(free_tx);
         drop(full_rx);
         let written = writer.join().unwrap_or_else(|_| Err(io::Error::other("writer thread panicked")));
         let _ = reader.join();
@@ -562,47 +720,38 @@ pub fn encrypt<R: Read + Send, W: Write + Send>(
     output.write_all(&bytes)?;
     let chunk_size = header.chunk_size;
 
-    let batch = batch_len(options.batch_chunks);
-    let stride = chunk_size + TAG_LEN;
+    let plan = Plan::new(chunk_size, options.batch_chunks);
     let aad = header.tag;
     let mut index: u64 = 0;
     let mut total: u64 = 0;
-    let mut wrote_final = false;
-    pipeline(input, output, batch * chunk_size, |plain, last, out| {
-        let n = plain.len();
-        // The chunks of this batch; an empty final batch still needs its final chunk when no
-        // chunk was written yet (empty input), or when the previous batch ended exactly at the
-        // end of the input (it was then marked final already, see below).
-        let chunks = n.div_ceil(chunk_size);
-        if chunks == 0 {
-            if last && !wrote_final {
-                out.resize(TAG_LEN, 0);
-                let tag = keys
-                    .chunk
-                    .seal_in_place_separate_tag(nonce(index, true), &aad, &mut [])
-                    .map_err(|_| EnvelopeError::Kms(Error::Internal("seal failed".into())))?;
-                out.copy_from_slice(&tag);
-                index += 1;
-                wrote_final = true;
+    pipeline(input, output, plan, Mode::Seal, |batch, last| {
+        if batch.len == 0 {
+            // Only an empty input gives an empty batch (an input that ends with a batch is
+            // seen by the reader's look-ahead): its one chunk, empty and final.
+            if index == 0 {
+                batch.room(TAG_LEN, TAG_LEN);
+                batch.len = TAG_LEN;
+                let tag =
+                    keys.chunk.seal_in_place_separate_tag(nonce(0, true), &aad, &mut []).map_err(|_| seal_error())?;
+                batch.data_mut().copy_from_slice(&tag);
+                index = 1;
             }
             return Ok(());
         }
-        out.resize(n + chunks * TAG_LEN, 0);
+        let data = batch.data_mut();
+        let chunks = data.len().div_ceil(plan.stride);
         let first = index;
-        out.par_chunks_mut(stride).zip(plain.par_chunks(chunk_size)).enumerate().try_for_each(|(i, (dst, src))| {
-            let is_last = last && i + 1 == chunks;
-            let (body, tag_out) = dst.split_at_mut(src.len());
-            body.copy_from_slice(src);
+        data.par_chunks_mut(plan.stride).enumerate().try_for_each(|(i, chunk)| {
+            let (body, tag_out) = chunk.split_at_mut(chunk.len() - TAG_LEN);
             let tag = keys
                 .chunk
-                .seal_in_place_separate_tag(nonce(first + i as u64, is_last), &aad, body)
-                .map_err(|_| EnvelopeError::Kms(Error::Internal("seal failed".into())))?;
+                .seal_in_place_separate_tag(nonce(first + i as u64, last && i + 1 == chunks), &aad, body)
+                .map_err(|_| seal_error())?;
             tag_out.copy_from_slice(&tag);
             Ok::<(), EnvelopeError>(())
         })?;
         index += chunks as u64;
-        total += n as u64;
-        wrote_final |= last;
+        total += (data.len() - chunks * TAG_LEN) as u64;
         if let Some(p) = options.progress {
             p(total);
         }
@@ -631,20 +780,20 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
     let keys = begin_decrypt(kms, caller, options, &header)?;
 
     let chunk_size = header.chunk_size;
-    let stride = chunk_size + TAG_LEN;
-    let batch = batch_len(options.batch_chunks);
+    let plan = Plan::new(chunk_size, options.batch_chunks);
+    let stride = plan.stride;
     let aad = header.tag;
     let mut index: u64 = 0;
     let mut total: u64 = 0;
-    let mut saw_final = false;
-    pipeline(input, output, batch * stride, |sealed, last, out| {
-        let n = sealed.len();
-        if n == 0 {
-            return if saw_final { Ok(()) } else { Err(EnvelopeError::Truncated { chunks: index }) };
+    pipeline(input, output, plan, Mode::Open, |batch, last| {
+        let data = batch.data_mut();
+        if data.is_empty() {
+            // Only the first batch can be empty: the file ends after its header.
+            return Err(EnvelopeError::Truncated { chunks: index });
         }
-        let chunks = n.div_ceil(stride);
+        let chunks = data.len().div_ceil(stride);
         let first = index;
-        let results: Vec<Result<usize, EnvelopeError>> = sealed
+        let results: Vec<Result<usize, EnvelopeError>> = data
             .par_chunks_mut(stride)
             .enumerate()
             .map(|(i, chunk)| {
@@ -654,37 +803,30 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
                     return Err(EnvelopeError::Truncated { chunks: idx });
                 }
                 let body_len = chunk.len() - TAG_LEN;
+                let whole = chunk.len() == stride;
                 if body_len == 0 && idx != 0 {
                     // The writer makes an empty chunk only for an empty plaintext.
-                    return Err(EnvelopeError::ChunkAuthentication { index: idx });
+                    return Err(EnvelopeError::TruncatedInChunk { index: idx });
                 }
-                // The last chunk of the input is kept so that a failure can be told apart:
-                // if it opens as a non-final chunk, the input was cut at a chunk boundary.
-                let kept = is_last.then(|| chunk.to_vec());
+                // A whole last chunk may be a non-final one after which the file was cut:
+                // its ciphertext is kept to try that if it fails as the final chunk.
+                let mut kept = (is_last && whole).then(|| chunk[..body_len].to_vec());
                 let (body, tag) = chunk.split_at_mut(body_len);
                 let mut t = [0u8; TAG_LEN];
                 t.copy_from_slice(tag);
                 if keys.chunk.open_in_place_separate_tag(nonce(idx, is_last), &aad, &t, body).is_ok() {
                     return Ok(body_len);
                 }
-                if let Some(mut kept) = kept {
-                    let (body, _) = kept.split_at_mut(body_len);
-                    let truncated = keys.chunk.open_in_place_separate_tag(nonce(idx, false), &aad, &t, body).is_ok();
-                    wipe(&mut kept);
-                    if truncated {
-                        return Err(EnvelopeError::Truncated { chunks: idx + 1 });
-                    }
+                if !is_last {
+                    return Err(EnvelopeError::ChunkAuthentication { index: idx });
                 }
-                Err(EnvelopeError::ChunkAuthentication { index: idx })
+                Err(last_chunk_error(&keys.chunk, &aad, idx, &t, kept.as_deref_mut().unwrap_or_default(), whole))
             })
             .collect();
-        for (i, r) in results.into_iter().enumerate() {
-            let len = r?;
-            out.extend_from_slice(&sealed[i * stride..i * stride + len]);
+        for r in results {
+            total += r? as u64;
         }
         index += chunks as u64;
-        total += out.len() as u64;
-        saw_final |= last;
         if let Some(p) = options.progress {
             p(total);
         }
@@ -697,6 +839,27 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
         chunks: index,
         chunk_size,
     })
+}
+
+/// Why the last chunk of the input, chunk `index`, failed to open as the final chunk, given
+/// its ciphertext in `scratch` (overwritten). A whole chunk that opens as a non-final one was
+/// followed by chunks that were cut off. A shorter one can only be a final chunk: a cut inside
+/// a chunk and a change to a short final chunk look the same, and since lengths are public,
+/// saying so reveals nothing.
+fn last_chunk_error(
+    key: &AeadKey,
+    aad: &[u8],
+    index: u64,
+    tag: &[u8; TAG_LEN],
+    scratch: &mut [u8],
+    whole: bool,
+) -> EnvelopeError {
+    if !whole {
+        return EnvelopeError::TruncatedInChunk { index };
+    }
+    let cut = key.open_in_place_separate_tag(nonce(index, false), aad, tag, scratch).is_ok();
+    wipe(scratch);
+    if cut { EnvelopeError::Truncated { chunks: index + 1 } } else { EnvelopeError::ChunkAuthentication { index } }
 }
 
 /// Generates the data key and writes the header: the header, its bytes (tag included) and
@@ -833,8 +996,9 @@ pub fn decrypt_from_slice(
 }
 
 /// Decrypts an envelope file held in memory into `out` (resized to the plaintext's length,
-/// free when a reused buffer already has it): the checks of [`decrypt`], with each chunk
-/// copied to its place in the output and opened there by one rayon task. On any failure
+/// free when a reused buffer already has it; that length comes from the input's, never from
+/// the chunk size its header claims): the checks of [`decrypt`], with each chunk copied to its
+/// place in the output and opened there by one rayon task. On any failure
 /// `out` is wiped and emptied, so no plaintext is returned. The `batch_chunks` and
 /// `progress` options are not used.
 pub fn decrypt_into(
@@ -873,7 +1037,8 @@ fn open_all(
         return Err(EnvelopeError::Truncated { chunks: chunks as u64 - 1 });
     }
     if last_len == TAG_LEN && chunks > 1 {
-        return Err(EnvelopeError::ChunkAuthentication { index: chunks as u64 - 1 });
+        // The writer makes an empty chunk only for an empty plaintext.
+        return Err(EnvelopeError::TruncatedInChunk { index: chunks as u64 - 1 });
     }
     let aad = header.tag;
     out.resize(rest.len() - chunks * TAG_LEN, 0);
@@ -892,14 +1057,12 @@ fn open_all(
             if keys.chunk.open_in_place_separate_tag(nonce(i as u64, last), &aad, &t, dst).is_ok() {
                 return Ok(());
             }
-            // The input is intact: tell a cut at a chunk boundary from other damage.
-            if last {
-                dst.copy_from_slice(body);
-                if keys.chunk.open_in_place_separate_tag(nonce(i as u64, false), &aad, &t, dst).is_ok() {
-                    return Err(EnvelopeError::Truncated { chunks: chunks as u64 });
-                }
+            if !last {
+                return Err(EnvelopeError::ChunkAuthentication { index: i as u64 });
             }
-            Err(EnvelopeError::ChunkAuthentication { index: i as u64 })
+            // The input is intact: try the other reading of the last chunk in `dst`.
+            dst.copy_from_slice(body);
+            Err(last_chunk_error(&keys.chunk, &aad, i as u64, &t, dst, src.len() == stride))
         })
     };
     opened?;

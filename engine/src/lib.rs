@@ -58,7 +58,7 @@ pub mod wire;
 pub use context::EncryptionContext;
 pub use error::{Error, Result};
 pub use kms::*;
-pub use secret::SecretBytes;
+pub use secret::{SecretBytes, SecretVec};
 
 /// Primitives that let the caller choose a nonce or hold raw key material: for known-answer
 /// tests and for benchmarks that measure the engine beside the raw primitive. Not for

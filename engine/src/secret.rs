@@ -1,4 +1,4 @@
-//! Locked memory for key material.
+//! Locked memory for key material, and wiped heap memory for plaintexts.
 //!
 //! Every secret the engine holds in the clear — the root key, unwrapped key versions, derived
 //! sub-keys, expanded cipher key schedules, plaintext data keys on their way out — lives in an
@@ -65,8 +65,18 @@
 //!   in the parent); see [`fork`];
 //! * out-of-bounds bugs elsewhere in the process: slots are packed without guard pages (guard
 //!   pages would cost pages per secret).
+//!
+//! # Secrets on the ordinary heap
+//!
+//! Plaintexts that are too large, too many or too short-lived for the arena (an Encrypt
+//! request's plaintext, a JSON response body carrying a plaintext in base64, the buffers of a
+//! streaming envelope decryption) live in a [`SecretVec`]: ordinary heap memory, not locked and
+//! not excluded from core dumps, but wiped when dropped, and never left behind when it grows.
+//! A program whose plaintexts pass through other libraries' buffers can install
+//! [`WipingAllocator`] as its global allocator, which wipes every heap block before freeing it
+//! (the `trent` CLI does).
 
-use std::alloc::Layout;
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -992,6 +1002,375 @@ impl<T> fmt::Debug for Locked<T> {
     }
 }
 
+/// Secret bytes on the ordinary heap, wiped when dropped: for secrets too large, too many or
+/// too short-lived for the arena — an Encrypt request's plaintext, a JSON body that carries a
+/// plaintext in base64, the buffers of a streaming envelope decryption.
+///
+/// Unlike a `Vec<u8>`, growing leaves no copy behind: when the bytes move to a larger
+/// allocation, the old one is wiped before it is freed. Every byte ever written is wiped on
+/// drop, including bytes cut off by [`truncate`](Self::truncate) or [`clear`](Self::clear).
+/// The memory is neither locked nor excluded from core dumps: key material belongs in
+/// [`SecretBytes`]. Converting from a `Vec<u8>` takes over its allocation without copying
+/// (bytes past its length are not known, so not wiped); converting from a slice, an array or a
+/// string copies it, and the source is the caller's to wipe.
+///
+/// `Debug` shows only the length; there is no `Display`, `PartialEq` (use
+/// [`SecretVec::ct_eq`]) or serde implementation. As with [`SecretBytes`], the bytes are
+/// reached through [`expose_secret`](Self::expose_secret).
+///
+/// ```
+/// use trent::secret::SecretVec;
+///
+/// let mut body = SecretVec::from(r#"{"Plaintext":""#);
+/// body.extend_from_slice(br#"aGk="}"#);
+/// assert_eq!(body.expose_secret(), br#"{"Plaintext":"aGk="}"#);
+/// assert_eq!(format!("{body:?}"), "SecretVec([REDACTED; 20])");
+/// ```
+#[derive(Default)]
+pub struct SecretVec {
+    buf: Vec<u8>,
+    /// How many bytes at the start of `buf`'s allocation were ever written: what to wipe.
+    written: usize,
+}
+
+impl SecretVec {
+    /// An empty buffer (no allocation).
+    pub const fn new() -> Self {
+        Self { buf: Vec::new(), written: 0 }
+    }
+
+    /// An empty buffer with room for `capacity` bytes.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self { buf: Vec::with_capacity(capacity), written: 0 }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// `true` if the buffer holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// The bytes the buffer has room for without moving.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// The secret bytes. Copies made from this slice are not protected.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The secret bytes, writable. Copies made from this slice are not protected.
+    pub fn expose_secret_mut(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// Compares with `other` in time independent of the contents (a length mismatch is not
+    /// hidden: lengths are not secret).
+    pub fn ct_eq(&self, other: &[u8]) -> bool {
+        self.buf.ct_eq(other).into()
+    }
+
+    /// Makes room for at least `additional` more bytes, at least doubling the capacity when it
+    /// must move (as `Vec::reserve`); the old allocation is wiped.
+    pub fn reserve(&mut self, additional: usize) {
+        let need = self.buf.len().saturating_add(additional);
+        if need > self.buf.capacity() {
+            self.move_to(need.max(self.buf.capacity().saturating_mul(2)).max(64));
+        }
+    }
+
+    /// Makes room for exactly `additional` more bytes (as `Vec::reserve_exact`); the old
+    /// allocation is wiped.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        let need = self.buf.len().saturating_add(additional);
+        if need > self.buf.capacity() {
+            self.move_to(need);
+        }
+    }
+
+    /// Appends `bytes`.
+    pub fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.reserve(bytes.len());
+        self.buf.extend_from_slice(bytes);
+        self.written = self.written.max(self.buf.len());
+    }
+
+    /// Appends one byte.
+    pub fn push(&mut self, byte: u8) {
+        self.reserve(1);
+        self.buf.push(byte);
+        self.written = self.written.max(self.buf.len());
+    }
+
+    /// Resizes to `len` bytes, filling new ones with `value`.
+    pub fn resize(&mut self, len: usize, value: u8) {
+        self.reserve(len.saturating_sub(self.buf.len()));
+        self.buf.resize(len, value);
+        self.written = self.written.max(self.buf.len());
+    }
+
+    /// Shortens to `len` bytes (the bytes cut off are wiped when the buffer is dropped or
+    /// moves).
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
+    }
+
+    /// Empties the buffer, keeping its allocation (see [`truncate`](Self::truncate)).
+    pub fn clear(&mut self) {
+        self.buf.clear();
+    }
+
+    /// Moves the bytes to a new allocation of `capacity` bytes and wipes the old one.
+    fn move_to(&mut self, capacity: usize) {
+        let mut fresh = Vec::with_capacity(capacity);
+        fresh.extend_from_slice(&self.buf);
+        let mut old = std::mem::replace(&mut self.buf, fresh);
+        wipe_allocation(&mut old, self.written);
+        self.written = self.buf.len();
+    }
+}
+
+/// Wipes the first `n` bytes of `v`'s allocation, past its length too (up to its capacity).
+fn wipe_allocation(v: &mut Vec<u8>, n: usize) {
+    let n = n.min(v.capacity());
+    // SAFETY: the first `n <= capacity` bytes of the allocation are valid for writes; writing
+    // zeros past the length only initialises bytes the `Vec` treats as uninitialised.
+    unsafe { memsec::memzero(v.as_mut_ptr(), n) };
+    #[cfg(test)]
+    tests::hooks::freed(v.as_ptr(), n);
+}
+
+impl Drop for SecretVec {
+    fn drop(&mut self) {
+        wipe_allocation(&mut self.buf, self.written);
+    }
+}
+
+impl Clone for SecretVec {
+    fn clone(&self) -> Self {
+        Self::from(self.expose_secret())
+    }
+}
+
+impl fmt::Debug for SecretVec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretVec([REDACTED; {}])", self.buf.len())
+    }
+}
+
+impl io::Write for SecretVec {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl From<Vec<u8>> for SecretVec {
+    fn from(buf: Vec<u8>) -> Self {
+        let written = buf.len();
+        Self { buf, written }
+    }
+}
+
+impl From<String> for SecretVec {
+    fn from(s: String) -> Self {
+        Self::from(s.into_bytes())
+    }
+}
+
+impl From<&[u8]> for SecretVec {
+    fn from(bytes: &[u8]) -> Self {
+        Self::from(bytes.to_vec())
+    }
+}
+
+impl From<&Vec<u8>> for SecretVec {
+    fn from(bytes: &Vec<u8>) -> Self {
+        Self::from(bytes.as_slice())
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for SecretVec {
+    fn from(bytes: &[u8; N]) -> Self {
+        Self::from(bytes.as_slice())
+    }
+}
+
+impl<const N: usize> From<[u8; N]> for SecretVec {
+    fn from(bytes: [u8; N]) -> Self {
+        Self::from(bytes.as_slice())
+    }
+}
+
+impl From<&str> for SecretVec {
+    fn from(s: &str) -> Self {
+        Self::from(s.as_bytes())
+    }
+}
+
+/// A global allocator that wipes every heap block before freeing it, and before a
+/// reallocation moves it: for a program whose plaintexts pass through libraries that do not
+/// wipe their buffers (`serde_json` values, a JMESPath interpreter, text formatting). The
+/// `trent` CLI installs it:
+///
+/// ```
+/// #[global_allocator]
+/// static ALLOCATOR: trent::secret::WipingAllocator = trent::secret::WipingAllocator;
+/// # fn main() {}
+/// ```
+///
+/// It wraps [`std::alloc::System`]. A reallocation always allocates a new block, copies and
+/// wipes the old one (the system's `realloc` may move a block without wiping it). The cost is
+/// one `memset` of each block when it is freed, so it suits short-lived programs; a library
+/// wipes what matters with [`SecretVec`] and [`SecretBytes`] instead. Memory still in use is
+/// not wiped, nor memory that C code allocates itself (SQLite's).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WipingAllocator;
+
+// SAFETY: every block comes from `System` with the layout the caller gave (in `realloc`, the
+// same alignment and the new size, as `GlobalAlloc::realloc` requires), so `System`'s contract
+// holds for what is handed out; the only extra writes are zeros into a block that its owner is
+// giving back, before it goes back to `System`.
+unsafe impl GlobalAlloc for WipingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantee that `layout` has a non-zero size.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: as in `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller guarantees that `ptr` is a block of this allocator made with
+        // `layout`, so `layout.size()` bytes are valid for writes, and that nothing uses it
+        // any more.
+        unsafe { memsec::memzero(ptr, layout.size()) };
+        #[cfg(test)]
+        tests::hooks::freed(ptr, layout.size());
+        // SAFETY: `System` made this block with this layout (see `alloc` and `realloc`).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller guarantees that `new_size` is non-zero and, rounded up to
+        // `layout.align()`, does not overflow `isize`: a valid layout.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: `new_layout` has a non-zero size.
+        let new = unsafe { System.alloc(new_layout) };
+        if !new.is_null() {
+            // SAFETY: `ptr` is valid for reads of `layout.size()` bytes and `new` for writes
+            // of `new_size`; they are distinct live blocks.
+            unsafe { std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
+            // SAFETY: `ptr` is this allocator's block made with `layout`; after a successful
+            // `realloc` the caller no longer uses it.
+            unsafe { self.dealloc(ptr, layout) };
+        }
+        new
+    }
+}
+
+/// TEST ONLY (feature `test-hooks`, never in a build that holds real keys).
+#[cfg(feature = "test-hooks")]
+#[doc(hidden)]
+pub mod test_hooks {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A global allocator (the system's) that counts the bytes allocated and their peak, for
+    /// tests that bound the memory an operation allocates.
+    #[derive(Debug, Default)]
+    pub struct CountingAllocator {
+        live: AtomicUsize,
+        peak: AtomicUsize,
+    }
+
+    impl CountingAllocator {
+        /// A counter at zero.
+        pub const fn new() -> Self {
+            Self { live: AtomicUsize::new(0), peak: AtomicUsize::new(0) }
+        }
+
+        /// Bytes allocated and not yet freed.
+        pub fn live(&self) -> usize {
+            self.live.load(Ordering::SeqCst)
+        }
+
+        /// The most bytes allocated at once since the last [`reset_peak`](Self::reset_peak).
+        pub fn peak(&self) -> usize {
+            self.peak.load(Ordering::SeqCst)
+        }
+
+        /// Starts a new peak from the bytes allocated now, which it returns.
+        pub fn reset_peak(&self) -> usize {
+            let live = self.live();
+            self.peak.store(live, Ordering::SeqCst);
+            live
+        }
+
+        fn grew(&self, n: usize) {
+            let live = self.live.fetch_add(n, Ordering::SeqCst) + n;
+            self.peak.fetch_max(live, Ordering::SeqCst);
+        }
+
+        fn shrank(&self, n: usize) {
+            self.live.fetch_sub(n, Ordering::SeqCst);
+        }
+    }
+
+    // SAFETY: every call is forwarded to `System` unchanged; the counters only observe sizes.
+    unsafe impl GlobalAlloc for CountingAllocator {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: forwarded with the caller's guarantees.
+            let p = unsafe { System.alloc(layout) };
+            if !p.is_null() {
+                self.grew(layout.size());
+            }
+            p
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: forwarded with the caller's guarantees.
+            let p = unsafe { System.alloc_zeroed(layout) };
+            if !p.is_null() {
+                self.grew(layout.size());
+            }
+            p
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: forwarded with the caller's guarantees.
+            unsafe { System.dealloc(ptr, layout) };
+            self.shrank(layout.size());
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // SAFETY: forwarded with the caller's guarantees.
+            let p = unsafe { System.realloc(ptr, layout, new_size) };
+            if !p.is_null() {
+                self.grew(new_size);
+                self.shrank(layout.size());
+            }
+            p
+        }
+    }
+}
+
 /// Ownership of one slot: wipes it and puts it back on its free list when dropped.
 struct Slot {
     ptr: NonNull<u8>,
@@ -1448,6 +1827,112 @@ mod tests {
         assert_eq!(before.as_ref().map(|b| b.expose_secret().to_vec()), Some(b"parent secret".to_vec()));
         drop(before);
         assert_eq!(arena.stats().slots_in_use, 0);
+    }
+
+    /// Test hooks: what the wiping code leaves in a block just before it is freed.
+    pub(super) mod hooks {
+        use std::cell::RefCell;
+
+        thread_local! {
+            static FREED: RefCell<Option<Vec<Vec<u8>>>> = const { RefCell::new(None) };
+        }
+
+        /// Records the `n` bytes at `ptr` (just wiped, not yet freed) while [`record`] runs on
+        /// this thread.
+        pub(in crate::secret) fn freed(ptr: *const u8, n: usize) {
+            let _ = FREED.try_with(|f| {
+                if let Some(blocks) = f.borrow_mut().as_mut() {
+                    // SAFETY: the caller passes a live block whose first `n` bytes it has just
+                    // written (zeros) and has not freed yet.
+                    blocks.push(unsafe { std::slice::from_raw_parts(ptr, n) }.to_vec());
+                }
+            });
+        }
+
+        /// Runs `f` and returns the contents of every block wiped and freed meanwhile.
+        pub(in crate::secret) fn record(f: impl FnOnce()) -> Vec<Vec<u8>> {
+            FREED.with(|r| *r.borrow_mut() = Some(Vec::new()));
+            f();
+            FREED.with(|r| r.borrow_mut().take()).unwrap_or_default()
+        }
+    }
+
+    #[test]
+    fn secret_vec_leaves_only_zeros_behind() {
+        let mut grown = 0;
+        let freed = hooks::record(|| {
+            let mut v = SecretVec::new();
+            for i in 0..5000u32 {
+                let cap = v.capacity();
+                v.push(0xA0 | (i % 16) as u8);
+                grown += usize::from(v.capacity() != cap);
+            }
+            let mut w = v.clone();
+            w.truncate(3);
+            w.extend_from_slice(&[0xBB; 5000]);
+            w.clear();
+            v.resize(9000, 0xCC);
+            let mut io = SecretVec::with_capacity(4);
+            std::io::Write::write_all(&mut io, &[0xDD; 100]).unwrap();
+        });
+        // Every move (but the first growth from nothing) and every drop left a block behind.
+        assert!(grown >= 8, "{grown} growths");
+        assert!(freed.len() >= grown + 2, "{} blocks", freed.len());
+        for block in &freed {
+            assert!(block.iter().all(|&b| b == 0), "a freed block held {:?}", &block[..block.len().min(16)]);
+        }
+        // Bytes cut off by `truncate` and `clear` are wiped too: `w` wrote 5003 bytes, and its
+        // last allocation holds them all.
+        assert!(freed.iter().any(|b| b.len() == 5003), "{:?}", freed.iter().map(Vec::len).collect::<Vec<_>>());
+        assert_eq!(freed.iter().filter(|b| b.len() == 9000).count(), 1);
+    }
+
+    #[test]
+    fn secret_vec_conversions_debug_and_compare() {
+        let v = SecretVec::from(b"hello");
+        assert_eq!(format!("{v:?}"), "SecretVec([REDACTED; 5])");
+        assert_eq!(format!("{v:#?}"), "SecretVec([REDACTED; 5])");
+        assert!(v.ct_eq(b"hello") && !v.ct_eq(b"hellO") && !v.ct_eq(b"hell"));
+        let owned = vec![1u8, 2, 3];
+        let ptr = owned.as_ptr();
+        let moved = SecretVec::from(owned);
+        assert_eq!(moved.expose_secret().as_ptr(), ptr, "a Vec is taken over, not copied");
+        for s in [SecretVec::from("hello"), SecretVec::from(String::from("hello")), SecretVec::from(*b"hello")] {
+            assert_eq!(s.expose_secret(), b"hello");
+        }
+        assert_eq!(SecretVec::from(&vec![7u8]).expose_secret(), [7]);
+        assert!(SecretVec::default().is_empty());
+        let mut m = SecretVec::with_capacity(2);
+        m.extend_from_slice(b"ab");
+        m.expose_secret_mut()[0] = b'x';
+        assert_eq!((m.len(), m.expose_secret()), (2, &b"xb"[..]));
+        m.reserve_exact(10);
+        assert_eq!(m.capacity(), 12);
+    }
+
+    #[test]
+    fn wiping_allocator_wipes_freed_and_moved_blocks() {
+        let a = WipingAllocator;
+        let layout = Layout::from_size_align(100, 8).unwrap();
+        let freed = hooks::record(|| {
+            // SAFETY: a non-zero layout; the block is written within its 100 bytes, grown by
+            // `realloc` with the layout it was made with, then freed once with its new layout.
+            unsafe {
+                let p = a.alloc(layout);
+                assert!(!p.is_null());
+                p.write_bytes(0xAA, 100);
+                let q = a.realloc(p, layout, 1000);
+                assert!(!q.is_null());
+                assert_eq!(read_raw(NonNull::new(q).unwrap(), 100), vec![0xAA; 100]);
+                q.add(100).write_bytes(0xBB, 900);
+                a.dealloc(q, Layout::from_size_align(1000, 8).unwrap());
+                let z = a.alloc_zeroed(layout);
+                assert_eq!(read_raw(NonNull::new(z).unwrap(), 100), vec![0; 100]);
+                a.dealloc(z, layout);
+            }
+        });
+        assert_eq!(freed.iter().map(Vec::len).collect::<Vec<_>>(), [100, 1000, 100]);
+        assert!(freed.iter().all(|b| b.iter().all(|&x| x == 0)));
     }
 
     #[test]

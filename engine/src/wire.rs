@@ -1,13 +1,17 @@
 //! serde helpers for the AWS JSON wire form: blobs are standard base64 with padding.
 //!
-//! Secrets ([`SecretBytes`]) are written only through [`secret_b64`], which a response field
-//! must name explicitly; `SecretBytes` itself implements no serde trait.
+//! serde never writes a secret: [`SecretBytes`](crate::SecretBytes) and [`SecretVec`]
+//! implement no serde trait, and the responses that carry plaintext (Decrypt,
+//! GenerateDataKey, GenerateRandom) implement no `Serialize`. Their wire form comes from
+//! their `to_json` methods and [`Kms::call_json`](crate::Kms::call_json), which encode the
+//! plaintext straight into a [`SecretVec`] of the body's final size. Request plaintexts are
+//! read with [`b64_secret`].
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Deserializer, Serializer};
 
-use crate::secret::SecretBytes;
+use crate::secret::{SecretVec, wipe};
 
 /// A `Vec<u8>` as base64.
 pub mod b64 {
@@ -48,24 +52,40 @@ pub mod b64_opt {
 fn decode(text: std::borrow::Cow<'_, str>) -> Result<Vec<u8>, base64::DecodeError> {
     let out = STANDARD.decode(text.as_bytes());
     if let std::borrow::Cow::Owned(copy) = text {
-        crate::secret::wipe(&mut copy.into_bytes());
+        wipe(&mut copy.into_bytes());
     }
     out
 }
 
-/// Writes a secret as base64: for the response fields that hand plaintext to the caller. The
-/// intermediate base64 text is wiped once written.
-pub fn secret_b64<S: Serializer>(secret: &SecretBytes, s: S) -> Result<S::Ok, S::Error> {
-    let text = STANDARD.encode(secret.expose_secret());
-    let out = s.serialize_str(&text);
-    crate::secret::wipe(&mut text.into_bytes());
-    out
-}
+/// Reads a base64 plaintext (Encrypt's) into a [`SecretVec`] of its size, decoding the string
+/// where it lies in the request when it has no escapes; a copy the deserializer had to make
+/// (an escaped string) is wiped, and so is a half-decoded buffer when the text is not base64.
+pub fn b64_secret<'de, D: Deserializer<'de>>(d: D) -> Result<SecretVec, D::Error> {
+    struct Base64;
 
-/// Writes an optional secret as base64.
-pub fn secret_b64_opt<S: Serializer>(secret: &Option<SecretBytes>, s: S) -> Result<S::Ok, S::Error> {
-    match secret {
-        Some(secret) => secret_b64(secret, s),
-        None => s.serialize_none(),
+    impl serde::de::Visitor<'_> for Base64 {
+        type Value = SecretVec;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a base64 string")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<SecretVec, E> {
+            let mut out = SecretVec::new();
+            out.resize(base64::decoded_len_estimate(text.len()), 0);
+            let n = STANDARD
+                .decode_slice(text, out.expose_secret_mut())
+                .map_err(|_| E::custom("a blob member is not valid base64"))?;
+            out.truncate(n);
+            Ok(out)
+        }
+
+        fn visit_string<E: serde::de::Error>(self, text: String) -> Result<SecretVec, E> {
+            let result = self.visit_str(&text);
+            wipe(&mut text.into_bytes());
+            result
+        }
     }
+
+    d.deserialize_str(Base64)
 }

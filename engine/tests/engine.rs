@@ -115,7 +115,7 @@ fn secrets_never_show_in_debug_output() {
     assert!(!printed.contains(&format!("{:?}", dk.plaintext.expose_secret())));
     let req = EncryptRequest::new(&key, b"top secret plaintext".to_vec());
     assert!(!format!("{req:?}").contains("top secret"));
-    let item = EncryptItem { plaintext: b"top secret plaintext".to_vec(), ..Default::default() };
+    let item = EncryptItem { plaintext: b"top secret plaintext".into(), ..Default::default() };
     assert!(!format!("{item:?}").contains("top secret"));
 }
 
@@ -467,12 +467,12 @@ fn writers_draw_a_new_salt_when_one_is_used_up() {
         check(&blob, &kms, &pt);
     }
     let items: Vec<EncryptItem> =
-        (0..300u32).map(|i| EncryptItem { plaintext: i.to_le_bytes().to_vec(), ..Default::default() }).collect();
+        (0..300u32).map(|i| EncryptItem { plaintext: i.to_le_bytes().into(), ..Default::default() }).collect();
     let batch = kms
         .encrypt_batch(&me, &EncryptBatchRequest { key_id: key.clone(), items: items.clone(), ..Default::default() })
         .unwrap();
     for (item, blob) in items.iter().zip(&batch.ciphertext_blobs) {
-        check(blob.as_ref().unwrap(), &kms, &item.plaintext);
+        check(blob.as_ref().unwrap(), &kms, item.plaintext.expose_secret());
     }
     let keys = kms
         .generate_data_keys(

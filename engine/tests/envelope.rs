@@ -186,10 +186,7 @@ fn tampering_with_chunks_fails_with_no_output() {
             let mut out = Vec::new();
             let opts = DecryptOptions { batch_chunks: batch, ..Default::default() };
             let err = envelope::decrypt(&kms, &me, &opts, &bad[..], &mut out).expect_err(name);
-            assert!(
-                matches!(err, EnvelopeError::ChunkAuthentication { .. } | EnvelopeError::Truncated { .. }),
-                "{name}: {err:?}"
-            );
+            assert!(is_damage(&err), "{name}: {err:?}");
             // With one batch for the whole file, nothing is written; with one chunk per batch,
             // only chunks before the damage, which authenticated, are.
             if batch.is_none() {
@@ -200,10 +197,7 @@ fn tampering_with_chunks_fails_with_no_output() {
             assert!(!err.to_string().is_empty());
         }
         let err = open_in_memory(&kms, &me, &bad).expect_err(name);
-        assert!(
-            matches!(err, EnvelopeError::ChunkAuthentication { .. } | EnvelopeError::Truncated { .. }),
-            "{name} in memory: {err:?}"
-        );
+        assert!(is_damage(&err), "{name} in memory: {err:?}");
     }
     let err = open_in_memory(&kms, &me, &join(&fheader, &fchunks[..3])).unwrap_err();
     assert!(matches!(err, EnvelopeError::Truncated { chunks: 3 }), "{err:?}");
@@ -211,6 +205,67 @@ fn tampering_with_chunks_fails_with_no_output() {
     let err = open(&kms, &me, &join(&fheader, &fchunks[..3]), None).unwrap_err();
     assert!(matches!(err, EnvelopeError::Truncated { chunks: 3 }), "{err:?}");
     assert!(err.to_string().contains("truncated"));
+}
+
+fn is_damage(err: &EnvelopeError) -> bool {
+    matches!(
+        err,
+        EnvelopeError::ChunkAuthentication { .. }
+            | EnvelopeError::Truncated { .. }
+            | EnvelopeError::TruncatedInChunk { .. }
+    )
+}
+
+/// Every way of reading a damaged file: streaming with one chunk per batch and with the
+/// default batches, and in memory; all must give the same error.
+fn open_every_way(kms: &Kms, me: &Caller, sealed: &[u8]) -> EnvelopeError {
+    let errors: Vec<EnvelopeError> = [Some(1), None]
+        .into_iter()
+        .map(|batch| open(kms, me, sealed, batch).unwrap_err())
+        .chain([open_in_memory(kms, me, sealed).unwrap_err()])
+        .collect();
+    let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    assert!(texts.iter().all(|t| t == &texts[0]), "{texts:?}");
+    errors.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_cut_inside_a_chunk_says_truncated() {
+    let (kms, me, key) = engine();
+    let len = 4 * CHUNK + 100; // 5 chunks, the final one 100 bytes
+    let sealed = seal(&kms, &me, &key, &data(len), None);
+    let end = sealed.len();
+    let truncated_in = |index: u64, err: &EnvelopeError| {
+        assert!(matches!(err, EnvelopeError::TruncatedInChunk { index: i } if *i == index), "{err:?}");
+        let text = err.to_string();
+        assert!(text.starts_with("the envelope file is truncated"), "{text}");
+        assert!(text.contains(&format!("ends inside chunk {index}")), "{text}");
+    };
+    // Inside the final chunk: in its body, in its tag, leaving only a tag's worth of it.
+    for cut in [1, 7, 16, 50, 100] {
+        truncated_in(4, &open_every_way(&kms, &me, &sealed[..end - cut]));
+    }
+    // Inside a whole chunk before it.
+    let chunk_3 = end - 116 - (CHUNK + TAG);
+    for keep in [TAG, TAG + 1, CHUNK / 2, CHUNK + TAG - 1] {
+        truncated_in(3, &open_every_way(&kms, &me, &sealed[..chunk_3 + keep]));
+    }
+    // Less than a tag: a cut, named as one too.
+    let err = open_every_way(&kms, &me, &sealed[..chunk_3 + 5]);
+    assert!(matches!(err, EnvelopeError::Truncated { chunks: 3 }), "{err:?}");
+    // A short final chunk that was modified looks the same, and the message says so; a whole
+    // final chunk that was modified is not taken for a cut.
+    let mut flipped = sealed.clone();
+    flipped[end - 50] ^= 1;
+    let err = open_every_way(&kms, &me, &flipped);
+    truncated_in(4, &err);
+    assert!(err.to_string().contains("or its last chunk was modified"), "{err}");
+    let whole = seal(&kms, &me, &key, &data(3 * CHUNK), None);
+    let mut flipped = whole.clone();
+    let at = whole.len() - 50;
+    flipped[at] ^= 1;
+    let err = open_every_way(&kms, &me, &flipped);
+    assert!(matches!(err, EnvelopeError::ChunkAuthentication { index: 2 }), "{err:?}");
 }
 
 #[test]

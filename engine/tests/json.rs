@@ -34,7 +34,7 @@ impl Client {
     fn raw(&mut self, op: &'static str, body: &[u8]) -> Value {
         let out = self.kms.call_json(&self.me, op, body).unwrap_or_else(|e| panic!("{op}: {e}"));
         self.seen.insert(op);
-        serde_json::from_slice(&out).unwrap()
+        serde_json::from_slice(out.expose_secret()).unwrap()
     }
 
     fn call(&mut self, op: &'static str, body: Value) -> Value {
@@ -416,9 +416,8 @@ fn json_agrees_with_the_typed_methods() {
     let (kms, me) = (&c.kms, &c.me);
     let key = kms.create_key(me, &CreateKeyRequest::default()).unwrap().key_metadata.key_id;
     let ctx: EncryptionContext = [("purpose".to_owned(), "test".to_owned())].into();
-    let call = |op: &str, body: Value| -> Value {
-        serde_json::from_slice(&kms.call_json(me, op, body.to_string().as_bytes()).unwrap()).unwrap()
-    };
+    let call =
+        |op: &str, body: Value| -> Value { json_of(&kms.call_json(me, op, body.to_string().as_bytes()).unwrap()) };
 
     // Encrypt: the same members and values; each side's ciphertext decrypts on the other.
     let typed = kms.encrypt(me, &EncryptRequest::new(&key, b"agree".to_vec()).with_context(ctx.clone())).unwrap();
@@ -436,17 +435,18 @@ fn json_agrees_with_the_typed_methods() {
     let typed_dec =
         kms.decrypt(me, &DecryptRequest::new(typed.ciphertext_blob.clone()).with_context(ctx.clone())).unwrap();
     let wire = call("Decrypt", json!({"CiphertextBlob": blob, "EncryptionContext": ctx}));
-    assert_eq!(wire, to_value(&typed_dec));
+    assert_eq!(wire, json_of(&typed_dec.to_json().unwrap()));
     assert_eq!(unb64(&wire["Plaintext"]), b"agree");
 
     // GenerateDataKey: the same members; the wire's data key unwraps to its plaintext.
     let req = GenerateDataKeyRequest { encryption_context: ctx.clone(), ..GenerateDataKeyRequest::aes_256(&key) };
     let typed = kms.generate_data_key(me, &req).unwrap();
     let wire = call("GenerateDataKey", json!({"KeyId": key, "KeySpec": "AES_256", "EncryptionContext": ctx}));
-    let typed_v = to_value(&typed);
+    let typed_v = json_of(&typed.to_json().unwrap());
     assert_eq!(keys(&wire), keys(&typed_v));
     assert_eq!(wire["KeyId"], typed_v["KeyId"]);
     assert_eq!(wire["KeyMaterialId"], typed_v["KeyMaterialId"]);
+    assert_eq!(unb64(&typed_v["Plaintext"]), typed.plaintext.expose_secret());
     let unwrapped =
         kms.decrypt(me, &DecryptRequest::new(unb64(&wire["CiphertextBlob"])).with_context(ctx.clone())).unwrap();
     assert_eq!(unwrapped.plaintext.expose_secret(), unb64(&wire["Plaintext"]).as_slice());
@@ -465,7 +465,7 @@ fn json_agrees_with_the_typed_methods() {
         "DecryptBatch",
         json!({"Items": [{"CiphertextBlob": b64(&typed_dk_blob(&req, kms, me)), "EncryptionContext": ctx}]}),
     );
-    assert_eq!(keys(&wire["Results"][0]), keys(&to_value(typed[0].as_ref().unwrap())));
+    assert_eq!(keys(&wire["Results"][0]), keys(&json_of(&typed[0].as_ref().unwrap().to_json().unwrap())));
     let wire =
         call("ReEncrypt", json!({"CiphertextBlob": blob, "SourceEncryptionContext": ctx, "DestinationKeyId": key}));
     let batch = call(
@@ -481,4 +481,8 @@ fn typed_dk_blob(req: &GenerateDataKeyRequest, kms: &Kms, me: &Caller) -> Vec<u8
 
 fn to_value<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap()
+}
+
+fn json_of(body: &trent::secret::SecretVec) -> Value {
+    serde_json::from_slice(body.expose_secret()).unwrap()
 }

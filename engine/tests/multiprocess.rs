@@ -699,7 +699,7 @@ fn child_counter_writer() {
 
     let start = unix_micros();
     let items = (0..BATCH)
-        .map(|i| EncryptItem { plaintext: (i as u32).to_be_bytes().repeat(4), ..Default::default() })
+        .map(|i| EncryptItem { plaintext: (i as u32).to_be_bytes().repeat(4).into(), ..Default::default() })
         .collect();
     let batch = EncryptBatchRequest { key_id: key.clone(), items, execution: Execution::Parallel };
     let mut done = 1;

@@ -509,7 +509,7 @@ fn encrypt_item() -> impl Strategy<Value = EncryptItem> {
         1 => proptest::collection::vec(any::<u8>(), 4097..=4200),
     ];
     (pt, proptest::collection::btree_map("[a-c]{0,3}", ".{0,3}", 0..=2))
-        .prop_map(|(plaintext, encryption_context)| EncryptItem { plaintext, encryption_context })
+        .prop_map(|(plaintext, encryption_context)| EncryptItem { plaintext: plaintext.into(), encryption_context })
 }
 
 /// The salt and counter of a blob: the (sub-key, nonce) pair, unique per sealed message.
@@ -564,12 +564,15 @@ proptest! {
             .map(|item| {
                 let req = EncryptRequest::new(&f.keys[key], item.plaintext.clone())
                     .with_context(item.encryption_context.clone());
-                f.kms.encrypt(&f.me, &req).map(|_| item.plaintext.clone()).map_err(|e| e.name())
+                f.kms.encrypt(&f.me, &req).map(|_| item.plaintext.expose_secret().to_vec()).map_err(|e| e.name())
             })
             .collect();
         let expected: Vec<_> = items
             .iter()
-            .map(|i| if (1..=4096).contains(&i.plaintext.len()) { Ok(i.plaintext.clone()) } else { Err(VALIDATION) })
+            .map(|i| {
+                let pt = i.plaintext.expose_secret();
+                if (1..=4096).contains(&pt.len()) { Ok(pt.to_vec()) } else { Err(VALIDATION) }
+            })
             .collect();
         prop_assert_eq!(&outcomes[0], &expected);
         prop_assert_eq!(&outcomes[1], &expected);
@@ -1331,7 +1334,7 @@ impl Fuzzer {
             Call::Encrypt(id, pt, ctx, g, alg, dry) => {
                 let req = EncryptRequest {
                     key_id: self.id(id),
-                    plaintext: pt.clone(),
+                    plaintext: pt.into(),
                     encryption_context: ctx.clone(),
                     grant_tokens: g.clone(),
                     encryption_algorithm: *alg,
@@ -1413,7 +1416,7 @@ impl Fuzzer {
                     key_id: self.id(id),
                     items: items
                         .iter()
-                        .map(|(pt, ctx)| EncryptItem { plaintext: pt.clone(), encryption_context: ctx.clone() })
+                        .map(|(pt, ctx)| EncryptItem { plaintext: pt.into(), encryption_context: ctx.clone() })
                         .collect(),
                     execution: if *parallel { Execution::Parallel } else { Execution::Serial },
                 };

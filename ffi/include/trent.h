@@ -214,10 +214,11 @@ typedef uint32_t trent_root_key_kind;
 typedef struct trent_batch_results trent_batch_results;
 
 /**
- * A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response).
- * Text buffers are followed by one NUL byte not counted in their length, so they can be read
- * as C strings. Freed by `trent_buffer_free`, which first wipes buffers that may hold
- * plaintext (JSON responses). Immutable: readable from any thread.
+ * A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response,
+ * an envelope's plaintext). Text buffers are followed by one NUL byte not counted in their
+ * length, so they can be read as C strings. Freed by `trent_buffer_free`, which first wipes
+ * text buffers (JSON responses and envelope plaintexts hold plaintext). Immutable: readable
+ * from any thread.
  */
 typedef struct trent_buffer trent_buffer;
 
@@ -471,8 +472,8 @@ const uint8_t *trent_buffer_data(const struct trent_buffer *buf);
 size_t trent_buffer_len(const struct trent_buffer *buf);
 
 /**
- * Frees a buffer, wiping it first if it may hold plaintext (JSON responses); NULL is
- * accepted.
+ * Frees a buffer, wiping text buffers first (JSON responses and envelope plaintexts may hold
+ * plaintext); NULL is accepted.
  */
 void trent_buffer_free(struct trent_buffer *buf);
 

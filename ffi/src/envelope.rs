@@ -80,7 +80,7 @@ pub extern "C" fn trent_kms_envelope_decrypt(
         let out = Out::new(out, "out")?;
         let (plain, _) =
             envelope::decrypt_from_slice(kms, caller, &DecryptOptions::default(), sealed).map_err(failure)?;
-        out.write(new_text_buffer(plain, true));
+        out.write(new_text_buffer(plain));
         Ok(())
     })
 }

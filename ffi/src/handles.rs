@@ -3,6 +3,7 @@
 
 use std::ffi::c_char;
 
+use engine::secret::SecretVec;
 use engine::{Caller, Kms, KmsBuilder, RootKeySource, SecretBytes};
 
 use crate::boundary::{
@@ -48,10 +49,11 @@ impl Castable for trent_kms_builder {
     type RustType = KmsBuilder;
 }
 
-/// A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response).
-/// Text buffers are followed by one NUL byte not counted in their length, so they can be read
-/// as C strings. Freed by `trent_buffer_free`, which first wipes buffers that may hold
-/// plaintext (JSON responses). Immutable: readable from any thread.
+/// A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response,
+/// an envelope's plaintext). Text buffers are followed by one NUL byte not counted in their
+/// length, so they can be read as C strings. Freed by `trent_buffer_free`, which first wipes
+/// text buffers (JSON responses and envelope plaintexts hold plaintext). Immutable: readable
+/// from any thread.
 #[allow(non_camel_case_types)]
 pub struct trent_buffer {
     _private: [u8; 0],
@@ -59,25 +61,18 @@ pub struct trent_buffer {
 
 /// The Rust side of a `trent_buffer`.
 #[derive(Debug)]
-pub struct Buffer {
-    /// The bytes, plus a trailing NUL for text.
-    bytes: Vec<u8>,
-    /// Whether `bytes` ends with a NUL that is not part of the data.
-    nul: bool,
-    /// Whether to wipe the bytes when the buffer is freed.
-    wipe: bool,
+pub enum Buffer {
+    /// A ciphertext blob.
+    Blob(Vec<u8>),
+    /// Text followed by a NUL that is not part of it; wiped when freed.
+    Text(SecretVec),
 }
 
 impl Buffer {
     fn data(&self) -> &[u8] {
-        &self.bytes[..self.bytes.len() - usize::from(self.nul)]
-    }
-}
-
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        if self.wipe {
-            engine::secret::wipe(&mut self.bytes);
+        match self {
+            Self::Blob(bytes) => bytes,
+            Self::Text(text) => text.expose_secret().split_last().map_or(&[], |(_nul, text)| text),
         }
     }
 }
@@ -102,20 +97,16 @@ impl Castable for trent_secret {
 
 /// Hands binary data that is not secret (a ciphertext blob) to C as a new `trent_buffer`.
 pub(crate) fn new_blob_buffer(bytes: Vec<u8>) -> *mut trent_buffer {
-    to_boxed_mut_ptr::<trent_buffer>(Buffer { bytes, nul: false, wipe: false })
+    to_boxed_mut_ptr::<trent_buffer>(Buffer::Blob(bytes))
 }
 
-/// Hands text to C as a new NUL-terminated `trent_buffer`; `wipe` when it may hold plaintext.
-pub(crate) fn new_text_buffer(mut bytes: Vec<u8>, wipe: bool) -> *mut trent_buffer {
-    if bytes.capacity() == bytes.len() && wipe {
-        // Growing would leave a copy of the text behind in the old allocation.
-        let mut grown = Vec::with_capacity(bytes.len() + 1);
-        grown.extend_from_slice(&bytes);
-        engine::secret::wipe(&mut bytes);
-        bytes = grown;
-    }
-    bytes.push(0);
-    to_boxed_mut_ptr::<trent_buffer>(Buffer { bytes, nul: true, wipe })
+/// Hands text to C as a new NUL-terminated `trent_buffer`, wiped when freed: it may hold
+/// plaintext. (Adding the NUL may move the text; `SecretVec` wipes the allocation it leaves.)
+pub(crate) fn new_text_buffer(text: impl Into<SecretVec>) -> *mut trent_buffer {
+    let mut text = text.into();
+    text.reserve_exact(1);
+    text.push(0);
+    to_boxed_mut_ptr::<trent_buffer>(Buffer::Text(text))
 }
 
 /// Hands secret bytes to C as a new `trent_secret`.
@@ -141,8 +132,8 @@ pub extern "C" fn trent_buffer_len(buf: *const trent_buffer) -> usize {
     ffi_boundary_infallible!(0, { arg_ref(buf, "buf").map_or(0, |b| b.data().len()) })
 }
 
-/// Frees a buffer, wiping it first if it may hold plaintext (JSON responses); NULL is
-/// accepted.
+/// Frees a buffer, wiping text buffers first (JSON responses and envelope plaintexts may hold
+/// plaintext); NULL is accepted.
 #[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_buffer_free(buf: *mut trent_buffer) {

@@ -109,7 +109,7 @@ pub extern "C" fn trent_kms_create_key(
         let out = Out::new(key_id_out, "key_id_out")?;
         let req = CreateKeyRequest { description: description.map(str::to_owned), ..Default::default() };
         let key = kms.create_key(caller, &req)?.key_metadata;
-        out.write(new_text_buffer(key.key_id.into_bytes(), false));
+        out.write(new_text_buffer(key.key_id));
         Ok(())
     })
 }
@@ -785,7 +785,7 @@ pub extern "C" fn trent_kms_call_json(
         let request = arg_bytes(request, request_len, "request")?;
         let out = Out::new(response_out, "response_out")?;
         let response = kms.call_json(caller, operation, request)?;
-        out.write(new_text_buffer(response, true));
+        out.write(new_text_buffer(response));
         Ok(())
     })
 }
@@ -872,19 +872,17 @@ pub extern "C" fn trent_kms_encrypt_batch(
         let key_id = arg_str(key_id, key_id_len, "key_id")?;
         let items = arg_items(items, items_len)?;
         let out = Out::new(results_out, "results_out")?;
-        let mut req = EncryptBatchRequest {
+        // The copies of the plaintexts are wiped when `req` is dropped.
+        let req = EncryptBatchRequest {
             key_id: key_id.to_owned(),
             items: items
                 .into_iter()
-                .map(|(plaintext, ctx)| EncryptItem { plaintext: plaintext.to_vec(), encryption_context: ctx })
+                .map(|(plaintext, ctx)| EncryptItem { plaintext: plaintext.into(), encryption_context: ctx })
                 .collect(),
             ..Default::default()
         };
-        let result = kms.encrypt_batch(caller, &req);
-        for item in &mut req.items {
-            engine::secret::wipe(&mut item.plaintext);
-        }
-        let items = result?.ciphertext_blobs.into_iter().map(|r| r.map(BatchOutput::Blob)).collect();
+        let items =
+            kms.encrypt_batch(caller, &req)?.ciphertext_blobs.into_iter().map(|r| r.map(BatchOutput::Blob)).collect();
         out.write(to_boxed_mut_ptr::<trent_batch_results>(BatchResults { items }));
         Ok(())
     })

@@ -164,11 +164,11 @@ impl Kms {
                             .iter()
                             .enumerate()
                             .map(|(i, item)| {
-                                check_plaintext_len(&item.plaintext)?;
+                                check_plaintext_len(item.plaintext.expose_secret())?;
                                 context::validate(&item.encryption_context, "encryption context")?;
                                 ctx.clear();
                                 context::encode_into(&item.encryption_context, &mut ctx);
-                                key.version.seal(&reservation, i as u64, &ctx, &item.plaintext, &mut aad)
+                                key.version.seal(&reservation, i as u64, &ctx, item.plaintext.expose_secret(), &mut aad)
                             })
                             .collect()
                     }),

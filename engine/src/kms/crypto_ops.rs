@@ -352,7 +352,7 @@ impl Kms {
             caller,
             &EncryptParts {
                 key_id: &req.key_id,
-                plaintext: &req.plaintext,
+                plaintext: req.plaintext.expose_secret(),
                 encryption_context: &req.encryption_context,
                 grant_tokens: &req.grant_tokens,
                 encryption_algorithm: req.encryption_algorithm,

@@ -13,7 +13,7 @@ use super::{Caller, Kms};
 use crate::context::EncryptionContext;
 use crate::error::{Error, Result};
 use crate::key::{DataKeySpec, EncryptionAlgorithmSpec};
-use crate::secret::wipe;
+use crate::secret::{SecretVec, wipe};
 
 /// Every operation name [`Kms::call_json`] accepts, in order: the AWS KMS operations this
 /// version implements, then Trent's four batch operations.
@@ -120,8 +120,7 @@ const RE_ENCRYPT_BATCH: Input =
     Input { required: &[("DestinationKeyId", "destinationKeyId"), ("Items", "items")], refused: &[] };
 
 // ---------------------------------------------------------------------------------------------
-// Request shapes of this module: Encrypt's (for its plaintext) and the batches' (the Rust
-// request types have no serde derives).
+// Request shapes of this module: the batches' (the Rust request types have no serde derives).
 
 /// `Execution`: how a batch runs.
 #[derive(Clone, Copy, Default, Deserialize)]
@@ -154,68 +153,12 @@ struct GenerateDataKeysInput {
     execution: WireExecution,
 }
 
-/// A request plaintext (base64 on the wire), wiped when dropped: also when the rest of the
-/// request fails to parse.
-#[derive(Default)]
-struct Plaintext(Vec<u8>);
-
-impl Drop for Plaintext {
-    fn drop(&mut self) {
-        wipe(&mut self.0);
-    }
-}
-
-impl<'de> Deserialize<'de> for Plaintext {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        /// Decodes the string where it lies (borrowed from the request when it has no escapes),
-        /// unlike `wire::b64`, which copies it into a `String` first.
-        struct Base64;
-
-        impl serde::de::Visitor<'_> for Base64 {
-            type Value = Plaintext;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a base64 string")
-            }
-
-            fn visit_str<E: serde::de::Error>(self, text: &str) -> std::result::Result<Plaintext, E> {
-                // Wrapped at once, so that a half-decoded buffer is wiped too.
-                let mut out = Plaintext(Vec::with_capacity(base64::decoded_len_estimate(text.len())));
-                match STANDARD.decode_vec(text, &mut out.0) {
-                    Ok(()) => Ok(out),
-                    Err(_) => Err(E::custom("a blob member is not valid base64")),
-                }
-            }
-
-            fn visit_string<E: serde::de::Error>(self, text: String) -> std::result::Result<Plaintext, E> {
-                let result = self.visit_str(&text);
-                let mut bytes = text.into_bytes();
-                wipe(&mut bytes);
-                result
-            }
-        }
-
-        d.deserialize_str(Base64)
-    }
-}
-
-/// Encrypt input: [`EncryptRequest`] with a plaintext that wipes itself.
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-struct EncryptInput {
-    key_id: String,
-    plaintext: Plaintext,
-    encryption_context: EncryptionContext,
-    grant_tokens: Vec<String>,
-    encryption_algorithm: Option<EncryptionAlgorithmSpec>,
-    dry_run: Option<bool>,
-}
-
 /// One EncryptBatch item.
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct EncryptItemInput {
-    plaintext: Plaintext,
+    #[serde(deserialize_with = "crate::wire::b64_secret")]
+    plaintext: SecretVec,
     #[serde(default)]
     encryption_context: EncryptionContext,
 }
@@ -414,13 +357,14 @@ impl Kms {
     /// the operations whose output is empty.
     ///
     /// **The response of Decrypt, GenerateDataKey, GenerateRandom, GenerateDataKeys and
-    /// DecryptBatch holds plaintext** (base64): the caller should zero the returned buffer once
-    /// done with it (e.g. with [`crate::secret::wipe`]). The plaintext is encoded straight from
-    /// locked memory into that buffer, which is allocated once at its final size, so no other
-    /// copy is left on the heap. Request plaintexts (Encrypt, EncryptBatch) are decoded from the
-    /// request into one heap buffer that is zeroed after the operation, or when the request
-    /// fails to parse; only when the JSON string holds escapes (`\/`) does serde_json keep a
-    /// scratch copy of its base64 text, which is not zeroed.
+    /// DecryptBatch holds plaintext** (base64), so every response comes in a [`SecretVec`],
+    /// wiped when dropped. The plaintext is encoded straight from locked memory into that
+    /// buffer, which is allocated once at its final size, so no other copy is left on the heap;
+    /// whatever the caller copies out of it (a parsed `serde_json::Value`, a `String`) is the
+    /// caller's to wipe. Request plaintexts (Encrypt, EncryptBatch) are decoded from the request
+    /// into one [`SecretVec`] each, wiped after the operation or when the request fails to
+    /// parse; only when the JSON string holds escapes (`\/`) does serde_json keep a scratch copy
+    /// of its base64 text, which is not wiped.
     ///
     /// # The batch operations
     ///
@@ -440,7 +384,7 @@ impl Kms {
     /// "KeyMaterialId"}`; ReEncrypt's is `{"CiphertextBlob", "SourceKeyId", "KeyId",
     /// "SourceEncryptionAlgorithm", "DestinationEncryptionAlgorithm", "SourceKeyMaterialId",
     /// "DestinationKeyMaterialId"}`.
-    pub fn call_json(&self, caller: &Caller, operation: &str, request: &[u8]) -> Result<Vec<u8>> {
+    pub fn call_json(&self, caller: &Caller, operation: &str, request: &[u8]) -> Result<SecretVec> {
         let op = operation;
         match op {
             "CreateKey" => to_json(&self.create_key(caller, &parse(op, request, &CREATE_KEY)?)?),
@@ -465,47 +409,16 @@ impl Kms {
             "GetKeyRotationStatus" => to_json(&self.get_key_rotation_status(caller, &parse(op, request, &KEY_ONLY)?)?),
             "RotateKeyOnDemand" => to_json(&self.rotate_key_on_demand(caller, &parse(op, request, &KEY_ONLY)?)?),
             "ListKeyRotations" => to_json(&self.list_key_rotations(caller, &parse(op, request, &KEY_ONLY)?)?),
-            "Encrypt" => {
-                let mut input: EncryptInput = parse(op, request, &ENCRYPT)?;
-                let req = EncryptRequest {
-                    key_id: std::mem::take(&mut input.key_id),
-                    plaintext: std::mem::take(&mut input.plaintext.0),
-                    encryption_context: std::mem::take(&mut input.encryption_context),
-                    grant_tokens: std::mem::take(&mut input.grant_tokens),
-                    encryption_algorithm: input.encryption_algorithm,
-                    dry_run: input.dry_run,
-                };
-                let result = self.encrypt(caller, &req);
-                // Back into the wrapper, which wipes it.
-                input.plaintext.0 = req.plaintext;
-                to_json(&result?)
-            }
-            "Decrypt" => {
-                let resp = self.decrypt(caller, &parse(op, request, &DECRYPT)?)?;
-                with_secret(resp.plaintext.expose_secret(), &DecryptPublic::of(&resp))
-            }
+            // The request's plaintext is wiped when the request is dropped.
+            "Encrypt" => to_json(&self.encrypt(caller, &parse::<EncryptRequest>(op, request, &ENCRYPT)?)?),
+            "Decrypt" => self.decrypt(caller, &parse(op, request, &DECRYPT)?)?.to_json(),
             "ReEncrypt" => to_json(&self.re_encrypt(caller, &parse(op, request, &RE_ENCRYPT)?)?),
-            "GenerateDataKey" => {
-                let resp = self.generate_data_key(caller, &parse(op, request, &GENERATE_DATA_KEY)?)?;
-                let public = GenerateDataKeyPublic {
-                    ciphertext_blob: &resp.ciphertext_blob,
-                    key_id: &resp.key_id,
-                    key_material_id: &resp.key_material_id,
-                };
-                with_secret(resp.plaintext.expose_secret(), &public)
-            }
+            "GenerateDataKey" => self.generate_data_key(caller, &parse(op, request, &GENERATE_DATA_KEY)?)?.to_json(),
             "GenerateDataKeyWithoutPlaintext" => {
                 let req = parse(op, request, &GENERATE_DATA_KEY)?;
                 to_json(&self.generate_data_key_without_plaintext(caller, &req)?)
             }
-            "GenerateRandom" => {
-                let resp = self.generate_random(caller, &parse(op, request, &GENERATE_RANDOM)?)?;
-                let mut body = Body::default();
-                body.text("{\"Plaintext\":\"");
-                body.secret(resp.plaintext.expose_secret());
-                body.text("\"}");
-                body.finish()
-            }
+            "GenerateRandom" => self.generate_random(caller, &parse(op, request, &GENERATE_RANDOM)?)?.to_json(),
             "GenerateDataKeys" => self.generate_data_keys_json(caller, request),
             "EncryptBatch" => self.encrypt_batch_json(caller, request),
             "DecryptBatch" => self.decrypt_batch_json(caller, request),
@@ -514,7 +427,7 @@ impl Kms {
         }
     }
 
-    fn generate_data_keys_json(&self, caller: &Caller, request: &[u8]) -> Result<Vec<u8>> {
+    fn generate_data_keys_json(&self, caller: &Caller, request: &[u8]) -> Result<SecretVec> {
         let input: GenerateDataKeysInput = parse("GenerateDataKeys", request, &GENERATE_DATA_KEYS)?;
         let req = GenerateDataKeysRequest {
             key_id: input.key_id,
@@ -545,22 +458,15 @@ impl Kms {
         body.finish()
     }
 
-    fn encrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<Vec<u8>> {
+    fn encrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<SecretVec> {
         let input: EncryptBatchInput = parse("EncryptBatch", request, &ENCRYPT_BATCH)?;
         let items = input
             .items
             .into_iter()
-            .map(|mut i| EncryptItem {
-                plaintext: std::mem::take(&mut i.plaintext.0),
-                encryption_context: std::mem::take(&mut i.encryption_context),
-            })
+            .map(|i| EncryptItem { plaintext: i.plaintext, encryption_context: i.encryption_context })
             .collect();
-        let mut req = EncryptBatchRequest { key_id: input.key_id, items, execution: input.execution.into() };
-        let result = self.encrypt_batch(caller, &req);
-        for item in &mut req.items {
-            wipe(&mut item.plaintext);
-        }
-        let resp = result?;
+        let req = EncryptBatchRequest { key_id: input.key_id, items, execution: input.execution.into() };
+        let resp = self.encrypt_batch(caller, &req)?;
         to_json(&EncryptBatchOutput {
             key_id: &resp.key_id,
             key_material_id: &resp.key_material_id,
@@ -572,7 +478,7 @@ impl Kms {
         })
     }
 
-    fn decrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<Vec<u8>> {
+    fn decrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<SecretVec> {
         let input: DecryptBatchInput = parse("DecryptBatch", request, &DECRYPT_BATCH)?;
         let items = input
             .items
@@ -595,7 +501,7 @@ impl Kms {
         body.finish()
     }
 
-    fn re_encrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<Vec<u8>> {
+    fn re_encrypt_batch_json(&self, caller: &Caller, request: &[u8]) -> Result<SecretVec> {
         let input: ReEncryptBatchInput = parse("ReEncryptBatch", request, &RE_ENCRYPT_BATCH)?;
         let items = input
             .items
@@ -717,20 +623,59 @@ fn unknown_operation(op: &str) -> Error {
 // ---------------------------------------------------------------------------------------------
 // Writing responses.
 
-fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+/// A response without plaintext (it still goes out in a [`SecretVec`], as every response).
+fn to_json<T: Serialize>(value: &T) -> Result<SecretVec> {
+    to_vec(value).map(SecretVec::from)
+}
+
+fn to_vec<T: Serialize>(value: &T) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| Error::Internal(format!("Could not serialize the response: {e}")))
 }
 
 /// An operation with an empty output: `{}`.
-fn empty(result: Result<()>) -> Result<Vec<u8>> {
-    result.map(|()| b"{}".to_vec())
+fn empty(result: Result<()>) -> Result<SecretVec> {
+    result.map(|()| SecretVec::from(b"{}"))
 }
 
 /// `{"Plaintext": <secret>, …public}`.
-fn with_secret<T: Serialize>(secret: &[u8], public: &T) -> Result<Vec<u8>> {
+fn with_secret<T: Serialize>(secret: &[u8], public: &T) -> Result<SecretVec> {
     let mut body = Body::default();
     body.object_with_secret(secret, public)?;
     body.finish()
+}
+
+impl DecryptResponse {
+    /// The AWS JSON 1.1 form of Decrypt's output, `{"Plaintext", "KeyId", "EncryptionAlgorithm",
+    /// "KeyMaterialId"}` (what [`Kms::call_json`] returns): the plaintext is encoded in base64
+    /// straight from locked memory into a buffer of the body's final size, wiped when dropped.
+    pub fn to_json(&self) -> Result<SecretVec> {
+        with_secret(self.plaintext.expose_secret(), &DecryptPublic::of(self))
+    }
+}
+
+impl GenerateDataKeyResponse {
+    /// The AWS JSON 1.1 form of GenerateDataKey's output, `{"Plaintext", "CiphertextBlob",
+    /// "KeyId", "KeyMaterialId"}`, written as [`DecryptResponse::to_json`] writes.
+    pub fn to_json(&self) -> Result<SecretVec> {
+        let public = GenerateDataKeyPublic {
+            ciphertext_blob: &self.ciphertext_blob,
+            key_id: &self.key_id,
+            key_material_id: &self.key_material_id,
+        };
+        with_secret(self.plaintext.expose_secret(), &public)
+    }
+}
+
+impl GenerateRandomResponse {
+    /// The AWS JSON 1.1 form of GenerateRandom's output, `{"Plaintext"}`, written as
+    /// [`DecryptResponse::to_json`] writes.
+    pub fn to_json(&self) -> Result<SecretVec> {
+        let mut body = Body::default();
+        body.text("{\"Plaintext\":\"");
+        body.secret(self.plaintext.expose_secret());
+        body.text("\"}");
+        body.finish()
+    }
 }
 
 /// One piece of a response body.
@@ -756,7 +701,7 @@ impl<'a> Body<'a> {
     }
 
     fn json<T: Serialize>(&mut self, value: &T) -> Result<()> {
-        self.pieces.push(Piece::Json(to_json(value)?));
+        self.pieces.push(Piece::Json(to_vec(value)?));
         Ok(())
     }
 
@@ -775,7 +720,7 @@ impl<'a> Body<'a> {
 
     /// `{"Plaintext":"<secret>", …the members of public}`.
     fn object_with_secret<T: Serialize>(&mut self, secret: &'a [u8], public: &T) -> Result<()> {
-        let public = to_json(public)?;
+        let public = to_vec(public)?;
         self.text("{\"Plaintext\":\"");
         self.secret(secret);
         if public.len() > 2 && public.first() == Some(&b'{') {
@@ -787,7 +732,7 @@ impl<'a> Body<'a> {
         Ok(())
     }
 
-    fn finish(self) -> Result<Vec<u8>> {
+    fn finish(self) -> Result<SecretVec> {
         let too_large = || Error::Internal("The response is too large".into());
         let mut len = 0usize;
         for piece in &self.pieces {
@@ -799,7 +744,7 @@ impl<'a> Body<'a> {
             };
             len = len.checked_add(n).ok_or_else(too_large)?;
         }
-        let mut out = Vec::with_capacity(len);
+        let mut out = SecretVec::with_capacity(len);
         let capacity = out.capacity();
         for piece in &self.pieces {
             match piece {
@@ -811,7 +756,7 @@ impl<'a> Body<'a> {
                     // Within the capacity reserved above: no reallocation, so no stray copy.
                     out.resize(start + base64::encoded_len(s.len(), true).ok_or_else(too_large)?, 0);
                     let written = STANDARD
-                        .encode_slice(s, &mut out[start..])
+                        .encode_slice(s, &mut out.expose_secret_mut()[start..])
                         .map_err(|_| Error::Internal("Could not encode the response".into()))?;
                     out.truncate(start + written);
                 }
@@ -832,11 +777,11 @@ mod tests {
         let blob = [1u8, 2, 3];
         let public = BlobPublic { ciphertext_blob: &blob };
         let out = with_secret(b"secret", &public).unwrap();
-        assert_eq!(out, br#"{"Plaintext":"c2VjcmV0","CiphertextBlob":"AQID"}"#);
+        assert_eq!(out.expose_secret(), br#"{"Plaintext":"c2VjcmV0","CiphertextBlob":"AQID"}"#);
         assert_eq!(out.len(), out.capacity());
         #[derive(Serialize)]
         struct Nothing {}
-        assert_eq!(with_secret(b"", &Nothing {}).unwrap(), br#"{"Plaintext":""}"#);
+        assert_eq!(with_secret(b"", &Nothing {}).unwrap().expose_secret(), br#"{"Plaintext":""}"#);
         let mut body = Body::default();
         body.json(&BatchHead { key_id: "k", key_material_id: "m" }).unwrap();
         body.unclose();
@@ -845,7 +790,7 @@ mod tests {
         body.text(",");
         body.json(&ItemError::of(&Error::InvalidCiphertext)).unwrap();
         body.text("]}");
-        let out: serde_json::Value = serde_json::from_slice(&body.finish().unwrap()).unwrap();
+        let out: serde_json::Value = serde_json::from_slice(body.finish().unwrap().expose_secret()).unwrap();
         assert_eq!(out["KeyId"], "k");
         assert_eq!(out["DataKeys"][0]["Plaintext"], "//4=");
         assert_eq!(out["DataKeys"][1]["Error"]["Code"], "InvalidCiphertextException");
@@ -862,7 +807,7 @@ mod tests {
 
     #[test]
     fn base64_errors_do_not_echo_bytes() {
-        let e = serde_json::from_slice::<EncryptInput>(br#"{"Plaintext":"ab#d"}"#).map(|_| ()).unwrap_err();
+        let e = serde_json::from_slice::<EncryptRequest>(br#"{"Plaintext":"ab#d"}"#).map(|_| ()).unwrap_err();
         let msg = serialization_error("Encrypt", &e).to_string();
         assert!(msg.contains("not valid base64") && !msg.contains('#') && !msg.contains("35"), "{msg}");
     }

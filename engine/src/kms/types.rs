@@ -2,10 +2,13 @@
 //!
 //! Field names are the model's member names in snake_case; serde renames them to the wire's
 //! PascalCase, and blobs travel as base64. Requests implement `Default`, so a caller sets only
-//! what it needs:
+//! what it needs. Plaintexts given to the engine are [`SecretVec`]s (wiped when dropped;
+//! anything `Into<SecretVec>`: a `Vec<u8>`, a byte string, a `&str`); plaintexts the engine
+//! returns are [`SecretBytes`] in locked memory, and the responses that carry them have no
+//! `Serialize`, only a `to_json` that writes into a [`SecretVec`]:
 //!
 //! ```
-//! let req = trent::EncryptRequest { key_id: "alias/app".into(), plaintext: b"hi".to_vec(), ..Default::default() };
+//! let req = trent::EncryptRequest { key_id: "alias/app".into(), plaintext: b"hi".into(), ..Default::default() };
 //! # let _ = req;
 //! ```
 
@@ -19,7 +22,7 @@ use crate::key::{
     DataKeySpec, EncryptionAlgorithmSpec, KeyManager, KeyMaterialState, KeySpec, KeyState, KeyUsage, OriginType,
     RotationType, Tag,
 };
-use crate::secret::SecretBytes;
+use crate::secret::{SecretBytes, SecretVec};
 use crate::wire;
 
 // ---------------------------------------------------------------------------------------------
@@ -431,9 +434,9 @@ pub struct ListKeyRotationsResponse {
 pub struct EncryptRequest {
     /// The key: id, ARN, alias name or alias ARN.
     pub key_id: String,
-    /// 1–4096 bytes.
-    #[serde(with = "wire::b64")]
-    pub plaintext: Vec<u8>,
+    /// 1–4096 bytes, wiped when the request is dropped.
+    #[serde(deserialize_with = "wire::b64_secret")]
+    pub plaintext: SecretVec,
     /// Bound to the ciphertext as AAD; Decrypt must present the same.
     pub encryption_context: EncryptionContext,
     /// Grant tokens (at most 10).
@@ -457,8 +460,9 @@ impl fmt::Debug for EncryptRequest {
 }
 
 impl EncryptRequest {
-    /// A request to encrypt `plaintext` under `key_id` with no encryption context.
-    pub fn new(key_id: impl Into<String>, plaintext: impl Into<Vec<u8>>) -> Self {
+    /// A request to encrypt `plaintext` under `key_id` with no encryption context. A
+    /// `Vec<u8>` is taken over (and wiped with the request); a slice or string is copied.
+    pub fn new(key_id: impl Into<String>, plaintext: impl Into<SecretVec>) -> Self {
         Self { key_id: key_id.into(), plaintext: plaintext.into(), ..Default::default() }
     }
 
@@ -515,13 +519,27 @@ impl DecryptRequest {
 }
 
 /// Decrypt output.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+///
+/// It has no `Serialize`, so that no plaintext ends up in a `String` that is never wiped;
+/// [`to_json`](Self::to_json) gives the wire form in a [`SecretVec`]:
+///
+/// ```compile_fail,E0277
+/// # fn f(resp: &trent::DecryptResponse) -> serde_json::Result<String> {
+/// serde_json::to_string(resp) // error: `DecryptResponse` does not implement `Serialize`
+/// # }
+/// ```
+///
+/// ```
+/// # fn f(resp: &trent::DecryptResponse) -> trent::Result<()> {
+/// let body = resp.to_json()?; // {"KeyId":…,"Plaintext":…,…}, wiped when dropped
+/// # let _ = body; Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
 pub struct DecryptResponse {
     /// The key ARN.
     pub key_id: String,
     /// The plaintext, in locked memory.
-    #[serde(serialize_with = "wire::secret_b64")]
     pub plaintext: SecretBytes,
     /// `SYMMETRIC_DEFAULT`.
     pub encryption_algorithm: EncryptionAlgorithmSpec,
@@ -600,15 +618,13 @@ impl GenerateDataKeyRequest {
     }
 }
 
-/// GenerateDataKey output.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// GenerateDataKey output. No `Serialize` (see [`DecryptResponse`]):
+/// [`to_json`](Self::to_json) gives the wire form in a [`SecretVec`].
+#[derive(Debug)]
 pub struct GenerateDataKeyResponse {
     /// The data key wrapped under the KMS key.
-    #[serde(with = "wire::b64")]
     pub ciphertext_blob: Vec<u8>,
     /// The data key, in locked memory; zeroed when dropped.
-    #[serde(serialize_with = "wire::secret_b64")]
     pub plaintext: SecretBytes,
     /// The key ARN.
     pub key_id: String,
@@ -639,12 +655,11 @@ pub struct GenerateRandomRequest {
     pub custom_key_store_id: Option<String>,
 }
 
-/// GenerateRandom output.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// GenerateRandom output. No `Serialize` (see [`DecryptResponse`]):
+/// [`to_json`](Self::to_json) gives the wire form in a [`SecretVec`].
+#[derive(Debug)]
 pub struct GenerateRandomResponse {
     /// The random bytes, in locked memory.
-    #[serde(serialize_with = "wire::secret_b64")]
     pub plaintext: SecretBytes,
 }
 
@@ -702,8 +717,8 @@ pub struct GenerateDataKeysResponse {
 /// One item of an encrypt batch.
 #[derive(Clone, Default)]
 pub struct EncryptItem {
-    /// 1–4096 bytes.
-    pub plaintext: Vec<u8>,
+    /// 1–4096 bytes, wiped when the item is dropped.
+    pub plaintext: SecretVec,
     /// The item's encryption context.
     pub encryption_context: EncryptionContext,
 }
