@@ -1,7 +1,7 @@
 //! Streaming envelope encryption of data of any size: the standard data-key flow (a data key
 //! from GenerateDataKey, the data encrypted locally under it, only the wrapped data key kept,
 //! Decrypt to unwrap it) over [`Read`]/[`Write`], in bounded memory, with the chunks sealed in
-//! parallel on the current rayon pool.
+//! parallel on the engine's rayon pool (one per process, see [`Kms`]'s notes on `fork()`).
 //!
 //! ```
 //! use trent::envelope::{self, DecryptOptions, EncryptOptions};
@@ -454,7 +454,7 @@ fn nonce(index: u64, last: bool) -> [u8; NONCE_LEN] {
 }
 
 fn batch_len(opt: Option<usize>) -> usize {
-    opt.unwrap_or_else(|| (rayon::current_num_threads() * 4).max(8)).max(1)
+    opt.unwrap_or_else(|| (crate::parallel::threads() * 4).max(8)).max(1)
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
@@ -741,14 +741,16 @@ pub fn encrypt<R: Read + Send, W: Write + Send>(
         let data = batch.data_mut();
         let chunks = data.len().div_ceil(plan.stride);
         let first = index;
-        data.par_chunks_mut(plan.stride).enumerate().try_for_each(|(i, chunk)| {
-            let (body, tag_out) = chunk.split_at_mut(chunk.len() - TAG_LEN);
-            let tag = keys
-                .chunk
-                .seal_in_place_separate_tag(nonce(first + i as u64, last && i + 1 == chunks), &aad, body)
-                .map_err(|_| seal_error())?;
-            tag_out.copy_from_slice(&tag);
-            Ok::<(), EnvelopeError>(())
+        crate::parallel::install(|| {
+            data.par_chunks_mut(plan.stride).enumerate().try_for_each(|(i, chunk)| {
+                let (body, tag_out) = chunk.split_at_mut(chunk.len() - TAG_LEN);
+                let tag = keys
+                    .chunk
+                    .seal_in_place_separate_tag(nonce(first + i as u64, last && i + 1 == chunks), &aad, body)
+                    .map_err(|_| seal_error())?;
+                tag_out.copy_from_slice(&tag);
+                Ok::<(), EnvelopeError>(())
+            })
         })?;
         index += chunks as u64;
         total += (data.len() - chunks * TAG_LEN) as u64;
@@ -793,36 +795,37 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
         }
         let chunks = data.len().div_ceil(stride);
         let first = index;
-        let results: Vec<Result<usize, EnvelopeError>> = data
-            .par_chunks_mut(stride)
-            .enumerate()
-            .map(|(i, chunk)| {
-                let idx = first + i as u64;
-                let is_last = last && i + 1 == chunks;
-                if chunk.len() < TAG_LEN {
-                    return Err(EnvelopeError::Truncated { chunks: idx });
-                }
-                let body_len = chunk.len() - TAG_LEN;
-                let whole = chunk.len() == stride;
-                if body_len == 0 && idx != 0 {
-                    // The writer makes an empty chunk only for an empty plaintext.
-                    return Err(EnvelopeError::TruncatedInChunk { index: idx });
-                }
-                // A whole last chunk may be a non-final one after which the file was cut:
-                // its ciphertext is kept to try that if it fails as the final chunk.
-                let mut kept = (is_last && whole).then(|| chunk[..body_len].to_vec());
-                let (body, tag) = chunk.split_at_mut(body_len);
-                let mut t = [0u8; TAG_LEN];
-                t.copy_from_slice(tag);
-                if keys.chunk.open_in_place_separate_tag(nonce(idx, is_last), &aad, &t, body).is_ok() {
-                    return Ok(body_len);
-                }
-                if !is_last {
-                    return Err(EnvelopeError::ChunkAuthentication { index: idx });
-                }
-                Err(last_chunk_error(&keys.chunk, &aad, idx, &t, kept.as_deref_mut().unwrap_or_default(), whole))
-            })
-            .collect();
+        let results: Vec<Result<usize, EnvelopeError>> = crate::parallel::install(|| {
+            data.par_chunks_mut(stride)
+                .enumerate()
+                .map(|(i, chunk)| {
+                    let idx = first + i as u64;
+                    let is_last = last && i + 1 == chunks;
+                    if chunk.len() < TAG_LEN {
+                        return Err(EnvelopeError::Truncated { chunks: idx });
+                    }
+                    let body_len = chunk.len() - TAG_LEN;
+                    let whole = chunk.len() == stride;
+                    if body_len == 0 && idx != 0 {
+                        // The writer makes an empty chunk only for an empty plaintext.
+                        return Err(EnvelopeError::TruncatedInChunk { index: idx });
+                    }
+                    // A whole last chunk may be a non-final one after which the file was cut:
+                    // its ciphertext is kept to try that if it fails as the final chunk.
+                    let mut kept = (is_last && whole).then(|| chunk[..body_len].to_vec());
+                    let (body, tag) = chunk.split_at_mut(body_len);
+                    let mut t = [0u8; TAG_LEN];
+                    t.copy_from_slice(tag);
+                    if keys.chunk.open_in_place_separate_tag(nonce(idx, is_last), &aad, &t, body).is_ok() {
+                        return Ok(body_len);
+                    }
+                    if !is_last {
+                        return Err(EnvelopeError::ChunkAuthentication { index: idx });
+                    }
+                    Err(last_chunk_error(&keys.chunk, &aad, idx, &t, kept.as_deref_mut().unwrap_or_default(), whole))
+                })
+                .collect()
+        });
         for r in results {
             total += r? as u64;
         }
@@ -971,15 +974,19 @@ pub fn encrypt_into(
         out[h..].copy_from_slice(&tag);
         return Ok(());
     }
-    out[h..].par_chunks_mut(cs + TAG_LEN).zip(plaintext.par_chunks(cs)).enumerate().try_for_each(|(i, (dst, src))| {
-        let (body, tag_out) = dst.split_at_mut(src.len());
-        body.copy_from_slice(src);
-        let tag = keys
-            .chunk
-            .seal_in_place_separate_tag(nonce(i as u64, i + 1 == chunks), &aad, body)
-            .map_err(|_| seal_error())?;
-        tag_out.copy_from_slice(&tag);
-        Ok::<(), EnvelopeError>(())
+    crate::parallel::install(|| {
+        out[h..].par_chunks_mut(cs + TAG_LEN).zip(plaintext.par_chunks(cs)).enumerate().try_for_each(
+            |(i, (dst, src))| {
+                let (body, tag_out) = dst.split_at_mut(src.len());
+                body.copy_from_slice(src);
+                let tag = keys
+                    .chunk
+                    .seal_in_place_separate_tag(nonce(i as u64, i + 1 == chunks), &aad, body)
+                    .map_err(|_| seal_error())?;
+                tag_out.copy_from_slice(&tag);
+                Ok::<(), EnvelopeError>(())
+            },
+        )
     })
 }
 
@@ -1048,21 +1055,23 @@ fn open_all(
             .open_in_place_separate_tag(nonce(0, true), &aad, &t, &mut [])
             .map_err(|_| EnvelopeError::ChunkAuthentication { index: 0 })
     } else {
-        out.par_chunks_mut(cs).zip(rest.par_chunks(stride)).enumerate().try_for_each(|(i, (dst, src))| {
-            let (body, tag) = src.split_at(dst.len());
-            let mut t = [0u8; TAG_LEN];
-            t.copy_from_slice(tag);
-            dst.copy_from_slice(body);
-            let last = i + 1 == chunks;
-            if keys.chunk.open_in_place_separate_tag(nonce(i as u64, last), &aad, &t, dst).is_ok() {
-                return Ok(());
-            }
-            if !last {
-                return Err(EnvelopeError::ChunkAuthentication { index: i as u64 });
-            }
-            // The input is intact: try the other reading of the last chunk in `dst`.
-            dst.copy_from_slice(body);
-            Err(last_chunk_error(&keys.chunk, &aad, i as u64, &t, dst, src.len() == stride))
+        crate::parallel::install(|| {
+            out.par_chunks_mut(cs).zip(rest.par_chunks(stride)).enumerate().try_for_each(|(i, (dst, src))| {
+                let (body, tag) = src.split_at(dst.len());
+                let mut t = [0u8; TAG_LEN];
+                t.copy_from_slice(tag);
+                dst.copy_from_slice(body);
+                let last = i + 1 == chunks;
+                if keys.chunk.open_in_place_separate_tag(nonce(i as u64, last), &aad, &t, dst).is_ok() {
+                    return Ok(());
+                }
+                if !last {
+                    return Err(EnvelopeError::ChunkAuthentication { index: i as u64 });
+                }
+                // The input is intact: try the other reading of the last chunk in `dst`.
+                dst.copy_from_slice(body);
+                Err(last_chunk_error(&keys.chunk, &aad, i as u64, &t, dst, src.len() == stride))
+            })
         })
     };
     opened?;

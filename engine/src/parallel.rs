@@ -32,6 +32,11 @@ pub(crate) fn install<R: Send>(op: impl FnOnce() -> R + Send) -> R {
     }
 }
 
+/// The number of threads [`install`] runs on.
+pub(crate) fn threads() -> usize {
+    pool().map_or_else(rayon::current_num_threads, |p| p.threads.current_num_threads())
+}
+
 /// This process's pool, started at the first call in each process.
 fn pool() -> Option<Arc<Pool>> {
     let generation = fork::generation();

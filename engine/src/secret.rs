@@ -426,7 +426,7 @@ pub fn wipe(buf: &mut [u8]) {
 /// key and lock state, but only the thread that called `fork()`. Anything that must never
 /// repeat across processes (a nonce under one key), or that belongs to threads and
 /// connections the child does not have, has to notice that it now runs in a child. The
-/// [`generation`] of a process answers that: it is the same for the whole life of a process
+/// [`generation`](fork::generation) of a process answers that: it is the same for the whole life of a process
 /// and differs in every child from the value its parent had when it forked, whoever called
 /// `fork()` and however (the C library's `fork`, Python's `os.fork`, `multiprocessing`,
 /// a raw `clone` system call).
