@@ -1260,89 +1260,6 @@ fn reads_are_never_torn_on_postgres() {
 
 // ------------------------------------------------------------------- 10. deletion
 
-/// A store that runs a hook inside its first `delete_key` call, before deleting anything.
-struct DeleteHook {
-    inner: Arc<dyn store::Store>,
-    hook: Mutex<Option<Box<dyn FnOnce() + Send>>>,
-    fired: std::sync::atomic::AtomicBool,
-}
-
-impl DeleteHook {
-    fn new(inner: Arc<dyn store::Store>) -> Self {
-        Self { inner, hook: Mutex::new(None), fired: std::sync::atomic::AtomicBool::new(false) }
-    }
-
-    fn arm(&self, hook: impl FnOnce() + Send + 'static) {
-        *self.hook.lock().unwrap() = Some(Box::new(hook));
-    }
-
-    fn fired(&self) -> bool {
-        self.fired.load(std::sync::atomic::Ordering::Acquire)
-    }
-}
-
-impl store::Store for DeleteHook {
-    fn backend_name(&self) -> &'static str {
-        self.inner.backend_name()
-    }
-    fn get_key(&self, id: &trent::id::KeyId) -> Result<Option<trent::key::KeyRecord>> {
-        self.inner.get_key(id)
-    }
-    fn put_key(&self, record: &trent::key::KeyRecord, expected: u64, root_check: &[u8]) -> Result<()> {
-        self.inner.put_key(record, expected, root_check)
-    }
-    fn delete_key(&self, id: &trent::id::KeyId, expected: u64) -> Result<()> {
-        let hook = self.hook.lock().unwrap().take();
-        if let Some(hook) = hook {
-            hook();
-            self.fired.store(true, std::sync::atomic::Ordering::Release);
-        }
-        self.inner.delete_key(id, expected)
-    }
-    fn list_keys(&self, after: Option<&trent::id::KeyId>, limit: usize) -> Result<Vec<trent::id::KeyId>> {
-        self.inner.list_keys(after, limit)
-    }
-    fn get_alias(&self, name: &trent::id::AliasName) -> Result<Option<trent::key::AliasRecord>> {
-        self.inner.get_alias(name)
-    }
-    fn create_alias(&self, alias: &trent::key::AliasRecord) -> Result<()> {
-        self.inner.create_alias(alias)
-    }
-    fn put_alias(&self, alias: &trent::key::AliasRecord) -> Result<()> {
-        self.inner.put_alias(alias)
-    }
-    fn delete_alias(&self, name: &trent::id::AliasName) -> Result<()> {
-        self.inner.delete_alias(name)
-    }
-    fn list_aliases(&self) -> Result<Vec<trent::key::AliasRecord>> {
-        self.inner.list_aliases()
-    }
-    fn get_meta(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        self.inner.get_meta(name)
-    }
-    fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
-        self.inner.init_meta(name, value)
-    }
-    fn reseal_all(&self, reseal: &mut dyn store::Reseal, root_check: &[u8], meta: &[(&str, &[u8])]) -> Result<()> {
-        self.inner.reseal_all(reseal, root_check, meta)
-    }
-    fn append_audit(&self, events: &[store::AuditRow]) -> Result<()> {
-        self.inner.append_audit(events)
-    }
-    fn is_shared(&self) -> bool {
-        self.inner.is_shared()
-    }
-    fn change_cursor(&self) -> Result<u64> {
-        self.inner.change_cursor()
-    }
-    fn changes_since(&self, cursor: u64) -> Result<store::Changes> {
-        self.inner.changes_since(cursor)
-    }
-    fn check_integrity(&self) -> Result<()> {
-        self.inner.check_integrity()
-    }
-}
-
 /// Engine A finds a key's deletion due and deletes it; engine B, whose clock is still before the
 /// deletion date, cancels the deletion between A's decision and A's delete. The cancel wins: the
 /// key survives, Disabled (as AWS leaves a cancelled key), with its material, and both engines
@@ -1350,7 +1267,7 @@ impl store::Store for DeleteHook {
 fn a_deletion_never_undoes_a_cancel_by_another_engine(backend: &Backend) {
     let start = Timestamp::from_millis(1_700_000_000_000);
     let (clock_a, clock_b) = (ManualClock::new(start), ManualClock::new(start));
-    let hooked = Arc::new(DeleteHook::new(backend.store()));
+    let hooked = Arc::new(common::TestStore::new(backend.store()));
     let a = Kms::builder()
         .store(hooked.clone())
         .root_key(TEST_ROOT_KEY)
@@ -1367,7 +1284,7 @@ fn a_deletion_never_undoes_a_cancel_by_another_engine(backend: &Backend) {
     assert_eq!(describe(&b, &key).key_state, KeyState::PendingDeletion);
     {
         let (b, key) = (b.clone(), key.clone());
-        hooked.arm(move || {
+        hooked.arm_delete_hook(move || {
             b.cancel_key_deletion(&b.root_caller(), &KeyIdRequest::new(&key)).unwrap();
         });
     }
@@ -1398,4 +1315,78 @@ fn a_deletion_never_undoes_a_cancel_by_another_engine_on_sqlite() {
 fn a_deletion_never_undoes_a_cancel_by_another_engine_on_postgres() {
     let Some(backend) = Backend::postgres() else { return };
     a_deletion_never_undoes_a_cancel_by_another_engine(&backend);
+}
+
+// ------------------------------------------------------------------- 11. a rotation due, the store away
+
+/// A key's automatic rotation comes due while the keystore is unreachable. Encrypt and Decrypt
+/// go on from the cached record (Encrypt under the current version, old blobs decrypting), and
+/// do not retry the write on every call; once the store is back the rotation is stored, by the
+/// refresh thread (`refresh`) or by the first operation after the backoff (no refresh thread).
+fn a_due_rotation_waits_for_the_store(backend: &Backend, refresh: bool) {
+    let clock = ManualClock::new(Timestamp::from_millis(1_700_000_000_000));
+    let store = Arc::new(common::TestStore::new(backend.store()));
+    let kms = Kms::builder()
+        .store(store.clone())
+        .root_key(TEST_ROOT_KEY)
+        .clock(clock.clone())
+        .refresh_interval(if refresh { Some(Duration::from_millis(5)) } else { None })
+        .open()
+        .unwrap();
+    let me = kms.root_caller();
+    let key = new_key(&kms);
+    let req = EnableKeyRotationRequest { key_id: key.clone(), rotation_period_in_days: Some(90) };
+    kms.enable_key_rotation(&me, &req).unwrap();
+    let before = encrypt(&kms, &key, b"before");
+
+    clock.advance_days(91);
+    store.down(true);
+    let during = kms.encrypt(&me, &EncryptRequest::new(key.as_str(), b"during")).map(|r| r.ciphertext_blob);
+    let during = during.unwrap_or_else(|e| panic!("Encrypt failed while the rotation could not be stored: {e:?}"));
+    assert_eq!(blob_version(&during), 1, "the rotation is not stored yet: the current version goes on");
+    let calls = store.calls();
+    for _ in 0..200 {
+        assert_eq!(blob_version(&encrypt(&kms, &key, b"again")), 1);
+        assert_eq!(decrypt(&kms, &before), b"before");
+        assert_eq!(decrypt(&kms, &during), b"during");
+    }
+    if !refresh {
+        assert_eq!(store.calls(), calls, "operations went to the unreachable store");
+    }
+    // Management operations need the store and say so.
+    assert!(kms.rotate_key_on_demand(&me, &KeyIdRequest::new(&key)).is_err());
+
+    store.down(false);
+    if refresh {
+        // Progress, not time: the refresh thread's polls (each a store call or more) after the
+        // store came back; the rotation is stored at the first of them.
+        let back = store.calls();
+        let start = Instant::now();
+        while store.calls() < back + 10 {
+            assert!(start.elapsed() < Duration::from_secs(300), "the refresh thread stopped polling");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(blob_version(&encrypt(&kms, &key, b"x")), 2, "the refresh thread stored the rotation");
+    } else {
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(blob_version(&encrypt(&kms, &key, b"after")), 2, "the first operation after the backoff rotates");
+    }
+    assert_eq!(decrypt(&kms, &before), b"before");
+    assert_eq!(decrypt(&kms, &during), b"during");
+    assert_eq!(backend.version_numbers(&key), [1, 2], "one rotation, stored once");
+    kms.run_maintenance().unwrap();
+}
+
+#[test]
+fn a_due_rotation_waits_for_the_store_on_sqlite() {
+    a_due_rotation_waits_for_the_store(&Backend::sqlite(), false);
+    a_due_rotation_waits_for_the_store(&Backend::sqlite(), true);
+}
+
+#[test]
+fn a_due_rotation_waits_for_the_store_on_postgres() {
+    let Some(backend) = Backend::postgres() else { return };
+    a_due_rotation_waits_for_the_store(&backend, false);
+    let Some(backend) = Backend::postgres() else { return };
+    a_due_rotation_waits_for_the_store(&backend, true);
 }

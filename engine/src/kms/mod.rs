@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -480,6 +480,7 @@ impl KmsBuilder {
             admin: Mutex::new(()),
             change_cursor: AtomicU64::new(cursor),
             refresher: refresh::Refresher::default(),
+            overdue: Mutex::new(std::collections::HashSet::new()),
             messages_per_salt: self.messages_per_salt,
             request_prefix: u64::from_be_bytes(prefix),
             request_counter: AtomicU64::new(0),
@@ -585,6 +586,9 @@ pub(crate) struct Inner {
     change_cursor: AtomicU64,
     /// The thread polling a shared store's change feed, if any.
     refresher: refresh::Refresher,
+    /// Keys whose due rotation or deletion failed on the hot path, for the refresh thread to
+    /// retry (see [`Inner::postpone_due`]).
+    overdue: Mutex<std::collections::HashSet<KeyId>>,
     messages_per_salt: u64,
     request_prefix: u64,
     request_counter: AtomicU64,
@@ -604,8 +608,11 @@ pub(crate) struct LiveKey {
     snapshot: ArcSwap<Snapshot>,
     versions: RwLock<FxHashMap<u32, Arc<VersionKeys>>>,
     /// `record.next_event()` in milliseconds (`i64::MAX`: nothing scheduled), so the hot path
-    /// reads the clock only for keys that have something scheduled.
+    /// reads the clock only for keys that have something scheduled; pushed back when carrying
+    /// it out failed ([`Inner::postpone_due`]).
     next_event: AtomicI64,
+    /// Failures in a row to carry out what is due (for the retry backoff).
+    due_failures: AtomicU32,
 }
 
 /// What the hot path reads of a key at once.
@@ -705,6 +712,7 @@ impl LiveKey {
             id,
             arn: arn.into(),
             next_event: AtomicI64::new(next_event_ms(&record)),
+            due_failures: AtomicU32::new(0),
             snapshot: ArcSwap::from_pointee(Snapshot { record: Arc::new(record), current: None }),
             versions: RwLock::new(FxHashMap::default()),
         }
@@ -718,6 +726,7 @@ impl LiveKey {
     /// Publishes a new record, keeping the hot current version if it is still current.
     fn publish(&self, record: KeyRecord) {
         self.next_event.store(next_event_ms(&record), Ordering::Release);
+        self.due_failures.store(0, Ordering::Release);
         let record = Arc::new(record);
         self.snapshot.rcu(|s| Snapshot {
             record: Arc::clone(&record),
@@ -926,7 +935,7 @@ impl Kms {
             let Some(last) = page.last().copied() else { break };
             for id in &page {
                 // A key deleted meanwhile is fine.
-                if let Err(e) = self.inner.live_key(id, &Now::fixed(now)) {
+                if let Err(e) = self.inner.live_key_strict(id, now) {
                     first_failure.get_or_insert(e);
                 }
             }
@@ -1048,15 +1057,77 @@ impl Inner {
 
     /// The live key with this id, loading it from the store on a cache miss and carrying out
     /// whatever the clock has made due. `None` when there is no such key (any more).
+    ///
+    /// If carrying out what is due fails (the keystore is unreachable, say), the key is served
+    /// from its cached record, as it was before the due date: old ciphertexts keep decrypting
+    /// and Encrypt keeps using the current version until the rotation is stored. The due work
+    /// is then left to the background ([`Inner::postpone_due`]).
     fn live_key(&self, id: &KeyId, now: &Now<'_>) -> Result<Option<Arc<LiveKey>>> {
-        let live = match self.keys.get(id) {
-            Some(live) => live,
+        let live = self.cached_or_loaded(id)?;
+        match live {
+            Some(live) if live.is_due(now) => match self.apply_due(&live, now.get()) {
+                Err(_) if self.keys.contains(&live.id) => {
+                    self.postpone_due(&live, now.get());
+                    Ok(Some(live))
+                }
+                done => done,
+            },
+            other => Ok(other),
+        }
+    }
+
+    /// Like [`Inner::live_key`], but a failure to carry out what is due is returned (for
+    /// [`Kms::run_maintenance`], whose job that is).
+    fn live_key_strict(&self, id: &KeyId, now: Timestamp) -> Result<Option<Arc<LiveKey>>> {
+        match self.cached_or_loaded(id)? {
+            Some(live) if live.record().next_event().is_some_and(|t| t <= now) => self.apply_due(&live, now),
+            other => Ok(other),
+        }
+    }
+
+    /// The cached key, or the store's record of it made live.
+    fn cached_or_loaded(&self, id: &KeyId) -> Result<Option<Arc<LiveKey>>> {
+        Ok(match self.keys.get(id) {
+            Some(live) => Some(live),
             None => {
                 let Some(record) = self.load_key(id)? else { return Ok(None) };
-                self.keys.insert_if_absent(Arc::new(LiveKey::new(*id, self.arn_of(id), record)))
+                Some(self.keys.insert_if_absent(Arc::new(LiveKey::new(*id, self.arn_of(id), record))))
             }
+        })
+    }
+
+    /// Stops the hot path from retrying a key's due work that just failed: with a refresh
+    /// thread (a shared keystore), that thread retries it at every tick and operations never
+    /// wait for the keystore; without one, the next operation after a backoff (1 s, doubling
+    /// up to a minute) retries it.
+    fn postpone_due(&self, live: &LiveKey, now: Timestamp) {
+        let failures = live.due_failures.fetch_add(1, Ordering::AcqRel).min(6);
+        let retry_at = if self.refresher.is_running() {
+            self.overdue.lock().insert(live.id);
+            i64::MAX
+        } else {
+            now.as_millis().saturating_add(1000 << failures)
         };
-        if live.is_due(now) { self.apply_due(&live, now.get()) } else { Ok(Some(live)) }
+        live.next_event.store(retry_at, Ordering::Release);
+    }
+
+    /// Retries the due work the hot path postponed (see [`Inner::postpone_due`]); called by the
+    /// refresh thread at every tick.
+    pub(super) fn retry_overdue(&self) {
+        let ids: Vec<KeyId> = self.overdue.lock().iter().copied().collect();
+        if ids.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        for id in ids {
+            let done = match self.keys.get(&id) {
+                None => true,
+                Some(live) => self.live_key_strict(&live.id, now).is_ok(),
+            };
+            if done {
+                self.overdue.lock().remove(&id);
+            }
+        }
     }
 
     /// Runs `f` on the live key `id`, borrowed from the key table without touching any

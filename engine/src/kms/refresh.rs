@@ -10,6 +10,9 @@
 //! within one interval plus one poll. A key this engine then uses for the first time after
 //! another engine's rotation unwraps the new version from the store.
 //!
+//! At every tick the thread also retries the rotations and deletions that came due while the
+//! keystore was unreachable, which the hot path left to it (`Inner::postpone_due`).
+//!
 //! Compare-and-set on a key's revision keeps concurrent changes from different engines
 //! consistent regardless of the delay: the loser of a race gets `ConflictException` and the
 //! winner's record; an automatic rotation due on several engines is made once, by whichever
@@ -31,6 +34,13 @@ use crate::store::Change;
 #[derive(Default)]
 pub(super) struct Refresher {
     state: Mutex<Option<(Arc<AtomicBool>, std::thread::Thread)>>,
+}
+
+impl Refresher {
+    /// Whether the polling thread was started.
+    pub(super) fn is_running(&self) -> bool {
+        self.state.lock().is_some()
+    }
 }
 
 impl Drop for Refresher {
@@ -59,6 +69,8 @@ pub(super) fn start(inner: &Arc<Inner>, every: Duration) -> Result<()> {
                 // A failed poll (the database briefly away) is retried at the next tick; the
                 // cursor only moves past changes that were applied.
                 let _ = inner.apply_changes();
+                // So are rotations and deletions that came due while it was away.
+                inner.retry_overdue();
             }
         })
         .map_err(|e| Error::Internal(format!("Cannot start the keystore refresh thread: {e}")))?;

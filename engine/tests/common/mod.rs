@@ -11,7 +11,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use trent::store::{PostgresStore, SqliteStore, Store};
 use trent::{Kms, KmsBuilder};
@@ -198,4 +199,124 @@ pub fn url_encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A real store behind a switch, for what a real one rarely does on cue: while [`TestStore::down`]
+/// is set every call fails as an unreachable database's does (`KMSInternalException`), a hook
+/// can run inside the first `delete_key` (another engine's change landing between a read and a
+/// write), and calls are counted.
+pub struct TestStore {
+    inner: Arc<dyn Store>,
+    down: AtomicBool,
+    calls: AtomicU64,
+    delete_hook: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    fired: AtomicBool,
+}
+
+impl TestStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            down: AtomicBool::new(false),
+            calls: AtomicU64::new(0),
+            delete_hook: Mutex::new(None),
+            fired: AtomicBool::new(false),
+        }
+    }
+
+    /// Makes every call fail (`true`) or pass through again (`false`).
+    pub fn down(&self, down: bool) {
+        self.down.store(down, Ordering::Release);
+    }
+
+    /// Calls made so far (failed ones included).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Acquire)
+    }
+
+    /// Runs `hook` inside the next `delete_key` call, before the delete.
+    pub fn arm_delete_hook(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.delete_hook.lock().unwrap() = Some(Box::new(hook));
+    }
+
+    /// Whether the delete hook ran.
+    pub fn fired(&self) -> bool {
+        self.fired.load(Ordering::Acquire)
+    }
+
+    fn call(&self) -> trent::Result<&dyn Store> {
+        self.calls.fetch_add(1, Ordering::AcqRel);
+        if self.down.load(Ordering::Acquire) {
+            return Err(trent::Error::Internal("could not connect to the keystore (the test took it down)".into()));
+        }
+        Ok(&*self.inner)
+    }
+}
+
+impl Store for TestStore {
+    fn backend_name(&self) -> &'static str {
+        self.inner.backend_name()
+    }
+    fn get_key(&self, id: &trent::id::KeyId) -> trent::Result<Option<trent::key::KeyRecord>> {
+        self.call()?.get_key(id)
+    }
+    fn put_key(&self, record: &trent::key::KeyRecord, expected: u64, root_check: &[u8]) -> trent::Result<()> {
+        self.call()?.put_key(record, expected, root_check)
+    }
+    fn delete_key(&self, id: &trent::id::KeyId, expected: u64) -> trent::Result<()> {
+        let store = self.call()?;
+        let hook = self.delete_hook.lock().unwrap().take();
+        if let Some(hook) = hook {
+            hook();
+            self.fired.store(true, Ordering::Release);
+        }
+        store.delete_key(id, expected)
+    }
+    fn list_keys(&self, after: Option<&trent::id::KeyId>, limit: usize) -> trent::Result<Vec<trent::id::KeyId>> {
+        self.call()?.list_keys(after, limit)
+    }
+    fn get_alias(&self, name: &trent::id::AliasName) -> trent::Result<Option<trent::key::AliasRecord>> {
+        self.call()?.get_alias(name)
+    }
+    fn create_alias(&self, alias: &trent::key::AliasRecord) -> trent::Result<()> {
+        self.call()?.create_alias(alias)
+    }
+    fn put_alias(&self, alias: &trent::key::AliasRecord) -> trent::Result<()> {
+        self.call()?.put_alias(alias)
+    }
+    fn delete_alias(&self, name: &trent::id::AliasName) -> trent::Result<()> {
+        self.call()?.delete_alias(name)
+    }
+    fn list_aliases(&self) -> trent::Result<Vec<trent::key::AliasRecord>> {
+        self.call()?.list_aliases()
+    }
+    fn get_meta(&self, name: &str) -> trent::Result<Option<Vec<u8>>> {
+        self.call()?.get_meta(name)
+    }
+    fn init_meta(&self, name: &str, value: &[u8]) -> trent::Result<Vec<u8>> {
+        self.call()?.init_meta(name, value)
+    }
+    fn reseal_all(
+        &self,
+        reseal: &mut dyn trent::store::Reseal,
+        root_check: &[u8],
+        meta: &[(&str, &[u8])],
+    ) -> trent::Result<()> {
+        self.call()?.reseal_all(reseal, root_check, meta)
+    }
+    fn append_audit(&self, events: &[trent::store::AuditRow]) -> trent::Result<()> {
+        self.call()?.append_audit(events)
+    }
+    fn is_shared(&self) -> bool {
+        self.inner.is_shared()
+    }
+    fn change_cursor(&self) -> trent::Result<u64> {
+        self.call()?.change_cursor()
+    }
+    fn changes_since(&self, cursor: u64) -> trent::Result<trent::store::Changes> {
+        self.call()?.changes_since(cursor)
+    }
+    fn check_integrity(&self) -> trent::Result<()> {
+        self.call()?.check_integrity()
+    }
 }
