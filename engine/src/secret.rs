@@ -371,6 +371,30 @@ impl Arena {
         Ok(Locked { slot, _owns: PhantomData })
     }
 
+    /// The configured budget ([`ArenaConfig::budget_bytes`]).
+    pub fn budget_bytes(&self) -> usize {
+        self.0.budget_bytes
+    }
+
+    /// The bytes of slots a secret of `len` bytes takes ([`Arena::alloc`]); `None` above
+    /// [`MAX_SECRET_LEN`].
+    pub fn slot_bytes(len: usize) -> Option<usize> {
+        class_for(len).ok().map(class_size)
+    }
+
+    /// The bytes of slots `n` secrets of `len` bytes take as pieces of shared slots
+    /// ([`Arena::alloc_split`]); `None` if `len` is 0 or above [`MAX_SECRET_LEN`].
+    pub fn split_bytes(n: usize, len: usize) -> Option<usize> {
+        if len == 0 || len > MAX_SECRET_LEN {
+            return None;
+        }
+        let per_slot = MAX_SECRET_LEN / len;
+        let full = n / per_slot;
+        let rest = n % per_slot;
+        let last = if rest == 0 { 0 } else { class_size(class_for(rest * len).ok()?) };
+        full.checked_mul(class_size(class_for(per_slot * len).ok()?))?.checked_add(last)
+    }
+
     /// `false` only if [`ArenaConfig::allow_unlocked`] was set and locking some chunk failed.
     pub fn is_locked(&self) -> bool {
         self.0.all_locked.load(Ordering::Relaxed)

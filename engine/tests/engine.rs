@@ -492,3 +492,37 @@ fn writers_draw_a_new_salt_when_one_is_used_up() {
     // 200 single messages need at least 4 salts; each 64-item chunk of a batch takes a fresh one.
     assert!(salts.len() >= 4 + 5 + 5, "only {} salts", salts.len());
 }
+
+/// A batch whose plaintexts cannot fit the locked-memory budget is refused up front with
+/// `LimitExceededException` naming what it needs, instead of failing every item with
+/// `KMSInternalException`; one that fits still works item by item.
+#[test]
+fn a_batch_beyond_the_locked_memory_budget_is_refused_up_front() {
+    let kms = common::builder().locked_memory_budget(256 << 10).allow_unlocked_memory(true).open().unwrap();
+    let me = kms.root_caller();
+    let key = new_key(&kms);
+    // 32-byte data keys: 128 per 4 KiB, so 256 KiB holds 8,192 of them.
+    let req =
+        |count| GenerateDataKeysRequest { key_id: key.clone(), number_of_bytes: Some(32), count, ..Default::default() };
+    let err = match kms.generate_data_keys(&me, &req(20_000)) {
+        Ok(r) => panic!("not refused: {} of 20000 items failed", r.data_keys.iter().filter(|k| k.is_err()).count()),
+        Err(e) => e,
+    };
+    assert_eq!(err.name(), "LimitExceededException", "{err:?}");
+    assert!(err.message().contains("20000 data keys") && err.message().contains("262144 bytes"), "{err:?}");
+    let ok = kms.generate_data_keys(&me, &req(1000)).unwrap();
+    assert!(ok.data_keys.iter().all(Result::is_ok));
+    drop(ok);
+
+    // 1,000-byte plaintexts take 1 KiB slots each: 300 of them need 300 KiB.
+    let blob = kms.encrypt(&me, &EncryptRequest::new(key.as_str(), vec![7u8; 1000])).unwrap().ciphertext_blob;
+    let items = |n| (0..n).map(|_| DecryptItem { ciphertext_blob: blob.clone(), ..Default::default() }).collect();
+    let err = match kms.decrypt_batch(&me, &DecryptBatchRequest { items: items(300), ..Default::default() }) {
+        Ok(r) => panic!("not refused: {} of 300 items failed", r.iter().filter(|r| r.is_err()).count()),
+        Err(e) => e,
+    };
+    assert_eq!(err.name(), "LimitExceededException", "{err:?}");
+    assert!(err.message().contains("300 decryptions"), "{err:?}");
+    let ok = kms.decrypt_batch(&me, &DecryptBatchRequest { items: items(100), ..Default::default() }).unwrap();
+    assert!(ok.iter().all(|r| r.as_ref().is_ok_and(|r| r.plaintext.expose_secret() == [7u8; 1000])));
+}

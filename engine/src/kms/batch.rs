@@ -10,10 +10,13 @@
 //! Plaintexts a batch returns (`generate_data_keys`, `decrypt_batch`) all sit in locked memory
 //! until the caller drops them, so one batch can take at most the engine's locked-memory
 //! budget ([`KmsBuilder::locked_memory_budget`](super::KmsBuilder::locked_memory_budget),
-//! 4 MiB by default) minus what hot keys use: items beyond it fail with
-//! `KMSInternalException` (locked memory exhausted). With the default budget, keep batches to
-//! a few thousand items (each plaintext takes a slot of at least 32 bytes, rounded up to its
-//! size class), or raise the budget.
+//! 4 MiB by default). A batch whose plaintexts alone would need more than the budget is refused
+//! up front with `LimitExceededException`, saying how much it needs; nothing is sealed. One
+//! that fits the budget but not what hot keys and plaintexts not yet dropped leave of it fails
+//! the items beyond with `KMSInternalException` (locked memory exhausted). Data keys are packed
+//! into shared slots (128 AES-256 keys per 4 KiB); a decrypted plaintext takes a slot of its
+//! size rounded up to a power of two, at least 32 bytes. With the default budget that is some
+//! 130,000 data keys or 4,000 decryptions of 1 KiB; raise the budget for more.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -25,13 +28,15 @@ use super::crypto_ops::{EncryptingKey, check_plaintext_len, data_key_len, decode
 use super::material::VersionKeys;
 use super::types::*;
 use super::{Caller, Inner, Kms, LiveKey, Now, rng_failed, secret_error};
+use crate::ciphertext::HEADER_LEN;
 use crate::clock::Timestamp;
 use crate::context;
 use crate::crypto;
+use crate::crypto::TAG_LEN;
 use crate::error::{Error, Result};
 use crate::id::KeyId;
 use crate::key::EncryptionAlgorithmSpec;
-use crate::secret::MAX_SECRET_LEN;
+use crate::secret::{Arena, MAX_SECRET_LEN};
 
 /// Items per chunk: large enough to amortize scheduling, small enough to balance two cores.
 const CHUNK: usize = super::MIN_MESSAGES_PER_SALT as usize;
@@ -66,6 +71,21 @@ fn run_chunks<T: Send>(
 /// reservation, locked memory, the RNG) repeated for each of its `n` items.
 fn per_item<T>(n: usize, chunk: Result<Vec<Result<T>>>) -> Vec<Result<T>> {
     chunk.unwrap_or_else(|e| (0..n).map(|_| Err(e.clone())).collect())
+}
+
+/// Refuses up front a batch whose plaintexts (`needed` bytes of locked memory, `None` for more
+/// than can be counted) cannot fit the engine's locked-memory budget.
+fn check_locked_budget(inner: &Inner, needed: Option<usize>, what: &str) -> Result<()> {
+    let budget = inner.arena.budget_bytes();
+    match needed {
+        Some(n) if n <= budget => Ok(()),
+        _ => Err(Error::LimitExceeded(format!(
+            "{what} would hold {} bytes of plaintext in locked memory at once, more than this engine's \
+             locked-memory budget of {budget} bytes: split the batch, or raise the budget \
+             (KmsBuilder::locked_memory_budget)",
+            needed.map_or_else(|| "more than 2^64".to_owned(), |n| n.to_string())
+        ))),
+    }
 }
 
 fn check_batch_len(n: usize) -> Result<()> {
@@ -128,6 +148,8 @@ impl Kms {
         inner.audited(caller, "GenerateDataKey", |note| {
             let len = data_key_len(req.key_spec, req.number_of_bytes)?;
             check_batch_len(req.count)?;
+            let what = format!("A batch of {} data keys of {len} bytes", req.count);
+            check_locked_budget(inner, Arena::split_bytes(req.count, len), &what)?;
             context::validate(&req.encryption_context, "encryption context")?;
             note.context(&req.encryption_context);
             let now = inner.clock.now();
@@ -187,6 +209,13 @@ impl Kms {
         let inner = &*self.inner;
         inner.audited(caller, "Decrypt", |_| {
             check_batch_len(req.items.len())?;
+            // Each plaintext is its blob less the header and the tag (a blob too short fails
+            // on its own and takes nothing).
+            let needed = req.items.iter().try_fold(0usize, |sum, item| {
+                let len = item.ciphertext_blob.len().saturating_sub(HEADER_LEN + TAG_LEN);
+                if len == 0 { Some(sum) } else { sum.checked_add(Arena::slot_bytes(len).unwrap_or(0)) }
+            });
+            check_locked_budget(inner, needed, &format!("A batch of {} decryptions", req.items.len()))?;
             let now = inner.clock.now();
             Ok(run_chunks(req.items.len(), CHUNK, req.execution, |range| {
                 let mut sources = SourceKeys::new(inner, caller, "Decrypt", now);
