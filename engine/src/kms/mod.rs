@@ -480,6 +480,7 @@ impl KmsBuilder {
             admin: Mutex::new(()),
             change_cursor: AtomicU64::new(cursor),
             refresher: refresh::Refresher::default(),
+            polls: AtomicU64::new(0),
             overdue: Mutex::new(std::collections::HashSet::new()),
             messages_per_salt: self.messages_per_salt,
             request_prefix: u64::from_be_bytes(prefix),
@@ -586,6 +587,8 @@ pub(crate) struct Inner {
     change_cursor: AtomicU64,
     /// The thread polling a shared store's change feed, if any.
     refresher: refresh::Refresher,
+    /// Polls of the change feed that thread completed.
+    polls: AtomicU64,
     /// Keys whose due rotation or deletion failed on the hot path, for the refresh thread to
     /// retry (see [`Inner::postpone_due`]).
     overdue: Mutex<std::collections::HashSet<KeyId>>,
@@ -947,6 +950,13 @@ impl Kms {
 
 #[cfg(feature = "test-hooks")]
 impl Kms {
+    /// TEST ONLY (feature `test-hooks`): how many polls of the keystore's change feed the
+    /// refresh thread has completed, so tests wait for polls (progress) rather than for time.
+    #[doc(hidden)]
+    pub fn test_hook_refresh_polls(&self) -> u64 {
+        self.inner.polls.load(Ordering::Acquire)
+    }
+
     /// TEST ONLY (feature `test-hooks`, never in a build that holds real keys): the unwrapped
     /// material of every version of a key, oldest first, so tests can scan stores for it.
     #[doc(hidden)]

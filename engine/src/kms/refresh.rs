@@ -68,7 +68,9 @@ pub(super) fn start(inner: &Arc<Inner>, every: Duration) -> Result<()> {
                 let Some(inner) = engine.upgrade() else { return };
                 // A failed poll (the database briefly away) is retried at the next tick; the
                 // cursor only moves past changes that were applied.
-                let _ = inner.apply_changes();
+                if inner.apply_changes().is_ok() {
+                    inner.polls.fetch_add(1, Ordering::AcqRel);
+                }
                 // So are rotations and deletions that came due while it was away.
                 inner.retry_overdue();
             }
