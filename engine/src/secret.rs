@@ -637,21 +637,7 @@ pub mod fork {
         #[cfg(any(target_os = "linux", target_os = "android"))]
         pub(super) fn wipe_on_fork_word() -> Option<&'static AtomicU64> {
             let len = super::super::sys::page_size();
-            // SAFETY: a new private anonymous mapping with no address hint affects no
-            // existing memory.
-            let p = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANON,
-                    -1,
-                    0,
-                )
-            };
-            if p == libc::MAP_FAILED {
-                return None;
-            }
+            let p = super::super::sys::try_map(len)?.as_ptr().cast::<libc::c_void>();
             // SAFETY: `p..p + len` is the mapping just made; the advice changes only what a
             // child of `fork()` sees of it.
             if unsafe { libc::madvise(p, len, libc::MADV_WIPEONFORK) } != 0 {
@@ -1638,6 +1624,13 @@ mod sys {
     /// Aborts like any Rust allocation if the system is out of memory.
     #[cfg(unix)]
     pub(super) fn map(len: usize) -> NonNull<u8> {
+        try_map(len).unwrap_or_else(|| handle_alloc_error(layout(len)))
+    }
+
+    /// Maps `len` bytes (a multiple of the page size) of zero-filled, page-aligned, private
+    /// anonymous memory; `None` if the system refuses.
+    #[cfg(unix)]
+    pub(super) fn try_map(len: usize) -> Option<NonNull<u8>> {
         // SAFETY: a new private anonymous mapping with no address hint affects no existing
         // memory.
         let p = unsafe {
@@ -1650,10 +1643,7 @@ mod sys {
                 0,
             )
         };
-        if p == libc::MAP_FAILED {
-            handle_alloc_error(layout(len));
-        }
-        NonNull::new(p.cast()).unwrap_or_else(|| handle_alloc_error(layout(len)))
+        if p == libc::MAP_FAILED { None } else { NonNull::new(p.cast()) }
     }
 
     /// Wipes, unlocks (if `locked`) and unmaps a chunk made by `map`.

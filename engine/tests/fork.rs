@@ -30,7 +30,6 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -38,6 +37,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use trent::ciphertext;
 use trent::secret::fork::test_hook_fork;
 use trent::*;
+
+use common::Backend;
 
 /// How many children the stress test forks.
 const FORKS: usize = 1000;
@@ -51,29 +52,10 @@ const CHILD_BLOBS: usize = CHILD_ENCRYPTS + 1 + CHILD_BATCH;
 /// A child that neither writes nor exits for this long is killed and the test fails.
 const STALL: Duration = Duration::from_secs(120);
 
-/// The keystore parent and children share.
-#[derive(Clone, Debug)]
-enum Backend {
-    Sqlite(PathBuf),
-    Postgres { url: String, schema: String },
-}
-
-impl Backend {
-    fn builder(&self) -> KmsBuilder {
-        let builder = match self {
-            Self::Sqlite(path) => Kms::builder().sqlite(path),
-            Self::Postgres { url, schema } => Kms::builder().postgres_in_schema(url, schema),
-        };
-        builder.root_key(common::TEST_ROOT_KEY).refresh_interval(None)
-    }
-}
-
-fn sqlite() -> Backend {
-    Backend::Sqlite(common::fresh_path("db"))
-}
-
-fn postgres() -> Option<Backend> {
-    Some(Backend::Postgres { url: common::pg_url()?, schema: common::fresh_schema() })
+/// A builder on the keystore parent and children share: the test root key, no refresh thread
+/// unless the test asks for one.
+fn builder(backend: &Backend) -> KmsBuilder {
+    backend.builder().root_key(common::TEST_ROOT_KEY).refresh_interval(None)
 }
 
 /// xorshift64*, enough for picking moments.
@@ -124,7 +106,7 @@ fn inherited_calls_are_refused(kms: &Kms, key_id: &str) -> i32 {
 /// The blobs a child makes with an engine of its own on the shared keystore, written to `out`
 /// as `u32 length ‖ blob`.
 fn child_blobs(backend: &Backend, key_id: &str, out: &mut std::fs::File) -> i32 {
-    let Ok(kms) = backend.builder().messages_per_salt(64).open() else { return 30 };
+    let Ok(kms) = builder(backend).messages_per_salt(64).open() else { return 30 };
     let me = kms.root_caller();
     let mut send = |blob: &[u8]| out.write_all(&(blob.len() as u32).to_le_bytes()).and_then(|()| out.write_all(blob));
     for i in 0..CHILD_ENCRYPTS {
@@ -319,12 +301,12 @@ fn fork_under_concurrent_encryption(backend: &Backend, test: &str) {
 
 #[test]
 fn forks_under_concurrent_encryption_never_repeat_a_nonce_sqlite() {
-    fork_under_concurrent_encryption(&sqlite(), "sqlite");
+    fork_under_concurrent_encryption(&Backend::sqlite(), "sqlite");
 }
 
 #[test]
 fn forks_under_concurrent_encryption_never_repeat_a_nonce_postgres() {
-    let Some(backend) = postgres() else { return };
+    let Some(backend) = Backend::postgres() else { return };
     fork_under_concurrent_encryption(&backend, "postgres");
 }
 
@@ -332,7 +314,7 @@ fn forks_under_concurrent_encryption_never_repeat_a_nonce_postgres() {
 /// writer thread): nothing of the parent's is closed, joined or written.
 fn dropping_the_inherited_engine(backend: &Backend) {
     let audit = common::fresh_path("jsonl");
-    let kms = backend.builder().audit_file(&audit).open().unwrap();
+    let kms = builder(backend).audit_file(&audit).open().unwrap();
     let me = kms.root_caller();
     let key_id = kms.create_key(&me, &CreateKeyRequest::default()).unwrap().key_metadata.key_id;
     let blob = kms.encrypt(&me, &EncryptRequest::new(key_id.as_str(), b"before".to_vec())).unwrap().ciphertext_blob;
@@ -357,7 +339,7 @@ fn dropping_the_inherited_engine(backend: &Backend) {
     kms.flush_audit().unwrap();
     assert_eq!(audit::verify_audit_log(&audit).unwrap().lines, 5);
     drop(kms);
-    let again = backend.builder().open().unwrap();
+    let again = builder(backend).open().unwrap();
     let described = again.describe_key(&me, &KeyIdRequest::new(key_id.as_str())).unwrap();
     assert_eq!(described.key_metadata.key_state, key::KeyState::Disabled);
     again.check_store_integrity().unwrap();
@@ -365,12 +347,12 @@ fn dropping_the_inherited_engine(backend: &Backend) {
 
 #[test]
 fn dropping_an_inherited_engine_in_a_child_leaves_the_parent_intact_sqlite() {
-    dropping_the_inherited_engine(&sqlite());
+    dropping_the_inherited_engine(&Backend::sqlite());
 }
 
 #[test]
 fn dropping_an_inherited_engine_in_a_child_leaves_the_parent_intact_postgres() {
-    let Some(backend) = postgres() else { return };
+    let Some(backend) = Backend::postgres() else { return };
     dropping_the_inherited_engine(&backend);
 }
 
