@@ -189,8 +189,7 @@ fn fork_under_concurrent_encryption(backend: &Backend, test: &str) {
     let audit = common::fresh_path("jsonl");
     // The parent polls its keystore all the time (its refresh thread is inside SQLite or the
     // PostgreSQL client at many a fork), and audits every call.
-    let kms = backend
-        .builder()
+    let kms = builder(backend)
         .refresh_interval(Some(Duration::from_millis(1)))
         .messages_per_salt(64)
         .audit_file(&audit)
