@@ -37,6 +37,16 @@ static trent_buffer *new_key(trent_kms *kms, trent_caller *caller) {
     return id;
 }
 
+/* Whether every byte of `p` is `byte`. */
+static bool all_bytes(const uint8_t *p, size_t n, uint8_t byte) {
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != byte) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void test_results_and_version(void) {
     CHECK(strcmp(trent_version(), TRENT_VERSION) == 0);
     CHECK(strcmp(trent_result_name(TRENT_RESULT_OK), "Ok") == 0);
@@ -564,6 +574,26 @@ static void test_batches_and_root_key(void) {
         CHECK(len == (size_t)(1 + i % 16) && memcmp(p, plain[i], len) == 0);
     }
     CHECK_RC(trent_batch_results_get(dec, N - 1, &p, &len, NULL), TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    /* The whole batch out in one call, then wiped. */
+    size_t total = 0, ends[N];
+    uint32_t codes[N];
+    CHECK_RC(trent_batch_results_total_len(dec, &total, NULL), TRENT_RESULT_OK);
+    uint8_t *all = malloc(total);
+    CHECK(all != NULL);
+    CHECK_RC(trent_batch_results_export(dec, all, total, ends, N, codes, N, NULL), TRENT_RESULT_OK);
+    size_t start = 0;
+    for (int i = 0; i < N - 1; i++) {
+        CHECK(codes[i] == TRENT_RESULT_OK && ends[i] - start == (size_t)(1 + i % 16));
+        CHECK(memcmp(all + start, plain[i], ends[i] - start) == 0);
+        start = ends[i];
+    }
+    CHECK(codes[N - 1] == TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION && ends[N - 1] == total);
+    CHECK_RC(trent_batch_results_export(dec, all, total, ends, N - 1, codes, N, NULL), TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(trent_batch_results_total_len(NULL, &total, NULL), TRENT_RESULT_NULL_PARAMETER);
+    trent_wipe(all, total);
+    CHECK(total == 0 || all_bytes(all, total, 0));
+    trent_wipe(NULL, 0);
+    free(all);
     trent_batch_results_free(dec);
     trent_batch_results_free(enc);
 
@@ -970,16 +1000,6 @@ static size_t pack_pair(uint8_t *buf, size_t at, const char *key, const char *va
         at += n;
     }
     return at;
-}
-
-/* Whether every byte of `p` is `byte`. */
-static bool all_bytes(const uint8_t *p, size_t n, uint8_t byte) {
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != byte) {
-            return false;
-        }
-    }
-    return true;
 }
 
 static void test_into_forms(void) {

@@ -883,6 +883,12 @@ trent_result trent_kms_generate_random_into(const struct trent_kms *kms,
                                             struct trent_error **err);
 
 /**
+ * Zeroes `(ptr, len)`, memory the caller owns (a plaintext an `_into` function wrote there),
+ * with writes the compiler may not remove as dead stores; `(NULL, 0)` is accepted.
+ */
+void trent_wipe(uint8_t *ptr, size_t len);
+
+/**
  * The ARN of the key a ciphertext blob names (the KeyId of the Decrypt, Encrypt and
  * ReEncrypt responses), read from the blob's header without decrypting it or looking the key
  * up: writes the ARN (UTF-8, followed by a NUL when `out_cap` leaves room for one) into
@@ -1526,6 +1532,33 @@ trent_result trent_batch_results_get(const struct trent_batch_results *results,
                                      const uint8_t **data_out,
                                      size_t *data_len_out,
                                      struct trent_error **err);
+
+/**
+ * The total size of a batch's successful results, for `trent_batch_results_export`: on
+ * success `*total_out` receives the sum of their lengths (failed items count 0).
+ */
+trent_result trent_batch_results_total_len(const struct trent_batch_results *results,
+                                           size_t *total_out,
+                                           struct trent_error **err);
+
+/**
+ * Copies a whole batch's results out in one call, the fast path for bindings: every
+ * successful item's bytes (ciphertext blob or plaintext), back to back, into `(out,
+ * out_len)`; where each item ends (an offset into `out`; a failed item is empty) into
+ * `(ends, ends_len)`; and each item's code (`TRENT_RESULT_OK` or why it failed) into
+ * `(codes, codes_len)`. `out_len` must be exactly `trent_batch_results_total_len`, and
+ * `ends_len` and `codes_len` exactly `trent_batch_results_len`, else
+ * `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. A failed item's detail is had from
+ * `trent_batch_results_get`. The caller owns, and should wipe, any plaintext copied out.
+ */
+trent_result trent_batch_results_export(const struct trent_batch_results *results,
+                                        uint8_t *out,
+                                        size_t out_len,
+                                        size_t *ends,
+                                        size_t ends_len,
+                                        uint32_t *codes,
+                                        size_t codes_len,
+                                        struct trent_error **err);
 
 /**
  * Frees batch results, zeroing their plaintexts; NULL is accepted.

@@ -142,6 +142,14 @@ pub(crate) fn write_bytes(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
     }
 }
 
+/// Zeroes the caller's `dst` with volatile writes the compiler may not remove.
+pub(crate) fn wipe(dst: &mut [MaybeUninit<u8>]) {
+    for byte in dst.iter_mut() {
+        // SAFETY: `byte` is a valid, aligned, writable byte (it is borrowed mutably).
+        unsafe { std::ptr::write_volatile(byte.as_mut_ptr(), 0) }
+    }
+}
+
 /// Like [`arg_str`], with `NULL` meaning "absent" whatever the length.
 pub(crate) fn arg_opt_str<'a>(ptr: *const c_char, len: usize, name: &'static str) -> Result<Option<&'a str>, Failure> {
     if ptr.is_null() { Ok(None) } else { arg_str(ptr, len, name).map(Some) }

@@ -14,7 +14,7 @@ use std::mem::MaybeUninit;
 use engine::{DecryptRequest, GenerateRandomRequest, KeyIdRequest, ReEncryptRequest};
 
 use crate::boundary::{
-    OutValue, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str, ffi_boundary, ffi_boundary_infallible,
+    OutValue, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str, ffi_boundary, ffi_boundary_infallible, wipe,
     write_bytes,
 };
 use crate::context::arg_packed_context;
@@ -307,6 +307,18 @@ pub extern "C" fn trent_kms_generate_random_into(
         let resp = kms.generate_random(caller, &req)?;
         copy_out(out, resp.plaintext.expose_secret(), "out_cap")?;
         Ok(())
+    })
+}
+
+/// Zeroes `(ptr, len)`, memory the caller owns (a plaintext an `_into` function wrote there),
+/// with writes the compiler may not remove as dead stores; `(NULL, 0)` is accepted.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_wipe(ptr: *mut u8, len: usize) {
+    ffi_boundary_infallible!((), {
+        if let Ok(bytes) = arg_out_array(ptr, len, "ptr") {
+            wipe(bytes);
+        }
     })
 }
 

@@ -979,6 +979,77 @@ pub extern "C" fn trent_batch_results_get(
     })
 }
 
+/// The bytes of one successful batch item.
+fn batch_output(item: &engine::Result<BatchOutput>) -> Option<&[u8]> {
+    match item.as_ref().ok()? {
+        BatchOutput::Blob(blob) => Some(blob.as_slice()),
+        BatchOutput::Secret(secret) => Some(secret.expose_secret()),
+    }
+}
+
+/// The total size of a batch's successful results, for `trent_batch_results_export`: on
+/// success `*total_out` receives the sum of their lengths (failed items count 0).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_total_len(
+    results: *const trent_batch_results,
+    total_out: *mut usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let results = arg_ref(results, "results")?;
+        let total_out = OutValue::new(total_out, "total_out")?;
+        total_out.write(results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum());
+        Ok(())
+    })
+}
+
+/// Copies a whole batch's results out in one call, the fast path for bindings: every
+/// successful item's bytes (ciphertext blob or plaintext), back to back, into `(out,
+/// out_len)`; where each item ends (an offset into `out`; a failed item is empty) into
+/// `(ends, ends_len)`; and each item's code (`TRENT_RESULT_OK` or why it failed) into
+/// `(codes, codes_len)`. `out_len` must be exactly `trent_batch_results_total_len`, and
+/// `ends_len` and `codes_len` exactly `trent_batch_results_len`, else
+/// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. A failed item's detail is had from
+/// `trent_batch_results_get`. The caller owns, and should wipe, any plaintext copied out.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_export(
+    results: *const trent_batch_results,
+    out: *mut u8,
+    out_len: usize,
+    ends: *mut usize,
+    ends_len: usize,
+    codes: *mut u32,
+    codes_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let results = arg_ref(results, "results")?;
+        let total: usize = results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum();
+        let n = results.items.len();
+        for (name, given, want) in [("out_len", out_len, total), ("ends_len", ends_len, n), ("codes_len", codes_len, n)]
+        {
+            if given != want {
+                return Err(Failure::invalid_argument(format!("{name} is {given}, the batch needs exactly {want}")));
+            }
+        }
+        let out = arg_out_array(out, out_len, "out")?;
+        let ends = arg_out_array(ends, ends_len, "ends")?;
+        let codes = arg_out_array(codes, codes_len, "codes")?;
+        let mut at = 0;
+        for ((item, end), code) in results.items.iter().zip(ends.iter_mut()).zip(codes.iter_mut()) {
+            if let Some(bytes) = batch_output(item) {
+                write_bytes(&mut out[at..at + bytes.len()], bytes);
+                at += bytes.len();
+            }
+            end.write(at);
+            code.write(item.as_ref().map_or_else(|e| trent_result::from_engine(e) as u32, |_| 0));
+        }
+        Ok(())
+    })
+}
+
 /// Frees batch results, zeroing their plaintexts; NULL is accepted.
 #[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]

@@ -776,6 +776,69 @@ fn encrypt_and_decrypt_batches() {
         assert_eq!(&batch_get(dec, i).expect("plaintext"), p);
     }
     assert_eq!(batch_get(dec, 50), Err(trent_result::InvalidCiphertextException));
+    // The whole batch out in one call: the successes back to back, their ends, every code.
+    let mut total = 0usize;
+    assert_eq!(trent_batch_results_total_len(dec, &mut total, null_mut()), trent_result::Ok);
+    assert_eq!(total, plaintexts.iter().map(Vec::len).sum::<usize>());
+    let mut out = vec![0u8; total];
+    let mut ends = vec![0usize; 51];
+    let mut codes = vec![7u32; 51];
+    let r = trent_batch_results_export(
+        dec,
+        out.as_mut_ptr(),
+        total,
+        ends.as_mut_ptr(),
+        51,
+        codes.as_mut_ptr(),
+        51,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::Ok);
+    let mut start = 0;
+    for (i, p) in plaintexts.iter().enumerate() {
+        assert_eq!(&out[start..ends[i]], p.as_slice());
+        assert_eq!(codes[i], 0);
+        start = ends[i];
+    }
+    assert_eq!((ends[50], codes[50]), (total, trent_result::InvalidCiphertextException as u32), "failed: empty");
+    // Sizes not exactly the batch's: nothing written.
+    let mut err = null_mut();
+    let mut more = vec![0xAAu8; total + 1];
+    let (mut ends, mut codes) = (vec![9usize; 51], vec![9u32; 51]);
+    let r = trent_batch_results_export(
+        dec,
+        more.as_mut_ptr(),
+        total + 1,
+        ends.as_mut_ptr(),
+        51,
+        codes.as_mut_ptr(),
+        51,
+        &mut err,
+    );
+    assert_eq!(r, trent_result::InvalidArgument);
+    assert!(take_err(err).1.contains("out_len is"));
+    let r = trent_batch_results_export(
+        dec,
+        out.as_mut_ptr(),
+        total,
+        ends.as_mut_ptr(),
+        50,
+        codes.as_mut_ptr(),
+        51,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::InvalidArgument);
+    assert!(more.iter().all(|&b| b == 0xAA) && ends.iter().all(|&e| e == 9) && codes.iter().all(|&c| c == 9));
+    let r =
+        trent_batch_results_export(dec, null_mut(), total, ends.as_mut_ptr(), 51, codes.as_mut_ptr(), 51, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    assert_eq!(trent_batch_results_total_len(dec, null_mut(), null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_batch_results_total_len(null(), &mut total, null_mut()), trent_result::NullParameter);
+    // The caller wipes its copy of the plaintexts.
+    trent_wipe(out.as_mut_ptr(), out.len());
+    assert!(out.iter().all(|&b| b == 0));
+    trent_wipe(null_mut(), 0);
+    trent_wipe(null_mut(), 5);
     trent_batch_results_free(dec);
 
     // Whole-batch failures and argument errors.
