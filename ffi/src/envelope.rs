@@ -8,7 +8,7 @@
 
 use std::ffi::c_char;
 
-use engine::envelope::{self, DecryptOptions, EncryptOptions, EnvelopeError};
+use trent::envelope::{self, DecryptOptions, EncryptOptions, EnvelopeError};
 
 use crate::boundary::{Out, arg_bytes, arg_str, ffi_boundary};
 use crate::error::{Failure, trent_error, trent_result};
@@ -150,7 +150,7 @@ mod tests {
         let mut plain = null_mut();
         let mut err = null_mut();
         let code = trent_kms_envelope_decrypt(kms, caller, file.as_ptr(), file.len(), &mut plain, &mut err);
-        assert_eq!(code, trent_result::from_engine(&engine::Error::InvalidCiphertext));
+        assert_eq!(code, trent_result::from_engine(&trent::Error::InvalidCiphertext));
         assert!(plain.is_null());
         assert!(!err.is_null());
         trent_error_free(err);

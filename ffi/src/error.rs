@@ -2,8 +2,8 @@
 
 use std::ffi::{CString, c_char};
 
-use engine::Error;
-use engine::OpenError;
+use trent::Error;
+use trent::OpenError;
 
 use crate::boundary::{Castable, OwnershipBox, arg_ref, ffi_boundary_infallible, free_box};
 

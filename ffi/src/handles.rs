@@ -3,8 +3,8 @@
 
 use std::ffi::c_char;
 
-use engine::secret::SecretVec;
-use engine::{Caller, Kms, KmsBuilder, RootKeySource, SecretBytes};
+use trent::secret::SecretVec;
+use trent::{Caller, Kms, KmsBuilder, RootKeySource, SecretBytes};
 
 use crate::boundary::{
     Castable, Out, OutValue, OwnershipArc, OwnershipBox, arg_bytes, arg_mut, arg_opt_str, arg_ref, arg_str,

@@ -11,7 +11,7 @@
 use std::ffi::c_char;
 use std::mem::MaybeUninit;
 
-use engine::{DecryptRequest, GenerateRandomRequest, KeyIdRequest, ReEncryptRequest};
+use trent::{DecryptRequest, GenerateRandomRequest, KeyIdRequest, ReEncryptRequest};
 
 use crate::boundary::{
     OutValue, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str, ffi_boundary, ffi_boundary_infallible, wipe,
@@ -47,7 +47,7 @@ fn copy_out(dst: &mut [MaybeUninit<u8>], src: &[u8], name: &str) -> Result<usize
 
 /// The length of the plaintext a Trent blob of `ciphertext_len` bytes holds, 0 when too short.
 fn plaintext_len(ciphertext_len: usize) -> usize {
-    ciphertext_len.saturating_sub(engine::ciphertext_len(0))
+    ciphertext_len.saturating_sub(trent::ciphertext_len(0))
 }
 
 /// The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
@@ -57,7 +57,7 @@ fn plaintext_len(ciphertext_len: usize) -> usize {
 #[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
-    ffi_boundary_infallible!(0, { engine::ciphertext_len(plaintext_len) })
+    ffi_boundary_infallible!(0, { trent::ciphertext_len(plaintext_len) })
 }
 
 /// The largest plaintext a ciphertext blob of `ciphertext_len` bytes can hold (exactly its
@@ -183,7 +183,7 @@ pub extern "C" fn trent_kms_re_encrypt_into(
         let out = arg_out_array(ciphertext_out, ciphertext_cap, "ciphertext_out")?;
         let inner = plaintext_len(blob.len());
         if inner > 0 {
-            check_cap("ciphertext_cap", ciphertext_cap, engine::ciphertext_len(inner))?;
+            check_cap("ciphertext_cap", ciphertext_cap, trent::ciphertext_len(inner))?;
         }
         let req = ReEncryptRequest {
             ciphertext_blob: blob.to_vec(),
@@ -207,7 +207,7 @@ fn data_key_len(number_of_bytes: u32) -> usize {
 fn check_data_key_caps(number_of_bytes: u32, caps: &[(&str, usize, bool)]) -> Result<(), Failure> {
     let len = data_key_len(number_of_bytes);
     for &(name, cap, is_plaintext) in caps {
-        check_cap(name, cap, if is_plaintext { len } else { engine::ciphertext_len(len) })?;
+        check_cap(name, cap, if is_plaintext { len } else { trent::ciphertext_len(len) })?;
     }
     Ok(())
 }
@@ -359,8 +359,8 @@ pub extern "C" fn trent_kms_ciphertext_key_arn(
     ffi_boundary!(err, {
         let kms = arg_ref(kms, "kms")?;
         let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
-        let header = engine::ciphertext::parse(blob)?.header;
-        let arn = engine::id::key_arn(kms.region(), kms.account(), &header.key_id);
+        let header = trent::ciphertext::parse(blob)?.header;
+        let arn = trent::id::key_arn(kms.region(), kms.account(), &header.key_id);
         text_out(out, out_cap, len_out, &arn)
     })
 }

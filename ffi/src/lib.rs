@@ -1,7 +1,7 @@
 //! # Trent's C ABI
 //!
-//! The `extern "C"` functions, opaque handles and result codes that `libtrent.a`,
-//! `libtrent.so` and `include/trent.h` expose, following rustls-ffi's conventions (see the
+//! The `extern "C"` functions, opaque handles and result codes that `libtrent_ffi.a`,
+//! `libtrent_ffi.so` and `include/trent.h` expose, following rustls-ffi's conventions (see the
 //! crate's README, "C API conventions"):
 //!
 //! - opaque handles (`trent_kms`, `trent_caller`, `trent_kms_builder`, `trent_buffer`,

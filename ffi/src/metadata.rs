@@ -4,8 +4,8 @@
 use std::ffi::c_char;
 use std::ptr::null;
 
-use engine::key::{KeySpec, KeyUsage, Tag};
-use engine::{
+use trent::key::{KeySpec, KeyUsage, Tag};
+use trent::{
     CreateKeyRequest, KeyIdRequest, KeyMetadata, ListAliasesRequest, ListKeyRotationsRequest, ListKeysRequest,
     ListResourceTagsRequest, TagResourceRequest, UntagResourceRequest,
 };
@@ -93,7 +93,7 @@ fn arg_enum<T: Copy>(
     let Some(value) = value else { return Ok(None) };
     let parsed = parse(value).ok_or_else(|| {
         let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
-        Failure::from(engine::Error::Validation(format!(
+        Failure::from(trent::Error::Validation(format!(
             "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must \
              satisfy enum value set: [{}]",
             names.join(", ")

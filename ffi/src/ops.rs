@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use engine::{
+use trent::{
     AliasRequest, CreateKeyRequest, DataKey, DecryptBatchRequest, DecryptItem, DecryptRequest, DeleteAliasRequest,
     EnableKeyRotationRequest, EncryptBatchRequest, EncryptItem, EncryptionContext, GenerateDataKeyRequest,
     GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptBatchRequest, ReEncryptItem,
@@ -62,8 +62,8 @@ pub(crate) fn kms_and_caller<'a>(
 }
 
 /// `KeySpec = AES_256` when `number_of_bytes` is 0, else `NumberOfBytes`.
-fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<engine::key::DataKeySpec>) {
-    if number_of_bytes == 0 { (None, Some(engine::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
+fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<trent::key::DataKeySpec>) {
+    if number_of_bytes == 0 { (None, Some(trent::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
 }
 
 /// The GenerateDataKey request of the data-key functions' arguments.
@@ -115,7 +115,7 @@ fn key_op(
     caller: *const trent_caller,
     key_id: *const c_char,
     key_id_len: usize,
-    op: impl FnOnce(&Kms, &engine::Caller, &KeyIdRequest) -> engine::Result<()>,
+    op: impl FnOnce(&Kms, &trent::Caller, &KeyIdRequest) -> trent::Result<()>,
 ) -> Result<(), Failure> {
     let (kms, caller) = kms_and_caller(kms, caller)?;
     let key_id = arg_str(key_id, key_id_len, "key_id")?;
@@ -520,7 +520,7 @@ pub struct trent_data_keys {
 /// The Rust side of `trent_data_keys`.
 #[derive(Debug)]
 pub struct DataKeys {
-    items: Vec<engine::Result<DataKey>>,
+    items: Vec<trent::Result<DataKey>>,
 }
 
 impl DataKeys {
@@ -771,13 +771,13 @@ pub struct trent_batch_results {
 #[derive(Debug)]
 enum BatchOutput {
     Blob(Vec<u8>),
-    Secret(engine::SecretBytes),
+    Secret(trent::SecretBytes),
 }
 
 /// The Rust side of `trent_batch_results`.
 #[derive(Debug)]
 pub struct BatchResults {
-    items: Vec<engine::Result<BatchOutput>>,
+    items: Vec<trent::Result<BatchOutput>>,
 }
 
 impl Castable for trent_batch_results {
@@ -980,7 +980,7 @@ pub extern "C" fn trent_batch_results_get(
 }
 
 /// The bytes of one successful batch item.
-fn batch_output(item: &engine::Result<BatchOutput>) -> Option<&[u8]> {
+fn batch_output(item: &trent::Result<BatchOutput>) -> Option<&[u8]> {
     match item.as_ref().ok()? {
         BatchOutput::Blob(blob) => Some(blob.as_slice()),
         BatchOutput::Secret(secret) => Some(secret.expose_secret()),
