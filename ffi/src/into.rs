@@ -18,8 +18,8 @@ use crate::boundary::{
     write_bytes,
 };
 use crate::context::arg_packed_context;
-use crate::error::{Failure, trent_error, trent_result};
-use crate::handles::{trent_caller, trent_kms};
+use crate::error::{Failure, trent_result};
+use crate::handles::{trent_caller, trent_error, trent_kms};
 use crate::ops::{data_key_request, kms_and_caller};
 
 /// A capacity too small for `need` bytes: a validation error naming the argument.
@@ -54,7 +54,6 @@ fn plaintext_len(ciphertext_len: usize) -> usize {
 /// (a fixed header and tag around it), for sizing the buffers of `trent_kms_encrypt_into` and
 /// `trent_kms_re_encrypt_into` (a blob's length does not change when it is re-encrypted).
 /// Saturates at `SIZE_MAX`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
     ffi_boundary_infallible!(0, { trent::ciphertext_len(plaintext_len) })
@@ -63,7 +62,6 @@ pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
 /// The largest plaintext a ciphertext blob of `ciphertext_len` bytes can hold (exactly its
 /// plaintext's length for a Trent blob), for sizing `trent_kms_decrypt_into`'s buffer; 0 if
 /// `ciphertext_len` is too short to be a blob.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_plaintext_len_max(ciphertext_len: usize) -> usize {
     ffi_boundary_infallible!(0, { plaintext_len(ciphertext_len) })
@@ -78,7 +76,6 @@ pub extern "C" fn trent_plaintext_len_max(ciphertext_len: usize) -> usize {
 /// `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap` is
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the blob's
 /// length (the first bytes of `ciphertext`); on failure nothing is written.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt_into(
     kms: *const trent_kms,
@@ -115,7 +112,6 @@ pub extern "C" fn trent_kms_encrypt_into(
 /// receives its length. The caller owns, and should wipe, that copy; `trent_kms_decrypt`
 /// keeps the plaintext in locked memory instead. Every decryption failure is the same
 /// `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, and writes nothing.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt_into(
     kms: *const trent_kms,
@@ -155,7 +151,6 @@ pub extern "C" fn trent_kms_decrypt_into(
 /// blob has the old one's length (`trent_ciphertext_len(trent_plaintext_len_max(ciphertext_len))`);
 /// a smaller capacity is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
 /// `*ciphertext_len_out` receives its length.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt_into(
     kms: *const trent_kms,
@@ -220,7 +215,6 @@ fn check_data_key_caps(number_of_bytes: u32, caps: &[(&str, usize, bool)]) -> Re
 /// smaller capacities are `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
 /// `*ciphertext_len_out` receives the wrapped key's length. The caller owns, and should wipe,
 /// the plaintext copy; `trent_kms_generate_data_key` keeps it in locked memory instead.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_into(
     kms: *const trent_kms,
@@ -258,7 +252,6 @@ pub extern "C" fn trent_kms_generate_data_key_into(
 
 /// GenerateDataKeyWithoutPlaintext into the caller's memory: like
 /// `trent_kms_generate_data_key_into`, writing only the wrapped data key.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_without_plaintext_into(
     kms: *const trent_kms,
@@ -289,7 +282,6 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext_into(
 
 /// GenerateRandom into the caller's memory: `number_of_bytes` (1–1024) random bytes written
 /// into `(out, out_cap)`; a smaller `out_cap` is `TRENT_RESULT_VALIDATION_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_random_into(
     kms: *const trent_kms,
@@ -312,7 +304,6 @@ pub extern "C" fn trent_kms_generate_random_into(
 
 /// Zeroes `(ptr, len)`, memory the caller owns (a plaintext an `_into` function wrote there),
 /// with writes the compiler may not remove as dead stores; `(NULL, 0)` is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_wipe(ptr: *mut u8, len: usize) {
     ffi_boundary_infallible!((), {
@@ -345,7 +336,6 @@ fn text_out(out: *mut c_char, out_cap: usize, len_out: *mut usize, text: &str) -
 /// `(out, out_cap)` and its length into `*len_out`. A capacity too small is
 /// `TRENT_RESULT_VALIDATION_EXCEPTION` with `*len_out` set to the length needed (and nothing
 /// else written); a blob that is not Trent's is `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_ciphertext_key_arn(
     kms: *const trent_kms,
@@ -369,7 +359,6 @@ pub extern "C" fn trent_kms_ciphertext_key_arn(
 /// finds it (with the caller's permission to describe it; audited as DescribeKey), in the
 /// out convention of `trent_kms_ciphertext_key_arn`. A key or alias that does not exist is
 /// `TRENT_RESULT_NOT_FOUND_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_key_arn(
     kms: *const trent_kms,
