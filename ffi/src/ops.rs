@@ -107,7 +107,7 @@ pub extern "C" fn trent_kms_create_key(
     })
 }
 
-/// Runs a key-id-only operation.
+/// Runs an operation on one key identifier (with any other argument the closure holds).
 fn key_op(
     kms: *const trent_kms,
     caller: *const trent_caller,
@@ -157,15 +157,12 @@ pub extern "C" fn trent_kms_schedule_key_deletion(
     pending_window_in_days: u32,
     err: *mut *mut trent_error,
 ) -> trent_result {
+    let days = (pending_window_in_days != 0).then_some(pending_window_in_days);
     ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let req = ScheduleKeyDeletionRequest {
-            key_id: key_id.to_owned(),
-            pending_window_in_days: (pending_window_in_days != 0).then_some(pending_window_in_days),
-        };
-        kms.schedule_key_deletion(caller, &req)?;
-        Ok(())
+        key_op(kms, caller, key_id, key_id_len, |k, c, r| {
+            let req = ScheduleKeyDeletionRequest { key_id: r.key_id.clone(), pending_window_in_days: days };
+            k.schedule_key_deletion(c, &req).map(drop)
+        })
     })
 }
 
@@ -225,15 +222,12 @@ pub extern "C" fn trent_kms_enable_key_rotation(
     rotation_period_in_days: u32,
     err: *mut *mut trent_error,
 ) -> trent_result {
+    let days = (rotation_period_in_days != 0).then_some(rotation_period_in_days);
     ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let req = EnableKeyRotationRequest {
-            key_id: key_id.to_owned(),
-            rotation_period_in_days: (rotation_period_in_days != 0).then_some(rotation_period_in_days),
-        };
-        kms.enable_key_rotation(caller, &req)?;
-        Ok(())
+        key_op(kms, caller, key_id, key_id_len, |k, c, r| {
+            let req = EnableKeyRotationRequest { key_id: r.key_id.clone(), rotation_period_in_days: days };
+            k.enable_key_rotation(c, &req)
+        })
     })
 }
 
