@@ -10,7 +10,10 @@
    the header's and cannot drift from it; cffi's API mode then compiles them against the real
    header, and the C compiler checks every signature and enum value;
 3. links `libtrent.a` statically into `trent/_native.*.so`, so the wheel carries the native
-   library inside the package and needs nothing else at run time but `cffi`.
+   library inside the package and needs nothing else at run time but `cffi` (the fast path);
+4. writes the same declarations into the package as `trent/_trent_cdef.h`, which the portable
+   path reads (`trent._ffi`: cffi's ABI mode over a `libtrent.so`, when the compiled module
+   cannot be imported or `TRENT_FFI=abi`).
 """
 
 from __future__ import annotations
@@ -69,6 +72,10 @@ class BuildNative(build_ext):
             raise SystemExit(f"trent: {static} not found after the cargo build")
         header = root / "ffi" / "include" / "trent.h"
         ffibuilder = _build_ffi.make_ffi(header)
+        # The portable path (trent._ffi, ABI mode over libtrent.so) reads the same declarations.
+        for package_dir in {Path(self.build_lib) / "trent", *([HERE / "trent"] if self.inplace else [])}:
+            package_dir.mkdir(parents=True, exist_ok=True)
+            (package_dir / "_trent_cdef.h").write_text(_build_ffi.header_declarations(header))
         tmp = Path(self.build_temp)
         tmp.mkdir(parents=True, exist_ok=True)
         c_file = tmp / "_native.c"
