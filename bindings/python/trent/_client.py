@@ -121,14 +121,17 @@ def _encode(value: Any, key: str = "") -> Any:
 
 
 def _request_body(kwargs: Dict[str, Any]) -> bytes:
-    """A request's JSON body. The common shape (members that are text, numbers, booleans and
-    encryption contexts) is written directly; anything else goes through `_encode` and the
+    """A request's JSON body. The common shape (members that are text, blobs, numbers, booleans
+    and encryption contexts) is written directly; anything else goes through `_encode` and the
     json module."""
     parts = []
     for k, v in kwargs.items():
         t = type(v)
         if t is str and k not in _BLOBS:
             parts.append(f'"{k}":{_quote(v)}')
+        elif t is bytes or t is bytearray:
+            # base64 needs no JSON escaping
+            parts.append(f'"{k}":"{_b64encode(v).decode()}"')
         elif t is int:
             parts.append(f'"{k}":{v}')
         elif t is bool:
