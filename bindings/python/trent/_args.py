@@ -167,6 +167,9 @@ def plaintext_len_max(ciphertext_len: int) -> int:
 # -- output buffers -----------------------------------------------------------------------------
 
 _wipe = lib.trent_wipe
+_memmove = ffi.memmove
+_ZEROS = bytes(8192)
+_ZEROS_LEN = len(_ZEROS)
 
 
 def take_secret(buf: Any, n: int) -> bytes:
@@ -179,8 +182,14 @@ def take_secret(buf: Any, n: int) -> bytes:
 
 
 def wipe(buf: Any, n: int) -> None:
-    """Zeroes the first n bytes of an output buffer (`trent_wipe`: writes the compiler keeps)."""
-    _wipe(buf, n)
+    """Zeroes the first n bytes of an output buffer. Up to 8 KiB (the hot calls' plaintexts)
+    by a copy from zeros, several times faster here than `trent_wipe` (whose byte-wise
+    volatile writes guard against a C compiler, which cannot elide this call from Python);
+    larger buffers (the batches' staging) by `trent_wipe`."""
+    if n <= _ZEROS_LEN:
+        _memmove(buf, _ZEROS, n)
+    else:
+        _wipe(buf, n)
 
 
 def check(rc: int) -> None:

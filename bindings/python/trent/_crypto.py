@@ -9,10 +9,11 @@ from typing import Any, NamedTuple, Optional
 
 from ._args import (
     KEY_IDS, NULL, BytesLike, Context, blob, ciphertext_len, key_id_bytes, packed, packed_arg,
-    plaintext_len_max, take_secret,
+    plaintext_len_max, take_secret, wipe,
 )  # fmt: skip
 from ._errors import take_error
-from ._ffi import cells, ffi, lib
+from ._args import _CIPHERTEXT_LEN, _PLAINTEXT_LEN_MAX
+from ._ffi import SCRATCH, cells, ffi, lib, scratch
 
 __all__ = ["DataKey", "CryptoOps"]
 
@@ -64,18 +65,27 @@ class CryptoOps:
             plaintext = blob(plaintext, "plaintext")
         k = KEY_IDS.get(key_id) or key_id_bytes(key_id)
         n = len(plaintext)
-        cap = ciphertext_len(n)
-        out = _new("uint8_t[]", cap)
+        cap = _CIPHERTEXT_LEN.get(n) or ciphertext_len(n)
         if context:
             x = packed(context)
             xl = len(x)
         else:
             x, xl = NULL, 0
-        c = cells
-        rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, len(k), plaintext, n, x, xl, out, cap, c.size, c.err)
-        if rc:
-            raise take_error(rc)
-        return _buffer(out, c.size[0])[:]
+        size, err, pool = cells.hot
+        if cap > SCRATCH:
+            out = _new("uint8_t[]", cap)
+            rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, len(k), plaintext, n, x, xl, out, cap, size, err)
+            if rc:
+                raise take_error(rc)
+            return _buffer(out, size[0])[:]
+        s = pool.pop() if pool else scratch()
+        try:
+            rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, len(k), plaintext, n, x, xl, s[0], cap, size, err)
+            if rc:
+                raise take_error(rc)
+            return s[1][: size[0]]
+        finally:
+            pool.append(s)
 
     def decrypt(self, ciphertext_blob: BytesLike, context: Optional[Context] = None, key_id: Optional[str] = None) -> bytes:
         """Decrypt: the plaintext of a blob from encrypt, generate_data_key or re_encrypt,
@@ -84,20 +94,39 @@ class CryptoOps:
 
         The plaintext is returned as `bytes`, which Python cannot wipe: see the README."""
         c = ciphertext_blob if type(ciphertext_blob) is bytes else blob(ciphertext_blob, "ciphertext_blob")
-        x, xl = packed_arg(context)
+        if context:
+            x = packed(context)
+            xl = len(x)
+        else:
+            x, xl = NULL, 0
         if key_id is None:
             k, kl = NULL, 0
         else:
             k = KEY_IDS.get(key_id) or key_id_bytes(key_id)
             kl = len(k)
         n = len(c)
-        cap = plaintext_len_max(n)
-        out = _new("uint8_t[]", cap or 1)
-        cl = cells
-        rc = _decrypt_into(self._eng.ptr, self._caller.ptr, c, n, x, xl, k, kl, out, cap, cl.size, cl.err)
-        if rc:
-            raise take_error(rc)
-        return take_secret(out, cl.size[0])
+        cap = _PLAINTEXT_LEN_MAX.get(n)
+        if cap is None:
+            cap = plaintext_len_max(n)
+        size, err, pool = cells.hot
+        if cap > SCRATCH:
+            out = _new("uint8_t[]", cap)
+            rc = _decrypt_into(self._eng.ptr, self._caller.ptr, c, n, x, xl, k, kl, out, cap, size, err)
+            if rc:
+                raise take_error(rc)
+            return take_secret(out, size[0])
+        s = pool.pop() if pool else scratch()
+        try:
+            rc = _decrypt_into(self._eng.ptr, self._caller.ptr, c, n, x, xl, k, kl, s[0], cap, size, err)
+            if rc:
+                raise take_error(rc)
+            m = size[0]
+            try:
+                return s[1][:m]
+            finally:
+                wipe(s[0], m)
+        finally:
+            pool.append(s)
 
     def re_encrypt(
         self,
@@ -135,14 +164,29 @@ class CryptoOps:
         size = nbytes or DEFAULT_DATA_KEY_BYTES
         x, xl = packed_arg(context)
         pcap = _sized(size)
-        p = _new("uint8_t[]", pcap or 1)
         bcap = ciphertext_len(pcap)
-        b = _new("uint8_t[]", bcap)
-        cl = cells
-        rc = _gdk_into(self._eng.ptr, self._caller.ptr, k, len(k), nbytes, x, xl, p, pcap, b, bcap, cl.size, cl.err)
-        if rc:
-            raise take_error(rc)
-        return _tuple_new(DataKey, (take_secret(p, pcap), _buffer(b, cl.size[0])[:]))
+        size_out, err, pool = cells.hot
+        if pcap + bcap > SCRATCH:
+            p = _new("uint8_t[]", pcap or 1)
+            b = _new("uint8_t[]", bcap)
+            rc = _gdk_into(self._eng.ptr, self._caller.ptr, k, len(k), nbytes, x, xl, p, pcap, b, bcap, size_out, err)
+            if rc:
+                raise take_error(rc)
+            return _tuple_new(DataKey, (take_secret(p, pcap), _buffer(b, size_out[0])[:]))
+        # One pooled buffer: the plaintext at its start, the blob after it.
+        s = pool.pop() if pool else scratch()
+        try:
+            out = s[0]
+            rc = _gdk_into(self._eng.ptr, self._caller.ptr, k, len(k), nbytes, x, xl, out, pcap, out + pcap, bcap, size_out, err)
+            if rc:
+                raise take_error(rc)
+            blob_bytes = s[1][pcap : pcap + size_out[0]]
+            try:
+                return _tuple_new(DataKey, (s[1][:pcap], blob_bytes))
+            finally:
+                wipe(out, pcap)
+        finally:
+            pool.append(s)
 
     def generate_data_key_without_plaintext(
         self, key_id: str, context: Optional[Context] = None, number_of_bytes: Optional[int] = None

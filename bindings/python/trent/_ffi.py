@@ -93,6 +93,22 @@ class _Cells(threading.local):
         self.size = ffi.new("size_t *")
         self.buffer = ffi.new("trent_buffer **")
         self.text = ffi.new("char[]", 2048)
+        #: For the hottest calls, in one attribute read: `size`, `err`, and a pool of
+        #: SCRATCH-byte output buffers, each `(cdata, ffi.buffer of it)` (taken off the list
+        #: for a call and put back after, so a call that interrupts another on this thread,
+        #: from a signal handler, gets its own).
+        self.hot = (self.size, self.err, [])
+
+
+#: The size of the pooled output buffers (a 4 KiB plaintext's blob fits).
+SCRATCH = 8192
+
+
+def scratch() -> tuple:
+    """A new pooled output buffer: the cdata, and its `ffi.buffer` (slicing a ready buffer
+    object is the cheapest copy into `bytes`)."""
+    out = ffi.new("uint8_t[]", SCRATCH)
+    return out, ffi.buffer(out)
 
 
 cells = _Cells()

@@ -25,30 +25,37 @@ class Handle:
     exit.
     """
 
-    __slots__ = ("_ptr", "_what")
+    # `ptr` is a plain slot (the cheapest attribute to read, once per call on the hot paths);
+    # closing empties it, and reading an empty slot falls through to __getattr__, which raises.
+    __slots__ = ("ptr", "_what")
 
     def __init__(self, raw: Any, free: Callable[[Any], None], what: str = "handle") -> None:
         if raw == ffi.NULL:
             raise ValueError(f"a NULL {what}")
         self._what = what
-        self._ptr = ffi.gc(raw, free)
+        #: The pointer, for one call (reading it raises `ClosedError` once closed).
+        self.ptr = ffi.gc(raw, free)
 
-    @property
-    def ptr(self) -> Any:
-        """The pointer, for one call (raises `ClosedError` once closed)."""
-        p = self._ptr
-        if p is None:
+    def __getattr__(self, name: str) -> Any:
+        if name == "ptr":  # the slot is empty: closed
             raise ClosedError(f"the {self._what} is closed")
-        return p
+        raise AttributeError(name)
 
     @property
     def closed(self) -> bool:
-        return self._ptr is None
+        try:
+            self.ptr
+        except ClosedError:
+            return True
+        return False
 
     def close(self) -> None:
         """Drops the owner's reference: later `ptr` reads raise; the handle is freed when no
         running call uses it any more. Idempotent."""
-        self._ptr = None
+        try:
+            del self.ptr
+        except AttributeError:
+            pass
 
     def __enter__(self) -> Any:
         return self.ptr
@@ -57,4 +64,4 @@ class Handle:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<trent.Handle {self._what}{' closed' if self._ptr is None else ''}>"
+        return f"<trent.Handle {self._what}{' closed' if self.closed else ''}>"
