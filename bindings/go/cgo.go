@@ -14,7 +14,7 @@ package trent
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../ffi/include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:libtrent.a -lpthread -ldl -lm -lrt -lutil
+#cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:libtrent_ffi.a -lpthread -ldl -lm -lrt -lutil
 #include "trent_go.h"
 */
 import "C"

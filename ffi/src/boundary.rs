@@ -20,6 +20,17 @@ pub(crate) trait Castable {
     type RustType;
 }
 
+/// Declares what a handle type stands for: `castable!(trent_x: OwnershipBox<RustType>);`.
+macro_rules! castable {
+    ($handle:ident: $ownership:ident<$rust:ty>) => {
+        impl $crate::boundary::Castable for $handle {
+            type Ownership = $crate::boundary::$ownership;
+            type RustType = $rust;
+        }
+    };
+}
+pub(crate) use castable;
+
 /// The handle is a `Box<RustType>` turned into a raw pointer: one owner, freed once.
 pub(crate) struct OwnershipBox;
 
@@ -242,7 +253,7 @@ impl<T: Castable<Ownership = OwnershipBox>> ErrOut<T> {
 /// checks return `TRENT_RESULT_NULL_PARAMETER`.
 macro_rules! ffi_boundary {
     ($err:expr, $body:block) => {{
-        let err = $crate::boundary::ErrOut::<$crate::error::trent_error>::new($err);
+        let err = $crate::boundary::ErrOut::<$crate::handles::trent_error>::new($err);
         #[deny(unsafe_code)]
         let body = || -> ::std::result::Result<(), $crate::error::Failure> { $body };
         let outcome = ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(body))
