@@ -5,7 +5,7 @@ removed), is the cdef: every type, enum value and function of `trent.h` is decla
 the header declares it, and cffi's API mode compiles the module against the real header, so a
 mismatch fails the build. Nothing else is declared or compiled: the binding calls `trent.h`
 and nothing but `trent.h`. The same declarations are written into the package
-(`_trent_cdef.h`) for the portable path (`trent._ffi`, cffi's ABI mode over `libtrent.so`).
+(`_trent_cdef.h`) for the portable path (`trent._ffi`, cffi's ABI mode over `libtrent_ffi.so`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Two ways to reach `trent.h`, the same declarations in both:
 - **the fast path**: the compiled cffi module `trent._native` (API mode), which links
   libtrent statically; the C compiler checked every declaration against the header when it
   was built;
-- **the portable path**: libtrent's shared library (`libtrent.so`) loaded with `ffi.dlopen`
+- **the portable path**: libtrent's shared library (`libtrent_ffi.so`) loaded with `ffi.dlopen`
   (cffi's ABI mode, no compiler needed at run time), declared with the header's preprocessed
   text the build saved beside this file (`_trent_cdef.h`). It is used when the compiled module
   cannot be imported, or when `TRENT_FFI=abi`; the library is `TRENT_LIBRARY` (a path), else a
@@ -47,7 +47,7 @@ def _library_path() -> str:
             return found
     raise ImportError(
         "trent: the compiled module trent._native is not available and no libtrent shared "
-        "library was found; set TRENT_LIBRARY to the path of libtrent.so"
+        "library was found; set TRENT_LIBRARY to the path of libtrent_ffi.so"
     )
 
 
