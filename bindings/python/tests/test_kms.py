@@ -401,3 +401,18 @@ def test_envelope_encrypt_decrypt(kms, key):
         kms.envelope_decrypt(sealed[:-1])
     with pytest.raises(trent.NotFoundException):
         kms.envelope_encrypt("alias/none", b"x")
+
+
+def test_key_arn_and_ciphertext_key_arn(kms, key):
+    arn = kms.describe_key(key)["arn"]
+    kms.create_alias("alias/arn-test", key)
+    assert kms.key_arn(key) == kms.key_arn("alias/arn-test") == kms.key_arn(arn) == arn
+    blob = kms.encrypt("alias/arn-test", b"x")
+    assert kms.ciphertext_key_arn(blob) == kms.ciphertext_key_arn(bytearray(blob)) == arn
+    with pytest.raises(trent.NotFoundException):
+        kms.key_arn("alias/none")
+    with pytest.raises(trent.InvalidCiphertextException):
+        kms.ciphertext_key_arn(b"\x00" * 80)
+    kms.close()
+    with pytest.raises(trent.ClosedError):
+        kms.key_arn(key)
