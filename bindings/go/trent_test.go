@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -516,36 +517,77 @@ func TestClose(t *testing.T) {
 }
 
 // Close while other goroutines are calling: they finish or get ErrClosed, never a crash.
+// TestCloseUnderLoad closes an engine while goroutines call it: it waits until every
+// goroutine has made progress (round trips done), closes, and then requires that each
+// goroutine sees ErrClosed (it loops until it does), that every call begun after Close
+// returned fails with ErrClosed, and that calls in flight across Close either succeed or fail
+// with ErrClosed. No sleeps: the waits are on the goroutines' own progress.
 func TestCloseUnderLoad(t *testing.T) {
 	k, err := trent.Open(trent.AllowUnlockedMemory(true))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := mustKey(t, k)
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
+	const goroutines, warmup = 4, 20
+	var closed atomic.Bool // set once Close has returned
+	var progressed, done sync.WaitGroup
+	var sawClosed atomic.Int32
+	ctx := map[string]string{"g": "x"}
+	for g := 0; g < goroutines; g++ {
+		progressed.Add(1)
+		done.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := 0; i < 200; i++ {
-				blob, err := k.Encrypt(id, []byte("payload"), map[string]string{"g": "x"})
-				if errors.Is(err, trent.ErrClosed) {
+			defer done.Done()
+			signalled := false
+			signal := func() {
+				if !signalled {
+					signalled = true
+					progressed.Done()
+				}
+			}
+			defer signal() // a goroutine that fails early must not block the test
+			// check classifies one call's error; it returns false when the loop must stop.
+			check := func(op string, after bool, err error) bool {
+				switch {
+				case errors.Is(err, trent.ErrClosed):
+					sawClosed.Add(1)
+					return false
+				case err != nil:
+					t.Errorf("%s: %v", op, err)
+					return false
+				case after:
+					t.Errorf("%s began after Close returned and succeeded", op)
+					return false
+				}
+				return true
+			}
+			for i := 0; ; i++ {
+				after := closed.Load()
+				blob, err := k.Encrypt(id, []byte("payload"), ctx)
+				if !check("Encrypt", after, err) {
 					return
 				}
-				if err != nil {
-					t.Errorf("Encrypt: %v", err)
+				after = closed.Load()
+				_, err = k.Decrypt(blob, ctx)
+				if !check("Decrypt", after, err) {
 					return
 				}
-				if _, err := k.Decrypt(blob, map[string]string{"g": "x"}); err != nil && !errors.Is(err, trent.ErrClosed) {
-					t.Errorf("Decrypt: %v", err)
-					return
+				if i+1 == warmup {
+					signal()
 				}
 			}
 		}()
 	}
-	time.Sleep(time.Millisecond)
+	progressed.Wait() // every goroutine has done its warm-up round trips (or failed)
 	k.Close()
-	wg.Wait()
+	closed.Store(true)
+	done.Wait()
+	if n := sawClosed.Load(); n != goroutines {
+		t.Errorf("%d of %d goroutines saw ErrClosed", n, goroutines)
+	}
+	if _, err := k.Encrypt(id, []byte("payload"), nil); !errors.Is(err, trent.ErrClosed) {
+		t.Errorf("Encrypt after Close: %v, want ErrClosed", err)
+	}
 }
 
 func TestConcurrentGoroutines(t *testing.T) {
