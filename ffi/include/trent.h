@@ -747,6 +747,179 @@ trent_result trent_caller_from_arn(const char *arn,
 void trent_caller_free(struct trent_caller *caller);
 
 /**
+ * The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
+ * (a fixed header and tag around it), for sizing the buffers of `trent_kms_encrypt_into` and
+ * `trent_kms_re_encrypt_into` (a blob's length does not change when it is re-encrypted).
+ * Saturates at `SIZE_MAX`.
+ */
+size_t trent_ciphertext_len(size_t plaintext_len);
+
+/**
+ * The largest plaintext a ciphertext blob of `ciphertext_len` bytes can hold (exactly its
+ * plaintext's length for a Trent blob), for sizing `trent_kms_decrypt_into`'s buffer; 0 if
+ * `ciphertext_len` is too short to be a blob.
+ */
+size_t trent_plaintext_len_max(size_t ciphertext_len);
+
+/**
+ * Encrypt into the caller's memory: seals 1–4096 bytes of `plaintext` under `key_id` (id,
+ * ARN, alias name or alias ARN) with the packed encryption context `(context, context_len)`
+ * (for each pair, the key then the value, each a 4-byte little-endian byte length followed
+ * by that many UTF-8 bytes; `(NULL, 0)` for none; a malformed packing is
+ * `TRENT_RESULT_VALIDATION_EXCEPTION`), writing the ciphertext blob into
+ * `(ciphertext, ciphertext_cap)` (no allocation for the result). The blob is always
+ * `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap` is
+ * `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the blob's
+ * length (the first bytes of `ciphertext`); on failure nothing is written.
+ */
+trent_result trent_kms_encrypt_into(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *key_id,
+                                    size_t key_id_len,
+                                    const uint8_t *plaintext,
+                                    size_t plaintext_len,
+                                    const uint8_t *context,
+                                    size_t context_len,
+                                    uint8_t *ciphertext,
+                                    size_t ciphertext_cap,
+                                    size_t *ciphertext_len_out,
+                                    struct trent_error **err);
+
+/**
+ * Decrypt into the caller's memory: opens a ciphertext blob given the same encryption
+ * context (packed, as in `trent_kms_encrypt_into`); `key_id` (NULL for any) names the key
+ * expected to have encrypted it. The plaintext is written into `(plaintext, plaintext_cap)`,
+ * which must hold `trent_plaintext_len_max(ciphertext_len)` bytes (else
+ * `TRENT_RESULT_VALIDATION_EXCEPTION`, checked first); on success `*plaintext_len_out`
+ * receives its length. The caller owns, and should wipe, that copy; `trent_kms_decrypt`
+ * keeps the plaintext in locked memory instead. Every decryption failure is the same
+ * `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, and writes nothing.
+ */
+trent_result trent_kms_decrypt_into(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const uint8_t *ciphertext,
+                                    size_t ciphertext_len,
+                                    const uint8_t *context,
+                                    size_t context_len,
+                                    const char *key_id,
+                                    size_t key_id_len,
+                                    uint8_t *plaintext,
+                                    size_t plaintext_cap,
+                                    size_t *plaintext_len_out,
+                                    struct trent_error **err);
+
+/**
+ * ReEncrypt into the caller's memory: decrypts a blob (with its packed `source_context`) and
+ * encrypts the plaintext under `destination_key_id` with the packed `destination_context`,
+ * inside the engine, writing the new blob into `(ciphertext_out, ciphertext_cap)`. The new
+ * blob has the old one's length (`trent_ciphertext_len(trent_plaintext_len_max(ciphertext_len))`);
+ * a smaller capacity is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
+ * `*ciphertext_len_out` receives its length.
+ */
+trent_result trent_kms_re_encrypt_into(const struct trent_kms *kms,
+                                       const struct trent_caller *caller,
+                                       const uint8_t *ciphertext,
+                                       size_t ciphertext_len,
+                                       const uint8_t *source_context,
+                                       size_t source_context_len,
+                                       const char *destination_key_id,
+                                       size_t destination_key_id_len,
+                                       const uint8_t *destination_context,
+                                       size_t destination_context_len,
+                                       uint8_t *ciphertext_out,
+                                       size_t ciphertext_cap,
+                                       size_t *ciphertext_len_out,
+                                       struct trent_error **err);
+
+/**
+ * GenerateDataKey into the caller's memory: a new data key under `key_id` of
+ * `number_of_bytes` random bytes (1–1024), or an AES-256 key (32 bytes) when
+ * `number_of_bytes` is 0, bound to the packed `context`. The plaintext data key (exactly that
+ * many bytes) is written into `(plaintext, plaintext_cap)` and the data key wrapped under the
+ * KMS key into `(ciphertext, ciphertext_cap)` (`trent_ciphertext_len` of the key's length);
+ * smaller capacities are `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
+ * `*ciphertext_len_out` receives the wrapped key's length. The caller owns, and should wipe,
+ * the plaintext copy; `trent_kms_generate_data_key` keeps it in locked memory instead.
+ */
+trent_result trent_kms_generate_data_key_into(const struct trent_kms *kms,
+                                              const struct trent_caller *caller,
+                                              const char *key_id,
+                                              size_t key_id_len,
+                                              uint32_t number_of_bytes,
+                                              const uint8_t *context,
+                                              size_t context_len,
+                                              uint8_t *plaintext,
+                                              size_t plaintext_cap,
+                                              uint8_t *ciphertext,
+                                              size_t ciphertext_cap,
+                                              size_t *ciphertext_len_out,
+                                              struct trent_error **err);
+
+/**
+ * GenerateDataKeyWithoutPlaintext into the caller's memory: like
+ * `trent_kms_generate_data_key_into`, writing only the wrapped data key.
+ */
+trent_result trent_kms_generate_data_key_without_plaintext_into(const struct trent_kms *kms,
+                                                                const struct trent_caller *caller,
+                                                                const char *key_id,
+                                                                size_t key_id_len,
+                                                                uint32_t number_of_bytes,
+                                                                const uint8_t *context,
+                                                                size_t context_len,
+                                                                uint8_t *ciphertext,
+                                                                size_t ciphertext_cap,
+                                                                size_t *ciphertext_len_out,
+                                                                struct trent_error **err);
+
+/**
+ * GenerateRandom into the caller's memory: `number_of_bytes` (1–1024) random bytes written
+ * into `(out, out_cap)`; a smaller `out_cap` is `TRENT_RESULT_VALIDATION_EXCEPTION`.
+ */
+trent_result trent_kms_generate_random_into(const struct trent_kms *kms,
+                                            const struct trent_caller *caller,
+                                            uint32_t number_of_bytes,
+                                            uint8_t *out,
+                                            size_t out_cap,
+                                            struct trent_error **err);
+
+/**
+ * Zeroes `(ptr, len)`, memory the caller owns (a plaintext an `_into` function wrote there),
+ * with writes the compiler may not remove as dead stores; `(NULL, 0)` is accepted.
+ */
+void trent_wipe(uint8_t *ptr, size_t len);
+
+/**
+ * The ARN of the key a ciphertext blob names (the KeyId of the Decrypt, Encrypt and
+ * ReEncrypt responses), read from the blob's header without decrypting it or looking the key
+ * up: writes the ARN (UTF-8, followed by a NUL when `out_cap` leaves room for one) into
+ * `(out, out_cap)` and its length into `*len_out`. A capacity too small is
+ * `TRENT_RESULT_VALIDATION_EXCEPTION` with `*len_out` set to the length needed (and nothing
+ * else written); a blob that is not Trent's is `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
+ */
+trent_result trent_kms_ciphertext_key_arn(const struct trent_kms *kms,
+                                          const uint8_t *ciphertext,
+                                          size_t ciphertext_len,
+                                          char *out,
+                                          size_t out_cap,
+                                          size_t *len_out,
+                                          struct trent_error **err);
+
+/**
+ * The ARN of the key `key_id` names (an id, ARN, alias name or alias ARN), as DescribeKey
+ * finds it (with the caller's permission to describe it; audited as DescribeKey), in the
+ * out convention of `trent_kms_ciphertext_key_arn`. A key or alias that does not exist is
+ * `TRENT_RESULT_NOT_FOUND_EXCEPTION`.
+ */
+trent_result trent_kms_key_arn(const struct trent_kms *kms,
+                               const struct trent_caller *caller,
+                               const char *key_id,
+                               size_t key_id_len,
+                               char *out,
+                               size_t out_cap,
+                               size_t *len_out,
+                               struct trent_error **err);
+
+/**
  * CreateKey with every option: the UTF-8 `description`, `key_spec` (`"SYMMETRIC_DEFAULT"`),
  * `key_usage` (`"ENCRYPT_DECRYPT"`) and key `policy` (JSON) may each be `(NULL, 0)` for the
  * default (AWS's default key policy for the account); `tags` are set on the new key;
@@ -1136,32 +1309,6 @@ trent_result trent_kms_encrypt(const struct trent_kms *kms,
                                struct trent_error **err);
 
 /**
- * Encrypt into the caller's memory: like `trent_kms_encrypt`, writing the ciphertext blob
- * into `(ciphertext, ciphertext_cap)` instead of a new buffer (no allocation for the result).
- * The blob is always `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap`
- * is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the
- * blob's length (the first bytes of `ciphertext`); on failure nothing is written.
- */
-trent_result trent_kms_encrypt_into(const struct trent_kms *kms,
-                                    const struct trent_caller *caller,
-                                    const char *key_id,
-                                    size_t key_id_len,
-                                    const uint8_t *plaintext,
-                                    size_t plaintext_len,
-                                    const struct trent_context_entry *context,
-                                    size_t context_len,
-                                    uint8_t *ciphertext,
-                                    size_t ciphertext_cap,
-                                    size_t *ciphertext_len_out,
-                                    struct trent_error **err);
-
-/**
- * The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
- * (a fixed header and tag around it), for sizing `trent_kms_encrypt_into`'s buffer.
- */
-size_t trent_ciphertext_len(size_t plaintext_len);
-
-/**
  * Decrypt: opens a ciphertext blob from Encrypt, GenerateDataKey or ReEncrypt, given the
  * same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
  * it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption
@@ -1385,6 +1532,33 @@ trent_result trent_batch_results_get(const struct trent_batch_results *results,
                                      const uint8_t **data_out,
                                      size_t *data_len_out,
                                      struct trent_error **err);
+
+/**
+ * The total size of a batch's successful results, for `trent_batch_results_export`: on
+ * success `*total_out` receives the sum of their lengths (failed items count 0).
+ */
+trent_result trent_batch_results_total_len(const struct trent_batch_results *results,
+                                           size_t *total_out,
+                                           struct trent_error **err);
+
+/**
+ * Copies a whole batch's results out in one call, the fast path for bindings: every
+ * successful item's bytes (ciphertext blob or plaintext), back to back, into `(out,
+ * out_len)`; where each item ends (an offset into `out`; a failed item is empty) into
+ * `(ends, ends_len)`; and each item's code (`TRENT_RESULT_OK` or why it failed) into
+ * `(codes, codes_len)`. `out_len` must be exactly `trent_batch_results_total_len`, and
+ * `ends_len` and `codes_len` exactly `trent_batch_results_len`, else
+ * `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. A failed item's detail is had from
+ * `trent_batch_results_get`. The caller owns, and should wipe, any plaintext copied out.
+ */
+trent_result trent_batch_results_export(const struct trent_batch_results *results,
+                                        uint8_t *out,
+                                        size_t out_len,
+                                        size_t *ends,
+                                        size_t ends_len,
+                                        uint32_t *codes,
+                                        size_t codes_len,
+                                        struct trent_error **err);
 
 /**
  * Frees batch results, zeroing their plaintexts; NULL is accepted.

@@ -135,6 +135,21 @@ pub(crate) fn arg_out_array<'a, T>(
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<MaybeUninit<T>>(), len) })
 }
 
+/// Copies `src` into the write-only `dst` of the same length.
+pub(crate) fn write_bytes(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
+}
+
+/// Zeroes the caller's `dst` with volatile writes the compiler may not remove.
+pub(crate) fn wipe(dst: &mut [MaybeUninit<u8>]) {
+    for byte in dst.iter_mut() {
+        // SAFETY: `byte` is a valid, aligned, writable byte (it is borrowed mutably).
+        unsafe { std::ptr::write_volatile(byte.as_mut_ptr(), 0) }
+    }
+}
+
 /// Like [`arg_str`], with `NULL` meaning "absent" whatever the length.
 pub(crate) fn arg_opt_str<'a>(ptr: *const c_char, len: usize, name: &'static str) -> Result<Option<&'a str>, Failure> {
     if ptr.is_null() { Ok(None) } else { arg_str(ptr, len, name).map(Some) }

@@ -20,15 +20,18 @@
 
 #[allow(unsafe_code)]
 mod boundary;
+mod context;
 pub mod envelope;
 pub mod error;
 pub mod handles;
+pub mod into;
 pub mod metadata;
 pub mod ops;
 
 pub use envelope::*;
 pub use error::*;
 pub use handles::*;
+pub use into::*;
 pub use metadata::*;
 pub use ops::*;
 

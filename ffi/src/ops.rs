@@ -2,7 +2,6 @@
 //! the JSON dispatcher.
 
 use std::ffi::c_char;
-use std::mem::MaybeUninit;
 
 use engine::{
     AliasRequest, CreateKeyRequest, DataKey, DecryptBatchRequest, DecryptItem, DecryptRequest, DeleteAliasRequest,
@@ -13,7 +12,7 @@ use engine::{
 
 use crate::boundary::{
     Castable, Out, OutValue, OwnershipBox, arg_array, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str,
-    ffi_boundary, ffi_boundary_infallible, free_box, to_boxed_mut_ptr,
+    ffi_boundary, ffi_boundary_infallible, free_box, to_boxed_mut_ptr, write_bytes,
 };
 use crate::error::{Failure, trent_error, trent_result};
 use crate::handles::{
@@ -68,23 +67,19 @@ fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<engine::key::Data
 }
 
 /// The GenerateDataKey request of the data-key functions' arguments.
-fn data_key_request(
-    key_id: *const c_char,
-    key_id_len: usize,
+pub(crate) fn data_key_request(
+    key_id: &str,
     number_of_bytes: u32,
-    context: *const trent_context_entry,
-    context_len: usize,
-) -> Result<GenerateDataKeyRequest, Failure> {
-    let key_id = arg_str(key_id, key_id_len, "key_id")?;
-    let encryption_context = arg_context(context, context_len, "context")?;
+    encryption_context: EncryptionContext,
+) -> GenerateDataKeyRequest {
     let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
-    Ok(GenerateDataKeyRequest {
+    GenerateDataKeyRequest {
         key_id: key_id.to_owned(),
         encryption_context,
         number_of_bytes,
         key_spec,
         ..Default::default()
-    })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -361,48 +356,6 @@ pub extern "C" fn trent_kms_encrypt(
     })
 }
 
-/// Encrypt into the caller's memory: like `trent_kms_encrypt`, writing the ciphertext blob
-/// into `(ciphertext, ciphertext_cap)` instead of a new buffer (no allocation for the result).
-/// The blob is always `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap`
-/// is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the
-/// blob's length (the first bytes of `ciphertext`); on failure nothing is written.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_kms_encrypt_into(
-    kms: *const trent_kms,
-    caller: *const trent_caller,
-    key_id: *const c_char,
-    key_id_len: usize,
-    plaintext: *const u8,
-    plaintext_len: usize,
-    context: *const trent_context_entry,
-    context_len: usize,
-    ciphertext: *mut u8,
-    ciphertext_cap: usize,
-    ciphertext_len_out: *mut usize,
-    err: *mut *mut trent_error,
-) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
-        let ctx = arg_context(context, context_len, "context")?;
-        let len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let out = arg_out_array(ciphertext, ciphertext_cap, "ciphertext")?;
-        let len = kms.encrypt_into(caller, key_id, plaintext, &ctx, out)?;
-        len_out.write(len);
-        Ok(())
-    })
-}
-
-/// The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
-/// (a fixed header and tag around it), for sizing `trent_kms_encrypt_into`'s buffer.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
-    ffi_boundary_infallible!(0, { engine::ciphertext_len(plaintext_len) })
-}
-
 /// Decrypt: opens a ciphertext blob from Encrypt, GenerateDataKey or ReEncrypt, given the
 /// same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
 /// it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption
@@ -494,7 +447,9 @@ pub extern "C" fn trent_kms_generate_data_key(
 ) -> trent_result {
     ffi_boundary!(err, {
         let (kms, caller) = kms_and_caller(kms, caller)?;
-        let req = data_key_request(key_id, key_id_len, number_of_bytes, context, context_len)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let req = data_key_request(key_id, number_of_bytes, ctx);
         let plaintext_out = Out::new(plaintext_out, "plaintext_out")?;
         let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
         let resp = kms.generate_data_key(caller, &req)?;
@@ -521,7 +476,9 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
 ) -> trent_result {
     ffi_boundary!(err, {
         let (kms, caller) = kms_and_caller(kms, caller)?;
-        let req = data_key_request(key_id, key_id_len, number_of_bytes, context, context_len)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let req = data_key_request(key_id, number_of_bytes, ctx);
         let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
         let resp = kms.generate_data_key_without_plaintext(caller, &req)?;
         ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob));
@@ -661,13 +618,6 @@ pub extern "C" fn trent_data_keys_get(
         ciphertext_len_out.write(key.ciphertext_blob.len());
         Ok(())
     })
-}
-
-/// Copies `src` into the write-only `dst` of the same length.
-fn write_bytes(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        d.write(*s);
-    }
 }
 
 /// The total sizes of a batch's data keys, for `trent_data_keys_export`: on success
@@ -1025,6 +975,77 @@ pub extern "C" fn trent_batch_results_get(
         };
         data_out.write(data.as_ptr());
         data_len_out.write(data.len());
+        Ok(())
+    })
+}
+
+/// The bytes of one successful batch item.
+fn batch_output(item: &engine::Result<BatchOutput>) -> Option<&[u8]> {
+    match item.as_ref().ok()? {
+        BatchOutput::Blob(blob) => Some(blob.as_slice()),
+        BatchOutput::Secret(secret) => Some(secret.expose_secret()),
+    }
+}
+
+/// The total size of a batch's successful results, for `trent_batch_results_export`: on
+/// success `*total_out` receives the sum of their lengths (failed items count 0).
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_total_len(
+    results: *const trent_batch_results,
+    total_out: *mut usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let results = arg_ref(results, "results")?;
+        let total_out = OutValue::new(total_out, "total_out")?;
+        total_out.write(results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum());
+        Ok(())
+    })
+}
+
+/// Copies a whole batch's results out in one call, the fast path for bindings: every
+/// successful item's bytes (ciphertext blob or plaintext), back to back, into `(out,
+/// out_len)`; where each item ends (an offset into `out`; a failed item is empty) into
+/// `(ends, ends_len)`; and each item's code (`TRENT_RESULT_OK` or why it failed) into
+/// `(codes, codes_len)`. `out_len` must be exactly `trent_batch_results_total_len`, and
+/// `ends_len` and `codes_len` exactly `trent_batch_results_len`, else
+/// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. A failed item's detail is had from
+/// `trent_batch_results_get`. The caller owns, and should wipe, any plaintext copied out.
+#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_export(
+    results: *const trent_batch_results,
+    out: *mut u8,
+    out_len: usize,
+    ends: *mut usize,
+    ends_len: usize,
+    codes: *mut u32,
+    codes_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let results = arg_ref(results, "results")?;
+        let total: usize = results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum();
+        let n = results.items.len();
+        for (name, given, want) in [("out_len", out_len, total), ("ends_len", ends_len, n), ("codes_len", codes_len, n)]
+        {
+            if given != want {
+                return Err(Failure::invalid_argument(format!("{name} is {given}, the batch needs exactly {want}")));
+            }
+        }
+        let out = arg_out_array(out, out_len, "out")?;
+        let ends = arg_out_array(ends, ends_len, "ends")?;
+        let codes = arg_out_array(codes, codes_len, "codes")?;
+        let mut at = 0;
+        for ((item, end), code) in results.items.iter().zip(ends.iter_mut()).zip(codes.iter_mut()) {
+            if let Some(bytes) = batch_output(item) {
+                write_bytes(&mut out[at..at + bytes.len()], bytes);
+                at += bytes.len();
+            }
+            end.write(at);
+            code.write(item.as_ref().map_or_else(|e| trent_result::from_engine(e) as u32, |_| 0));
+        }
         Ok(())
     })
 }

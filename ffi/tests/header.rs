@@ -53,10 +53,13 @@ fn header_has_version_and_every_export() {
     let header = generate(crate_dir);
     assert!(header.contains(&format!("#define TRENT_VERSION \"{}\"", env!("CARGO_PKG_VERSION"))));
     // Every exported function is declared, with a doc comment right above it.
-    let lib = ["error.rs", "handles.rs", "ops.rs"]
-        .iter()
-        .map(|f| std::fs::read_to_string(crate_dir.join("src").join(f)).expect("source"))
-        .collect::<String>();
+    let mut sources: Vec<_> = std::fs::read_dir(crate_dir.join("src"))
+        .expect("src")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    sources.sort();
+    let lib = sources.iter().map(|p| std::fs::read_to_string(p).expect("source")).collect::<String>();
     let mut count = 0;
     for line in lib.lines() {
         let Some(rest) = line.strip_prefix("pub extern \"C\" fn ") else { continue };
