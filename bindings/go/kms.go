@@ -16,7 +16,7 @@
 package trent
 
 /*
-#include "trent_go.h"
+#include "trent.h"
 */
 import "C"
 

@@ -834,3 +834,71 @@ func TestEnvelope(t *testing.T) {
 	_, err = k.EnvelopeDecrypt(sealed)
 	wantErr(t, err, trent.ErrDisabled)
 }
+
+// TestSizesFromTheLibrary: blobs are CiphertextLen bytes (the library's
+// trent_ciphertext_len), the Append variants write into a dst with that much spare capacity
+// (Decrypt: len(blob)) without reallocating or allocating, and blobs too short to hold any
+// plaintext (an output of zero bytes) are still ErrInvalidCiphertext.
+func TestSizesFromTheLibrary(t *testing.T) {
+	k := open(t)
+	id := mustKey(t, k)
+	ctx := map[string]string{"tenant": "acme"}
+	for _, n := range []int{1, 17, 4096} {
+		pt := bytes.Repeat([]byte{7}, n)
+		dst := make([]byte, 3, 3+trent.CiphertextLen(n))
+		out, err := k.EncryptAppend(dst, id, pt, ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 3+trent.CiphertextLen(n) || &out[0] != &dst[0] {
+			t.Fatalf("%d bytes: blob of %d bytes (want %d), reallocated %v", n, len(out)-3, trent.CiphertextLen(n), &out[0] != &dst[0])
+		}
+		blob := out[3:]
+		pdst := make([]byte, 2, 2+len(blob))
+		got, err := k.DecryptAppend(pdst, id, blob, ctx)
+		if err != nil || !bytes.Equal(got[2:], pt) || &got[0] != &pdst[0] {
+			t.Fatalf("%d bytes: DecryptAppend: %v", n, err)
+		}
+		re, err := k.ReEncrypt(blob, ctx, id, nil)
+		if err != nil || len(re) != len(blob) {
+			t.Fatalf("%d bytes: ReEncrypt: %v (%d bytes)", n, err, len(re))
+		}
+		if !raceEnabled && !trent.GCDebug {
+			allocs := testing.AllocsPerRun(20, func() {
+				if out, err = k.EncryptAppend(dst[:0], id, pt, ctx); err != nil {
+					t.Fatal(err)
+				}
+				if got, err = k.DecryptAppend(pdst[:0], id, out, ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%d bytes: EncryptAppend and DecryptAppend with room allocate %v times", n, allocs)
+			}
+		}
+	}
+	if trent.CiphertextLen(0) <= 0 {
+		t.Fatal("no overhead")
+	}
+	_, err := k.Decrypt(nil, nil) // the engine's check of the member
+	wantErr(t, err, trent.ErrValidation)
+	for _, n := range []int{1, trent.CiphertextLen(0) - 1, trent.CiphertextLen(0)} {
+		_, err := k.Decrypt(make([]byte, n), nil)
+		wantErr(t, err, trent.ErrInvalidCiphertext)
+	}
+	dk, err := k.GenerateDataKey(id, 0, ctx)
+	if err != nil || len(dk.Plaintext) != 32 || len(dk.CiphertextBlob) != trent.CiphertextLen(32) {
+		t.Fatalf("GenerateDataKey: %v", err)
+	}
+	wrapped, err := k.GenerateDataKeyWithoutPlaintext(id, 64, ctx)
+	if err != nil || len(wrapped) != trent.CiphertextLen(64) {
+		t.Fatalf("GenerateDataKeyWithoutPlaintext: %v", err)
+	}
+	arn, err := k.CiphertextKeyArn(wrapped)
+	md, _ := k.DescribeKey(id)
+	if err != nil || arn != md.Arn {
+		t.Fatalf("CiphertextKeyArn: %q, %v; want %q", arn, err, md.Arn)
+	}
+	_, err = k.CiphertextKeyArn([]byte("not a blob"))
+	wantErr(t, err, trent.ErrInvalidCiphertext)
+}
