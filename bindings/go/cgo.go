@@ -16,7 +16,7 @@ package trent
 #cgo nocallback trent_ciphertext_len
 #cgo nocallback trent_plaintext_len_max
 #cgo CFLAGS: -I${SRCDIR}/../../ffi/include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:libtrent.a -lpthread -ldl -lm -lrt -lutil
+#cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:libtrent_ffi.a -lpthread -ldl -lm -lrt -lutil
 #include <stdlib.h>
 #include "trent.h"
 */

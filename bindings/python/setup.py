@@ -64,7 +64,7 @@ class BuildNative(build_ext):
     def run(self) -> None:
         root = source_root()
         libdir = build_libtrent(root)
-        static = libdir / "libtrent.a"
+        static = libdir / "libtrent_ffi.a"
         if not static.is_file():
             raise SystemExit(f"trent: {static} not found after the cargo build")
         header = root / "ffi" / "include" / "trent.h"

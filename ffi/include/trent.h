@@ -399,68 +399,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Envelope-encrypts `plaintext` under a fresh data key from GenerateDataKey on `key_id`
- * (any identifier form), with the encryption context `context` (`(NULL, 0)` for none) and
- * `chunk_size` plaintext bytes per chunk (0 for the default, 256 KiB; else 1 KiB ..= 64 MiB).
- * On success `*out` receives the envelope file (a binary `trent_buffer`).
- */
-trent_result trent_kms_envelope_encrypt(const struct trent_kms *kms,
-                                        const struct trent_caller *caller,
-                                        const char *key_id,
-                                        size_t key_id_len,
-                                        const struct trent_context_entry *context_entries,
-                                        size_t context_len,
-                                        size_t chunk_size,
-                                        const uint8_t *plaintext,
-                                        size_t plaintext_len,
-                                        struct trent_buffer **out,
-                                        struct trent_error **err);
-
-/**
- * Decrypts an envelope file: the data key is unwrapped with Decrypt (the key and context
- * come from the file's header), then every chunk is authenticated. On success `*out`
- * receives the plaintext in a buffer that is zeroed when freed (it is followed by a NUL not
- * counted in `trent_buffer_len`).
- */
-trent_result trent_kms_envelope_decrypt(const struct trent_kms *kms,
-                                        const struct trent_caller *caller,
-                                        const uint8_t *sealed,
-                                        size_t sealed_len,
-                                        struct trent_buffer **out,
-                                        struct trent_error **err);
-
-/**
- * The name of a result code: the AWS exception name for engine errors
- * (`"NotFoundException"`), a short CamelCase name otherwise (`"NullParameter"`), and
- * `"Unknown"` for a value that is no code. Static: never free it.
- */
-const char *trent_result_name(uint32_t code);
-
-/**
- * A static, one-line description of a result code (`"Unknown"` for a value that is no
- * code). Never free it. For the message of one failed call, use the `trent_error` detail.
- */
-const char *trent_result_message(uint32_t code);
-
-/**
- * The result code of a failed call's detail (`TRENT_RESULT_NULL_PARAMETER` if `err` is
- * NULL).
- */
-trent_result trent_error_code(const struct trent_error *err);
-
-/**
- * The message of a failed call's detail, as `"<name>: <engine message>"`, NUL-terminated
- * UTF-8 valid until `trent_error_free(err)`; `""` if `err` is NULL. Messages never carry
- * plaintext or key material.
- */
-const char *trent_error_message(const struct trent_error *err);
-
-/**
- * Frees an error detail; NULL is accepted.
- */
-void trent_error_free(struct trent_error *err);
-
-/**
  * The bytes of a buffer (for text buffers, followed by a NUL not counted in
  * `trent_buffer_len`), valid until `trent_buffer_free`; NULL if `buf` is NULL.
  */
@@ -492,86 +430,6 @@ size_t trent_secret_len(const struct trent_secret *secret);
  * Zeroes and frees a secret; NULL is accepted.
  */
 void trent_secret_free(struct trent_secret *secret);
-
-/**
- * The library's version, `"MAJOR.MINOR.PATCH"` (the same as `TRENT_VERSION`). Static.
- */
-const char *trent_version(void);
-
-/**
- * Opens an engine with every default: an in-memory keystore (lost when the engine is freed)
- * with a random root key, Region `us-east-1`, account `111122223333`, memory that must be
- * lockable. On success `*kms_out` receives the engine.
- */
-trent_result trent_kms_open_in_memory(struct trent_kms **kms_out, struct trent_error **err);
-
-/**
- * Opens the embedded default engine on the data directory `dir` (UTF-8, `dir_len` bytes, no
- * NUL needed): a SQLite keystore and a root key file, both created at the first open. On
- * success `*kms_out` receives the engine.
- */
-trent_result trent_kms_open_dir(const char *dir,
-                                size_t dir_len,
-                                struct trent_kms **kms_out,
-                                struct trent_error **err);
-
-/**
- * Releases an engine; NULL is accepted. Call it once, after every call using `kms` has
- * returned; the engine closes when the last `trent_kms` sharing it is freed.
- */
-void trent_kms_free(struct trent_kms *kms);
-
-/**
- * Whether the engine's key material is really in locked memory (false only when
- * `trent_kms_builder_allow_unlocked_memory` was set and locking failed); false if `kms` is
- * NULL.
- */
-bool trent_kms_memory_is_locked(const struct trent_kms *kms);
-
-/**
- * Carries out what the clock has made due now (deletes keys whose waiting period has passed,
- * rotates keys whose rotation date has come). Never needed for correctness: operations do it
- * for the keys they touch.
- */
-trent_result trent_kms_run_maintenance(const struct trent_kms *kms, struct trent_error **err);
-
-/**
- * Applies the changes other engines made to a shared keystore now, instead of at the next
- * poll.
- */
-trent_result trent_kms_refresh_now(const struct trent_kms *kms, struct trent_error **err);
-
-/**
- * Checks the keystore's integrity; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` with the finding
- * otherwise.
- */
-trent_result trent_kms_check_store_integrity(const struct trent_kms *kms, struct trent_error **err);
-
-/**
- * Waits until the audit sink has stored every event of the operations that returned before
- * this call; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` if writing the audit trail failed.
- */
-trent_result trent_kms_flush_audit(const struct trent_kms *kms, struct trent_error **err);
-
-/**
- * Rotates the root key that wraps all key material in the keystore: every version is
- * unwrapped with the current root key and wrapped with the new one (`kind`, one of
- * `trent_root_key_kind`, and its value), in one store transaction. On success
- * `*rewrapped_out`, if not NULL, receives the number of versions rewrapped. Other engines
- * sharing the keystore must be reopened with the new root key.
- */
-trent_result trent_kms_rotate_root_key(const struct trent_kms *kms,
-                                       uint32_t kind,
-                                       const uint8_t *value,
-                                       size_t value_len,
-                                       uint64_t *rewrapped_out,
-                                       struct trent_error **err);
-
-/**
- * The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`), static; `""` if `kms`
- * is NULL.
- */
-const char *trent_kms_store_backend(const struct trent_kms *kms);
 
 /**
  * A new engine builder with every default (see `trent_kms_open_in_memory`). On success
@@ -726,6 +584,78 @@ trent_result trent_kms_builder_open(struct trent_kms_builder *builder,
                                     struct trent_error **err);
 
 /**
+ * Envelope-encrypts `plaintext` under a fresh data key from GenerateDataKey on `key_id`
+ * (any identifier form), with the encryption context `context` (`(NULL, 0)` for none) and
+ * `chunk_size` plaintext bytes per chunk (0 for the default, 256 KiB; else 1 KiB ..= 64 MiB).
+ * On success `*out` receives the envelope file (a binary `trent_buffer`).
+ */
+trent_result trent_kms_envelope_encrypt(const struct trent_kms *kms,
+                                        const struct trent_caller *caller,
+                                        const char *key_id,
+                                        size_t key_id_len,
+                                        const struct trent_context_entry *context_entries,
+                                        size_t context_len,
+                                        size_t chunk_size,
+                                        const uint8_t *plaintext,
+                                        size_t plaintext_len,
+                                        struct trent_buffer **out,
+                                        struct trent_error **err);
+
+/**
+ * Decrypts an envelope file: the data key is unwrapped with Decrypt (the key and context
+ * come from the file's header), then every chunk is authenticated. On success `*out`
+ * receives the plaintext in a buffer that is zeroed when freed (it is followed by a NUL not
+ * counted in `trent_buffer_len`).
+ */
+trent_result trent_kms_envelope_decrypt(const struct trent_kms *kms,
+                                        const struct trent_caller *caller,
+                                        const uint8_t *sealed,
+                                        size_t sealed_len,
+                                        struct trent_buffer **out,
+                                        struct trent_error **err);
+
+/**
+ * The library's version, `"MAJOR.MINOR.PATCH"` (the same as `TRENT_VERSION`). Static.
+ */
+const char *trent_version(void);
+
+/**
+ * Opens an engine with every default: an in-memory keystore (lost when the engine is freed)
+ * with a random root key, Region `us-east-1`, account `111122223333`, memory that must be
+ * lockable. On success `*kms_out` receives the engine.
+ */
+trent_result trent_kms_open_in_memory(struct trent_kms **kms_out, struct trent_error **err);
+
+/**
+ * Opens the embedded default engine on the data directory `dir` (UTF-8, `dir_len` bytes, no
+ * NUL needed): a SQLite keystore and a root key file, both created at the first open. On
+ * success `*kms_out` receives the engine.
+ */
+trent_result trent_kms_open_dir(const char *dir,
+                                size_t dir_len,
+                                struct trent_kms **kms_out,
+                                struct trent_error **err);
+
+/**
+ * Releases an engine; NULL is accepted. Call it once, after every call using `kms` has
+ * returned; the engine closes when the last `trent_kms` sharing it is freed.
+ */
+void trent_kms_free(struct trent_kms *kms);
+
+/**
+ * Whether the engine's key material is really in locked memory (false only when
+ * `trent_kms_builder_allow_unlocked_memory` was set and locking failed); false if `kms` is
+ * NULL.
+ */
+bool trent_kms_memory_is_locked(const struct trent_kms *kms);
+
+/**
+ * The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`), static; `""` if `kms`
+ * is NULL.
+ */
+const char *trent_kms_store_backend(const struct trent_kms *kms);
+
+/**
  * The root principal of the engine's account (`arn:aws:iam::<account>:root`), the caller
  * single-tenant embedders use. On success `*caller_out` receives it.
  */
@@ -745,6 +675,37 @@ trent_result trent_caller_from_arn(const char *arn,
  * Frees a caller; NULL is accepted.
  */
 void trent_caller_free(struct trent_caller *caller);
+
+/**
+ * The name of a result code: the AWS exception name for engine errors
+ * (`"NotFoundException"`), a short CamelCase name otherwise (`"NullParameter"`), and
+ * `"Unknown"` for a value that is no code. Static: never free it.
+ */
+const char *trent_result_name(uint32_t code);
+
+/**
+ * A static, one-line description of a result code (`"Unknown"` for a value that is no
+ * code). Never free it. For the message of one failed call, use the `trent_error` detail.
+ */
+const char *trent_result_message(uint32_t code);
+
+/**
+ * The result code of a failed call's detail (`TRENT_RESULT_NULL_PARAMETER` if `err` is
+ * NULL).
+ */
+trent_result trent_error_code(const struct trent_error *err);
+
+/**
+ * The message of a failed call's detail, as `"<name>: <engine message>"`, NUL-terminated
+ * UTF-8 valid until `trent_error_free(err)`; `""` if `err` is NULL. Messages never carry
+ * plaintext or key material.
+ */
+const char *trent_error_message(const struct trent_error *err);
+
+/**
+ * Frees an error detail; NULL is accepted.
+ */
+void trent_error_free(struct trent_error *err);
 
 /**
  * The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
@@ -918,6 +879,45 @@ trent_result trent_kms_key_arn(const struct trent_kms *kms,
                                size_t out_cap,
                                size_t *len_out,
                                struct trent_error **err);
+
+/**
+ * Carries out what the clock has made due now (deletes keys whose waiting period has passed,
+ * rotates keys whose rotation date has come). Never needed for correctness: operations do it
+ * for the keys they touch.
+ */
+trent_result trent_kms_run_maintenance(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Applies the changes other engines made to a shared keystore now, instead of at the next
+ * poll.
+ */
+trent_result trent_kms_refresh_now(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Checks the keystore's integrity; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` with the finding
+ * otherwise.
+ */
+trent_result trent_kms_check_store_integrity(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Waits until the audit sink has stored every event of the operations that returned before
+ * this call; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` if writing the audit trail failed.
+ */
+trent_result trent_kms_flush_audit(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Rotates the root key that wraps all key material in the keystore: every version is
+ * unwrapped with the current root key and wrapped with the new one (`kind`, one of
+ * `trent_root_key_kind`, and its value), in one store transaction. On success
+ * `*rewrapped_out`, if not NULL, receives the number of versions rewrapped. Other engines
+ * sharing the keystore must be reopened with the new root key.
+ */
+trent_result trent_kms_rotate_root_key(const struct trent_kms *kms,
+                                       uint32_t kind,
+                                       const uint8_t *value,
+                                       size_t value_len,
+                                       uint64_t *rewrapped_out,
+                                       struct trent_error **err);
 
 /**
  * CreateKey with every option: the UTF-8 `description`, `key_spec` (`"SYMMETRIC_DEFAULT"`),

@@ -242,7 +242,7 @@ impl<T: Castable<Ownership = OwnershipBox>> ErrOut<T> {
 /// checks return `TRENT_RESULT_NULL_PARAMETER`.
 macro_rules! ffi_boundary {
     ($err:expr, $body:block) => {{
-        let err = $crate::boundary::ErrOut::<$crate::error::trent_error>::new($err);
+        let err = $crate::boundary::ErrOut::<$crate::handles::trent_error>::new($err);
         #[deny(unsafe_code)]
         let body = || -> ::std::result::Result<(), $crate::error::Failure> { $body };
         let outcome = ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(body))

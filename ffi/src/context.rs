@@ -6,7 +6,7 @@
 //! else is malformed: `TRENT_RESULT_VALIDATION_EXCEPTION`, with a detail saying which pair and
 //! what is wrong. The ABI sets no limit of its own (pair count, sizes): the engine's apply.
 
-use engine::EncryptionContext;
+use trent::EncryptionContext;
 
 use crate::boundary::arg_bytes;
 use crate::error::{Failure, trent_result};

@@ -11,15 +11,15 @@
 use std::ffi::c_char;
 use std::mem::MaybeUninit;
 
-use engine::{DecryptRequest, GenerateRandomRequest, KeyIdRequest, ReEncryptRequest};
+use trent::{DecryptRequest, GenerateRandomRequest, KeyIdRequest, ReEncryptRequest};
 
 use crate::boundary::{
     OutValue, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str, ffi_boundary, ffi_boundary_infallible, wipe,
     write_bytes,
 };
 use crate::context::arg_packed_context;
-use crate::error::{Failure, trent_error, trent_result};
-use crate::handles::{trent_caller, trent_kms};
+use crate::error::{Failure, trent_result};
+use crate::handles::{trent_caller, trent_error, trent_kms};
 use crate::ops::{data_key_request, kms_and_caller};
 
 /// A capacity too small for `need` bytes: a validation error naming the argument.
@@ -47,23 +47,21 @@ fn copy_out(dst: &mut [MaybeUninit<u8>], src: &[u8], name: &str) -> Result<usize
 
 /// The length of the plaintext a Trent blob of `ciphertext_len` bytes holds, 0 when too short.
 fn plaintext_len(ciphertext_len: usize) -> usize {
-    ciphertext_len.saturating_sub(engine::ciphertext_len(0))
+    ciphertext_len.saturating_sub(trent::ciphertext_len(0))
 }
 
 /// The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
 /// (a fixed header and tag around it), for sizing the buffers of `trent_kms_encrypt_into` and
 /// `trent_kms_re_encrypt_into` (a blob's length does not change when it is re-encrypted).
 /// Saturates at `SIZE_MAX`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
-    ffi_boundary_infallible!(0, { engine::ciphertext_len(plaintext_len) })
+    ffi_boundary_infallible!(0, { trent::ciphertext_len(plaintext_len) })
 }
 
 /// The largest plaintext a ciphertext blob of `ciphertext_len` bytes can hold (exactly its
 /// plaintext's length for a Trent blob), for sizing `trent_kms_decrypt_into`'s buffer; 0 if
 /// `ciphertext_len` is too short to be a blob.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_plaintext_len_max(ciphertext_len: usize) -> usize {
     ffi_boundary_infallible!(0, { plaintext_len(ciphertext_len) })
@@ -78,7 +76,6 @@ pub extern "C" fn trent_plaintext_len_max(ciphertext_len: usize) -> usize {
 /// `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap` is
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the blob's
 /// length (the first bytes of `ciphertext`); on failure nothing is written.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt_into(
     kms: *const trent_kms,
@@ -115,7 +112,6 @@ pub extern "C" fn trent_kms_encrypt_into(
 /// receives its length. The caller owns, and should wipe, that copy; `trent_kms_decrypt`
 /// keeps the plaintext in locked memory instead. Every decryption failure is the same
 /// `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, and writes nothing.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt_into(
     kms: *const trent_kms,
@@ -155,7 +151,6 @@ pub extern "C" fn trent_kms_decrypt_into(
 /// blob has the old one's length (`trent_ciphertext_len(trent_plaintext_len_max(ciphertext_len))`);
 /// a smaller capacity is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
 /// `*ciphertext_len_out` receives its length.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt_into(
     kms: *const trent_kms,
@@ -183,7 +178,7 @@ pub extern "C" fn trent_kms_re_encrypt_into(
         let out = arg_out_array(ciphertext_out, ciphertext_cap, "ciphertext_out")?;
         let inner = plaintext_len(blob.len());
         if inner > 0 {
-            check_cap("ciphertext_cap", ciphertext_cap, engine::ciphertext_len(inner))?;
+            check_cap("ciphertext_cap", ciphertext_cap, trent::ciphertext_len(inner))?;
         }
         let req = ReEncryptRequest {
             ciphertext_blob: blob.to_vec(),
@@ -207,7 +202,7 @@ fn data_key_len(number_of_bytes: u32) -> usize {
 fn check_data_key_caps(number_of_bytes: u32, caps: &[(&str, usize, bool)]) -> Result<(), Failure> {
     let len = data_key_len(number_of_bytes);
     for &(name, cap, is_plaintext) in caps {
-        check_cap(name, cap, if is_plaintext { len } else { engine::ciphertext_len(len) })?;
+        check_cap(name, cap, if is_plaintext { len } else { trent::ciphertext_len(len) })?;
     }
     Ok(())
 }
@@ -220,7 +215,6 @@ fn check_data_key_caps(number_of_bytes: u32, caps: &[(&str, usize, bool)]) -> Re
 /// smaller capacities are `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
 /// `*ciphertext_len_out` receives the wrapped key's length. The caller owns, and should wipe,
 /// the plaintext copy; `trent_kms_generate_data_key` keeps it in locked memory instead.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_into(
     kms: *const trent_kms,
@@ -258,7 +252,6 @@ pub extern "C" fn trent_kms_generate_data_key_into(
 
 /// GenerateDataKeyWithoutPlaintext into the caller's memory: like
 /// `trent_kms_generate_data_key_into`, writing only the wrapped data key.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_without_plaintext_into(
     kms: *const trent_kms,
@@ -289,7 +282,6 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext_into(
 
 /// GenerateRandom into the caller's memory: `number_of_bytes` (1–1024) random bytes written
 /// into `(out, out_cap)`; a smaller `out_cap` is `TRENT_RESULT_VALIDATION_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_random_into(
     kms: *const trent_kms,
@@ -312,7 +304,6 @@ pub extern "C" fn trent_kms_generate_random_into(
 
 /// Zeroes `(ptr, len)`, memory the caller owns (a plaintext an `_into` function wrote there),
 /// with writes the compiler may not remove as dead stores; `(NULL, 0)` is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_wipe(ptr: *mut u8, len: usize) {
     ffi_boundary_infallible!((), {
@@ -345,7 +336,6 @@ fn text_out(out: *mut c_char, out_cap: usize, len_out: *mut usize, text: &str) -
 /// `(out, out_cap)` and its length into `*len_out`. A capacity too small is
 /// `TRENT_RESULT_VALIDATION_EXCEPTION` with `*len_out` set to the length needed (and nothing
 /// else written); a blob that is not Trent's is `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_ciphertext_key_arn(
     kms: *const trent_kms,
@@ -359,8 +349,8 @@ pub extern "C" fn trent_kms_ciphertext_key_arn(
     ffi_boundary!(err, {
         let kms = arg_ref(kms, "kms")?;
         let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
-        let header = engine::ciphertext::parse(blob)?.header;
-        let arn = engine::id::key_arn(kms.region(), kms.account(), &header.key_id);
+        let header = trent::ciphertext::parse(blob)?.header;
+        let arn = trent::id::key_arn(kms.region(), kms.account(), &header.key_id);
         text_out(out, out_cap, len_out, &arn)
     })
 }
@@ -369,7 +359,6 @@ pub extern "C" fn trent_kms_ciphertext_key_arn(
 /// finds it (with the caller's permission to describe it; audited as DescribeKey), in the
 /// out convention of `trent_kms_ciphertext_key_arn`. A key or alias that does not exist is
 /// `TRENT_RESULT_NOT_FOUND_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_key_arn(
     kms: *const trent_kms,

@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use engine::{
+use trent::{
     AliasRequest, CreateKeyRequest, DataKey, DecryptBatchRequest, DecryptItem, DecryptRequest, DeleteAliasRequest,
     EnableKeyRotationRequest, EncryptBatchRequest, EncryptItem, EncryptionContext, GenerateDataKeyRequest,
     GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptBatchRequest, ReEncryptItem,
@@ -14,10 +14,9 @@ use crate::boundary::{
     Castable, Out, OutValue, OwnershipBox, arg_array, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str,
     ffi_boundary, ffi_boundary_infallible, free_box, to_boxed_mut_ptr, write_bytes,
 };
-use crate::error::{Failure, trent_error, trent_result};
-use crate::handles::{
-    new_blob_buffer, new_secret, new_text_buffer, trent_buffer, trent_caller, trent_kms, trent_secret,
-};
+use crate::buffers::{new_blob_buffer, new_secret, new_text_buffer, trent_buffer, trent_secret};
+use crate::error::{Failure, trent_result};
+use crate::handles::{trent_caller, trent_error, trent_kms};
 
 /// One pair of an encryption context: UTF-8 key and value as `(pointer, length)`, no NUL
 /// needed. An array of these (`(NULL, 0)` for none) is bound to a ciphertext as additional
@@ -62,8 +61,8 @@ pub(crate) fn kms_and_caller<'a>(
 }
 
 /// `KeySpec = AES_256` when `number_of_bytes` is 0, else `NumberOfBytes`.
-fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<engine::key::DataKeySpec>) {
-    if number_of_bytes == 0 { (None, Some(engine::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
+fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<trent::key::DataKeySpec>) {
+    if number_of_bytes == 0 { (None, Some(trent::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
 }
 
 /// The GenerateDataKey request of the data-key functions' arguments.
@@ -88,7 +87,6 @@ pub(crate) fn data_key_request(
 /// CreateKey: a new symmetric encryption key (`SYMMETRIC_DEFAULT`) with the UTF-8
 /// `description` (`(NULL, 0)` for none). On success `*key_id_out` receives the new key's id
 /// (a NUL-terminated text buffer).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_create_key(
     kms: *const trent_kms,
@@ -115,7 +113,7 @@ fn key_op(
     caller: *const trent_caller,
     key_id: *const c_char,
     key_id_len: usize,
-    op: impl FnOnce(&Kms, &engine::Caller, &KeyIdRequest) -> engine::Result<()>,
+    op: impl FnOnce(&Kms, &trent::Caller, &KeyIdRequest) -> trent::Result<()>,
 ) -> Result<(), Failure> {
     let (kms, caller) = kms_and_caller(kms, caller)?;
     let key_id = arg_str(key_id, key_id_len, "key_id")?;
@@ -124,7 +122,6 @@ fn key_op(
 }
 
 /// EnableKey: `key_id` (id or ARN) becomes `Enabled`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_enable_key(
     kms: *const trent_kms,
@@ -138,7 +135,6 @@ pub extern "C" fn trent_kms_enable_key(
 
 /// DisableKey: `key_id` (id or ARN) becomes `Disabled`; cryptographic operations with it fail
 /// with `TRENT_RESULT_DISABLED_EXCEPTION` until it is enabled again.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_disable_key(
     kms: *const trent_kms,
@@ -152,7 +148,6 @@ pub extern "C" fn trent_kms_disable_key(
 
 /// ScheduleKeyDeletion: `key_id` becomes `PendingDeletion` and is deleted after
 /// `pending_window_in_days` days (7–30; 0 means the default, 30).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_schedule_key_deletion(
     kms: *const trent_kms,
@@ -175,7 +170,6 @@ pub extern "C" fn trent_kms_schedule_key_deletion(
 }
 
 /// CancelKeyDeletion: a key `PendingDeletion` becomes `Disabled`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_cancel_key_deletion(
     kms: *const trent_kms,
@@ -188,7 +182,6 @@ pub extern "C" fn trent_kms_cancel_key_deletion(
 }
 
 /// RotateKeyOnDemand: new key material for `key_id` now; older ciphertexts still decrypt.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_rotate_key_on_demand(
     kms: *const trent_kms,
@@ -201,7 +194,6 @@ pub extern "C" fn trent_kms_rotate_key_on_demand(
 }
 
 /// UpdateKeyDescription: sets the UTF-8 description of `key_id` (up to 8192 characters).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_update_key_description(
     kms: *const trent_kms,
@@ -224,7 +216,6 @@ pub extern "C" fn trent_kms_update_key_description(
 
 /// EnableKeyRotation: automatic rotation of `key_id` every `rotation_period_in_days` days
 /// (90–2560; 0 means the default, 365).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_enable_key_rotation(
     kms: *const trent_kms,
@@ -247,7 +238,6 @@ pub extern "C" fn trent_kms_enable_key_rotation(
 }
 
 /// DisableKeyRotation: turns automatic rotation of `key_id` off.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_disable_key_rotation(
     kms: *const trent_kms,
@@ -264,7 +254,6 @@ pub extern "C" fn trent_kms_disable_key_rotation(
 
 /// CreateAlias: `alias_name` (`alias/…`) names `target_key_id` (id or ARN).
 /// `TRENT_RESULT_ALREADY_EXISTS_EXCEPTION` if the alias exists.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_create_alias(
     kms: *const trent_kms,
@@ -285,7 +274,6 @@ pub extern "C" fn trent_kms_create_alias(
 }
 
 /// UpdateAlias: points the existing `alias_name` at `target_key_id`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_update_alias(
     kms: *const trent_kms,
@@ -306,7 +294,6 @@ pub extern "C" fn trent_kms_update_alias(
 }
 
 /// DeleteAlias: removes `alias_name` (the key stays).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_delete_alias(
     kms: *const trent_kms,
@@ -329,7 +316,6 @@ pub extern "C" fn trent_kms_delete_alias(
 /// Encrypt: seals 1–4096 bytes of `plaintext` under `key_id` (id, ARN, alias name or alias
 /// ARN) with the encryption context `context` (`context_len` entries; `(NULL, 0)` for none).
 /// On success `*ciphertext_out` receives the ciphertext blob.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt(
     kms: *const trent_kms,
@@ -360,7 +346,6 @@ pub extern "C" fn trent_kms_encrypt(
 /// same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
 /// it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption
 /// failure is the same `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt(
     kms: *const trent_kms,
@@ -391,7 +376,6 @@ pub extern "C" fn trent_kms_decrypt(
 /// ReEncrypt: decrypts a blob (with its `source_context`) and encrypts the plaintext under
 /// `destination_key_id` with `destination_context`, inside the engine. On success
 /// `*ciphertext_out` receives the new blob.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt(
     kms: *const trent_kms,
@@ -431,7 +415,6 @@ pub extern "C" fn trent_kms_re_encrypt(
 /// an AES-256 key (32 bytes) when `number_of_bytes` is 0. On success `*plaintext_out` receives
 /// the data key in locked memory and `*ciphertext_out` the data key wrapped under the KMS key
 /// (keep only the wrapped key; Decrypt unwraps it).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key(
     kms: *const trent_kms,
@@ -461,7 +444,6 @@ pub extern "C" fn trent_kms_generate_data_key(
 
 /// GenerateDataKeyWithoutPlaintext: like `trent_kms_generate_data_key`, returning only the
 /// wrapped data key in `*ciphertext_out`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
     kms: *const trent_kms,
@@ -487,7 +469,6 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
 }
 
 /// GenerateRandom: `number_of_bytes` (1–1024) random bytes, in `*random_out` on success.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_random(
     kms: *const trent_kms,
@@ -520,7 +501,7 @@ pub struct trent_data_keys {
 /// The Rust side of `trent_data_keys`.
 #[derive(Debug)]
 pub struct DataKeys {
-    items: Vec<engine::Result<DataKey>>,
+    items: Vec<trent::Result<DataKey>>,
 }
 
 impl DataKeys {
@@ -542,7 +523,6 @@ impl Castable for trent_data_keys {
 /// pool: the fast path for many data keys. Sizes as in `trent_kms_generate_data_key`. Fails as
 /// a whole when the key cannot be used; otherwise `*data_keys_out` receives the batch, and
 /// each item succeeds or fails on its own (`trent_data_keys_get`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_keys(
     kms: *const trent_kms,
@@ -577,7 +557,6 @@ pub extern "C" fn trent_kms_generate_data_keys(
 }
 
 /// The number of data keys in a batch; 0 if `data_keys` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_len(data_keys: *const trent_data_keys) -> usize {
     ffi_boundary_infallible!(0, { arg_ref(data_keys, "data_keys").map_or(0, |d| d.items.len()) })
@@ -587,7 +566,6 @@ pub extern "C" fn trent_data_keys_len(data_keys: *const trent_data_keys) -> usiz
 /// batch (valid until `trent_data_keys_free`) and their lengths; if the item failed, its code
 /// is returned (and its detail in `*err`), and nothing is written.
 /// `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_get(
     data_keys: *const trent_data_keys,
@@ -624,7 +602,6 @@ pub extern "C" fn trent_data_keys_get(
 /// `*plaintexts_len_out` receives the sum of the plaintext lengths and `*ciphertexts_len_out`
 /// the sum of the wrapped keys' lengths. If an item failed, its code is returned (and its
 /// detail in `*err`), and nothing is written.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_total_len(
     data_keys: *const trent_data_keys,
@@ -652,7 +629,6 @@ pub extern "C" fn trent_data_keys_total_len(
 /// be exactly those of `trent_data_keys_total_len` and `trent_data_keys_len`, else
 /// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. If an item failed, its code is
 /// returned and nothing is written. The caller owns, and should zero, the plaintext copy.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_export(
     data_keys: *const trent_data_keys,
@@ -699,7 +675,6 @@ pub extern "C" fn trent_data_keys_export(
 }
 
 /// Frees a batch, zeroing its plaintext data keys; NULL is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_free(data_keys: *mut trent_data_keys) {
     ffi_boundary_infallible!((), { free_box(data_keys) })
@@ -717,7 +692,6 @@ pub extern "C" fn trent_data_keys_free(data_keys: *mut trent_data_keys) {
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`, an unknown operation
 /// `TRENT_RESULT_UNSUPPORTED_OPERATION_EXCEPTION`. Responses of Decrypt, GenerateDataKey,
 /// GenerateRandom and the batches hold plaintext (base64): `trent_buffer_free` wipes them.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_call_json(
     kms: *const trent_kms,
@@ -771,13 +745,13 @@ pub struct trent_batch_results {
 #[derive(Debug)]
 enum BatchOutput {
     Blob(Vec<u8>),
-    Secret(engine::SecretBytes),
+    Secret(trent::SecretBytes),
 }
 
 /// The Rust side of `trent_batch_results`.
 #[derive(Debug)]
 pub struct BatchResults {
-    items: Vec<engine::Result<BatchOutput>>,
+    items: Vec<trent::Result<BatchOutput>>,
 }
 
 impl Castable for trent_batch_results {
@@ -805,7 +779,6 @@ fn arg_items<'a>(
 /// thread pool: `items_len` items (at most 2^20), each with its plaintext and context. Fails as a
 /// whole when the key cannot be used; otherwise `*results_out` receives one ciphertext blob or
 /// error per item (`trent_batch_results_get`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt_batch(
     kms: *const trent_kms,
@@ -841,7 +814,6 @@ pub extern "C" fn trent_kms_encrypt_batch(
 /// Decrypt in bulk, spread over the engine's thread pool: `items_len` items (at most 2^20), each a
 /// ciphertext blob with its context; items may come from different keys. `*results_out`
 /// receives one plaintext (locked memory) or error per item (`trent_batch_results_get`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt_batch(
     kms: *const trent_kms,
@@ -894,7 +866,6 @@ pub struct trent_re_encrypt_item {
 /// keys; the plaintexts never leave the engine. Fails as a whole when the destination key
 /// cannot be used; otherwise `*results_out` receives one new ciphertext blob or error per item
 /// (`trent_batch_results_get`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt_batch(
     kms: *const trent_kms,
@@ -940,7 +911,6 @@ pub extern "C" fn trent_kms_re_encrypt_batch(
 }
 
 /// The number of results in a batch; 0 if `results` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_len(results: *const trent_batch_results) -> usize {
     ffi_boundary_infallible!(0, { arg_ref(results, "results").map_or(0, |r| r.items.len()) })
@@ -950,7 +920,6 @@ pub extern "C" fn trent_batch_results_len(results: *const trent_batch_results) -
 /// ciphertext blob (Encrypt) or plaintext (Decrypt), valid until `trent_batch_results_free`;
 /// if the item failed, its code is returned (and its detail in `*err`), and nothing is
 /// written. `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_get(
     results: *const trent_batch_results,
@@ -980,7 +949,7 @@ pub extern "C" fn trent_batch_results_get(
 }
 
 /// The bytes of one successful batch item.
-fn batch_output(item: &engine::Result<BatchOutput>) -> Option<&[u8]> {
+fn batch_output(item: &trent::Result<BatchOutput>) -> Option<&[u8]> {
     match item.as_ref().ok()? {
         BatchOutput::Blob(blob) => Some(blob.as_slice()),
         BatchOutput::Secret(secret) => Some(secret.expose_secret()),
@@ -989,7 +958,6 @@ fn batch_output(item: &engine::Result<BatchOutput>) -> Option<&[u8]> {
 
 /// The total size of a batch's successful results, for `trent_batch_results_export`: on
 /// success `*total_out` receives the sum of their lengths (failed items count 0).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_total_len(
     results: *const trent_batch_results,
@@ -1012,7 +980,6 @@ pub extern "C" fn trent_batch_results_total_len(
 /// `ends_len` and `codes_len` exactly `trent_batch_results_len`, else
 /// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. A failed item's detail is had from
 /// `trent_batch_results_get`. The caller owns, and should wipe, any plaintext copied out.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_export(
     results: *const trent_batch_results,
@@ -1051,7 +1018,6 @@ pub extern "C" fn trent_batch_results_export(
 }
 
 /// Frees batch results, zeroing their plaintexts; NULL is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_free(results: *mut trent_batch_results) {
     ffi_boundary_infallible!((), { free_box(results) })

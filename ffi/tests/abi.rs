@@ -5,8 +5,8 @@
 use std::ffi::{CStr, c_char};
 use std::ptr::{null, null_mut};
 
-use engine::Error;
-use trent::*;
+use trent::Error;
+use trent_ffi::*;
 
 /// Views a library-returned buffer.
 fn buffer(b: *const trent_buffer) -> Vec<u8> {

@@ -84,3 +84,28 @@ fn pkg_config_version_matches_the_crate() {
         "ffi/trent.pc.in's Version is not the crate version"
     );
 }
+
+/// `unsafe` only where lib.rs says: in boundary.rs (and lib.rs, which denies it), and in the
+/// modules of exported functions only as the `#[unsafe(no_mangle)]` attribute.
+#[test]
+fn unsafe_only_in_boundary() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut exported = 0;
+    for entry in std::fs::read_dir(&src).expect("src") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if name == "boundary.rs" || name == "lib.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default().trim();
+            if code == "#[unsafe(no_mangle)]" {
+                exported += 1;
+            } else {
+                assert!(!code.contains("unsafe"), "{name}:{}: `unsafe` outside boundary.rs: {line}", n + 1);
+            }
+        }
+    }
+    assert!(exported > 100, "only {exported} exported functions found");
+}
