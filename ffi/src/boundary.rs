@@ -20,6 +20,17 @@ pub(crate) trait Castable {
     type RustType;
 }
 
+/// Declares what a handle type stands for: `castable!(trent_x: OwnershipBox<RustType>);`.
+macro_rules! castable {
+    ($handle:ident: $ownership:ident<$rust:ty>) => {
+        impl $crate::boundary::Castable for $handle {
+            type Ownership = $crate::boundary::$ownership;
+            type RustType = $rust;
+        }
+    };
+}
+pub(crate) use castable;
+
 /// The handle is a `Box<RustType>` turned into a raw pointer: one owner, freed once.
 pub(crate) struct OwnershipBox;
 

@@ -4,7 +4,7 @@
 use trent::SecretBytes;
 use trent::secret::SecretVec;
 
-use crate::boundary::{Castable, OwnershipBox, arg_ref, ffi_boundary_infallible, free_box, to_boxed_mut_ptr};
+use crate::boundary::{arg_ref, castable, ffi_boundary_infallible, free_box, to_boxed_mut_ptr};
 
 /// A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response,
 /// an envelope's plaintext). Text buffers are followed by one NUL byte not counted in their
@@ -34,10 +34,7 @@ impl Buffer {
     }
 }
 
-impl Castable for trent_buffer {
-    type Ownership = OwnershipBox;
-    type RustType = Buffer;
-}
+castable!(trent_buffer: OwnershipBox<Buffer>);
 
 /// Secret bytes the library returns (a plaintext data key, Decrypt's plaintext, random
 /// bytes), held in the engine's locked memory and zeroed by `trent_secret_free`. Immutable:
@@ -47,10 +44,7 @@ pub struct trent_secret {
     _private: [u8; 0],
 }
 
-impl Castable for trent_secret {
-    type Ownership = OwnershipBox;
-    type RustType = SecretBytes;
-}
+castable!(trent_secret: OwnershipBox<SecretBytes>);
 
 /// Hands binary data that is not secret (a ciphertext blob) to C as a new `trent_buffer`.
 pub(crate) fn new_blob_buffer(bytes: Vec<u8>) -> *mut trent_buffer {

@@ -6,8 +6,8 @@ use std::ffi::c_char;
 use trent::{Kms, KmsBuilder, RootKeySource};
 
 use crate::boundary::{
-    Castable, Out, OwnershipBox, arg_bytes, arg_mut, arg_opt_str, arg_str, ffi_boundary, ffi_boundary_infallible,
-    free_box, to_arc_mut_ptr, to_boxed_mut_ptr,
+    Out, arg_bytes, arg_mut, arg_opt_str, arg_str, castable, ffi_boundary, ffi_boundary_infallible, free_box,
+    to_arc_mut_ptr, to_boxed_mut_ptr,
 };
 use crate::error::{Failure, trent_result};
 use crate::handles::{trent_error, trent_kms};
@@ -19,10 +19,7 @@ pub struct trent_kms_builder {
     _private: [u8; 0],
 }
 
-impl Castable for trent_kms_builder {
-    type Ownership = OwnershipBox;
-    type RustType = KmsBuilder;
-}
+castable!(trent_kms_builder: OwnershipBox<KmsBuilder>);
 
 /// A new engine builder with every default (see `trent_kms_open_in_memory`). On success
 /// `*builder_out` receives it.

@@ -47,33 +47,35 @@ fn take<'a>(bytes: &mut &'a [u8], pair: usize, what: &str) -> Result<&'a str, St
     Ok(text)
 }
 
+/// Packs pairs, in the given order, into the form the `_into` functions take (the format's
+/// reference encoder, for Rust callers of the C functions and tests). A key or value longer
+/// than `u32::MAX` bytes cannot be packed: `None`.
+pub fn pack<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        for s in [k, v] {
+            out.extend_from_slice(&u32::try_from(s.len()).ok()?.to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
 
-    /// Packs pairs in the given order (the reference encoder of the format).
-    fn pack<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (k, v) in pairs {
-            for s in [k, v] {
-                out.extend_from_slice(&u32::try_from(s.len()).expect("short").to_le_bytes());
-                out.extend_from_slice(s.as_bytes());
-            }
-        }
-        out
-    }
-
     #[test]
     fn empty_and_simple() {
         assert_eq!(unpack(&[]).expect("empty"), EncryptionContext::new());
-        let ctx = unpack(&pack([("tenant", "a"), ("", ""), ("k\0", "v\u{e9}")])).expect("valid");
+        let ctx = unpack(&pack([("tenant", "a"), ("", ""), ("k\0", "v\u{e9}")]).expect("short")).expect("valid");
         assert_eq!(ctx.len(), 3);
         assert_eq!(ctx["tenant"], "a");
         assert_eq!(ctx[""], "");
         assert_eq!(ctx["k\0"], "v\u{e9}");
-        assert_eq!(pack([("a", "b")]), b"\x01\0\0\0a\x01\0\0\0b");
+        assert_eq!(pack([("a", "b")]).expect("short"), b"\x01\0\0\0a\x01\0\0\0b");
     }
 
     #[test]
@@ -109,7 +111,7 @@ mod tests {
                 let n = rotate % ordered.len();
                 ordered.rotate_left(n);
             }
-            let packed = pack(ordered.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let packed = pack(ordered.iter().map(|(k, v)| (k.as_str(), v.as_str()))).expect("short");
             let ctx = unpack(&packed).expect("a packing unpacks");
             let want: EncryptionContext = pairs.into_iter().collect();
             prop_assert_eq!(ctx, want);
@@ -119,7 +121,7 @@ mod tests {
         /// which is the packing of the pairs before it.
         #[test]
         fn every_truncation_is_rejected(pairs in any_pairs()) {
-            let packed = pack(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            let packed = pack(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))).expect("short");
             let mut boundaries = vec![0usize];
             for (k, v) in &pairs {
                 boundaries.push(boundaries.last().copied().unwrap_or(0) + 8 + k.len() + v.len());

@@ -7,8 +7,8 @@ use std::ffi::c_char;
 use trent::{Caller, Kms};
 
 use crate::boundary::{
-    Castable, Out, OwnershipArc, OwnershipBox, arg_ref, arg_str, ffi_boundary, ffi_boundary_infallible, free_arc,
-    free_box, to_arc_mut_ptr, to_boxed_mut_ptr,
+    Out, arg_ref, arg_str, castable, ffi_boundary, ffi_boundary_infallible, free_arc, free_box, to_arc_mut_ptr,
+    to_boxed_mut_ptr,
 };
 use crate::error::{ErrorDetail, Failure, trent_result};
 
@@ -20,10 +20,7 @@ pub struct trent_kms {
     _private: [u8; 0],
 }
 
-impl Castable for trent_kms {
-    type Ownership = OwnershipArc;
-    type RustType = Kms;
-}
+castable!(trent_kms: OwnershipArc<Kms>);
 
 /// The principal operations run as. Immutable once made: it may be used by any number of
 /// threads at once. Freed with `trent_caller_free`.
@@ -32,10 +29,7 @@ pub struct trent_caller {
     _private: [u8; 0],
 }
 
-impl Castable for trent_caller {
-    type Ownership = OwnershipBox;
-    type RustType = Caller;
-}
+castable!(trent_caller: OwnershipBox<Caller>);
 
 /// The detail of one failed call, handed out through the optional `trent_error **err`
 /// parameter every fallible function takes last. Free it with `trent_error_free`.
@@ -44,10 +38,7 @@ pub struct trent_error {
     _private: [u8; 0],
 }
 
-impl Castable for trent_error {
-    type Ownership = OwnershipBox;
-    type RustType = ErrorDetail;
-}
+castable!(trent_error: OwnershipBox<ErrorDetail>);
 
 // ---------------------------------------------------------------------------------------------
 // The engine

@@ -23,12 +23,13 @@
 // every `unsafe` block.
 #[allow(unsafe_code)]
 mod boundary;
-mod context;
+pub mod context;
 pub mod error;
 
 // The modules of exported functions. They allow `unsafe_code` for one use, the
 // `#[unsafe(no_mangle)]` attribute that exports a function (the lint has no finer grain);
-// every exported body runs inside `ffi_boundary!` or `ffi_boundary_infallible!`, which deny
+// every exported body runs inside `ffi_boundary!` or `ffi_boundary_infallible!` (directly or
+// through a helper such as the builder's `set`), which deny
 // `unsafe` in it, and the test `unsafe_only_in_boundary` (tests/header.rs) fails if `unsafe`
 // appears in these modules anywhere but in that attribute.
 #[allow(unsafe_code)]

@@ -11,8 +11,8 @@ use trent::{
 };
 
 use crate::boundary::{
-    Castable, Out, OutValue, OwnershipBox, arg_array, arg_opt_str, arg_ref, arg_str, ffi_boundary,
-    ffi_boundary_infallible, free_box, to_boxed_mut_ptr,
+    Out, OutValue, arg_array, arg_opt_str, arg_ref, arg_str, castable, ffi_boundary, ffi_boundary_infallible, free_box,
+    to_boxed_mut_ptr,
 };
 use crate::error::{Failure, trent_result};
 use crate::handles::{trent_caller, trent_error, trent_kms};
@@ -155,18 +155,20 @@ impl From<&KeyMetadata> for KeyMetadataView {
     }
 }
 
-impl Castable for trent_key_metadata {
-    type Ownership = OwnershipBox;
-    type RustType = KeyMetadataView;
-}
+castable!(trent_key_metadata: OwnershipBox<KeyMetadataView>);
 
 fn new_metadata(m: &KeyMetadata) -> *mut trent_key_metadata {
     to_boxed_mut_ptr::<trent_key_metadata>(KeyMetadataView::from(m))
 }
 
 /// Reads one field of a metadata handle; the default for NULL.
-fn md<T>(metadata: *const trent_key_metadata, default: T, field: impl FnOnce(&KeyMetadataView) -> T) -> T {
-    arg_ref(metadata, "metadata").map_or(default, field)
+fn md<T: Copy>(metadata: *const trent_key_metadata, default: T, field: impl FnOnce(&KeyMetadataView) -> T) -> T {
+    ffi_boundary_infallible!(default, { arg_ref(metadata, "metadata").map_or(default, field) })
+}
+
+/// [`md`] for a text field: `{NULL, 0}` when `metadata` is NULL.
+fn md_str(metadata: *const trent_key_metadata, field: impl FnOnce(&KeyMetadataView) -> trent_str) -> trent_str {
+    md(metadata, trent_str::ABSENT, field)
 }
 
 /// CreateKey with every option: the UTF-8 `description`, `key_spec` (`"SYMMETRIC_DEFAULT"`),
@@ -244,93 +246,91 @@ pub extern "C" fn trent_kms_describe_key(
 /// is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_id(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_id.as_c()) })
+    md_str(metadata, |m| m.key_id.as_c())
 }
 
 /// The key ARN (`arn:aws:kms:<region>:<account>:key/<id>`); `{NULL, 0}` if `metadata` is
 /// NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_arn(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.arn.as_c()) })
+    md_str(metadata, |m| m.arn.as_c())
 }
 
 /// The account that owns the key; `{NULL, 0}` if `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_aws_account_id(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.aws_account_id.as_c()) })
+    md_str(metadata, |m| m.aws_account_id.as_c())
 }
 
 /// The description (empty when none was given); `{NULL, 0}` if `metadata` is NULL. May
 /// contain NUL characters: use `len`.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_description(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.description.as_c()) })
+    md_str(metadata, |m| m.description.as_c())
 }
 
 /// The key state, as AWS names it: `"Enabled"`, `"Disabled"`, `"PendingDeletion"`, …;
 /// `{NULL, 0}` if `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_state(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_state.as_c()) })
+    md_str(metadata, |m| m.key_state.as_c())
 }
 
 /// The key spec (`"SYMMETRIC_DEFAULT"`, …); `{NULL, 0}` if `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_spec(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_spec.as_c()) })
+    md_str(metadata, |m| m.key_spec.as_c())
 }
 
 /// The key usage (`"ENCRYPT_DECRYPT"`, …); `{NULL, 0}` if `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_usage(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_usage.as_c()) })
+    md_str(metadata, |m| m.key_usage.as_c())
 }
 
 /// Where the key material came from (`"AWS_KMS"`); `{NULL, 0}` if `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_origin(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.origin.as_c()) })
+    md_str(metadata, |m| m.origin.as_c())
 }
 
 /// `"CUSTOMER"` for keys callers made, `"AWS"` for service-managed keys; `{NULL, 0}` if
 /// `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_manager(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_manager.as_c()) })
+    md_str(metadata, |m| m.key_manager.as_c())
 }
 
 /// The id of the key material new ciphertexts use; `{NULL, 0}` when the key has none to
 /// show (or `metadata` is NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_current_key_material_id(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, {
-        md(metadata, trent_str::ABSENT, |m| opt_c(m.current_key_material_id.as_ref()))
-    })
+    md_str(metadata, |m| opt_c(m.current_key_material_id.as_ref()))
 }
 
 /// Whether the key is enabled (state `Enabled`); false if `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_enabled(metadata: *const trent_key_metadata) -> bool {
-    ffi_boundary_infallible!(false, { md(metadata, false, |m| m.enabled) })
+    md(metadata, false, |m| m.enabled)
 }
 
 /// Whether the key is a multi-Region key; false if `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_multi_region(metadata: *const trent_key_metadata) -> bool {
-    ffi_boundary_infallible!(false, { md(metadata, false, |m| m.multi_region) })
+    md(metadata, false, |m| m.multi_region)
 }
 
 /// When the key was created, in milliseconds since the Unix epoch; 0 if `metadata` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_creation_date(metadata: *const trent_key_metadata) -> i64 {
-    ffi_boundary_infallible!(0, { md(metadata, 0, |m| m.creation_date) })
+    md(metadata, 0, |m| m.creation_date)
 }
 
 /// When a key `PendingDeletion` will be deleted, in milliseconds since the Unix epoch; 0 when
 /// no deletion is scheduled (or `metadata` is NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_deletion_date(metadata: *const trent_key_metadata) -> i64 {
-    ffi_boundary_infallible!(0, { md(metadata, 0, |m| m.deletion_date) })
+    md(metadata, 0, |m| m.deletion_date)
 }
 
 /// The waiting period, in days, of a multi-Region primary key in state
@@ -339,7 +339,7 @@ pub extern "C" fn trent_key_metadata_deletion_date(metadata: *const trent_key_me
 /// `PendingDeletionWindowInDays`.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_pending_deletion_window_in_days(metadata: *const trent_key_metadata) -> u32 {
-    ffi_boundary_infallible!(0, { md(metadata, 0, |m| m.pending_deletion_window_in_days) })
+    md(metadata, 0, |m| m.pending_deletion_window_in_days)
 }
 
 /// Frees key metadata; NULL is accepted.
@@ -368,10 +368,7 @@ pub struct List {
     next_marker: Option<Text>,
 }
 
-impl Castable for trent_list {
-    type Ownership = OwnershipBox;
-    type RustType = List;
-}
+castable!(trent_list: OwnershipBox<List>);
 
 impl List {
     /// Hands a page of `items` to C, each made a row by `row`.

@@ -11,7 +11,7 @@ use trent::{
 };
 
 use crate::boundary::{
-    Castable, Out, OutValue, OwnershipBox, arg_array, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str,
+    Castable, Out, OutValue, arg_array, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str, castable,
     ffi_boundary, ffi_boundary_infallible, free_box, to_boxed_mut_ptr, write_bytes,
 };
 use crate::buffers::{new_blob_buffer, new_secret, new_text_buffer, trent_buffer, trent_secret};
@@ -514,10 +514,7 @@ impl DataKeys {
     }
 }
 
-impl Castable for trent_data_keys {
-    type Ownership = OwnershipBox;
-    type RustType = DataKeys;
-}
+castable!(trent_data_keys: OwnershipBox<DataKeys>);
 
 /// GenerateDataKey `count` times under one key in one call, spread over the engine's thread
 /// pool: the fast path for many data keys. Sizes as in `trent_kms_generate_data_key`. Fails as
@@ -556,6 +553,17 @@ pub extern "C" fn trent_kms_generate_data_keys(
     })
 }
 
+/// Item `index` of a batch: its output, or its error (`INDEX_OUT_OF_RANGE` past the end).
+fn batch_item<T>(items: &[trent::Result<T>], index: usize) -> Result<&T, Failure> {
+    let item = items.get(index).ok_or_else(|| {
+        Failure::new(
+            trent_result::IndexOutOfRange,
+            format!("index {index} is past the end of a batch of {}", items.len()),
+        )
+    })?;
+    item.as_ref().map_err(|e| Failure::from(e.clone()))
+}
+
 /// The number of data keys in a batch; 0 if `data_keys` is NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_len(data_keys: *const trent_data_keys) -> usize {
@@ -582,13 +590,7 @@ pub extern "C" fn trent_data_keys_get(
         let plaintext_len_out = OutValue::new(plaintext_len_out, "plaintext_len_out")?;
         let ciphertext_out = OutValue::new(ciphertext_out, "ciphertext_out")?;
         let ciphertext_len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let item = batch.items.get(index).ok_or_else(|| {
-            Failure::new(
-                trent_result::IndexOutOfRange,
-                format!("index {index} is past the end of a batch of {}", batch.items.len()),
-            )
-        })?;
-        let key = item.as_ref().map_err(|e| Failure::from(e.clone()))?;
+        let key = batch_item(&batch.items, index)?;
         let plaintext = key.plaintext.expose_secret();
         plaintext_out.write(plaintext.as_ptr());
         plaintext_len_out.write(plaintext.len());
@@ -754,10 +756,7 @@ pub struct BatchResults {
     items: Vec<trent::Result<BatchOutput>>,
 }
 
-impl Castable for trent_batch_results {
-    type Ownership = OwnershipBox;
-    type RustType = BatchResults;
-}
+castable!(trent_batch_results: OwnershipBox<BatchResults>);
 
 /// Reads the batch items argument.
 fn arg_items<'a>(
@@ -932,13 +931,7 @@ pub extern "C" fn trent_batch_results_get(
         let results = arg_ref(results, "results")?;
         let data_out = OutValue::new(data_out, "data_out")?;
         let data_len_out = OutValue::new(data_len_out, "data_len_out")?;
-        let item = results.items.get(index).ok_or_else(|| {
-            Failure::new(
-                trent_result::IndexOutOfRange,
-                format!("index {index} is past the end of a batch of {}", results.items.len()),
-            )
-        })?;
-        let data = match item.as_ref().map_err(|e| Failure::from(e.clone()))? {
+        let data = match batch_item(&results.items, index)? {
             BatchOutput::Blob(blob) => blob.as_slice(),
             BatchOutput::Secret(secret) => secret.expose_secret(),
         };

@@ -1360,17 +1360,9 @@ fn re_encrypt_batch_and_data_key_export() {
     assert_eq!(trent_data_keys_total_len(null(), &mut a, &mut b, null_mut()), trent_result::NullParameter);
 }
 
-/// Packs an encryption context for the `_into` functions: for each pair, the key then the
-/// value, each a 4-byte little-endian length and its bytes.
+/// Packs an encryption context for the `_into` functions.
 fn pack(pairs: &[(&str, &str)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for (k, v) in pairs {
-        for s in [k, v] {
-            out.extend_from_slice(&u32::try_from(s.len()).expect("short").to_le_bytes());
-            out.extend_from_slice(s.as_bytes());
-        }
-    }
-    out
+    trent_ffi::context::pack(pairs.iter().copied()).expect("short strings")
 }
 
 impl Fixture {
@@ -1586,79 +1578,38 @@ fn decrypt_into_the_callers_buffer() {
     assert!(e.1.contains("plaintext_cap holds 13 bytes; the result needs 14"), "{}", e.1);
     assert_eq!(f.decrypt_into(&blob, b"\x01", need).expect_err("malformed").0, trent_result::ValidationException);
     // The expected key, right and wrong; NULL outputs; without an error detail.
+    let call = |key_id: Option<&str>, out: *mut u8, len: *mut usize| {
+        let (k, kl) = key_id.map_or((null(), 0), s);
+        trent_kms_decrypt_into(
+            f.kms,
+            f.caller,
+            blob.as_ptr(),
+            blob.len(),
+            ctx.as_ptr(),
+            ctx.len(),
+            k,
+            kl,
+            out,
+            64,
+            len,
+            null_mut(),
+        )
+    };
     let mut out = [0u8; 64];
     let mut len = 0usize;
-    let (k, kl) = s(&f.key);
-    let r = trent_kms_decrypt_into(
-        f.kms,
-        f.caller,
-        blob.as_ptr(),
-        blob.len(),
-        ctx.as_ptr(),
-        ctx.len(),
-        k,
-        kl,
-        out.as_mut_ptr(),
-        out.len(),
-        &mut len,
-        null_mut(),
-    );
-    assert_eq!(r, trent_result::Ok);
+    assert_eq!(call(Some(&f.key), out.as_mut_ptr(), &mut len), trent_result::Ok);
     assert_eq!(&out[..len], plaintext);
     let mut other = null_mut();
     let (d, dl) = s("other");
     assert_eq!(trent_kms_create_key(f.kms, f.caller, d, dl, &mut other, null_mut()), trent_result::Ok);
     let other_id = String::from_utf8(buffer(other)).expect("text");
     trent_buffer_free(other);
-    let (o, ol) = s(&other_id);
     let mut out = [0u8; 64];
     let mut len = 7usize;
-    let r = trent_kms_decrypt_into(
-        f.kms,
-        f.caller,
-        blob.as_ptr(),
-        blob.len(),
-        ctx.as_ptr(),
-        ctx.len(),
-        o,
-        ol,
-        out.as_mut_ptr(),
-        out.len(),
-        &mut len,
-        null_mut(),
-    );
-    assert_eq!(r, trent_result::IncorrectKeyException);
+    assert_eq!(call(Some(&other_id), out.as_mut_ptr(), &mut len), trent_result::IncorrectKeyException);
     assert_eq!((len, out), (7, [0u8; 64]), "nothing written");
-    let r = trent_kms_decrypt_into(
-        f.kms,
-        f.caller,
-        blob.as_ptr(),
-        blob.len(),
-        ctx.as_ptr(),
-        ctx.len(),
-        null(),
-        0,
-        out.as_mut_ptr(),
-        out.len(),
-        null_mut(),
-        null_mut(),
-    );
-    assert_eq!(r, trent_result::NullParameter);
-    let r = trent_kms_decrypt_into(
-        f.kms,
-        f.caller,
-        blob.as_ptr(),
-        blob.len(),
-        ctx.as_ptr(),
-        ctx.len(),
-        null(),
-        0,
-        null_mut(),
-        64,
-        &mut len,
-        null_mut(),
-    );
-    assert_eq!(r, trent_result::NullParameter);
+    assert_eq!(call(None, out.as_mut_ptr(), null_mut()), trent_result::NullParameter);
+    assert_eq!(call(None, null_mut(), &mut len), trent_result::NullParameter);
     assert_eq!(len, 7);
 }
 
