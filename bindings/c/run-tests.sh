@@ -103,10 +103,19 @@ if [[ "${TRENT_SKIP_VALGRIND:-0}" != 1 ]]; then
         (apt-get update -qq && apt-get install -y -qq valgrind) >/dev/null
     fi
     for p in "${programs[@]}"; do
-        step "plain build: $p" gcc "${cflags[@]}" "$here/$p.c" -o "$out/$p" -L "$lib" -Wl,-rpath,"$lib" -ltrent_ffi \
-            "${libs[@]}"
-        step "valgrind: $p" valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-            --show-leak-kinds=definite "${undef[@]}" "$out/$p"
+        # test_fork forks 20 times under valgrind (100 elsewhere): each child is a whole
+        # process under memcheck, and its memory errors show in the first few as in the last.
+        defs=()
+        [[ $p == test_fork ]] && defs=(-DFORKS=20)
+        step "plain build: $p" gcc "${cflags[@]}" "${defs[@]}" "$here/$p.c" -o "$out/$p" -L "$lib" \
+            -Wl,-rpath,"$lib" -ltrent_ffi "${libs[@]}"
+        # test_fork without the leak check: a forked child of a multi-threaded process holds
+        # memory that only the parent's other threads (not copied into the child) pointed to,
+        # which memcheck reports as definitely lost when the child exits; its invalid reads,
+        # writes and frees, in the parent and in every child, still fail the run.
+        leaks=(--leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite)
+        [[ $p == test_fork ]] && leaks=(--leak-check=no)
+        step "valgrind: $p" valgrind -q --error-exitcode=1 "${leaks[@]}" "${undef[@]}" "$out/$p"
     done
 fi
 

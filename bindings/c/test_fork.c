@@ -34,7 +34,9 @@
 /* Writer-preferring, so the forking thread is not starved by the workers. */
 static pthread_rwlock_t quiesce;
 #define THREADS 4
+#ifndef FORKS
 #define FORKS 100
+#endif
 #define PER_THREAD 200000
 /* Blob header: format, kind, key id (16), version (4), salt (16), counter (8). */
 #define NONCE_AT 22
