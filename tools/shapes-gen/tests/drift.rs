@@ -13,7 +13,10 @@ fn generated_files_are_up_to_date() {
     let t = table(&root).unwrap();
     for (path, text) in t.outputs() {
         let on_disk = std::fs::read_to_string(root.join(path)).unwrap_or_default();
-        assert!(on_disk == text, "{path} differs from what tools/shapes-gen writes: run `cargo run -p trent-shapes-gen`");
+        assert!(
+            on_disk == text,
+            "{path} differs from what tools/shapes-gen writes: run `cargo run -p trent-shapes-gen`"
+        );
     }
 }
 
@@ -22,10 +25,8 @@ fn the_header_and_the_table_have_the_same_error_codes() {
     let header = std::fs::read_to_string(root().join("ffi/include/trent.h")).unwrap();
     let from_header: BTreeMap<String, u32> = header_codes(&header);
     assert!(from_header.len() >= 20, "trent.h's exception codes: {from_header:?}");
-    let from_table: BTreeMap<String, u32> = trent::wire::shapes::errors()
-        .iter()
-        .filter_map(|e| e.code.map(|c| (screaming(e.name), c)))
-        .collect();
+    let from_table: BTreeMap<String, u32> =
+        trent::wire::shapes::errors().iter().filter_map(|e| e.code.map(|c| (screaming(e.name), c))).collect();
     assert_eq!(from_table, from_header);
     // Every exception with a code is one the engine names: its AWS name.
     for e in trent::wire::shapes::errors() {
