@@ -252,14 +252,7 @@ pub fn validate(input: &'static Shape, body: &[u8]) -> Result<Checked, Invalid> 
     let mut errors = Vec::new();
     let mut present = Checked::default();
     let mut de = serde_json::Deserializer::from_slice(body);
-    let seed = Check {
-        shape: input,
-        path: String::new(),
-        sort: Vec::new(),
-        errors: &mut errors,
-        present: Some(&mut present),
-        want: false,
-    };
+    let seed = Check { shape: input, at: None, errors: &mut errors, present: Some(&mut present), want: false };
     seed.deserialize(&mut de).map_err(Invalid::Serialization)?;
     de.end().map_err(Invalid::Serialization)?;
     if errors.is_empty() {
@@ -277,9 +270,9 @@ type Found = (Vec<usize>, String);
 /// Checks one value against `shape`.
 struct Check<'a> {
     shape: &'static Shape,
-    /// The value's path in AWS's form: `tags.1.member.tagKey`.
-    path: String,
-    sort: Vec<usize>,
+    /// Where the value is: made into AWS's path (`tags.1.member.tagKey`) and a place in model
+    /// order only when a constraint fails.
+    at: Option<&'a Step<'a>>,
     errors: &'a mut Vec<Found>,
     /// Top level only: the members present.
     present: Option<&'a mut Checked>,
@@ -290,14 +283,35 @@ struct Check<'a> {
 /// A checked value's text as AWS quotes it, when asked for and shown.
 type Shown = Option<String>;
 
+/// One step of a value's place in the request.
+struct Step<'a> {
+    what: Where,
+    /// The member's index in its structure, or the position in a list or map.
+    index: usize,
+    parent: Option<&'a Step<'a>>,
+}
+
+/// What a step is.
+#[derive(Clone, Copy)]
+enum Where {
+    /// A structure member (its name in messages).
+    Member(&'static str),
+    /// A list item.
+    Item,
+    /// A map key.
+    Key,
+    /// A map value.
+    Value,
+}
+
 /// The longest value quoted in a message (the C ABI's and the engine's messages stay short).
 const MAX_QUOTED: usize = 256;
 
 impl Check<'_> {
     /// A required member missing (or null).
     fn missing(&mut self) {
-        let msg = format!("Value null at '{}' failed to satisfy constraint: Member must not be null", self.path);
-        self.errors.push((self.sort.clone(), msg));
+        let msg = format!("Value null at '{}' failed to satisfy constraint: Member must not be null", self.path());
+        self.errors.push((self.sort(), msg));
     }
 
     /// A failed constraint; `value` is the value as quoted, `None` for values AWS leaves out.
@@ -309,8 +323,8 @@ impl Check<'_> {
             let cut: String = v.chars().take(MAX_QUOTED).collect();
             let _ = write!(msg, "'{cut}' ");
         }
-        let _ = write!(msg, "at '{}' failed to satisfy constraint: {constraint}", self.path);
-        self.errors.push((self.sort.clone(), msg));
+        let _ = write!(msg, "at '{}' failed to satisfy constraint: {constraint}", self.path());
+        self.errors.push((self.sort(), msg));
     }
 
     /// Length constraints (`len` in the shape's unit).
@@ -370,13 +384,45 @@ impl Check<'_> {
         }
     }
 
-    fn child(&mut self, id: ShapeId, path: String, sort: usize) -> Check<'_> {
-        let mut s = self.sort.clone();
-        s.push(sort);
+    /// The value's path in AWS's form: `tags.1.member.tagKey`.
+    fn path(&self) -> String {
+        let mut steps = Vec::new();
+        let mut at = self.at;
+        while let Some(step) = at {
+            steps.push(step);
+            at = step.parent;
+        }
+        let mut path = String::new();
+        for step in steps.iter().rev() {
+            if !path.is_empty() {
+                path.push('.');
+            }
+            let _ = match step.what {
+                Where::Member(name) => write!(path, "{name}"),
+                Where::Item => write!(path, "{}.member", step.index + 1),
+                Where::Key => write!(path, "{}.key", step.index + 1),
+                Where::Value => write!(path, "{}.value", step.index + 1),
+            };
+        }
+        path
+    }
+
+    /// The value's place in model order: member indexes and list positions from the top.
+    fn sort(&self) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut at = self.at;
+        while let Some(step) = at {
+            out.push(step.index);
+            at = step.parent;
+        }
+        out.reverse();
+        out
+    }
+
+    fn child<'b>(&'b mut self, id: ShapeId, step: &'b Step<'b>) -> Check<'b> {
         Check {
             shape: shape(id),
-            path,
-            sort: s,
+            at: Some(step),
             errors: self.errors,
             present: None,
             want: self.shape.kind == Kind::List,
@@ -397,11 +443,8 @@ impl Check<'_> {
     }
 
     fn wrong<E: de::Error>(&self, found: &str) -> E {
-        E::custom(format!("'{}' must be {}, not {found}", self.path_or_body(), self.expected()))
-    }
-
-    fn path_or_body(&self) -> &str {
-        if self.path.is_empty() { "the body" } else { &self.path }
+        let path = if self.at.is_none() { "the body".to_owned() } else { format!("'{}'", self.path()) };
+        E::custom(format!("{path} must be {}, not {found}", self.expected()))
     }
 }
 
@@ -491,8 +534,8 @@ impl<'de> Visitor<'de> for Check<'_> {
         // The items' text, for a message about the list's length (AWS quotes `[a, b]`).
         let mut items: Option<Vec<String>> = Some(Vec::new());
         loop {
-            let path = format!("{}.{}.member", self.path, n + 1);
-            let child = self.child(member, path, n);
+            let step = Step { what: Where::Item, index: n, parent: self.at };
+            let child = self.child(member, &step);
             match seq.next_element_seed(child)? {
                 None => break,
                 Some(shown) => match (shown, items.as_mut()) {
@@ -517,11 +560,13 @@ impl<'de> Visitor<'de> for Check<'_> {
                 };
                 let mut n = 0usize;
                 loop {
-                    let child = self.child(key, format!("{}.{}.key", self.path, n + 1), n);
+                    let step = Step { what: Where::Key, index: n, parent: self.at };
+                    let child = self.child(key, &step);
                     if map.next_key_seed(child)?.is_none() {
                         break;
                     }
-                    let child = self.child(value, format!("{}.{}.value", self.path, n + 1), n);
+                    let step = Step { what: Where::Value, index: n, parent: self.at };
+                    let child = self.child(value, &step);
                     map.next_value_seed(child)?;
                     n += 1;
                 }
@@ -541,12 +586,8 @@ impl<'de> Visitor<'de> for Check<'_> {
                     }
                     seen[i] = true;
                     let m = &members[i];
-                    let path = if self.path.is_empty() {
-                        m.message_name.to_owned()
-                    } else {
-                        format!("{}.{}", self.path, m.message_name)
-                    };
-                    let child = self.child(m.shape, path, i);
+                    let step = Step { what: Where::Member(m.message_name), index: i, parent: self.at };
+                    let child = self.child(m.shape, &step);
                     let present = map.next_value_seed(Nullable(child))?;
                     match (present, self.present.as_deref_mut()) {
                         (false, top) => {
@@ -561,12 +602,8 @@ impl<'de> Visitor<'de> for Check<'_> {
                 }
                 for (i, m) in members.iter().enumerate() {
                     if m.required && !seen[i] {
-                        let path = if self.path.is_empty() {
-                            m.message_name.to_owned()
-                        } else {
-                            format!("{}.{}", self.path, m.message_name)
-                        };
-                        self.child(m.shape, path, i).missing();
+                        let step = Step { what: Where::Member(m.message_name), index: i, parent: self.at };
+                        self.child(m.shape, &step).missing();
                     }
                 }
                 Ok(None)
