@@ -295,8 +295,7 @@ fn b64<S: serde::Serializer>(bytes: &&[u8], s: S) -> std::result::Result<S::Ok, 
 
 impl Kms {
     /// Runs the AWS KMS operation `operation` (`"Encrypt"`, `"CreateKey"`, …: exactly the wire
-    /// names, without the `TrentService.` prefix of `X-Amz-Target`; see
-    /// [`JSON_OPERATIONS`](crate::JSON_OPERATIONS))
+    /// names, without the `TrentService.` prefix of `X-Amz-Target`; see [`JSON_OPERATIONS`])
     /// with its JSON request body (the AWS JSON 1.1 input shape) and returns the JSON
     /// response body (the output shape). This method never logs request or response bodies.
     ///
@@ -325,7 +324,7 @@ impl Kms {
     ///   'NotSupportedKeySpec' at 'keySpec' failed to satisfy constraint: Member must satisfy
     ///   enum value set: [RSA_2048, …]` (`ValidationException`). Blob and plaintext values are
     ///   never quoted (`Value at 'plaintext' …`), as AWS leaves them out.
-    /// - **An operation name not in [`JSON_OPERATIONS`](crate::JSON_OPERATIONS)** gives `UnsupportedOperationException`.
+    /// - **An operation name not in [`JSON_OPERATIONS`]** gives `UnsupportedOperationException`.
     ///   AWS answers an unknown `X-Amz-Target` with the framework's `UnknownOperationException`,
     ///   which [`Error`] has no variant for either. The message says whether the name is an AWS
     ///   KMS operation this version does not implement or no operation at all.
