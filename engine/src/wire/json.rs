@@ -41,7 +41,6 @@ const DRY_RUN_MODIFIERS: &str = "DryRunModifiers is not supported by Trent";
 // have no serde derives), read straight into them.
 
 /// A request type read through a serde definition of this module.
-#[derive(Default)]
 struct Wire<T>(T);
 
 /// `Execution`: how a batch runs.
@@ -470,7 +469,7 @@ impl Kms {
 /// Reads `body` as the input `T` of `op`: checks it against the operation's input shape in the
 /// table (types, then every constraint), refuses the members this engine cannot honour, then
 /// reads it into `T`.
-fn parse<T: DeserializeOwned + Default>(op: &str, body: &[u8]) -> Result<T> {
+fn parse<T: DeserializeOwned>(op: &str, body: &[u8]) -> Result<T> {
     let body: &[u8] = if body.is_empty() { b"{}" } else { body };
     let input = shapes::operation(op)
         .and_then(shapes::Operation::input_shape)
