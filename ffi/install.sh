@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs libtrent into PREFIX: lib/libtrent.a, lib/libtrent.so, include/trent.h and
+# Installs libtrent_ffi into PREFIX: lib/libtrent_ffi.a, lib/libtrent_ffi.so, include/trent.h and
 # lib/pkgconfig/trent.pc (then `pkg-config --cflags --libs trent`, or `--static`).
 #
 #   ffi/install.sh PREFIX [PROFILE] [CARGO ARGS...]
@@ -19,8 +19,8 @@ debug) (cd "$root" && cargo build -p trent-ffi --quiet "$@") ;;
 *) echo "install.sh: PROFILE is release or debug" >&2; exit 2 ;;
 esac
 mkdir -p "$prefix/lib/pkgconfig" "$prefix/include"
-install -m 0644 "$target/$profile/libtrent.a" "$prefix/lib/libtrent.a"
-install -m 0755 "$target/$profile/libtrent.so" "$prefix/lib/libtrent.so"
+install -m 0644 "$target/$profile/libtrent_ffi.a" "$prefix/lib/libtrent_ffi.a"
+install -m 0755 "$target/$profile/libtrent_ffi.so" "$prefix/lib/libtrent_ffi.so"
 install -m 0644 "$here/include/trent.h" "$prefix/include/trent.h"
 sed "s|@PREFIX@|$prefix|" "$here/trent.pc.in" >"$prefix/lib/pkgconfig/trent.pc"
-echo "installed libtrent into $prefix"
+echo "installed libtrent_ffi into $prefix"

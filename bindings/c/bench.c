@@ -5,7 +5,7 @@
  *
  * Build against the release library for meaningful numbers:
  *   cargo build -p trent-ffi --release
- *   gcc -O2 -std=c99 -I ffi/include bindings/c/bench.c target/release/libtrent.a \
+ *   gcc -O2 -std=c99 -I ffi/include bindings/c/bench.c target/release/libtrent_ffi.a \
  *       -lpthread -ldl -lm -lrt -lutil -o bench
  * The Rust side of the comparison (the same calls on the engine directly) is
  * `cargo bench -p trent-ffi --bench abi`. */

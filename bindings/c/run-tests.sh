@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds libtrent (cargo build -p trent-ffi) and runs the C tests of the C ABI:
+# Builds libtrent_ffi (cargo build -p trent-ffi) and runs the C tests of the C ABI:
 #   1. the header compiles alone as C99 and as C++ with -Wall -Wextra -Werror;
 #   2. test_trent, test_threads and the envelope example, built with
-#      -fsanitize=address,undefined against libtrent.a;
-#   3. the same programs, built without sanitizers against libtrent.so, under valgrind
+#      -fsanitize=address,undefined against libtrent_ffi.a;
+#   3. the same programs, built without sanitizers against libtrent_ffi.so, under valgrind
 #      (no invalid reads or writes, no bad frees, no definite leaks). valgrind is installed
 #      with apt-get when missing; TRENT_SKIP_VALGRIND=1 skips this step.
-# TRENT_C_PROVIDER=aws-lc builds libtrent on aws-lc-rs instead of ring (the default).
+# TRENT_C_PROVIDER=aws-lc builds libtrent_ffi on aws-lc-rs instead of ring (the default).
 # On aws-lc-rs, valgrind also checks every use of uninitialised memory. On ring it does not
 # (--undef-value-errors=no): memcheck marks some AES-GCM tags computed by ring's x86_64
 # assembly as undefined (the ciphertext beside them is defined, the tags verify, and the same
@@ -75,13 +75,13 @@ step "header: gcc -std=c11 -pedantic" gcc -std=c11 -pedantic -Wall -Wextra -Werr
 # 2. Sanitizers, static library.
 for p in "${programs[@]}"; do
     step "asan+ubsan build: $p" gcc "${cflags[@]}" -fsanitize=address,undefined -fno-omit-frame-pointer \
-        -fno-sanitize-recover=all "$here/$p.c" -o "$out/$p-asan" "$lib/libtrent.a" "${libs[@]}"
+        -fno-sanitize-recover=all "$here/$p.c" -o "$out/$p-asan" "$lib/libtrent_ffi.a" "${libs[@]}"
     step "asan+ubsan run: $p" env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
         "$out/$p-asan"
 done
 
 # The C benchmark compiles and runs (a few iterations on the debug library: a smoke test).
-step "bench build" gcc "${cflags[@]}" -O2 "$here/bench.c" -o "$out/bench" "$lib/libtrent.a" "${libs[@]}"
+step "bench build" gcc "${cflags[@]}" -O2 "$here/bench.c" -o "$out/bench" "$lib/libtrent_ffi.a" "${libs[@]}"
 step "bench run (smoke)" "$out/bench" 20
 
 # The install layout and pkg-config file: the envelope example built from an install.
@@ -90,8 +90,8 @@ if command -v pkg-config >/dev/null; then
     pc() { PKG_CONFIG_PATH="$out/prefix/lib/pkgconfig" pkg-config "$@"; }
     # shellcheck disable=SC2046
     step "pkg-config build: envelope (static)" gcc -std=c99 -Wall -Wextra -Werror "$here/envelope.c" \
-        -o "$out/envelope-pc" $(pc --cflags trent) -Wl,-Bstatic $(pc --libs-only-L trent) -ltrent -Wl,-Bdynamic \
-        $(pc --static --libs-only-l trent | sed 's/-ltrent//')
+        -o "$out/envelope-pc" $(pc --cflags trent) -Wl,-Bstatic $(pc --libs-only-L trent) -ltrent_ffi -Wl,-Bdynamic \
+        $(pc --static --libs-only-l trent | sed 's/-ltrent_ffi//')
     step "pkg-config run: envelope" "$out/envelope-pc"
     step "pkg-config version" test "$(pc --modversion trent)" = "$(sed -n 's/^Version: //p' "$root/ffi/trent.pc.in")"
 fi
@@ -103,7 +103,7 @@ if [[ "${TRENT_SKIP_VALGRIND:-0}" != 1 ]]; then
         (apt-get update -qq && apt-get install -y -qq valgrind) >/dev/null
     fi
     for p in "${programs[@]}"; do
-        step "plain build: $p" gcc "${cflags[@]}" "$here/$p.c" -o "$out/$p" -L "$lib" -Wl,-rpath,"$lib" -ltrent \
+        step "plain build: $p" gcc "${cflags[@]}" "$here/$p.c" -o "$out/$p" -L "$lib" -Wl,-rpath,"$lib" -ltrent_ffi \
             "${libs[@]}"
         step "valgrind: $p" valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
             --show-leak-kinds=definite "${undef[@]}" "$out/$p"

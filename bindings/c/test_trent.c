@@ -37,6 +37,16 @@ static trent_buffer *new_key(trent_kms *kms, trent_caller *caller) {
     return id;
 }
 
+/* Whether every byte of `p` is `byte`. */
+static bool all_bytes(const uint8_t *p, size_t n, uint8_t byte) {
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] != byte) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void test_results_and_version(void) {
     CHECK(strcmp(trent_version(), TRENT_VERSION) == 0);
     CHECK(strcmp(trent_result_name(TRENT_RESULT_OK), "Ok") == 0);
@@ -564,6 +574,26 @@ static void test_batches_and_root_key(void) {
         CHECK(len == (size_t)(1 + i % 16) && memcmp(p, plain[i], len) == 0);
     }
     CHECK_RC(trent_batch_results_get(dec, N - 1, &p, &len, NULL), TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    /* The whole batch out in one call, then wiped. */
+    size_t total = 0, ends[N];
+    uint32_t codes[N];
+    CHECK_RC(trent_batch_results_total_len(dec, &total, NULL), TRENT_RESULT_OK);
+    uint8_t *all = malloc(total);
+    CHECK(all != NULL);
+    CHECK_RC(trent_batch_results_export(dec, all, total, ends, N, codes, N, NULL), TRENT_RESULT_OK);
+    size_t start = 0;
+    for (int i = 0; i < N - 1; i++) {
+        CHECK(codes[i] == TRENT_RESULT_OK && ends[i] - start == (size_t)(1 + i % 16));
+        CHECK(memcmp(all + start, plain[i], ends[i] - start) == 0);
+        start = ends[i];
+    }
+    CHECK(codes[N - 1] == TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION && ends[N - 1] == total);
+    CHECK_RC(trent_batch_results_export(dec, all, total, ends, N - 1, codes, N, NULL), TRENT_RESULT_INVALID_ARGUMENT);
+    CHECK_RC(trent_batch_results_total_len(NULL, &total, NULL), TRENT_RESULT_NULL_PARAMETER);
+    trent_wipe(all, total);
+    CHECK(total == 0 || all_bytes(all, total, 0));
+    trent_wipe(NULL, 0);
+    free(all);
     trent_batch_results_free(dec);
     trent_batch_results_free(enc);
 
@@ -957,6 +987,155 @@ static void test_encrypt_into(void) {
     trent_buffer_free(key);
 }
 
+/* Appends one pair to a packed encryption context: the key then the value, each a 4-byte
+ * little-endian length and its bytes. Returns the new length of `buf`. */
+static size_t pack_pair(uint8_t *buf, size_t at, const char *key, const char *value) {
+    const char *parts[2] = {key, value};
+    for (int i = 0; i < 2; i++) {
+        uint32_t n = (uint32_t)strlen(parts[i]);
+        for (int b = 0; b < 4; b++) {
+            buf[at++] = (uint8_t)(n >> (8 * b));
+        }
+        memcpy(buf + at, parts[i], n);
+        at += n;
+    }
+    return at;
+}
+
+static void test_into_forms(void) {
+    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    const char *id = (const char *)trent_buffer_data(key);
+    uint8_t ctx[64], other[64], bad[8] = {5, 0, 0, 0, 'a', 'b'};
+    size_t ctx_len = pack_pair(ctx, 0, "tenant", "a");
+    ctx_len = pack_pair(ctx, ctx_len, "purpose", "c");
+    size_t other_len = pack_pair(other, 0, "tenant", "b");
+    const uint8_t plain[] = "the into forms";
+    size_t plain_len = sizeof plain - 1;
+
+    /* Sizes. */
+    size_t blob_len = trent_ciphertext_len(plain_len);
+    CHECK(trent_plaintext_len_max(blob_len) == plain_len);
+    CHECK(trent_plaintext_len_max(trent_ciphertext_len(0)) == 0 && trent_plaintext_len_max(0) == 0);
+
+    /* Encrypt with a packed context; the entries form of the same context decrypts it. */
+    uint8_t blob[256], out[256];
+    size_t len = 0;
+    CHECK_RC(trent_kms_encrypt_into(g_kms, g_caller, S(id), plain, plain_len, ctx, ctx_len, blob, sizeof blob, &len,
+                                    NULL),
+             TRENT_RESULT_OK);
+    CHECK(len == blob_len);
+    trent_context_entry entries[2] = {{"purpose", 7, "c", 1}, {"tenant", 6, "a", 1}};
+    trent_secret *pt = NULL;
+    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, blob, len, entries, 2, NULL, 0, &pt, NULL), TRENT_RESULT_OK);
+    CHECK(pt != NULL && trent_secret_len(pt) == plain_len && memcmp(trent_secret_data(pt), plain, plain_len) == 0);
+    trent_secret_free(pt);
+    trent_error *err = NULL;
+    len = 3;
+    CHECK_RC(trent_kms_encrypt_into(g_kms, g_caller, S(id), plain, plain_len, bad, 6, blob, sizeof blob, &len, &err),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK(err != NULL && strstr(trent_error_message(err), "pair 0") != NULL);
+    trent_error_free(err);
+    CHECK(len == 3);
+
+    /* Decrypt into: round trip, a wrong context writes nothing, a small buffer, NULL err. */
+    memset(out, 0xAA, sizeof out);
+    CHECK_RC(trent_kms_decrypt_into(g_kms, g_caller, blob, blob_len, ctx, ctx_len, NULL, 0, out, plain_len, &len,
+                                    NULL),
+             TRENT_RESULT_OK);
+    CHECK(len == plain_len && memcmp(out, plain, plain_len) == 0 && out[plain_len] == 0xAA);
+    memset(out, 0xAA, sizeof out);
+    len = 3;
+    CHECK_RC(trent_kms_decrypt_into(g_kms, g_caller, blob, blob_len, other, other_len, NULL, 0, out, sizeof out,
+                                    &len, NULL),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK(len == 3 && all_bytes(out, sizeof out, 0xAA));
+    CHECK_RC(trent_kms_decrypt_into(g_kms, g_caller, blob, blob_len, ctx, ctx_len, NULL, 0, out, plain_len - 1, &len,
+                                    NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK(len == 3 && all_bytes(out, sizeof out, 0xAA));
+    CHECK_RC(trent_kms_decrypt_into(g_kms, g_caller, blob, blob_len, bad, 6, NULL, 0, out, sizeof out, &len, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_decrypt_into(g_kms, g_caller, blob, blob_len, ctx, ctx_len, S(id), out, sizeof out, NULL,
+                                    NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+
+    /* ReEncrypt into: the same length, the new context. */
+    uint8_t moved[256];
+    size_t moved_len = 0;
+    CHECK_RC(trent_kms_re_encrypt_into(g_kms, g_caller, blob, blob_len, ctx, ctx_len, S(id), other, other_len, moved,
+                                       sizeof moved, &moved_len, NULL),
+             TRENT_RESULT_OK);
+    CHECK(moved_len == blob_len);
+    CHECK_RC(trent_kms_decrypt_into(g_kms, g_caller, moved, moved_len, other, other_len, NULL, 0, out, sizeof out,
+                                    &len, NULL),
+             TRENT_RESULT_OK);
+    CHECK(len == plain_len && memcmp(out, plain, plain_len) == 0);
+    memset(moved, 0xAA, sizeof moved);
+    moved_len = 3;
+    CHECK_RC(trent_kms_re_encrypt_into(g_kms, g_caller, blob, blob_len, ctx, ctx_len, S(id), other, other_len, moved,
+                                       blob_len - 1, &moved_len, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_re_encrypt_into(g_kms, g_caller, blob, blob_len, other, other_len, S(id), NULL, 0, moved,
+                                       sizeof moved, &moved_len, NULL),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK(moved_len == 3 && all_bytes(moved, sizeof moved, 0xAA));
+
+    /* GenerateDataKey into: 32 bytes for 0, the wrapped key unwraps to the plaintext. */
+    uint8_t dk[32], wrapped[256];
+    size_t wrapped_len = 0;
+    CHECK_RC(trent_kms_generate_data_key_into(g_kms, g_caller, S(id), 0, ctx, ctx_len, dk, sizeof dk, wrapped,
+                                              sizeof wrapped, &wrapped_len, NULL),
+             TRENT_RESULT_OK);
+    CHECK(wrapped_len == trent_ciphertext_len(32));
+    CHECK_RC(trent_kms_decrypt_into(g_kms, g_caller, wrapped, wrapped_len, ctx, ctx_len, NULL, 0, out, sizeof out,
+                                    &len, NULL),
+             TRENT_RESULT_OK);
+    CHECK(len == 32 && memcmp(out, dk, 32) == 0);
+    wrapped_len = 3;
+    CHECK_RC(trent_kms_generate_data_key_into(g_kms, g_caller, S(id), 0, ctx, ctx_len, dk, 31, wrapped,
+                                              sizeof wrapped, &wrapped_len, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK_RC(trent_kms_generate_data_key_into(g_kms, g_caller, S(id), 16, ctx, ctx_len, dk, sizeof dk, wrapped,
+                                              trent_ciphertext_len(16) - 1, &wrapped_len, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK(wrapped_len == 3);
+    CHECK_RC(trent_kms_generate_data_key_without_plaintext_into(g_kms, g_caller, S(id), 16, NULL, 0, wrapped,
+                                                                sizeof wrapped, &wrapped_len, NULL),
+             TRENT_RESULT_OK);
+    CHECK(wrapped_len == trent_ciphertext_len(16));
+    CHECK_RC(trent_kms_generate_data_key_without_plaintext_into(g_kms, g_caller, S(id), 16, bad, 6, wrapped,
+                                                                sizeof wrapped, &wrapped_len, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+
+    /* GenerateRandom into. */
+    uint8_t rnd[16];
+    memset(rnd, 0, sizeof rnd);
+    CHECK_RC(trent_kms_generate_random_into(g_kms, g_caller, 8, rnd, sizeof rnd, NULL), TRENT_RESULT_OK);
+    CHECK(!all_bytes(rnd, 8, 0) && all_bytes(rnd + 8, 8, 0));
+    CHECK_RC(trent_kms_generate_random_into(g_kms, g_caller, 17, rnd, sizeof rnd, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+
+    /* Key ARNs: by id and from the blob agree; a small buffer gets the length needed. */
+    char arn[256], blob_arn[256];
+    size_t arn_len = 0, blob_arn_len = 0;
+    CHECK_RC(trent_kms_key_arn(g_kms, g_caller, S(id), arn, sizeof arn, &arn_len, NULL), TRENT_RESULT_OK);
+    CHECK(arn_len > strlen(id) && arn[arn_len] == '\0' && strstr(arn, id) != NULL);
+    CHECK(strncmp(arn, "arn:aws:kms:", 12) == 0);
+    CHECK_RC(trent_kms_ciphertext_key_arn(g_kms, blob, blob_len, blob_arn, sizeof blob_arn, &blob_arn_len, NULL),
+             TRENT_RESULT_OK);
+    CHECK(blob_arn_len == arn_len && memcmp(arn, blob_arn, arn_len) == 0);
+    size_t need = 0;
+    CHECK_RC(trent_kms_key_arn(g_kms, g_caller, S(id), arn, 4, &need, NULL), TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK(need == arn_len);
+    CHECK_RC(trent_kms_key_arn(g_kms, g_caller, S("alias/none"), arn, sizeof arn, &need, NULL),
+             TRENT_RESULT_NOT_FOUND_EXCEPTION);
+    CHECK_RC(trent_kms_ciphertext_key_arn(g_kms, plain, plain_len, arn, sizeof arn, &need, NULL),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
+    CHECK_RC(trent_kms_ciphertext_key_arn(g_kms, blob, blob_len, arn, sizeof arn, NULL, NULL),
+             TRENT_RESULT_NULL_PARAMETER);
+    trent_buffer_free(key);
+}
+
 static void test_null_tolerant_functions(void) {
     CHECK(trent_buffer_data(NULL) == NULL);
     CHECK(trent_buffer_len(NULL) == 0);
@@ -1017,6 +1196,7 @@ int main(void) {
     test_re_encrypt_batch_and_export();
     test_envelope();
     test_encrypt_into();
+    test_into_forms();
     test_null_tolerant_functions();
 
     trent_caller_free(caller);

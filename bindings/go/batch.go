@@ -1,9 +1,8 @@
 package trent
 
 /*
-#cgo noescape go_trent_generate_data_keys
-#cgo nocallback go_trent_generate_data_keys
-#include "trent_go.h"
+#include <stdlib.h>
+#include "trent.h"
 */
 import "C"
 
@@ -11,10 +10,6 @@ import (
 	"runtime"
 	"unsafe"
 )
-
-// dataKeyBlobOverhead is a wrapped data key's size beyond its plaintext in the v1 format
-// (62 bytes), rounded up; a larger blob still works, through a slower copy.
-const dataKeyBlobOverhead = 64
 
 // maxBatch is the most items one batch call takes (the C ABI's limit).
 const maxBatch = 1 << 20
@@ -29,12 +24,9 @@ type DataKeyBatch struct {
 	stride int
 	pt     []byte
 	ct     []byte
-	ctEnds []C.size_t // where each wrapped key ends in ct
+	ends   []C.size_t // where each wrapped key ends in ct
 	packed bool       // wrapped keys back to back (else at i*stride)
-	lens   []C.size_t
-	codes  []C.uint32_t
 	errs   map[int]error
-	spill  map[int][]byte // wrapped keys that did not fit their slot
 }
 
 // Len is the number of data keys in the batch.
@@ -48,21 +40,15 @@ func (b *DataKeyBatch) At(i int) (DataKey, error) {
 	if err, ok := b.errs[i]; ok {
 		return DataKey{}, err
 	}
-	dk := DataKey{Plaintext: b.pt[i*b.size : (i+1)*b.size : (i+1)*b.size]}
-	if s, ok := b.spill[i]; ok {
-		dk.CiphertextBlob = s
-	} else {
-		start := i * b.stride
-		if b.packed {
-			start = 0
-			if i > 0 {
-				start = int(b.ctEnds[i-1])
-			}
+	start := i * b.stride
+	if b.packed {
+		start = 0
+		if i > 0 {
+			start = int(b.ends[i-1])
 		}
-		end := int(b.ctEnds[i])
-		dk.CiphertextBlob = b.ct[start:end:end]
 	}
-	return dk, nil
+	end := int(b.ends[i])
+	return DataKey{Plaintext: b.pt[i*b.size : (i+1)*b.size : (i+1)*b.size], CiphertextBlob: b.ct[start:end:end]}, nil
 }
 
 // Clear zeroes every plaintext data key of the batch (the Go copies: the engine's were
@@ -89,16 +75,16 @@ func (k *KMS) GenerateDataKeysInto(b *DataKeyBatch, keyID string, numberOfBytes 
 		return newError(uint32(CodeInvalidArgument), "count must be 0 to 2^20")
 	}
 	b.Clear()
-	b.n, b.errs, b.spill = 0, nil, nil
-	var pc packedContext
-	pc.pack(context)
+	b.n, b.errs = 0, nil
+	ctx := cPairs(context)
+	defer C.free(ctx)
 	kp, cp, err := k.acquire()
 	if err != nil {
 		return err
 	}
 	defer k.release()
 	size := dataKeySize(numberOfBytes)
-	stride := size + dataKeyBlobOverhead
+	stride := ciphertextLen(size)
 	b.size, b.stride = size, stride
 	if cap(b.pt) < count*size+1 {
 		b.pt = make([]byte, count*size+1)
@@ -108,49 +94,49 @@ func (k *KMS) GenerateDataKeysInto(b *DataKeyBatch, keyID string, numberOfBytes 
 		b.ct = make([]byte, count*stride+1)
 	}
 	b.ct = b.ct[:count*stride+1]
-	if cap(b.lens) < 2*count+1 {
-		b.lens = make([]C.size_t, 2*count+1)
-		b.codes = make([]C.uint32_t, count+1)
+	if cap(b.ends) < count+1 {
+		b.ends = make([]C.size_t, count+1)
 	}
-	lens, codes := b.lens[:2*count+1], b.codes[:count+1]
-	b.ctEnds = lens[count : 2*count]
-	var keep *C.trent_data_keys
-	var o C.go_trent_out
-	rc := C.go_trent_generate_data_keys(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(numberOfBytes)),
-		pc.bufPtr(), pc.lensPtr(), pc.count(), C.size_t(count),
-		bytesPtr(b.pt), C.size_t(size), bytesPtr(b.ct), C.size_t(stride),
-		&lens[0], &lens[count], &codes[0], &keep, &o)
+	b.ends = b.ends[:count+1]
+	var dk *C.trent_data_keys
+	var detail *C.trent_error
+	rc := C.trent_kms_generate_data_keys(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(numberOfBytes)),
+		(*C.trent_context_entry)(ctx), C.size_t(len(context)), C.size_t(count), &dk, &detail)
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(keyID)
 	if rc != C.TRENT_RESULT_OK {
-		return takeError(rc, o.err)
+		return takeError(rc, detail)
 	}
-	b.n = int(o.len)
-	b.packed = o.len2 == 1
-	if keep != nil {
-		for i := 0; i < b.n; i++ {
-			if codes[i] == C.TRENT_RESULT_OK {
-				continue
-			}
-			var p, c *C.uint8_t
-			var pl, cl C.size_t
-			var detail *C.trent_error
-			r := C.trent_data_keys_get(keep, C.size_t(i), &p, &pl, &c, &cl, &detail)
-			switch {
-			case r != C.TRENT_RESULT_OK:
-				b.setErr(i, takeError(r, detail))
-			case int(pl) != size:
-				// A plaintext of an unexpected size: an error rather than a guess.
-				b.setErr(i, newError(uint32(CodeKMSInternalException), "data key of unexpected size"))
-			default:
-				copy(b.pt[i*size:(i+1)*size], unsafe.Slice((*byte)(unsafe.Pointer(p)), int(pl)))
-				if b.spill == nil {
-					b.spill = map[int][]byte{}
-				}
-				b.spill[i] = C.GoBytes(unsafe.Pointer(c), C.int(cl))
-			}
+	defer C.trent_data_keys_free(dk)
+	n := min(int(C.trent_data_keys_len(dk)), count)
+	b.n = n
+	// The fast path: the library's bulk export, when every item succeeded (its sizes must be
+	// exactly the totals, so a plaintext of another size cannot slip in).
+	var ptTotal, ctTotal C.size_t
+	if n > 0 && n == count && C.trent_data_keys_total_len(dk, &ptTotal, &ctTotal, nil) == C.TRENT_RESULT_OK &&
+		int(ptTotal) == n*size && int(ctTotal) <= n*stride &&
+		C.trent_data_keys_export(dk, bytesPtr(b.pt), ptTotal, bytesPtr(b.ct), ctTotal, &b.ends[0], C.size_t(n), nil) == C.TRENT_RESULT_OK {
+		b.packed = true
+		return nil
+	}
+	// Item by item: plaintext i at i*size, wrapped key i at i*stride.
+	b.packed = false
+	for i := 0; i < n; i++ {
+		var p, c *C.uint8_t
+		var pl, cl C.size_t
+		var detail *C.trent_error
+		r := C.trent_data_keys_get(dk, C.size_t(i), &p, &pl, &c, &cl, &detail)
+		switch {
+		case r != C.TRENT_RESULT_OK:
+			b.setErr(i, takeError(r, detail))
+		case int(pl) != size || int(cl) > stride:
+			// A data key of an unexpected size: an error rather than a guess.
+			b.setErr(i, newError(uint32(CodeKMSInternalException), "data key of unexpected size"))
+		default:
+			copy(b.pt[i*size:(i+1)*size], unsafe.Slice((*byte)(unsafe.Pointer(p)), int(pl)))
+			copy(b.ct[i*stride:], unsafe.Slice((*byte)(unsafe.Pointer(c)), int(cl)))
+			b.ends[i] = C.size_t(i*stride) + cl
 		}
-		C.trent_data_keys_free(keep)
 	}
 	return nil
 }
@@ -240,48 +226,43 @@ func (p *pinnedItems) itemsPtr() *C.trent_batch_item {
 	return &p.items[0]
 }
 
-// batchOut is the Go memory a batch's results are copied into.
-type batchOut struct {
-	out   []byte
-	offs  []C.size_t
-	lens  []C.size_t
-	codes []C.uint32_t
-}
-
-func newBatchOut(in []BatchItem, extra int) *batchOut {
-	b := &batchOut{offs: make([]C.size_t, len(in)+1), lens: make([]C.size_t, len(in)+1), codes: make([]C.uint32_t, len(in)+1)}
-	total := 0
-	for i := range in {
-		b.offs[i] = C.size_t(total)
-		total += len(in[i].Data) + extra
+// batchResults copies a batch's results out with the library's bulk export (every result
+// back to back into one Go array, each item's end and code beside it: three calls whatever
+// the batch's size), then frees them (which wipes the library's plaintexts). A failed item's
+// error detail is read with trent_batch_results_get.
+func batchResults(r *C.trent_batch_results, count int) ([]BatchResult, error) {
+	defer C.trent_batch_results_free(r)
+	n := min(int(C.trent_batch_results_len(r)), count)
+	var total C.size_t
+	var detail *C.trent_error
+	if rc := C.trent_batch_results_total_len(r, &total, &detail); rc != C.TRENT_RESULT_OK {
+		return nil, takeError(rc, detail)
 	}
-	b.offs[len(in)] = C.size_t(total)
-	b.out = make([]byte, total+1)
-	return b
-}
-
-func (b *batchOut) results(n int, keep *C.trent_batch_results) []BatchResult {
+	out := make([]byte, int(total)+1) // +1: never empty, a valid pointer for C
+	ends := make([]C.size_t, n+1)
+	codes := make([]C.uint32_t, n+1)
+	if rc := C.trent_batch_results_export(r, bytesPtr(out), total, &ends[0], C.size_t(n), &codes[0], C.size_t(n), &detail); rc != C.TRENT_RESULT_OK {
+		return nil, takeError(rc, detail)
+	}
 	res := make([]BatchResult, n)
+	start := 0
 	for i := range res {
-		if b.codes[i] == C.TRENT_RESULT_OK {
-			off, l := int(b.offs[i]), int(b.lens[i])
-			res[i].Data = b.out[off : off+l : off+l]
-			continue
-		}
-		var d *C.uint8_t
-		var dl C.size_t
-		var detail *C.trent_error
-		r := C.trent_batch_results_get(keep, C.size_t(i), &d, &dl, &detail)
-		if r != C.TRENT_RESULT_OK {
-			res[i].Err = takeError(r, detail)
+		end := int(ends[i])
+		if codes[i] != C.TRENT_RESULT_OK {
+			var d *C.uint8_t
+			var dl C.size_t
+			var detail *C.trent_error
+			rc := C.trent_batch_results_get(r, C.size_t(i), &d, &dl, &detail)
+			if rc == C.TRENT_RESULT_OK { // cannot be: the export said it failed
+				rc, detail = C.trent_result(codes[i]), nil
+			}
+			res[i].Err = takeError(rc, detail)
 		} else {
-			res[i].Data = C.GoBytes(unsafe.Pointer(d), C.int(dl))
+			res[i].Data = out[start:end:end]
 		}
+		start = end
 	}
-	if keep != nil {
-		C.trent_batch_results_free(keep)
-	}
-	return res
+	return res, nil
 }
 
 // EncryptBatch encrypts every item under one KMS key in one call, spread over the engine's
@@ -294,23 +275,21 @@ func (k *KMS) EncryptBatch(keyID string, items []BatchItem) ([]BatchResult, erro
 	var p pinnedItems
 	defer p.pinner.Unpin()
 	p.build(items)
-	b := newBatchOut(items, blobOverhead)
 	kp, cp, err := k.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer k.release()
-	var keep *C.trent_batch_results
-	var o C.go_trent_out
-	rc := C.go_trent_encrypt_batch(kp, cp, strPtr(keyID), C.size_t(len(keyID)), p.itemsPtr(), C.size_t(len(items)),
-		bytesPtr(b.out), &b.offs[0], &b.lens[0], &b.codes[0], &keep, &o)
+	var r *C.trent_batch_results
+	var detail *C.trent_error
+	rc := C.trent_kms_encrypt_batch(kp, cp, strPtr(keyID), C.size_t(len(keyID)), p.itemsPtr(), C.size_t(len(items)), &r, &detail)
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(keyID)
 	runtime.KeepAlive(items)
 	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, o.err)
+		return nil, takeError(rc, detail)
 	}
-	return b.results(int(o.len), keep), nil
+	return batchResults(r, len(items))
 }
 
 // DecryptBatch decrypts every item (blobs of any keys) in one call, spread over the engine's
@@ -322,20 +301,18 @@ func (k *KMS) DecryptBatch(items []BatchItem) ([]BatchResult, error) {
 	var p pinnedItems
 	defer p.pinner.Unpin()
 	p.build(items)
-	b := newBatchOut(items, 0)
 	kp, cp, err := k.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer k.release()
-	var keep *C.trent_batch_results
-	var o C.go_trent_out
-	rc := C.go_trent_decrypt_batch(kp, cp, p.itemsPtr(), C.size_t(len(items)),
-		bytesPtr(b.out), &b.offs[0], &b.lens[0], &b.codes[0], &keep, &o)
+	var r *C.trent_batch_results
+	var detail *C.trent_error
+	rc := C.trent_kms_decrypt_batch(kp, cp, p.itemsPtr(), C.size_t(len(items)), &r, &detail)
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(items)
 	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, o.err)
+		return nil, takeError(rc, detail)
 	}
-	return b.results(int(o.len), keep), nil
+	return batchResults(r, len(items))
 }

@@ -20,7 +20,7 @@ target=${CARGO_TARGET_DIR:-$root/target}
 [[ $target == /* ]] || target="$root/$target"
 
 (cd "$root" && cargo build --release -p trent-ffi --quiet)
-lib="$target/release/libtrent.a"
+lib="$target/release/libtrent_ffi.a"
 export CGO_LDFLAGS="-L$target/release"
 export CGO_CFLAGS="-O2 -g -DTRENT_LIBTRENT_SHA=$(sha256sum "$lib" | cut -c1-16)"
 

@@ -1,25 +1,29 @@
 package trent
 
-// The cgo boundary: the link line, and small C wrappers that do in one crossing what would
-// otherwise take several (call, read the result's pointer and length, copy it out, free it).
-// Each wrapper copies a result into memory Go allocated and frees the library's handle, so a
-// typical operation is one cgo call. When a result does not fit the Go buffer (it never
-// should), the handle is handed back ("spill") and Go copies it out and frees it.
+// The cgo boundary: the link line and the Go side of trent.h, called directly (no C of the
+// binding's own). Results land in memory Go allocated: the _into functions write a blob or a
+// plaintext straight into a Go slice sized with trent_ciphertext_len and
+// trent_plaintext_len_max; results the library hands back as a trent_buffer are copied out
+// and freed (which wipes them).
 //
-// Encryption contexts cross as one packed byte buffer plus a length array (key, value, key,
-// value, …), both Go memory without pointers; the wrapper builds the trent_context_entry
-// array on its own stack. So no Go pointer is ever stored in memory C reads (except in the
-// batch calls, whose item arrays point to buffers pinned with runtime.Pinner), and nothing is
-// malloc'ed on the common path.
+// Encryption contexts cross as trent.h's packed form, one flat byte slice (for each pair, key
+// then value, each a 4-byte little-endian length and its bytes), so no Go pointer is ever
+// stored in memory C reads; a small context is packed into an array on the caller's stack
+// and nothing is allocated. The functions that still take arrays of entries (tags, batches)
+// get them in C memory (cPairs) or pinned Go memory (batch.go).
 
 /*
+#cgo nocallback trent_ciphertext_len
+#cgo nocallback trent_plaintext_len_max
 #cgo CFLAGS: -I${SRCDIR}/../../ffi/include
-#cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:libtrent.a -lpthread -ldl -lm -lrt -lutil
-#include "trent_go.h"
+#cgo LDFLAGS: -L${SRCDIR}/../../target/release -l:libtrent_ffi.a -lpthread -ldl -lm -lrt -lutil
+#include <stdlib.h>
+#include "trent.h"
 */
 import "C"
 
 import (
+	"encoding/binary"
 	"unsafe"
 )
 
@@ -39,103 +43,75 @@ func strPtr(s string) *C.char {
 	return (*C.char)(unsafe.Pointer(unsafe.StringData(s)))
 }
 
-// packedContext is an encryption context laid out for the wrappers: the strings end to end
-// and their lengths (key, value, key, value, …). Small contexts live in the inline arrays, so
-// packing allocates nothing; larger ones in two separate heap slices. The struct never holds
-// a Go pointer while an inline array is in use (cgocheck looks at the whole object a pointer
-// points into), and the heap slices hold no pointers.
-type packedContext struct {
-	n       int
-	size    int
-	bufArr  [256]byte
-	lensArr [16]C.size_t
-	bigBuf  []byte
-	bigLens []C.size_t
-}
+// optStr is the C view of an optional text: NULL when "".
+func optStr(s string) *C.char { return strPtr(s) }
 
-func (p *packedContext) pack(ctx map[string]string) {
-	p.n = len(ctx)
-	if p.n == 0 {
-		return
-	}
-	total := 0
-	for k, v := range ctx {
-		total += len(k) + len(v)
-	}
-	p.size = total
-	var buf []byte
-	var lens []C.size_t
-	if total <= len(p.bufArr) && 2*p.n <= len(p.lensArr) {
-		buf, lens = p.bufArr[:0], p.lensArr[:0]
-	} else {
-		p.bigBuf = make([]byte, 0, total)
-		p.bigLens = make([]C.size_t, 0, 2*p.n)
-		buf, lens = p.bigBuf, p.bigLens
+// ctxInline is the size of the stack array a context is packed into; a bigger one goes to
+// the heap.
+const ctxInline = 256
+
+// packContext appends ctx in trent.h's packed form to buf (pass an array's [:0] to keep a
+// small context off the heap) and returns it; nil for an empty context.
+func packContext(buf []byte, ctx map[string]string) []byte {
+	if len(ctx) == 0 {
+		return nil
 	}
 	for k, v := range ctx {
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(k)))
 		buf = append(buf, k...)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(v)))
 		buf = append(buf, v...)
-		lens = append(lens, C.size_t(len(k)), C.size_t(len(v)))
 	}
+	return buf
 }
 
-func (p *packedContext) bufPtr() *C.char {
-	switch {
-	case p.n == 0:
+// cPairs lays a map's (key, value) pairs out in one C allocation, len(m) entries of
+// trent.h's {key, key_len, value, value_len} followed by the strings, for the functions that
+// take an array of trent_context_entry or trent_tag (the same layout, checked in manage.go);
+// free it with C.free. Nil for an empty map.
+func cPairs(m map[string]string) unsafe.Pointer {
+	n := len(m)
+	if n == 0 {
 		return nil
-	case p.bigBuf != nil:
-		if p.size == 0 {
-			return nil
-		}
-		return (*C.char)(unsafe.Pointer(unsafe.SliceData(p.bigBuf[:1])))
-	default:
-		return (*C.char)(unsafe.Pointer(&p.bufArr[0]))
 	}
+	size := 0
+	for k, v := range m {
+		size += len(k) + len(v)
+	}
+	es := unsafe.Sizeof(C.trent_context_entry{})
+	mem := C.malloc(C.size_t(uintptr(n)*es + uintptr(size) + 1))
+	if mem == nil {
+		panic("trent: out of memory")
+	}
+	entries := unsafe.Slice((*C.trent_context_entry)(mem), n)
+	strs := unsafe.Slice((*byte)(unsafe.Add(mem, uintptr(n)*es)), size+1)
+	off, i := 0, 0
+	for k, v := range m {
+		e := &entries[i]
+		e.key, e.key_len = (*C.char)(unsafe.Pointer(&strs[off])), C.size_t(len(k))
+		off += copy(strs[off:], k)
+		e.value, e.value_len = (*C.char)(unsafe.Pointer(&strs[off])), C.size_t(len(v))
+		off += copy(strs[off:], v)
+		i++
+	}
+	return mem
 }
 
-func (p *packedContext) lensPtr() *C.size_t {
-	switch {
-	case p.n == 0:
-		return nil
-	case p.bigLens != nil:
-		return unsafe.SliceData(p.bigLens[:1])
-	default:
-		return &p.lensArr[0]
-	}
-}
+// ciphertextLen is trent_ciphertext_len: the blob Encrypt makes of n bytes of plaintext.
+func ciphertextLen(n int) int { return int(C.trent_ciphertext_len(C.size_t(n))) }
 
-func (p *packedContext) count() C.size_t { return C.size_t(p.n) }
+// plaintextLenMax is trent_plaintext_len_max: the most plaintext a blob of n bytes holds.
+func plaintextLenMax(n int) int { return int(C.trent_plaintext_len_max(C.size_t(n))) }
 
-// takeSpill copies out and frees a result handle that did not fit the Go buffer.
-func takeSpill(o *C.go_trent_out) []byte {
-	if o.spill_buf != nil {
-		n := C.trent_buffer_len(o.spill_buf)
-		out := C.GoBytes(unsafe.Pointer(C.trent_buffer_data(o.spill_buf)), C.int(n))
-		C.trent_buffer_free(o.spill_buf)
-		o.spill_buf = nil
-		return out
+// takeBuffer copies a library buffer into Go memory and frees it (freeing wipes it).
+func takeBuffer(b *C.trent_buffer) []byte {
+	n := int(C.trent_buffer_len(b))
+	out := make([]byte, n)
+	if n > 0 {
+		copy(out, unsafe.Slice((*byte)(unsafe.Pointer(C.trent_buffer_data(b))), n))
 	}
-	if o.spill_secret != nil {
-		n := C.trent_secret_len(o.spill_secret)
-		out := C.GoBytes(unsafe.Pointer(C.trent_secret_data(o.spill_secret)), C.int(n))
-		C.trent_secret_free(o.spill_secret)
-		o.spill_secret = nil
-		return out
-	}
-	return nil
-}
-
-// result turns a wrapper's return code and out-struct into the bytes written to out, or an
-// *Error (freeing the library's detail).
-func result(rc C.trent_result, o *C.go_trent_out, out []byte) ([]byte, error) {
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, o.err)
-	}
-	if o.spill_buf != nil || o.spill_secret != nil {
-		wipe(out)
-		return takeSpill(o), nil
-	}
-	return out[:o.len:o.len], nil
+	C.trent_buffer_free(b)
+	return out
 }
 
 // takeError builds the Go error of a failed call and frees the C detail.

@@ -1,20 +1,12 @@
 package trent
 
 /*
-#cgo nocallback go_trent_envelope_encrypt
-#cgo nocallback go_trent_envelope_decrypt
-#include "trent_go.h"
+#include <stdlib.h>
+#include "trent.h"
 */
 import "C"
 
 import "runtime"
-
-// envelopeHeaderRoom bounds an envelope file's header beyond its encryption context (magic,
-// parameters, salt, the key ARN, the wrapped data key of at most 6144 bytes, the tag).
-const envelopeHeaderRoom = 8192
-
-// defaultChunkSize is the engine's default envelope chunk (256 KiB).
-const defaultChunkSize = 256 << 10
 
 // EnvelopeEncrypt seals data of any size with the envelope flow, inside the engine: a fresh
 // AES-256 data key from GenerateDataKey on keyID (bound to the encryption context), the data
@@ -26,30 +18,25 @@ func (k *KMS) EnvelopeEncrypt(keyID string, plaintext []byte, context map[string
 	if chunkSize < 0 {
 		return nil, newError(uint32(CodeInvalidArgument), "chunk size must not be negative")
 	}
-	var pc packedContext
-	pc.pack(context)
+	ctx := cPairs(context)
+	defer C.free(ctx)
 	kp, cp, err := k.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer k.release()
-	chunk := chunkSize
-	if chunk == 0 {
-		chunk = defaultChunkSize
-	}
-	ctxBytes := 0
-	for key, v := range context {
-		ctxBytes += 8 + len(key) + len(v)
-	}
-	out := make([]byte, len(plaintext)+envelopeHeaderRoom+ctxBytes+16*(len(plaintext)/chunk+2))
-	var o C.go_trent_out
-	rc := C.go_trent_envelope_encrypt(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
-		pc.bufPtr(), pc.lensPtr(), pc.count(), C.size_t(chunkSize),
-		bytesPtr(plaintext), C.size_t(len(plaintext)), bytesPtr(out), C.size_t(len(out)), &o)
+	var buf *C.trent_buffer
+	var detail *C.trent_error
+	rc := C.trent_kms_envelope_encrypt(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
+		(*C.trent_context_entry)(ctx), C.size_t(len(context)), C.size_t(chunkSize),
+		bytesPtr(plaintext), C.size_t(len(plaintext)), &buf, &detail)
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(keyID)
 	runtime.KeepAlive(plaintext)
-	return result(rc, &o, out)
+	if rc != C.TRENT_RESULT_OK {
+		return nil, takeError(rc, detail)
+	}
+	return takeBuffer(buf), nil
 }
 
 // EnvelopeDecrypt opens an envelope file from EnvelopeEncrypt (or `trent envelope`): the
@@ -63,10 +50,14 @@ func (k *KMS) EnvelopeDecrypt(sealed []byte) ([]byte, error) {
 		return nil, err
 	}
 	defer k.release()
-	out := make([]byte, len(sealed))
-	var o C.go_trent_out
-	rc := C.go_trent_envelope_decrypt(kp, cp, bytesPtr(sealed), C.size_t(len(sealed)), bytesPtr(out), C.size_t(len(out)), &o)
+	var buf *C.trent_buffer
+	var detail *C.trent_error
+	rc := C.trent_kms_envelope_decrypt(kp, cp, bytesPtr(sealed), C.size_t(len(sealed)), &buf, &detail)
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(sealed)
-	return result(rc, &o, out)
+	if rc != C.TRENT_RESULT_OK {
+		return nil, takeError(rc, detail)
+	}
+	// The plaintext: the copy is the caller's; freeing the library's buffer wipes it.
+	return takeBuffer(buf), nil
 }

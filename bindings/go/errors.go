@@ -10,43 +10,13 @@ import (
 // arguments, 100–199 why an engine refused to open, 1000 and up one per AWS KMS exception.
 type Code uint32
 
-// The result codes (the values of trent.h's enum trent_result; never renumbered).
-const (
-	CodePanic                            Code = 1
-	CodeNullParameter                    Code = 2
-	CodeInvalidUTF8                      Code = 3
-	CodeInvalidArgument                  Code = 4
-	CodeIndexOutOfRange                  Code = 5
-	CodeUnknownException                 Code = 99
-	CodeOpenSelfTest                     Code = 100
-	CodeOpenLockedMemory                 Code = 101
-	CodeOpenConfig                       Code = 102
-	CodeOpenStore                        Code = 103
-	CodeOpenRootKey                      Code = 104
-	CodeNotFoundException                Code = 1000
-	CodeDisabledException                Code = 1001
-	CodeKMSInvalidStateException         Code = 1002
-	CodeAlreadyExistsException           Code = 1003
-	CodeConflictException                Code = 1004
-	CodeInvalidCiphertextException       Code = 1005
-	CodeIncorrectKeyException            Code = 1006
-	CodeInvalidKeyUsageException         Code = 1007
-	CodeInvalidArnException              Code = 1008
-	CodeInvalidAliasNameException        Code = 1009
-	CodeInvalidMarkerException           Code = 1010
-	CodeInvalidGrantTokenException       Code = 1011
-	CodeMalformedPolicyDocumentException Code = 1012
-	CodeTagException                     Code = 1013
-	CodeUnsupportedOperationException    Code = 1014
-	CodeLimitExceededException           Code = 1015
-	CodeDryRunOperationException         Code = 1016
-	CodeAccessDeniedException            Code = 1017
-	CodeValidationException              Code = 1018
-	CodeKMSInternalException             Code = 1019
+//go:generate go run ./internal/gencodes
 
-	// CodeClosed is Go's own: the KMS handle was closed. Not a C ABI code.
-	CodeClosed Code = 0xC105ED
-)
+// The codes of trent.h (CodeNotFoundException, …) and their sentinels (ErrNotFound, …) are
+// generated into codes_gen.go from the header; a test checks the file against it.
+
+// CodeClosed is Go's own: the KMS handle was closed. Not a C ABI code.
+const CodeClosed Code = 0xC105ED
 
 // Error is every error the engine reports: the result code, its name (for engine errors the
 // AWS exception's wire name, "NotFoundException") and the engine's message. Messages never
@@ -91,41 +61,8 @@ func (e *Error) IsAWSException() bool { return e.Code >= 1000 && e.Code < 2000 }
 
 func sentinel(c Code) *Error { return &Error{Code: c, Name: codeName(c)} }
 
-// Sentinels for errors.Is, one per result code. They carry no message.
-var (
-	ErrPanic                   = sentinel(CodePanic)
-	ErrNullParameter           = sentinel(CodeNullParameter)
-	ErrInvalidUTF8             = sentinel(CodeInvalidUTF8)
-	ErrInvalidArgument         = sentinel(CodeInvalidArgument)
-	ErrIndexOutOfRange         = sentinel(CodeIndexOutOfRange)
-	ErrUnknownException        = sentinel(CodeUnknownException)
-	ErrOpenSelfTest            = sentinel(CodeOpenSelfTest)
-	ErrOpenLockedMemory        = sentinel(CodeOpenLockedMemory)
-	ErrOpenConfig              = sentinel(CodeOpenConfig)
-	ErrOpenStore               = sentinel(CodeOpenStore)
-	ErrOpenRootKey             = sentinel(CodeOpenRootKey)
-	ErrNotFound                = sentinel(CodeNotFoundException)
-	ErrDisabled                = sentinel(CodeDisabledException)
-	ErrInvalidState            = sentinel(CodeKMSInvalidStateException)
-	ErrAlreadyExists           = sentinel(CodeAlreadyExistsException)
-	ErrConflict                = sentinel(CodeConflictException)
-	ErrInvalidCiphertext       = sentinel(CodeInvalidCiphertextException)
-	ErrIncorrectKey            = sentinel(CodeIncorrectKeyException)
-	ErrInvalidKeyUsage         = sentinel(CodeInvalidKeyUsageException)
-	ErrInvalidArn              = sentinel(CodeInvalidArnException)
-	ErrInvalidAliasName        = sentinel(CodeInvalidAliasNameException)
-	ErrInvalidMarker           = sentinel(CodeInvalidMarkerException)
-	ErrInvalidGrantToken       = sentinel(CodeInvalidGrantTokenException)
-	ErrMalformedPolicyDocument = sentinel(CodeMalformedPolicyDocumentException)
-	ErrTag                     = sentinel(CodeTagException)
-	ErrUnsupportedOperation    = sentinel(CodeUnsupportedOperationException)
-	ErrLimitExceeded           = sentinel(CodeLimitExceededException)
-	ErrDryRunOperation         = sentinel(CodeDryRunOperationException)
-	ErrAccessDenied            = sentinel(CodeAccessDeniedException)
-	ErrValidation              = sentinel(CodeValidationException)
-	ErrKMSInternal             = sentinel(CodeKMSInternalException)
-	ErrClosed                  = &Error{Code: CodeClosed, Name: "Closed", Message: "the KMS handle is closed"}
-)
+// ErrClosed is the error of every call on a closed KMS.
+var ErrClosed = &Error{Code: CodeClosed, Name: "Closed", Message: "the KMS handle is closed"}
 
 var names sync.Map // Code → string: trent_result_name is static, so cache it.
 

@@ -1,5 +1,5 @@
 // Package trent is the Go binding of Trent, an embeddable key management engine with the
-// semantics of AWS KMS. It links libtrent (the C ABI, ffi/include/trent.h) statically
+// semantics of AWS KMS. It links libtrent_ffi.a (the C ABI, ffi/include/trent.h) statically
 // through cgo.
 //
 //	k, err := trent.Open(trent.InMemory(), trent.AllowUnlockedMemory(true))
@@ -16,7 +16,7 @@
 package trent
 
 /*
-#include "trent_go.h"
+#include "trent.h"
 */
 import "C"
 

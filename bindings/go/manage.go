@@ -1,7 +1,8 @@
 package trent
 
 /*
-#include "trent_go.h"
+#include <stdlib.h>
+#include "trent.h"
 */
 import "C"
 
@@ -13,8 +14,12 @@ import (
 )
 
 // The management operations: CreateKey with options, descriptions, listings, tags, rotation
-// status, ReEncrypt in bulk, each through its typed C function. A listing page's fields are
-// copied out in one crossing (go_trent_list_read), key metadata's in one (go_trent_md_read).
+// status, ReEncrypt in bulk, each through its typed C function; metadata and listing pages
+// are read field by field with trent.h's accessors (not hot paths: a crossing per field).
+
+// cPairs builds trent_tag arrays as trent_context_entry arrays: the layouts must agree.
+var _ = [1]struct{}{}[unsafe.Sizeof(C.trent_tag{})-unsafe.Sizeof(C.trent_context_entry{})+
+	unsafe.Offsetof(C.trent_tag{}.value_len)-unsafe.Offsetof(C.trent_context_entry{}.value_len)]
 
 // KeyMetadata describes a KMS key, as DescribeKey and CreateKeyWithOptions return it.
 type KeyMetadata struct {
@@ -68,70 +73,61 @@ func goStr(s C.trent_str) string {
 
 // takeMetadata reads and frees key metadata.
 func takeMetadata(m *C.trent_key_metadata) *KeyMetadata {
-	var r C.go_trent_md
-	C.go_trent_md_read(m, &r)
+	defer C.trent_key_metadata_free(m)
 	md := &KeyMetadata{
-		AWSAccountID:                goStr(r.account),
-		KeyID:                       goStr(r.key_id),
-		Arn:                         goStr(r.arn),
-		CreationDate:                millis(r.created),
-		Enabled:                     bool(r.enabled),
-		Description:                 goStr(r.description),
-		KeyUsage:                    goStr(r.usage),
-		KeyState:                    goStr(r.state),
-		PendingDeletionWindowInDays: int(r.window),
-		Origin:                      goStr(r.origin),
-		KeyManager:                  goStr(r.manager),
-		KeySpec:                     goStr(r.spec),
-		MultiRegion:                 bool(r.multi_region),
-		CurrentKeyMaterialID:        goStr(r.material),
+		AWSAccountID:                goStr(C.trent_key_metadata_aws_account_id(m)),
+		KeyID:                       goStr(C.trent_key_metadata_key_id(m)),
+		Arn:                         goStr(C.trent_key_metadata_arn(m)),
+		CreationDate:                millis(C.trent_key_metadata_creation_date(m)),
+		Enabled:                     bool(C.trent_key_metadata_enabled(m)),
+		Description:                 goStr(C.trent_key_metadata_description(m)),
+		KeyUsage:                    goStr(C.trent_key_metadata_key_usage(m)),
+		KeyState:                    goStr(C.trent_key_metadata_key_state(m)),
+		PendingDeletionWindowInDays: int(C.trent_key_metadata_pending_deletion_window_in_days(m)),
+		Origin:                      goStr(C.trent_key_metadata_origin(m)),
+		KeyManager:                  goStr(C.trent_key_metadata_key_manager(m)),
+		KeySpec:                     goStr(C.trent_key_metadata_key_spec(m)),
+		MultiRegion:                 bool(C.trent_key_metadata_multi_region(m)),
+		CurrentKeyMaterialID:        goStr(C.trent_key_metadata_current_key_material_id(m)),
 	}
-	if r.deletion != 0 {
-		d := millis(r.deletion)
-		md.DeletionDate = &d
+	if d := C.trent_key_metadata_deletion_date(m); d != 0 {
+		t := millis(d)
+		md.DeletionDate = &t
 	}
-	C.trent_key_metadata_free(m)
 	return md
 }
 
-// packTags lays tags out like an encryption context (key, value, …).
-func packTags(p *packedContext, tags []Tag) {
+// tagMap is the tags as a map (a repeated key keeps its last value).
+func tagMap(tags []Tag) map[string]string {
 	m := make(map[string]string, len(tags))
 	for _, t := range tags {
 		m[t.TagKey] = t.TagValue
 	}
-	p.pack(m)
-}
-
-// optStr is the C view of an optional text: NULL when "".
-func optStr(s string) *C.char {
-	if s == "" {
-		return nil
-	}
-	return strPtr(s)
+	return m
 }
 
 // CreateKeyWithOptions creates a key with every option of CreateKey and returns its metadata.
 func (k *KMS) CreateKeyWithOptions(opts CreateKeyOptions) (*KeyMetadata, error) {
-	var tags packedContext
-	packTags(&tags, opts.Tags)
+	tags := tagMap(opts.Tags)
+	tp := cPairs(tags)
+	defer C.free(tp)
 	kp, cp, err := k.acquire()
 	if err != nil {
 		return nil, err
 	}
 	defer k.release()
 	var md *C.trent_key_metadata
-	var o C.go_trent_out
-	rc := C.go_trent_create_key_with_options(kp, cp,
+	var detail *C.trent_error
+	rc := C.trent_kms_create_key_with_options(kp, cp,
 		optStr(opts.Description), C.size_t(len(opts.Description)),
 		optStr(opts.KeySpec), C.size_t(len(opts.KeySpec)),
 		optStr(opts.KeyUsage), C.size_t(len(opts.KeyUsage)),
 		optStr(opts.Policy), C.size_t(len(opts.Policy)),
-		tags.bufPtr(), tags.lensPtr(), tags.count(), C.bool(opts.MultiRegion), &md, &o)
+		(*C.trent_tag)(tp), C.size_t(len(tags)), C.bool(opts.MultiRegion), &md, &detail)
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(opts)
 	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, o.err)
+		return nil, takeError(rc, detail)
 	}
 	return takeMetadata(md), nil
 }
@@ -186,7 +182,7 @@ type RotationsListEntry struct {
 	RotationType string
 }
 
-// listing kinds of go_trent_list.
+// The listings of KMS.list.
 const (
 	listKeys = iota
 	listAliases
@@ -225,34 +221,20 @@ func (k *KMS) list(kind int, keyID string, page Page, fields ...string) ([][]*st
 		return nil, "", takeError(rc, detail)
 	}
 	defer C.trent_list_free(l)
-	var fbuf []byte
-	flens := make([]C.size_t, len(fields))
-	for i, f := range fields {
-		fbuf = append(fbuf, f...)
-		flens[i] = C.size_t(len(f))
-	}
-	rows := int(C.trent_list_len(l))
-	lens := make([]C.size_t, rows*len(fields)+1)
-	out := make([]byte, 64*rows+1)
-	need := C.go_trent_list_read(l, (*C.char)(unsafe.Pointer(&fbuf[0])), &flens[0], C.size_t(len(fields)),
-		bytesPtr(out), C.size_t(len(out)), &lens[0])
-	if int(need) > len(out) {
-		out = make([]byte, int(need)+1)
-		C.go_trent_list_read(l, (*C.char)(unsafe.Pointer(&fbuf[0])), &flens[0], C.size_t(len(fields)),
-			bytesPtr(out), C.size_t(len(out)), &lens[0])
-	}
-	res := make([][]*string, rows)
-	off := 0
+	res := make([][]*string, int(C.trent_list_len(l)))
 	for r := range res {
 		res[r] = make([]*string, len(fields))
-		for f := range fields {
-			n := lens[r*len(fields)+f]
-			if n == C.size_t(^uint(0)) {
-				continue
+		for f, name := range fields {
+			var v C.trent_str
+			var detail *C.trent_error
+			rc := C.trent_list_get(l, C.size_t(r), strPtr(name), C.size_t(len(name)), &v, &detail)
+			if rc != C.TRENT_RESULT_OK {
+				return nil, "", takeError(rc, detail)
 			}
-			v := string(out[off : off+int(n)])
-			off += int(n)
-			res[r][f] = &v
+			if v.data != nil {
+				s := C.GoStringN(v.data, C.int(v.len))
+				res[r][f] = &s
+			}
 		}
 	}
 	return res, goStr(C.trent_list_next_marker(l)), nil
@@ -318,46 +300,41 @@ func (k *KMS) ListKeyRotations(keyID string, page Page) (rotations []RotationsLi
 
 // TagResource adds tags to the key, replacing the values of tags it already has.
 func (k *KMS) TagResource(keyID string, tags map[string]string) error {
-	var pc packedContext
-	pc.pack(tags)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return err
-	}
-	defer k.release()
-	var o C.go_trent_out
-	rc := C.go_trent_tag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)), pc.bufPtr(), pc.lensPtr(), pc.count(), &o)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	if rc != C.TRENT_RESULT_OK {
-		return takeError(rc, o.err)
-	}
-	return nil
+	tp := cPairs(tags)
+	defer C.free(tp)
+	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
+		defer runtime.KeepAlive(keyID)
+		return C.trent_kms_tag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)), (*C.trent_tag)(tp), C.size_t(len(tags)), d)
+	})
 }
 
 // UntagResource removes tags (by key) from the key; keys it does not have are ignored.
 func (k *KMS) UntagResource(keyID string, tagKeys []string) error {
-	var buf []byte
-	lens := make([]C.size_t, len(tagKeys)+1)
-	for i, t := range tagKeys {
-		buf = append(buf, t...)
-		lens[i] = C.size_t(len(t))
+	// The keys as trent_str in C memory, pointing at their bytes after the array.
+	var mem unsafe.Pointer
+	if n := len(tagKeys); n > 0 {
+		size := 0
+		for _, t := range tagKeys {
+			size += len(t)
+		}
+		es := unsafe.Sizeof(C.trent_str{})
+		mem = C.malloc(C.size_t(uintptr(n)*es + uintptr(size) + 1))
+		if mem == nil {
+			panic("trent: out of memory")
+		}
+		strs := unsafe.Slice((*C.trent_str)(mem), n)
+		buf := unsafe.Slice((*byte)(unsafe.Add(mem, uintptr(n)*es)), size+1)
+		off := 0
+		for i, t := range tagKeys {
+			strs[i].data, strs[i].len = (*C.char)(unsafe.Pointer(&buf[off])), C.size_t(len(t))
+			off += copy(buf[off:], t)
+		}
 	}
-	buf = append(buf, 0) // never empty: a valid pointer even when every key is ""
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return err
-	}
-	defer k.release()
-	var o C.go_trent_out
-	rc := C.go_trent_untag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
-		(*C.char)(unsafe.Pointer(&buf[0])), &lens[0], C.size_t(len(tagKeys)), &o)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	if rc != C.TRENT_RESULT_OK {
-		return takeError(rc, o.err)
-	}
-	return nil
+	defer C.free(mem)
+	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
+		defer runtime.KeepAlive(keyID)
+		return C.trent_kms_untag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)), (*C.trent_str)(mem), C.size_t(len(tagKeys)), d)
+	})
 }
 
 // RotationStatus is GetKeyRotationStatus's answer.
@@ -426,11 +403,6 @@ func (k *KMS) ReEncryptBatch(destinationKeyID string, items []ReEncryptItem) ([]
 		re[i].source_context, re[i].source_context_len = s.context, s.context_len
 		re[i].destination_context, re[i].destination_context_len = d.context, d.context_len
 	}
-	outItems := make([]BatchItem, len(items))
-	for i := range items {
-		outItems[i].Data = items[i].CiphertextBlob
-	}
-	b := newBatchOut(outItems, blobOverhead)
 	kp, cp, err := k.acquire()
 	if err != nil {
 		return nil, err
@@ -440,16 +412,15 @@ func (k *KMS) ReEncryptBatch(destinationKeyID string, items []ReEncryptItem) ([]
 	if len(re) > 0 {
 		rep = &re[0]
 	}
-	var keep *C.trent_batch_results
-	var o C.go_trent_out
-	rc := C.go_trent_re_encrypt_batch(kp, cp, strPtr(destinationKeyID), C.size_t(len(destinationKeyID)), rep, C.size_t(len(re)),
-		bytesPtr(b.out), &b.offs[0], &b.lens[0], &b.codes[0], &keep, &o)
+	var r *C.trent_batch_results
+	var detail *C.trent_error
+	rc := C.trent_kms_re_encrypt_batch(kp, cp, strPtr(destinationKeyID), C.size_t(len(destinationKeyID)), rep, C.size_t(len(re)), &r, &detail)
 	runtime.KeepAlive(k)
 	runtime.KeepAlive(destinationKeyID)
 	runtime.KeepAlive(items)
 	runtime.KeepAlive(re)
 	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, o.err)
+		return nil, takeError(rc, detail)
 	}
-	return b.results(int(o.len), keep), nil
+	return batchResults(r, len(items))
 }

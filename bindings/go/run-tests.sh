@@ -29,7 +29,7 @@ esac
 
 step "build libtrent (release, $provider)"
 (cd "$root" && cargo build --release -p trent-ffi --quiet "${features[@]}")
-lib="$target/release/libtrent.a"
+lib="$target/release/libtrent_ffi.a"
 [[ -f $lib ]] || { echo "run-tests.sh: $lib missing" >&2; exit 1; }
 # The library's directory comes first on the link line (the package's own -L points at
 # <root>/target/release), and its hash is part of the C flags, so Go's build cache never

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -516,36 +517,77 @@ func TestClose(t *testing.T) {
 }
 
 // Close while other goroutines are calling: they finish or get ErrClosed, never a crash.
+// TestCloseUnderLoad closes an engine while goroutines call it: it waits until every
+// goroutine has made progress (round trips done), closes, and then requires that each
+// goroutine sees ErrClosed (it loops until it does), that every call begun after Close
+// returned fails with ErrClosed, and that calls in flight across Close either succeed or fail
+// with ErrClosed. No sleeps: the waits are on the goroutines' own progress.
 func TestCloseUnderLoad(t *testing.T) {
 	k, err := trent.Open(trent.AllowUnlockedMemory(true))
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := mustKey(t, k)
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
+	const goroutines, warmup = 4, 20
+	var closed atomic.Bool // set once Close has returned
+	var progressed, done sync.WaitGroup
+	var sawClosed atomic.Int32
+	ctx := map[string]string{"g": "x"}
+	for g := 0; g < goroutines; g++ {
+		progressed.Add(1)
+		done.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := 0; i < 200; i++ {
-				blob, err := k.Encrypt(id, []byte("payload"), map[string]string{"g": "x"})
-				if errors.Is(err, trent.ErrClosed) {
+			defer done.Done()
+			signalled := false
+			signal := func() {
+				if !signalled {
+					signalled = true
+					progressed.Done()
+				}
+			}
+			defer signal() // a goroutine that fails early must not block the test
+			// check classifies one call's error; it returns false when the loop must stop.
+			check := func(op string, after bool, err error) bool {
+				switch {
+				case errors.Is(err, trent.ErrClosed):
+					sawClosed.Add(1)
+					return false
+				case err != nil:
+					t.Errorf("%s: %v", op, err)
+					return false
+				case after:
+					t.Errorf("%s began after Close returned and succeeded", op)
+					return false
+				}
+				return true
+			}
+			for i := 0; ; i++ {
+				after := closed.Load()
+				blob, err := k.Encrypt(id, []byte("payload"), ctx)
+				if !check("Encrypt", after, err) {
 					return
 				}
-				if err != nil {
-					t.Errorf("Encrypt: %v", err)
+				after = closed.Load()
+				_, err = k.Decrypt(blob, ctx)
+				if !check("Decrypt", after, err) {
 					return
 				}
-				if _, err := k.Decrypt(blob, map[string]string{"g": "x"}); err != nil && !errors.Is(err, trent.ErrClosed) {
-					t.Errorf("Decrypt: %v", err)
-					return
+				if i+1 == warmup {
+					signal()
 				}
 			}
 		}()
 	}
-	time.Sleep(time.Millisecond)
+	progressed.Wait() // every goroutine has done its warm-up round trips (or failed)
 	k.Close()
-	wg.Wait()
+	closed.Store(true)
+	done.Wait()
+	if n := sawClosed.Load(); n != goroutines {
+		t.Errorf("%d of %d goroutines saw ErrClosed", n, goroutines)
+	}
+	if _, err := k.Encrypt(id, []byte("payload"), nil); !errors.Is(err, trent.ErrClosed) {
+		t.Errorf("Encrypt after Close: %v, want ErrClosed", err)
+	}
 }
 
 func TestConcurrentGoroutines(t *testing.T) {
@@ -791,4 +833,72 @@ func TestEnvelope(t *testing.T) {
 	}
 	_, err = k.EnvelopeDecrypt(sealed)
 	wantErr(t, err, trent.ErrDisabled)
+}
+
+// TestSizesFromTheLibrary: blobs are CiphertextLen bytes (the library's
+// trent_ciphertext_len), the Append variants write into a dst with that much spare capacity
+// (Decrypt: len(blob)) without reallocating or allocating, and blobs too short to hold any
+// plaintext (an output of zero bytes) are still ErrInvalidCiphertext.
+func TestSizesFromTheLibrary(t *testing.T) {
+	k := open(t)
+	id := mustKey(t, k)
+	ctx := map[string]string{"tenant": "acme"}
+	for _, n := range []int{1, 17, 4096} {
+		pt := bytes.Repeat([]byte{7}, n)
+		dst := make([]byte, 3, 3+trent.CiphertextLen(n))
+		out, err := k.EncryptAppend(dst, id, pt, ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 3+trent.CiphertextLen(n) || &out[0] != &dst[0] {
+			t.Fatalf("%d bytes: blob of %d bytes (want %d), reallocated %v", n, len(out)-3, trent.CiphertextLen(n), &out[0] != &dst[0])
+		}
+		blob := out[3:]
+		pdst := make([]byte, 2, 2+len(blob))
+		got, err := k.DecryptAppend(pdst, id, blob, ctx)
+		if err != nil || !bytes.Equal(got[2:], pt) || &got[0] != &pdst[0] {
+			t.Fatalf("%d bytes: DecryptAppend: %v", n, err)
+		}
+		re, err := k.ReEncrypt(blob, ctx, id, nil)
+		if err != nil || len(re) != len(blob) {
+			t.Fatalf("%d bytes: ReEncrypt: %v (%d bytes)", n, err, len(re))
+		}
+		if !raceEnabled && !trent.GCDebug {
+			allocs := testing.AllocsPerRun(20, func() {
+				if out, err = k.EncryptAppend(dst[:0], id, pt, ctx); err != nil {
+					t.Fatal(err)
+				}
+				if got, err = k.DecryptAppend(pdst[:0], id, out, ctx); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%d bytes: EncryptAppend and DecryptAppend with room allocate %v times", n, allocs)
+			}
+		}
+	}
+	if trent.CiphertextLen(0) <= 0 {
+		t.Fatal("no overhead")
+	}
+	_, err := k.Decrypt(nil, nil) // the engine's check of the member
+	wantErr(t, err, trent.ErrValidation)
+	for _, n := range []int{1, trent.CiphertextLen(0) - 1, trent.CiphertextLen(0)} {
+		_, err := k.Decrypt(make([]byte, n), nil)
+		wantErr(t, err, trent.ErrInvalidCiphertext)
+	}
+	dk, err := k.GenerateDataKey(id, 0, ctx)
+	if err != nil || len(dk.Plaintext) != 32 || len(dk.CiphertextBlob) != trent.CiphertextLen(32) {
+		t.Fatalf("GenerateDataKey: %v", err)
+	}
+	wrapped, err := k.GenerateDataKeyWithoutPlaintext(id, 64, ctx)
+	if err != nil || len(wrapped) != trent.CiphertextLen(64) {
+		t.Fatalf("GenerateDataKeyWithoutPlaintext: %v", err)
+	}
+	arn, err := k.CiphertextKeyArn(wrapped)
+	md, _ := k.DescribeKey(id)
+	if err != nil || arn != md.Arn {
+		t.Fatalf("CiphertextKeyArn: %q, %v; want %q", arn, err, md.Arn)
+	}
+	_, err = k.CiphertextKeyArn([]byte("not a blob"))
+	wantErr(t, err, trent.ErrInvalidCiphertext)
 }

@@ -233,7 +233,16 @@ impl fmt::Debug for HmacKey {
 }
 
 /// Fills `out` from the provider's system RNG (the OS CSPRNG), in one call whatever its length.
+///
+/// On aws-lc-rs the call holds off `fork()` ([`hold_off`](crate::secret::fork)): AWS-LC's
+/// random generator takes a process-wide read-write lock (its fork-detection state) on every
+/// call and, in a `fork()`ed child, the same lock for writing on the first call. A child forked
+/// while another thread of the parent was inside the generator would inherit the lock held for
+/// reading by a thread that does not exist there and wait forever on its first random bytes.
+/// ring's generator is a bare `getrandom` system call, with no lock to inherit.
 pub fn fill_random(out: &mut [u8]) -> Result<(), CryptoError> {
+    #[cfg(feature = "aws-lc")]
+    let _no_fork = crate::secret::fork::hold_off();
     rand::SystemRandom::new().fill(out).map_err(|_| CryptoError)
 }
 

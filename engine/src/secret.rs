@@ -741,6 +741,7 @@ pub mod fork {
                 return Err(e);
             }
             if ready == 0 {
+                let stacks = stacks_of(pid);
                 // SAFETY: `pid` is our child, not yet reaped.
                 unsafe {
                     libc::kill(pid, libc::SIGKILL);
@@ -748,7 +749,7 @@ pub mod fork {
                 }
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::TimedOut,
-                    format!("the forked child made no progress for {stall:?} and was killed"),
+                    format!("the forked child made no progress for {stall:?} and was killed; its threads:\n{stacks}"),
                 ));
             }
             match input.read(&mut buf)? {
@@ -766,6 +767,24 @@ pub mod fork {
         }
         let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
         Ok((code, output))
+    }
+
+    /// The stack of every thread of the stalled process `pid`, from gdb when it is installed
+    /// (what a hang in a forked child waits on), else a line saying why there are none.
+    #[cfg(all(unix, any(test, feature = "test-hooks")))]
+    fn stacks_of(pid: libc::pid_t) -> String {
+        let run = std::process::Command::new("gdb")
+            .args(["-p", &pid.to_string(), "-batch", "-nx", "-ex", "thread apply all bt"])
+            .stdin(std::process::Stdio::null())
+            .output();
+        match run {
+            Ok(out) => {
+                let text = String::from_utf8_lossy(&out.stdout);
+                let keep = text.len().saturating_sub(32 * 1024);
+                text[text.ceil_char_boundary(keep)..].to_owned()
+            }
+            Err(e) => format!("(no stacks: gdb could not run: {e})"),
+        }
     }
 }
 

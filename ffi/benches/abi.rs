@@ -8,15 +8,15 @@ use std::ptr::{null, null_mut};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use engine::{DecryptRequest, EncryptRequest, EncryptionContext, GenerateDataKeyRequest};
-use trent::*;
+use trent::{DecryptRequest, EncryptRequest, EncryptionContext, GenerateDataKeyRequest};
+use trent_ffi::*;
 
 struct Fixture {
     kms: *mut trent_kms,
     caller: *mut trent_caller,
     key: String,
-    engine: engine::Kms,
-    me: engine::Caller,
+    engine: trent::Kms,
+    me: trent::Caller,
 }
 
 /// Two engines with the same settings: one behind the C ABI (with its key id), one called
@@ -37,7 +37,7 @@ fn fixture() -> (Fixture, String) {
     let key = String::from_utf8(key.to_vec()).expect("key id");
     trent_buffer_free(id);
     // The same engine, for the direct calls.
-    let engine = engine::Kms::builder().allow_unlocked_memory(true).open().expect("engine");
+    let engine = trent::Kms::builder().allow_unlocked_memory(true).open().expect("engine");
     let me = engine.root_caller();
     let direct_key = engine.create_key(&me, &Default::default()).expect("key").key_metadata.key_id;
     (Fixture { kms, caller, key: direct_key, engine, me }, key)

@@ -399,68 +399,6 @@ extern "C" {
 #endif // __cplusplus
 
 /**
- * Envelope-encrypts `plaintext` under a fresh data key from GenerateDataKey on `key_id`
- * (any identifier form), with the encryption context `context` (`(NULL, 0)` for none) and
- * `chunk_size` plaintext bytes per chunk (0 for the default, 256 KiB; else 1 KiB ..= 64 MiB).
- * On success `*out` receives the envelope file (a binary `trent_buffer`).
- */
-trent_result trent_kms_envelope_encrypt(const struct trent_kms *kms,
-                                        const struct trent_caller *caller,
-                                        const char *key_id,
-                                        size_t key_id_len,
-                                        const struct trent_context_entry *context_entries,
-                                        size_t context_len,
-                                        size_t chunk_size,
-                                        const uint8_t *plaintext,
-                                        size_t plaintext_len,
-                                        struct trent_buffer **out,
-                                        struct trent_error **err);
-
-/**
- * Decrypts an envelope file: the data key is unwrapped with Decrypt (the key and context
- * come from the file's header), then every chunk is authenticated. On success `*out`
- * receives the plaintext in a buffer that is zeroed when freed (it is followed by a NUL not
- * counted in `trent_buffer_len`).
- */
-trent_result trent_kms_envelope_decrypt(const struct trent_kms *kms,
-                                        const struct trent_caller *caller,
-                                        const uint8_t *sealed,
-                                        size_t sealed_len,
-                                        struct trent_buffer **out,
-                                        struct trent_error **err);
-
-/**
- * The name of a result code: the AWS exception name for engine errors
- * (`"NotFoundException"`), a short CamelCase name otherwise (`"NullParameter"`), and
- * `"Unknown"` for a value that is no code. Static: never free it.
- */
-const char *trent_result_name(uint32_t code);
-
-/**
- * A static, one-line description of a result code (`"Unknown"` for a value that is no
- * code). Never free it. For the message of one failed call, use the `trent_error` detail.
- */
-const char *trent_result_message(uint32_t code);
-
-/**
- * The result code of a failed call's detail (`TRENT_RESULT_NULL_PARAMETER` if `err` is
- * NULL).
- */
-trent_result trent_error_code(const struct trent_error *err);
-
-/**
- * The message of a failed call's detail, as `"<name>: <engine message>"`, NUL-terminated
- * UTF-8 valid until `trent_error_free(err)`; `""` if `err` is NULL. Messages never carry
- * plaintext or key material.
- */
-const char *trent_error_message(const struct trent_error *err);
-
-/**
- * Frees an error detail; NULL is accepted.
- */
-void trent_error_free(struct trent_error *err);
-
-/**
  * The bytes of a buffer (for text buffers, followed by a NUL not counted in
  * `trent_buffer_len`), valid until `trent_buffer_free`; NULL if `buf` is NULL.
  */
@@ -492,86 +430,6 @@ size_t trent_secret_len(const struct trent_secret *secret);
  * Zeroes and frees a secret; NULL is accepted.
  */
 void trent_secret_free(struct trent_secret *secret);
-
-/**
- * The library's version, `"MAJOR.MINOR.PATCH"` (the same as `TRENT_VERSION`). Static.
- */
-const char *trent_version(void);
-
-/**
- * Opens an engine with every default: an in-memory keystore (lost when the engine is freed)
- * with a random root key, Region `us-east-1`, account `111122223333`, memory that must be
- * lockable. On success `*kms_out` receives the engine.
- */
-trent_result trent_kms_open_in_memory(struct trent_kms **kms_out, struct trent_error **err);
-
-/**
- * Opens the embedded default engine on the data directory `dir` (UTF-8, `dir_len` bytes, no
- * NUL needed): a SQLite keystore and a root key file, both created at the first open. On
- * success `*kms_out` receives the engine.
- */
-trent_result trent_kms_open_dir(const char *dir,
-                                size_t dir_len,
-                                struct trent_kms **kms_out,
-                                struct trent_error **err);
-
-/**
- * Releases an engine; NULL is accepted. Call it once, after every call using `kms` has
- * returned; the engine closes when the last `trent_kms` sharing it is freed.
- */
-void trent_kms_free(struct trent_kms *kms);
-
-/**
- * Whether the engine's key material is really in locked memory (false only when
- * `trent_kms_builder_allow_unlocked_memory` was set and locking failed); false if `kms` is
- * NULL.
- */
-bool trent_kms_memory_is_locked(const struct trent_kms *kms);
-
-/**
- * Carries out what the clock has made due now (deletes keys whose waiting period has passed,
- * rotates keys whose rotation date has come). Never needed for correctness: operations do it
- * for the keys they touch.
- */
-trent_result trent_kms_run_maintenance(const struct trent_kms *kms, struct trent_error **err);
-
-/**
- * Applies the changes other engines made to a shared keystore now, instead of at the next
- * poll.
- */
-trent_result trent_kms_refresh_now(const struct trent_kms *kms, struct trent_error **err);
-
-/**
- * Checks the keystore's integrity; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` with the finding
- * otherwise.
- */
-trent_result trent_kms_check_store_integrity(const struct trent_kms *kms, struct trent_error **err);
-
-/**
- * Waits until the audit sink has stored every event of the operations that returned before
- * this call; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` if writing the audit trail failed.
- */
-trent_result trent_kms_flush_audit(const struct trent_kms *kms, struct trent_error **err);
-
-/**
- * Rotates the root key that wraps all key material in the keystore: every version is
- * unwrapped with the current root key and wrapped with the new one (`kind`, one of
- * `trent_root_key_kind`, and its value), in one store transaction. On success
- * `*rewrapped_out`, if not NULL, receives the number of versions rewrapped. Other engines
- * sharing the keystore must be reopened with the new root key.
- */
-trent_result trent_kms_rotate_root_key(const struct trent_kms *kms,
-                                       uint32_t kind,
-                                       const uint8_t *value,
-                                       size_t value_len,
-                                       uint64_t *rewrapped_out,
-                                       struct trent_error **err);
-
-/**
- * The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`), static; `""` if `kms`
- * is NULL.
- */
-const char *trent_kms_store_backend(const struct trent_kms *kms);
 
 /**
  * A new engine builder with every default (see `trent_kms_open_in_memory`). On success
@@ -726,6 +584,78 @@ trent_result trent_kms_builder_open(struct trent_kms_builder *builder,
                                     struct trent_error **err);
 
 /**
+ * Envelope-encrypts `plaintext` under a fresh data key from GenerateDataKey on `key_id`
+ * (any identifier form), with the encryption context `context` (`(NULL, 0)` for none) and
+ * `chunk_size` plaintext bytes per chunk (0 for the default, 256 KiB; else 1 KiB ..= 64 MiB).
+ * On success `*out` receives the envelope file (a binary `trent_buffer`).
+ */
+trent_result trent_kms_envelope_encrypt(const struct trent_kms *kms,
+                                        const struct trent_caller *caller,
+                                        const char *key_id,
+                                        size_t key_id_len,
+                                        const struct trent_context_entry *context_entries,
+                                        size_t context_len,
+                                        size_t chunk_size,
+                                        const uint8_t *plaintext,
+                                        size_t plaintext_len,
+                                        struct trent_buffer **out,
+                                        struct trent_error **err);
+
+/**
+ * Decrypts an envelope file: the data key is unwrapped with Decrypt (the key and context
+ * come from the file's header), then every chunk is authenticated. On success `*out`
+ * receives the plaintext in a buffer that is zeroed when freed (it is followed by a NUL not
+ * counted in `trent_buffer_len`).
+ */
+trent_result trent_kms_envelope_decrypt(const struct trent_kms *kms,
+                                        const struct trent_caller *caller,
+                                        const uint8_t *sealed,
+                                        size_t sealed_len,
+                                        struct trent_buffer **out,
+                                        struct trent_error **err);
+
+/**
+ * The library's version, `"MAJOR.MINOR.PATCH"` (the same as `TRENT_VERSION`). Static.
+ */
+const char *trent_version(void);
+
+/**
+ * Opens an engine with every default: an in-memory keystore (lost when the engine is freed)
+ * with a random root key, Region `us-east-1`, account `111122223333`, memory that must be
+ * lockable. On success `*kms_out` receives the engine.
+ */
+trent_result trent_kms_open_in_memory(struct trent_kms **kms_out, struct trent_error **err);
+
+/**
+ * Opens the embedded default engine on the data directory `dir` (UTF-8, `dir_len` bytes, no
+ * NUL needed): a SQLite keystore and a root key file, both created at the first open. On
+ * success `*kms_out` receives the engine.
+ */
+trent_result trent_kms_open_dir(const char *dir,
+                                size_t dir_len,
+                                struct trent_kms **kms_out,
+                                struct trent_error **err);
+
+/**
+ * Releases an engine; NULL is accepted. Call it once, after every call using `kms` has
+ * returned; the engine closes when the last `trent_kms` sharing it is freed.
+ */
+void trent_kms_free(struct trent_kms *kms);
+
+/**
+ * Whether the engine's key material is really in locked memory (false only when
+ * `trent_kms_builder_allow_unlocked_memory` was set and locking failed); false if `kms` is
+ * NULL.
+ */
+bool trent_kms_memory_is_locked(const struct trent_kms *kms);
+
+/**
+ * The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`), static; `""` if `kms`
+ * is NULL.
+ */
+const char *trent_kms_store_backend(const struct trent_kms *kms);
+
+/**
  * The root principal of the engine's account (`arn:aws:iam::<account>:root`), the caller
  * single-tenant embedders use. On success `*caller_out` receives it.
  */
@@ -745,6 +675,249 @@ trent_result trent_caller_from_arn(const char *arn,
  * Frees a caller; NULL is accepted.
  */
 void trent_caller_free(struct trent_caller *caller);
+
+/**
+ * The name of a result code: the AWS exception name for engine errors
+ * (`"NotFoundException"`), a short CamelCase name otherwise (`"NullParameter"`), and
+ * `"Unknown"` for a value that is no code. Static: never free it.
+ */
+const char *trent_result_name(uint32_t code);
+
+/**
+ * A static, one-line description of a result code (`"Unknown"` for a value that is no
+ * code). Never free it. For the message of one failed call, use the `trent_error` detail.
+ */
+const char *trent_result_message(uint32_t code);
+
+/**
+ * The result code of a failed call's detail (`TRENT_RESULT_NULL_PARAMETER` if `err` is
+ * NULL).
+ */
+trent_result trent_error_code(const struct trent_error *err);
+
+/**
+ * The message of a failed call's detail, as `"<name>: <engine message>"`, NUL-terminated
+ * UTF-8 valid until `trent_error_free(err)`; `""` if `err` is NULL. Messages never carry
+ * plaintext or key material.
+ */
+const char *trent_error_message(const struct trent_error *err);
+
+/**
+ * Frees an error detail; NULL is accepted.
+ */
+void trent_error_free(struct trent_error *err);
+
+/**
+ * The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
+ * (a fixed header and tag around it), for sizing the buffers of `trent_kms_encrypt_into` and
+ * `trent_kms_re_encrypt_into` (a blob's length does not change when it is re-encrypted).
+ * Saturates at `SIZE_MAX`.
+ */
+size_t trent_ciphertext_len(size_t plaintext_len);
+
+/**
+ * The largest plaintext a ciphertext blob of `ciphertext_len` bytes can hold (exactly its
+ * plaintext's length for a Trent blob), for sizing `trent_kms_decrypt_into`'s buffer; 0 if
+ * `ciphertext_len` is too short to be a blob.
+ */
+size_t trent_plaintext_len_max(size_t ciphertext_len);
+
+/**
+ * Encrypt into the caller's memory: seals 1–4096 bytes of `plaintext` under `key_id` (id,
+ * ARN, alias name or alias ARN) with the packed encryption context `(context, context_len)`
+ * (for each pair, the key then the value, each a 4-byte little-endian byte length followed
+ * by that many UTF-8 bytes; `(NULL, 0)` for none; a malformed packing is
+ * `TRENT_RESULT_VALIDATION_EXCEPTION`), writing the ciphertext blob into
+ * `(ciphertext, ciphertext_cap)` (no allocation for the result). The blob is always
+ * `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap` is
+ * `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the blob's
+ * length (the first bytes of `ciphertext`); on failure nothing is written.
+ */
+trent_result trent_kms_encrypt_into(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const char *key_id,
+                                    size_t key_id_len,
+                                    const uint8_t *plaintext,
+                                    size_t plaintext_len,
+                                    const uint8_t *context,
+                                    size_t context_len,
+                                    uint8_t *ciphertext,
+                                    size_t ciphertext_cap,
+                                    size_t *ciphertext_len_out,
+                                    struct trent_error **err);
+
+/**
+ * Decrypt into the caller's memory: opens a ciphertext blob given the same encryption
+ * context (packed, as in `trent_kms_encrypt_into`); `key_id` (NULL for any) names the key
+ * expected to have encrypted it. The plaintext is written into `(plaintext, plaintext_cap)`,
+ * which must hold `trent_plaintext_len_max(ciphertext_len)` bytes (else
+ * `TRENT_RESULT_VALIDATION_EXCEPTION`, checked first); on success `*plaintext_len_out`
+ * receives its length. The caller owns, and should wipe, that copy; `trent_kms_decrypt`
+ * keeps the plaintext in locked memory instead. Every decryption failure is the same
+ * `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, and writes nothing.
+ */
+trent_result trent_kms_decrypt_into(const struct trent_kms *kms,
+                                    const struct trent_caller *caller,
+                                    const uint8_t *ciphertext,
+                                    size_t ciphertext_len,
+                                    const uint8_t *context,
+                                    size_t context_len,
+                                    const char *key_id,
+                                    size_t key_id_len,
+                                    uint8_t *plaintext,
+                                    size_t plaintext_cap,
+                                    size_t *plaintext_len_out,
+                                    struct trent_error **err);
+
+/**
+ * ReEncrypt into the caller's memory: decrypts a blob (with its packed `source_context`) and
+ * encrypts the plaintext under `destination_key_id` with the packed `destination_context`,
+ * inside the engine, writing the new blob into `(ciphertext_out, ciphertext_cap)`. The new
+ * blob has the old one's length (`trent_ciphertext_len(trent_plaintext_len_max(ciphertext_len))`);
+ * a smaller capacity is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
+ * `*ciphertext_len_out` receives its length.
+ */
+trent_result trent_kms_re_encrypt_into(const struct trent_kms *kms,
+                                       const struct trent_caller *caller,
+                                       const uint8_t *ciphertext,
+                                       size_t ciphertext_len,
+                                       const uint8_t *source_context,
+                                       size_t source_context_len,
+                                       const char *destination_key_id,
+                                       size_t destination_key_id_len,
+                                       const uint8_t *destination_context,
+                                       size_t destination_context_len,
+                                       uint8_t *ciphertext_out,
+                                       size_t ciphertext_cap,
+                                       size_t *ciphertext_len_out,
+                                       struct trent_error **err);
+
+/**
+ * GenerateDataKey into the caller's memory: a new data key under `key_id` of
+ * `number_of_bytes` random bytes (1–1024), or an AES-256 key (32 bytes) when
+ * `number_of_bytes` is 0, bound to the packed `context`. The plaintext data key (exactly that
+ * many bytes) is written into `(plaintext, plaintext_cap)` and the data key wrapped under the
+ * KMS key into `(ciphertext, ciphertext_cap)` (`trent_ciphertext_len` of the key's length);
+ * smaller capacities are `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
+ * `*ciphertext_len_out` receives the wrapped key's length. The caller owns, and should wipe,
+ * the plaintext copy; `trent_kms_generate_data_key` keeps it in locked memory instead.
+ */
+trent_result trent_kms_generate_data_key_into(const struct trent_kms *kms,
+                                              const struct trent_caller *caller,
+                                              const char *key_id,
+                                              size_t key_id_len,
+                                              uint32_t number_of_bytes,
+                                              const uint8_t *context,
+                                              size_t context_len,
+                                              uint8_t *plaintext,
+                                              size_t plaintext_cap,
+                                              uint8_t *ciphertext,
+                                              size_t ciphertext_cap,
+                                              size_t *ciphertext_len_out,
+                                              struct trent_error **err);
+
+/**
+ * GenerateDataKeyWithoutPlaintext into the caller's memory: like
+ * `trent_kms_generate_data_key_into`, writing only the wrapped data key.
+ */
+trent_result trent_kms_generate_data_key_without_plaintext_into(const struct trent_kms *kms,
+                                                                const struct trent_caller *caller,
+                                                                const char *key_id,
+                                                                size_t key_id_len,
+                                                                uint32_t number_of_bytes,
+                                                                const uint8_t *context,
+                                                                size_t context_len,
+                                                                uint8_t *ciphertext,
+                                                                size_t ciphertext_cap,
+                                                                size_t *ciphertext_len_out,
+                                                                struct trent_error **err);
+
+/**
+ * GenerateRandom into the caller's memory: `number_of_bytes` (1–1024) random bytes written
+ * into `(out, out_cap)`; a smaller `out_cap` is `TRENT_RESULT_VALIDATION_EXCEPTION`.
+ */
+trent_result trent_kms_generate_random_into(const struct trent_kms *kms,
+                                            const struct trent_caller *caller,
+                                            uint32_t number_of_bytes,
+                                            uint8_t *out,
+                                            size_t out_cap,
+                                            struct trent_error **err);
+
+/**
+ * Zeroes `(ptr, len)`, memory the caller owns (a plaintext an `_into` function wrote there),
+ * with writes the compiler may not remove as dead stores; `(NULL, 0)` is accepted.
+ */
+void trent_wipe(uint8_t *ptr, size_t len);
+
+/**
+ * The ARN of the key a ciphertext blob names (the KeyId of the Decrypt, Encrypt and
+ * ReEncrypt responses), read from the blob's header without decrypting it or looking the key
+ * up: writes the ARN (UTF-8, followed by a NUL when `out_cap` leaves room for one) into
+ * `(out, out_cap)` and its length into `*len_out`. A capacity too small is
+ * `TRENT_RESULT_VALIDATION_EXCEPTION` with `*len_out` set to the length needed (and nothing
+ * else written); a blob that is not Trent's is `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
+ */
+trent_result trent_kms_ciphertext_key_arn(const struct trent_kms *kms,
+                                          const uint8_t *ciphertext,
+                                          size_t ciphertext_len,
+                                          char *out,
+                                          size_t out_cap,
+                                          size_t *len_out,
+                                          struct trent_error **err);
+
+/**
+ * The ARN of the key `key_id` names (an id, ARN, alias name or alias ARN), as DescribeKey
+ * finds it (with the caller's permission to describe it; audited as DescribeKey), in the
+ * out convention of `trent_kms_ciphertext_key_arn`. A key or alias that does not exist is
+ * `TRENT_RESULT_NOT_FOUND_EXCEPTION`.
+ */
+trent_result trent_kms_key_arn(const struct trent_kms *kms,
+                               const struct trent_caller *caller,
+                               const char *key_id,
+                               size_t key_id_len,
+                               char *out,
+                               size_t out_cap,
+                               size_t *len_out,
+                               struct trent_error **err);
+
+/**
+ * Carries out what the clock has made due now (deletes keys whose waiting period has passed,
+ * rotates keys whose rotation date has come). Never needed for correctness: operations do it
+ * for the keys they touch.
+ */
+trent_result trent_kms_run_maintenance(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Applies the changes other engines made to a shared keystore now, instead of at the next
+ * poll.
+ */
+trent_result trent_kms_refresh_now(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Checks the keystore's integrity; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` with the finding
+ * otherwise.
+ */
+trent_result trent_kms_check_store_integrity(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Waits until the audit sink has stored every event of the operations that returned before
+ * this call; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` if writing the audit trail failed.
+ */
+trent_result trent_kms_flush_audit(const struct trent_kms *kms, struct trent_error **err);
+
+/**
+ * Rotates the root key that wraps all key material in the keystore: every version is
+ * unwrapped with the current root key and wrapped with the new one (`kind`, one of
+ * `trent_root_key_kind`, and its value), in one store transaction. On success
+ * `*rewrapped_out`, if not NULL, receives the number of versions rewrapped. Other engines
+ * sharing the keystore must be reopened with the new root key.
+ */
+trent_result trent_kms_rotate_root_key(const struct trent_kms *kms,
+                                       uint32_t kind,
+                                       const uint8_t *value,
+                                       size_t value_len,
+                                       uint64_t *rewrapped_out,
+                                       struct trent_error **err);
 
 /**
  * CreateKey with every option: the UTF-8 `description`, `key_spec` (`"SYMMETRIC_DEFAULT"`),
@@ -1136,32 +1309,6 @@ trent_result trent_kms_encrypt(const struct trent_kms *kms,
                                struct trent_error **err);
 
 /**
- * Encrypt into the caller's memory: like `trent_kms_encrypt`, writing the ciphertext blob
- * into `(ciphertext, ciphertext_cap)` instead of a new buffer (no allocation for the result).
- * The blob is always `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap`
- * is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the
- * blob's length (the first bytes of `ciphertext`); on failure nothing is written.
- */
-trent_result trent_kms_encrypt_into(const struct trent_kms *kms,
-                                    const struct trent_caller *caller,
-                                    const char *key_id,
-                                    size_t key_id_len,
-                                    const uint8_t *plaintext,
-                                    size_t plaintext_len,
-                                    const struct trent_context_entry *context,
-                                    size_t context_len,
-                                    uint8_t *ciphertext,
-                                    size_t ciphertext_cap,
-                                    size_t *ciphertext_len_out,
-                                    struct trent_error **err);
-
-/**
- * The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
- * (a fixed header and tag around it), for sizing `trent_kms_encrypt_into`'s buffer.
- */
-size_t trent_ciphertext_len(size_t plaintext_len);
-
-/**
  * Decrypt: opens a ciphertext blob from Encrypt, GenerateDataKey or ReEncrypt, given the
  * same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
  * it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption
@@ -1385,6 +1532,33 @@ trent_result trent_batch_results_get(const struct trent_batch_results *results,
                                      const uint8_t **data_out,
                                      size_t *data_len_out,
                                      struct trent_error **err);
+
+/**
+ * The total size of a batch's successful results, for `trent_batch_results_export`: on
+ * success `*total_out` receives the sum of their lengths (failed items count 0).
+ */
+trent_result trent_batch_results_total_len(const struct trent_batch_results *results,
+                                           size_t *total_out,
+                                           struct trent_error **err);
+
+/**
+ * Copies a whole batch's results out in one call, the fast path for bindings: every
+ * successful item's bytes (ciphertext blob or plaintext), back to back, into `(out,
+ * out_len)`; where each item ends (an offset into `out`; a failed item is empty) into
+ * `(ends, ends_len)`; and each item's code (`TRENT_RESULT_OK` or why it failed) into
+ * `(codes, codes_len)`. `out_len` must be exactly `trent_batch_results_total_len`, and
+ * `ends_len` and `codes_len` exactly `trent_batch_results_len`, else
+ * `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. A failed item's detail is had from
+ * `trent_batch_results_get`. The caller owns, and should wipe, any plaintext copied out.
+ */
+trent_result trent_batch_results_export(const struct trent_batch_results *results,
+                                        uint8_t *out,
+                                        size_t out_len,
+                                        size_t *ends,
+                                        size_t ends_len,
+                                        uint32_t *codes,
+                                        size_t codes_len,
+                                        struct trent_error **err);
 
 /**
  * Frees batch results, zeroing their plaintexts; NULL is accepted.

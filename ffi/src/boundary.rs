@@ -20,6 +20,17 @@ pub(crate) trait Castable {
     type RustType;
 }
 
+/// Declares what a handle type stands for: `castable!(trent_x: OwnershipBox<RustType>);`.
+macro_rules! castable {
+    ($handle:ident: $ownership:ident<$rust:ty>) => {
+        impl $crate::boundary::Castable for $handle {
+            type Ownership = $crate::boundary::$ownership;
+            type RustType = $rust;
+        }
+    };
+}
+pub(crate) use castable;
+
 /// The handle is a `Box<RustType>` turned into a raw pointer: one owner, freed once.
 pub(crate) struct OwnershipBox;
 
@@ -135,6 +146,21 @@ pub(crate) fn arg_out_array<'a, T>(
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<MaybeUninit<T>>(), len) })
 }
 
+/// Copies `src` into the write-only `dst` of the same length.
+pub(crate) fn write_bytes(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        d.write(*s);
+    }
+}
+
+/// Zeroes the caller's `dst` with volatile writes the compiler may not remove.
+pub(crate) fn wipe(dst: &mut [MaybeUninit<u8>]) {
+    for byte in dst.iter_mut() {
+        // SAFETY: `byte` is a valid, aligned, writable byte (it is borrowed mutably).
+        unsafe { std::ptr::write_volatile(byte.as_mut_ptr(), 0) }
+    }
+}
+
 /// Like [`arg_str`], with `NULL` meaning "absent" whatever the length.
 pub(crate) fn arg_opt_str<'a>(ptr: *const c_char, len: usize, name: &'static str) -> Result<Option<&'a str>, Failure> {
     if ptr.is_null() { Ok(None) } else { arg_str(ptr, len, name).map(Some) }
@@ -227,7 +253,7 @@ impl<T: Castable<Ownership = OwnershipBox>> ErrOut<T> {
 /// checks return `TRENT_RESULT_NULL_PARAMETER`.
 macro_rules! ffi_boundary {
     ($err:expr, $body:block) => {{
-        let err = $crate::boundary::ErrOut::<$crate::error::trent_error>::new($err);
+        let err = $crate::boundary::ErrOut::<$crate::handles::trent_error>::new($err);
         #[deny(unsafe_code)]
         let body = || -> ::std::result::Result<(), $crate::error::Failure> { $body };
         let outcome = ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(body))

@@ -8,11 +8,12 @@
 
 use std::ffi::c_char;
 
-use engine::envelope::{self, DecryptOptions, EncryptOptions, EnvelopeError};
+use trent::envelope::{self, DecryptOptions, EncryptOptions, EnvelopeError};
 
 use crate::boundary::{Out, arg_bytes, arg_str, ffi_boundary};
-use crate::error::{Failure, trent_error, trent_result};
-use crate::handles::{new_blob_buffer, new_text_buffer, trent_buffer, trent_caller, trent_kms};
+use crate::buffers::{new_blob_buffer, new_text_buffer, trent_buffer};
+use crate::error::{Failure, trent_result};
+use crate::handles::{trent_caller, trent_error, trent_kms};
 use crate::ops::{arg_context, kms_and_caller, trent_context_entry};
 
 fn failure(e: EnvelopeError) -> Failure {
@@ -28,7 +29,6 @@ fn failure(e: EnvelopeError) -> Failure {
 /// (any identifier form), with the encryption context `context` (`(NULL, 0)` for none) and
 /// `chunk_size` plaintext bytes per chunk (0 for the default, 256 KiB; else 1 KiB ..= 64 MiB).
 /// On success `*out` receives the envelope file (a binary `trent_buffer`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_envelope_encrypt(
     kms: *const trent_kms,
@@ -64,7 +64,6 @@ pub extern "C" fn trent_kms_envelope_encrypt(
 /// come from the file's header), then every chunk is authenticated. On success `*out`
 /// receives the plaintext in a buffer that is zeroed when freed (it is followed by a NUL not
 /// counted in `trent_buffer_len`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_envelope_decrypt(
     kms: *const trent_kms,
@@ -90,20 +89,16 @@ mod tests {
     use std::ptr::{null, null_mut};
 
     use super::*;
-    use crate::error::trent_error_free;
+    use crate::buffers::{trent_buffer_data, trent_buffer_free, trent_buffer_len};
     use crate::handles::{
-        trent_buffer_data, trent_buffer_free, trent_buffer_len, trent_caller_free, trent_caller_root, trent_kms_free,
-        trent_kms_open_in_memory,
+        trent_caller_free, trent_caller_root, trent_error_free, trent_kms_free, trent_kms_open_in_memory,
     };
     use crate::ops::trent_kms_create_key;
 
     fn bytes(buf: *const trent_buffer) -> Vec<u8> {
-        let (p, n) = (trent_buffer_data(buf), trent_buffer_len(buf));
-        #[allow(unsafe_code)]
-        // SAFETY: the buffer is live and holds `n` bytes at `p`.
-        unsafe {
-            std::slice::from_raw_parts(p, n).to_vec()
-        }
+        crate::boundary::arg_bytes(trent_buffer_data(buf), trent_buffer_len(buf), "buf")
+            .expect("a live buffer")
+            .to_vec()
     }
 
     #[test]
@@ -150,7 +145,7 @@ mod tests {
         let mut plain = null_mut();
         let mut err = null_mut();
         let code = trent_kms_envelope_decrypt(kms, caller, file.as_ptr(), file.len(), &mut plain, &mut err);
-        assert_eq!(code, trent_result::from_engine(&engine::Error::InvalidCiphertext));
+        assert_eq!(code, trent_result::from_engine(&trent::Error::InvalidCiphertext));
         assert!(plain.is_null());
         assert!(!err.is_null());
         trent_error_free(err);

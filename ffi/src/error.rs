@@ -1,11 +1,9 @@
 //! Result codes, their names and messages, and the optional per-call error detail.
 
-use std::ffi::{CString, c_char};
+use std::ffi::CString;
 
-use engine::Error;
-use engine::OpenError;
-
-use crate::boundary::{Castable, OwnershipBox, arg_ref, ffi_boundary_infallible, free_box};
+use trent::Error;
+use trent::OpenError;
 
 /// The result of every fallible call.
 ///
@@ -297,65 +295,6 @@ impl From<OpenError> for Failure {
 /// The detail of one failed call: its code and a message (`trent_error`).
 #[derive(Debug)]
 pub struct ErrorDetail {
-    code: trent_result,
-    message: CString,
-}
-
-/// The detail of one failed call, handed out through the optional `trent_error **err`
-/// parameter every fallible function takes last. Free it with `trent_error_free`.
-#[allow(non_camel_case_types)]
-pub struct trent_error {
-    _private: [u8; 0],
-}
-
-impl Castable for trent_error {
-    type Ownership = OwnershipBox;
-    type RustType = ErrorDetail;
-}
-
-/// The name of a result code: the AWS exception name for engine errors
-/// (`"NotFoundException"`), a short CamelCase name otherwise (`"NullParameter"`), and
-/// `"Unknown"` for a value that is no code. Static: never free it.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_result_name(code: u32) -> *const c_char {
-    ffi_boundary_infallible!(c"Unknown".as_ptr(), {
-        trent_result::from_u32(code).map_or(c"Unknown", trent_result::name).as_ptr()
-    })
-}
-
-/// A static, one-line description of a result code (`"Unknown"` for a value that is no
-/// code). Never free it. For the message of one failed call, use the `trent_error` detail.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_result_message(code: u32) -> *const c_char {
-    ffi_boundary_infallible!(c"Unknown".as_ptr(), {
-        trent_result::from_u32(code).map_or(c"Unknown", trent_result::message).as_ptr()
-    })
-}
-
-/// The result code of a failed call's detail (`TRENT_RESULT_NULL_PARAMETER` if `err` is
-/// NULL).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_error_code(err: *const trent_error) -> trent_result {
-    ffi_boundary_infallible!(trent_result::Panic, {
-        arg_ref(err, "err").map_or(trent_result::NullParameter, |e| e.code)
-    })
-}
-
-/// The message of a failed call's detail, as `"<name>: <engine message>"`, NUL-terminated
-/// UTF-8 valid until `trent_error_free(err)`; `""` if `err` is NULL. Messages never carry
-/// plaintext or key material.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_error_message(err: *const trent_error) -> *const c_char {
-    ffi_boundary_infallible!(c"".as_ptr(), { arg_ref(err, "err").map_or(c"".as_ptr(), |e| e.message.as_ptr()) })
-}
-
-/// Frees an error detail; NULL is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_error_free(err: *mut trent_error) {
-    ffi_boundary_infallible!((), { free_box(err) })
+    pub(crate) code: trent_result,
+    pub(crate) message: CString,
 }

@@ -4,18 +4,18 @@
 use std::ffi::c_char;
 use std::ptr::null;
 
-use engine::key::{KeySpec, KeyUsage, Tag};
-use engine::{
+use trent::key::{KeySpec, KeyUsage, Tag};
+use trent::{
     CreateKeyRequest, KeyIdRequest, KeyMetadata, ListAliasesRequest, ListKeyRotationsRequest, ListKeysRequest,
     ListResourceTagsRequest, TagResourceRequest, UntagResourceRequest,
 };
 
 use crate::boundary::{
-    Castable, Out, OutValue, OwnershipBox, arg_array, arg_opt_str, arg_ref, arg_str, ffi_boundary,
-    ffi_boundary_infallible, free_box, to_boxed_mut_ptr,
+    Out, OutValue, arg_array, arg_opt_str, arg_ref, arg_str, castable, ffi_boundary, ffi_boundary_infallible, free_box,
+    to_boxed_mut_ptr,
 };
-use crate::error::{Failure, trent_error, trent_result};
-use crate::handles::{trent_caller, trent_kms};
+use crate::error::{Failure, trent_result};
+use crate::handles::{trent_caller, trent_error, trent_kms};
 use crate::ops::kms_and_caller;
 
 /// A UTF-8 string as `(pointer, length)`. As an argument, `data` needs no NUL. As a result,
@@ -93,7 +93,7 @@ fn arg_enum<T: Copy>(
     let Some(value) = value else { return Ok(None) };
     let parsed = parse(value).ok_or_else(|| {
         let names: Vec<&str> = all.iter().map(|v| name(*v)).collect();
-        Failure::from(engine::Error::Validation(format!(
+        Failure::from(trent::Error::Validation(format!(
             "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: Member must \
              satisfy enum value set: [{}]",
             names.join(", ")
@@ -155,18 +155,20 @@ impl From<&KeyMetadata> for KeyMetadataView {
     }
 }
 
-impl Castable for trent_key_metadata {
-    type Ownership = OwnershipBox;
-    type RustType = KeyMetadataView;
-}
+castable!(trent_key_metadata: OwnershipBox<KeyMetadataView>);
 
 fn new_metadata(m: &KeyMetadata) -> *mut trent_key_metadata {
     to_boxed_mut_ptr::<trent_key_metadata>(KeyMetadataView::from(m))
 }
 
 /// Reads one field of a metadata handle; the default for NULL.
-fn md<T>(metadata: *const trent_key_metadata, default: T, field: impl FnOnce(&KeyMetadataView) -> T) -> T {
-    arg_ref(metadata, "metadata").map_or(default, field)
+fn md<T: Copy>(metadata: *const trent_key_metadata, default: T, field: impl FnOnce(&KeyMetadataView) -> T) -> T {
+    ffi_boundary_infallible!(default, { arg_ref(metadata, "metadata").map_or(default, field) })
+}
+
+/// [`md`] for a text field: `{NULL, 0}` when `metadata` is NULL.
+fn md_str(metadata: *const trent_key_metadata, field: impl FnOnce(&KeyMetadataView) -> trent_str) -> trent_str {
+    md(metadata, trent_str::ABSENT, field)
 }
 
 /// CreateKey with every option: the UTF-8 `description`, `key_spec` (`"SYMMETRIC_DEFAULT"`),
@@ -176,7 +178,6 @@ fn md<T>(metadata: *const trent_key_metadata, default: T, field: impl FnOnce(&Ke
 /// receives the new key's metadata. A spec or usage that is not a wire name is
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`; one the engine does not offer yet is
 /// `TRENT_RESULT_UNSUPPORTED_OPERATION_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_create_key_with_options(
     kms: *const trent_kms,
@@ -222,7 +223,6 @@ pub extern "C" fn trent_kms_create_key_with_options(
 
 /// DescribeKey: the metadata of `key_id` (id, ARN, alias name or alias ARN), in
 /// `*metadata_out` on success.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_describe_key(
     kms: *const trent_kms,
@@ -244,123 +244,105 @@ pub extern "C" fn trent_kms_describe_key(
 
 /// The key id (`1234abcd-…`, `mrk-…` for a multi-Region key); `{NULL, 0}` if `metadata`
 /// is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_id(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_id.as_c()) })
+    md_str(metadata, |m| m.key_id.as_c())
 }
 
 /// The key ARN (`arn:aws:kms:<region>:<account>:key/<id>`); `{NULL, 0}` if `metadata` is
 /// NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_arn(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.arn.as_c()) })
+    md_str(metadata, |m| m.arn.as_c())
 }
 
 /// The account that owns the key; `{NULL, 0}` if `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_aws_account_id(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.aws_account_id.as_c()) })
+    md_str(metadata, |m| m.aws_account_id.as_c())
 }
 
 /// The description (empty when none was given); `{NULL, 0}` if `metadata` is NULL. May
 /// contain NUL characters: use `len`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_description(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.description.as_c()) })
+    md_str(metadata, |m| m.description.as_c())
 }
 
 /// The key state, as AWS names it: `"Enabled"`, `"Disabled"`, `"PendingDeletion"`, …;
 /// `{NULL, 0}` if `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_state(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_state.as_c()) })
+    md_str(metadata, |m| m.key_state.as_c())
 }
 
 /// The key spec (`"SYMMETRIC_DEFAULT"`, …); `{NULL, 0}` if `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_spec(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_spec.as_c()) })
+    md_str(metadata, |m| m.key_spec.as_c())
 }
 
 /// The key usage (`"ENCRYPT_DECRYPT"`, …); `{NULL, 0}` if `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_usage(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_usage.as_c()) })
+    md_str(metadata, |m| m.key_usage.as_c())
 }
 
 /// Where the key material came from (`"AWS_KMS"`); `{NULL, 0}` if `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_origin(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.origin.as_c()) })
+    md_str(metadata, |m| m.origin.as_c())
 }
 
 /// `"CUSTOMER"` for keys callers made, `"AWS"` for service-managed keys; `{NULL, 0}` if
 /// `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_manager(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, { md(metadata, trent_str::ABSENT, |m| m.key_manager.as_c()) })
+    md_str(metadata, |m| m.key_manager.as_c())
 }
 
 /// The id of the key material new ciphertexts use; `{NULL, 0}` when the key has none to
 /// show (or `metadata` is NULL).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_current_key_material_id(metadata: *const trent_key_metadata) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, {
-        md(metadata, trent_str::ABSENT, |m| opt_c(m.current_key_material_id.as_ref()))
-    })
+    md_str(metadata, |m| opt_c(m.current_key_material_id.as_ref()))
 }
 
 /// Whether the key is enabled (state `Enabled`); false if `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_enabled(metadata: *const trent_key_metadata) -> bool {
-    ffi_boundary_infallible!(false, { md(metadata, false, |m| m.enabled) })
+    md(metadata, false, |m| m.enabled)
 }
 
 /// Whether the key is a multi-Region key; false if `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_multi_region(metadata: *const trent_key_metadata) -> bool {
-    ffi_boundary_infallible!(false, { md(metadata, false, |m| m.multi_region) })
+    md(metadata, false, |m| m.multi_region)
 }
 
 /// When the key was created, in milliseconds since the Unix epoch; 0 if `metadata` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_creation_date(metadata: *const trent_key_metadata) -> i64 {
-    ffi_boundary_infallible!(0, { md(metadata, 0, |m| m.creation_date) })
+    md(metadata, 0, |m| m.creation_date)
 }
 
 /// When a key `PendingDeletion` will be deleted, in milliseconds since the Unix epoch; 0 when
 /// no deletion is scheduled (or `metadata` is NULL).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_deletion_date(metadata: *const trent_key_metadata) -> i64 {
-    ffi_boundary_infallible!(0, { md(metadata, 0, |m| m.deletion_date) })
+    md(metadata, 0, |m| m.deletion_date)
 }
 
 /// The waiting period, in days, of a multi-Region primary key in state
 /// `PendingReplicaDeletion`; 0 in every other state (a key `PendingDeletion` has its
 /// `trent_key_metadata_deletion_date`), or if `metadata` is NULL. As AWS's
 /// `PendingDeletionWindowInDays`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_pending_deletion_window_in_days(metadata: *const trent_key_metadata) -> u32 {
-    ffi_boundary_infallible!(0, { md(metadata, 0, |m| m.pending_deletion_window_in_days) })
+    md(metadata, 0, |m| m.pending_deletion_window_in_days)
 }
 
 /// Frees key metadata; NULL is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_free(metadata: *mut trent_key_metadata) {
     ffi_boundary_infallible!((), { free_box(metadata) })
@@ -386,10 +368,7 @@ pub struct List {
     next_marker: Option<Text>,
 }
 
-impl Castable for trent_list {
-    type Ownership = OwnershipBox;
-    type RustType = List;
-}
+castable!(trent_list: OwnershipBox<List>);
 
 impl List {
     /// Hands a page of `items` to C, each made a row by `row`.
@@ -421,7 +400,6 @@ fn paging(limit: u32, marker: *const c_char, marker_len: usize) -> Result<(Optio
 /// ListKeys: one page of the keys in the account and region. Fields `KeyId`, `KeyArn`.
 /// `limit` is the page size (1–1000, 0 for the default 100); `marker` is `(NULL, 0)` for the
 /// first page, else the previous page's `trent_list_next_marker`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_list_keys(
     kms: *const trent_kms,
@@ -447,7 +425,6 @@ pub extern "C" fn trent_kms_list_keys(
 /// ListAliases: one page of the aliases, of all keys or, when `key_id` is not `(NULL, 0)`,
 /// of that key. Fields `AliasName`, `AliasArn`, `TargetKeyId`, `CreationDate`,
 /// `LastUpdatedDate`. Paging as in `trent_kms_list_keys`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_list_aliases(
     kms: *const trent_kms,
@@ -483,7 +460,6 @@ pub extern "C" fn trent_kms_list_aliases(
 
 /// ListResourceTags: one page of the tags of `key_id`. Fields `TagKey`, `TagValue`. Paging
 /// as in `trent_kms_list_keys` (`limit` 1–50, default 50).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_list_resource_tags(
     kms: *const trent_kms,
@@ -513,7 +489,6 @@ pub extern "C" fn trent_kms_list_resource_tags(
 /// ListKeyRotations: one page of the rotations of `key_id`, oldest first. Fields `KeyId`,
 /// `KeyMaterialId`, `KeyMaterialState`, `RotationDate`, `RotationType` (`"AUTOMATIC"` or
 /// `"ON_DEMAND"`). Paging as in `trent_kms_list_keys`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_list_key_rotations(
     kms: *const trent_kms,
@@ -548,7 +523,6 @@ pub extern "C" fn trent_kms_list_key_rotations(
 }
 
 /// The number of rows of a listing page; 0 if `list` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_list_len(list: *const trent_list) -> usize {
     ffi_boundary_infallible!(0, { arg_ref(list, "list").map_or(0, |l| l.rows.len()) })
@@ -558,7 +532,6 @@ pub extern "C" fn trent_list_len(list: *const trent_list) -> usize {
 /// `*value_out` receives it, valid until `trent_list_free`, or `{NULL, 0}` when the row has
 /// no such value (an optional member). `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `row` is past the
 /// end; `TRENT_RESULT_INVALID_ARGUMENT` if the listing has no field of that name.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_list_get(
     list: *const trent_list,
@@ -588,7 +561,6 @@ pub extern "C" fn trent_list_get(
 
 /// The marker of the next page (pass it to the same listing function), or `{NULL, 0}` when
 /// this is the last page (or `list` is NULL).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_list_next_marker(list: *const trent_list) -> trent_str {
     ffi_boundary_infallible!(trent_str::ABSENT, {
@@ -597,7 +569,6 @@ pub extern "C" fn trent_list_next_marker(list: *const trent_list) -> trent_str {
 }
 
 /// Frees a listing page; NULL is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_list_free(list: *mut trent_list) {
     ffi_boundary_infallible!((), { free_box(list) })
@@ -608,7 +579,6 @@ pub extern "C" fn trent_list_free(list: *mut trent_list) {
 
 /// TagResource: adds `tags` (`tags_len` entries) to `key_id`, replacing the values of tags
 /// it already has. At most 50 tags per key.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_tag_resource(
     kms: *const trent_kms,
@@ -630,7 +600,6 @@ pub extern "C" fn trent_kms_tag_resource(
 
 /// UntagResource: removes the tags named by `tag_keys` (`tag_keys_len` strings) from
 /// `key_id`; names it does not have are ignored.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_untag_resource(
     kms: *const trent_kms,
@@ -656,7 +625,6 @@ pub extern "C" fn trent_kms_untag_resource(
 /// GetKeyRotationStatus: on success `*enabled_out` receives whether automatic rotation is on,
 /// `*rotation_period_in_days_out` its period (0 when off) and `*next_rotation_date_out` the
 /// next automatic rotation in milliseconds since the Unix epoch (0 when none is due).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_get_key_rotation_status(
     kms: *const trent_kms,

@@ -2,9 +2,8 @@
 //! the JSON dispatcher.
 
 use std::ffi::c_char;
-use std::mem::MaybeUninit;
 
-use engine::{
+use trent::{
     AliasRequest, CreateKeyRequest, DataKey, DecryptBatchRequest, DecryptItem, DecryptRequest, DeleteAliasRequest,
     EnableKeyRotationRequest, EncryptBatchRequest, EncryptItem, EncryptionContext, GenerateDataKeyRequest,
     GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptBatchRequest, ReEncryptItem,
@@ -12,13 +11,12 @@ use engine::{
 };
 
 use crate::boundary::{
-    Castable, Out, OutValue, OwnershipBox, arg_array, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str,
-    ffi_boundary, ffi_boundary_infallible, free_box, to_boxed_mut_ptr,
+    Castable, Out, OutValue, arg_array, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str, castable,
+    ffi_boundary, ffi_boundary_infallible, free_box, to_boxed_mut_ptr, write_bytes,
 };
-use crate::error::{Failure, trent_error, trent_result};
-use crate::handles::{
-    new_blob_buffer, new_secret, new_text_buffer, trent_buffer, trent_caller, trent_kms, trent_secret,
-};
+use crate::buffers::{new_blob_buffer, new_secret, new_text_buffer, trent_buffer, trent_secret};
+use crate::error::{Failure, trent_result};
+use crate::handles::{trent_caller, trent_error, trent_kms};
 
 /// One pair of an encryption context: UTF-8 key and value as `(pointer, length)`, no NUL
 /// needed. An array of these (`(NULL, 0)` for none) is bound to a ciphertext as additional
@@ -63,28 +61,24 @@ pub(crate) fn kms_and_caller<'a>(
 }
 
 /// `KeySpec = AES_256` when `number_of_bytes` is 0, else `NumberOfBytes`.
-fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<engine::key::DataKeySpec>) {
-    if number_of_bytes == 0 { (None, Some(engine::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
+fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<trent::key::DataKeySpec>) {
+    if number_of_bytes == 0 { (None, Some(trent::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
 }
 
 /// The GenerateDataKey request of the data-key functions' arguments.
-fn data_key_request(
-    key_id: *const c_char,
-    key_id_len: usize,
+pub(crate) fn data_key_request(
+    key_id: &str,
     number_of_bytes: u32,
-    context: *const trent_context_entry,
-    context_len: usize,
-) -> Result<GenerateDataKeyRequest, Failure> {
-    let key_id = arg_str(key_id, key_id_len, "key_id")?;
-    let encryption_context = arg_context(context, context_len, "context")?;
+    encryption_context: EncryptionContext,
+) -> GenerateDataKeyRequest {
     let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
-    Ok(GenerateDataKeyRequest {
+    GenerateDataKeyRequest {
         key_id: key_id.to_owned(),
         encryption_context,
         number_of_bytes,
         key_spec,
         ..Default::default()
-    })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +87,6 @@ fn data_key_request(
 /// CreateKey: a new symmetric encryption key (`SYMMETRIC_DEFAULT`) with the UTF-8
 /// `description` (`(NULL, 0)` for none). On success `*key_id_out` receives the new key's id
 /// (a NUL-terminated text buffer).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_create_key(
     kms: *const trent_kms,
@@ -114,13 +107,13 @@ pub extern "C" fn trent_kms_create_key(
     })
 }
 
-/// Runs a key-id-only operation.
+/// Runs an operation on one key identifier (with any other argument the closure holds).
 fn key_op(
     kms: *const trent_kms,
     caller: *const trent_caller,
     key_id: *const c_char,
     key_id_len: usize,
-    op: impl FnOnce(&Kms, &engine::Caller, &KeyIdRequest) -> engine::Result<()>,
+    op: impl FnOnce(&Kms, &trent::Caller, &KeyIdRequest) -> trent::Result<()>,
 ) -> Result<(), Failure> {
     let (kms, caller) = kms_and_caller(kms, caller)?;
     let key_id = arg_str(key_id, key_id_len, "key_id")?;
@@ -129,7 +122,6 @@ fn key_op(
 }
 
 /// EnableKey: `key_id` (id or ARN) becomes `Enabled`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_enable_key(
     kms: *const trent_kms,
@@ -143,7 +135,6 @@ pub extern "C" fn trent_kms_enable_key(
 
 /// DisableKey: `key_id` (id or ARN) becomes `Disabled`; cryptographic operations with it fail
 /// with `TRENT_RESULT_DISABLED_EXCEPTION` until it is enabled again.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_disable_key(
     kms: *const trent_kms,
@@ -157,7 +148,6 @@ pub extern "C" fn trent_kms_disable_key(
 
 /// ScheduleKeyDeletion: `key_id` becomes `PendingDeletion` and is deleted after
 /// `pending_window_in_days` days (7–30; 0 means the default, 30).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_schedule_key_deletion(
     kms: *const trent_kms,
@@ -167,20 +157,16 @@ pub extern "C" fn trent_kms_schedule_key_deletion(
     pending_window_in_days: u32,
     err: *mut *mut trent_error,
 ) -> trent_result {
+    let days = (pending_window_in_days != 0).then_some(pending_window_in_days);
     ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let req = ScheduleKeyDeletionRequest {
-            key_id: key_id.to_owned(),
-            pending_window_in_days: (pending_window_in_days != 0).then_some(pending_window_in_days),
-        };
-        kms.schedule_key_deletion(caller, &req)?;
-        Ok(())
+        key_op(kms, caller, key_id, key_id_len, |k, c, r| {
+            let req = ScheduleKeyDeletionRequest { key_id: r.key_id.clone(), pending_window_in_days: days };
+            k.schedule_key_deletion(c, &req).map(drop)
+        })
     })
 }
 
 /// CancelKeyDeletion: a key `PendingDeletion` becomes `Disabled`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_cancel_key_deletion(
     kms: *const trent_kms,
@@ -193,7 +179,6 @@ pub extern "C" fn trent_kms_cancel_key_deletion(
 }
 
 /// RotateKeyOnDemand: new key material for `key_id` now; older ciphertexts still decrypt.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_rotate_key_on_demand(
     kms: *const trent_kms,
@@ -206,7 +191,6 @@ pub extern "C" fn trent_kms_rotate_key_on_demand(
 }
 
 /// UpdateKeyDescription: sets the UTF-8 description of `key_id` (up to 8192 characters).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_update_key_description(
     kms: *const trent_kms,
@@ -229,7 +213,6 @@ pub extern "C" fn trent_kms_update_key_description(
 
 /// EnableKeyRotation: automatic rotation of `key_id` every `rotation_period_in_days` days
 /// (90–2560; 0 means the default, 365).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_enable_key_rotation(
     kms: *const trent_kms,
@@ -239,20 +222,16 @@ pub extern "C" fn trent_kms_enable_key_rotation(
     rotation_period_in_days: u32,
     err: *mut *mut trent_error,
 ) -> trent_result {
+    let days = (rotation_period_in_days != 0).then_some(rotation_period_in_days);
     ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let req = EnableKeyRotationRequest {
-            key_id: key_id.to_owned(),
-            rotation_period_in_days: (rotation_period_in_days != 0).then_some(rotation_period_in_days),
-        };
-        kms.enable_key_rotation(caller, &req)?;
-        Ok(())
+        key_op(kms, caller, key_id, key_id_len, |k, c, r| {
+            let req = EnableKeyRotationRequest { key_id: r.key_id.clone(), rotation_period_in_days: days };
+            k.enable_key_rotation(c, &req)
+        })
     })
 }
 
 /// DisableKeyRotation: turns automatic rotation of `key_id` off.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_disable_key_rotation(
     kms: *const trent_kms,
@@ -269,7 +248,6 @@ pub extern "C" fn trent_kms_disable_key_rotation(
 
 /// CreateAlias: `alias_name` (`alias/…`) names `target_key_id` (id or ARN).
 /// `TRENT_RESULT_ALREADY_EXISTS_EXCEPTION` if the alias exists.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_create_alias(
     kms: *const trent_kms,
@@ -290,7 +268,6 @@ pub extern "C" fn trent_kms_create_alias(
 }
 
 /// UpdateAlias: points the existing `alias_name` at `target_key_id`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_update_alias(
     kms: *const trent_kms,
@@ -311,7 +288,6 @@ pub extern "C" fn trent_kms_update_alias(
 }
 
 /// DeleteAlias: removes `alias_name` (the key stays).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_delete_alias(
     kms: *const trent_kms,
@@ -334,7 +310,6 @@ pub extern "C" fn trent_kms_delete_alias(
 /// Encrypt: seals 1–4096 bytes of `plaintext` under `key_id` (id, ARN, alias name or alias
 /// ARN) with the encryption context `context` (`context_len` entries; `(NULL, 0)` for none).
 /// On success `*ciphertext_out` receives the ciphertext blob.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt(
     kms: *const trent_kms,
@@ -361,53 +336,10 @@ pub extern "C" fn trent_kms_encrypt(
     })
 }
 
-/// Encrypt into the caller's memory: like `trent_kms_encrypt`, writing the ciphertext blob
-/// into `(ciphertext, ciphertext_cap)` instead of a new buffer (no allocation for the result).
-/// The blob is always `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap`
-/// is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the
-/// blob's length (the first bytes of `ciphertext`); on failure nothing is written.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_kms_encrypt_into(
-    kms: *const trent_kms,
-    caller: *const trent_caller,
-    key_id: *const c_char,
-    key_id_len: usize,
-    plaintext: *const u8,
-    plaintext_len: usize,
-    context: *const trent_context_entry,
-    context_len: usize,
-    ciphertext: *mut u8,
-    ciphertext_cap: usize,
-    ciphertext_len_out: *mut usize,
-    err: *mut *mut trent_error,
-) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
-        let ctx = arg_context(context, context_len, "context")?;
-        let len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let out = arg_out_array(ciphertext, ciphertext_cap, "ciphertext")?;
-        let len = kms.encrypt_into(caller, key_id, plaintext, &ctx, out)?;
-        len_out.write(len);
-        Ok(())
-    })
-}
-
-/// The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
-/// (a fixed header and tag around it), for sizing `trent_kms_encrypt_into`'s buffer.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
-#[unsafe(no_mangle)]
-pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
-    ffi_boundary_infallible!(0, { engine::ciphertext_len(plaintext_len) })
-}
-
 /// Decrypt: opens a ciphertext blob from Encrypt, GenerateDataKey or ReEncrypt, given the
 /// same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
 /// it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption
 /// failure is the same `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt(
     kms: *const trent_kms,
@@ -438,7 +370,6 @@ pub extern "C" fn trent_kms_decrypt(
 /// ReEncrypt: decrypts a blob (with its `source_context`) and encrypts the plaintext under
 /// `destination_key_id` with `destination_context`, inside the engine. On success
 /// `*ciphertext_out` receives the new blob.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt(
     kms: *const trent_kms,
@@ -478,7 +409,6 @@ pub extern "C" fn trent_kms_re_encrypt(
 /// an AES-256 key (32 bytes) when `number_of_bytes` is 0. On success `*plaintext_out` receives
 /// the data key in locked memory and `*ciphertext_out` the data key wrapped under the KMS key
 /// (keep only the wrapped key; Decrypt unwraps it).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key(
     kms: *const trent_kms,
@@ -494,7 +424,9 @@ pub extern "C" fn trent_kms_generate_data_key(
 ) -> trent_result {
     ffi_boundary!(err, {
         let (kms, caller) = kms_and_caller(kms, caller)?;
-        let req = data_key_request(key_id, key_id_len, number_of_bytes, context, context_len)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let req = data_key_request(key_id, number_of_bytes, ctx);
         let plaintext_out = Out::new(plaintext_out, "plaintext_out")?;
         let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
         let resp = kms.generate_data_key(caller, &req)?;
@@ -506,7 +438,6 @@ pub extern "C" fn trent_kms_generate_data_key(
 
 /// GenerateDataKeyWithoutPlaintext: like `trent_kms_generate_data_key`, returning only the
 /// wrapped data key in `*ciphertext_out`.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
     kms: *const trent_kms,
@@ -521,7 +452,9 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
 ) -> trent_result {
     ffi_boundary!(err, {
         let (kms, caller) = kms_and_caller(kms, caller)?;
-        let req = data_key_request(key_id, key_id_len, number_of_bytes, context, context_len)?;
+        let key_id = arg_str(key_id, key_id_len, "key_id")?;
+        let ctx = arg_context(context, context_len, "context")?;
+        let req = data_key_request(key_id, number_of_bytes, ctx);
         let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
         let resp = kms.generate_data_key_without_plaintext(caller, &req)?;
         ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob));
@@ -530,7 +463,6 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
 }
 
 /// GenerateRandom: `number_of_bytes` (1–1024) random bytes, in `*random_out` on success.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_random(
     kms: *const trent_kms,
@@ -563,7 +495,7 @@ pub struct trent_data_keys {
 /// The Rust side of `trent_data_keys`.
 #[derive(Debug)]
 pub struct DataKeys {
-    items: Vec<engine::Result<DataKey>>,
+    items: Vec<trent::Result<DataKey>>,
 }
 
 impl DataKeys {
@@ -576,16 +508,12 @@ impl DataKeys {
     }
 }
 
-impl Castable for trent_data_keys {
-    type Ownership = OwnershipBox;
-    type RustType = DataKeys;
-}
+castable!(trent_data_keys: OwnershipBox<DataKeys>);
 
 /// GenerateDataKey `count` times under one key in one call, spread over the engine's thread
 /// pool: the fast path for many data keys. Sizes as in `trent_kms_generate_data_key`. Fails as
 /// a whole when the key cannot be used; otherwise `*data_keys_out` receives the batch, and
 /// each item succeeds or fails on its own (`trent_data_keys_get`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_keys(
     kms: *const trent_kms,
@@ -619,8 +547,18 @@ pub extern "C" fn trent_kms_generate_data_keys(
     })
 }
 
+/// Item `index` of a batch: its output, or its error (`INDEX_OUT_OF_RANGE` past the end).
+fn batch_item<T>(items: &[trent::Result<T>], index: usize) -> Result<&T, Failure> {
+    let item = items.get(index).ok_or_else(|| {
+        Failure::new(
+            trent_result::IndexOutOfRange,
+            format!("index {index} is past the end of a batch of {}", items.len()),
+        )
+    })?;
+    item.as_ref().map_err(|e| Failure::from(e.clone()))
+}
+
 /// The number of data keys in a batch; 0 if `data_keys` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_len(data_keys: *const trent_data_keys) -> usize {
     ffi_boundary_infallible!(0, { arg_ref(data_keys, "data_keys").map_or(0, |d| d.items.len()) })
@@ -630,7 +568,6 @@ pub extern "C" fn trent_data_keys_len(data_keys: *const trent_data_keys) -> usiz
 /// batch (valid until `trent_data_keys_free`) and their lengths; if the item failed, its code
 /// is returned (and its detail in `*err`), and nothing is written.
 /// `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_get(
     data_keys: *const trent_data_keys,
@@ -647,13 +584,7 @@ pub extern "C" fn trent_data_keys_get(
         let plaintext_len_out = OutValue::new(plaintext_len_out, "plaintext_len_out")?;
         let ciphertext_out = OutValue::new(ciphertext_out, "ciphertext_out")?;
         let ciphertext_len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let item = batch.items.get(index).ok_or_else(|| {
-            Failure::new(
-                trent_result::IndexOutOfRange,
-                format!("index {index} is past the end of a batch of {}", batch.items.len()),
-            )
-        })?;
-        let key = item.as_ref().map_err(|e| Failure::from(e.clone()))?;
+        let key = batch_item(&batch.items, index)?;
         let plaintext = key.plaintext.expose_secret();
         plaintext_out.write(plaintext.as_ptr());
         plaintext_len_out.write(plaintext.len());
@@ -663,18 +594,10 @@ pub extern "C" fn trent_data_keys_get(
     })
 }
 
-/// Copies `src` into the write-only `dst` of the same length.
-fn write_bytes(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        d.write(*s);
-    }
-}
-
 /// The total sizes of a batch's data keys, for `trent_data_keys_export`: on success
 /// `*plaintexts_len_out` receives the sum of the plaintext lengths and `*ciphertexts_len_out`
 /// the sum of the wrapped keys' lengths. If an item failed, its code is returned (and its
 /// detail in `*err`), and nothing is written.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_total_len(
     data_keys: *const trent_data_keys,
@@ -702,7 +625,6 @@ pub extern "C" fn trent_data_keys_total_len(
 /// be exactly those of `trent_data_keys_total_len` and `trent_data_keys_len`, else
 /// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. If an item failed, its code is
 /// returned and nothing is written. The caller owns, and should zero, the plaintext copy.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_export(
     data_keys: *const trent_data_keys,
@@ -749,7 +671,6 @@ pub extern "C" fn trent_data_keys_export(
 }
 
 /// Frees a batch, zeroing its plaintext data keys; NULL is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_free(data_keys: *mut trent_data_keys) {
     ffi_boundary_infallible!((), { free_box(data_keys) })
@@ -767,7 +688,6 @@ pub extern "C" fn trent_data_keys_free(data_keys: *mut trent_data_keys) {
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`, an unknown operation
 /// `TRENT_RESULT_UNSUPPORTED_OPERATION_EXCEPTION`. Responses of Decrypt, GenerateDataKey,
 /// GenerateRandom and the batches hold plaintext (base64): `trent_buffer_free` wipes them.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_call_json(
     kms: *const trent_kms,
@@ -821,19 +741,16 @@ pub struct trent_batch_results {
 #[derive(Debug)]
 enum BatchOutput {
     Blob(Vec<u8>),
-    Secret(engine::SecretBytes),
+    Secret(trent::SecretBytes),
 }
 
 /// The Rust side of `trent_batch_results`.
 #[derive(Debug)]
 pub struct BatchResults {
-    items: Vec<engine::Result<BatchOutput>>,
+    items: Vec<trent::Result<BatchOutput>>,
 }
 
-impl Castable for trent_batch_results {
-    type Ownership = OwnershipBox;
-    type RustType = BatchResults;
-}
+castable!(trent_batch_results: OwnershipBox<BatchResults>);
 
 /// Reads the batch items argument.
 fn arg_items<'a>(
@@ -855,7 +772,6 @@ fn arg_items<'a>(
 /// thread pool: `items_len` items (at most 2^20), each with its plaintext and context. Fails as a
 /// whole when the key cannot be used; otherwise `*results_out` receives one ciphertext blob or
 /// error per item (`trent_batch_results_get`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt_batch(
     kms: *const trent_kms,
@@ -891,7 +807,6 @@ pub extern "C" fn trent_kms_encrypt_batch(
 /// Decrypt in bulk, spread over the engine's thread pool: `items_len` items (at most 2^20), each a
 /// ciphertext blob with its context; items may come from different keys. `*results_out`
 /// receives one plaintext (locked memory) or error per item (`trent_batch_results_get`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt_batch(
     kms: *const trent_kms,
@@ -944,7 +859,6 @@ pub struct trent_re_encrypt_item {
 /// keys; the plaintexts never leave the engine. Fails as a whole when the destination key
 /// cannot be used; otherwise `*results_out` receives one new ciphertext blob or error per item
 /// (`trent_batch_results_get`).
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt_batch(
     kms: *const trent_kms,
@@ -990,7 +904,6 @@ pub extern "C" fn trent_kms_re_encrypt_batch(
 }
 
 /// The number of results in a batch; 0 if `results` is NULL.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_len(results: *const trent_batch_results) -> usize {
     ffi_boundary_infallible!(0, { arg_ref(results, "results").map_or(0, |r| r.items.len()) })
@@ -1000,7 +913,6 @@ pub extern "C" fn trent_batch_results_len(results: *const trent_batch_results) -
 /// ciphertext blob (Encrypt) or plaintext (Decrypt), valid until `trent_batch_results_free`;
 /// if the item failed, its code is returned (and its detail in `*err`), and nothing is
 /// written. `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_get(
     results: *const trent_batch_results,
@@ -1013,13 +925,7 @@ pub extern "C" fn trent_batch_results_get(
         let results = arg_ref(results, "results")?;
         let data_out = OutValue::new(data_out, "data_out")?;
         let data_len_out = OutValue::new(data_len_out, "data_len_out")?;
-        let item = results.items.get(index).ok_or_else(|| {
-            Failure::new(
-                trent_result::IndexOutOfRange,
-                format!("index {index} is past the end of a batch of {}", results.items.len()),
-            )
-        })?;
-        let data = match item.as_ref().map_err(|e| Failure::from(e.clone()))? {
+        let data = match batch_item(&results.items, index)? {
             BatchOutput::Blob(blob) => blob.as_slice(),
             BatchOutput::Secret(secret) => secret.expose_secret(),
         };
@@ -1029,8 +935,76 @@ pub extern "C" fn trent_batch_results_get(
     })
 }
 
+/// The bytes of one successful batch item.
+fn batch_output(item: &trent::Result<BatchOutput>) -> Option<&[u8]> {
+    match item.as_ref().ok()? {
+        BatchOutput::Blob(blob) => Some(blob.as_slice()),
+        BatchOutput::Secret(secret) => Some(secret.expose_secret()),
+    }
+}
+
+/// The total size of a batch's successful results, for `trent_batch_results_export`: on
+/// success `*total_out` receives the sum of their lengths (failed items count 0).
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_total_len(
+    results: *const trent_batch_results,
+    total_out: *mut usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let results = arg_ref(results, "results")?;
+        let total_out = OutValue::new(total_out, "total_out")?;
+        total_out.write(results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum());
+        Ok(())
+    })
+}
+
+/// Copies a whole batch's results out in one call, the fast path for bindings: every
+/// successful item's bytes (ciphertext blob or plaintext), back to back, into `(out,
+/// out_len)`; where each item ends (an offset into `out`; a failed item is empty) into
+/// `(ends, ends_len)`; and each item's code (`TRENT_RESULT_OK` or why it failed) into
+/// `(codes, codes_len)`. `out_len` must be exactly `trent_batch_results_total_len`, and
+/// `ends_len` and `codes_len` exactly `trent_batch_results_len`, else
+/// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. A failed item's detail is had from
+/// `trent_batch_results_get`. The caller owns, and should wipe, any plaintext copied out.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_batch_results_export(
+    results: *const trent_batch_results,
+    out: *mut u8,
+    out_len: usize,
+    ends: *mut usize,
+    ends_len: usize,
+    codes: *mut u32,
+    codes_len: usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let results = arg_ref(results, "results")?;
+        let total: usize = results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum();
+        let n = results.items.len();
+        for (name, given, want) in [("out_len", out_len, total), ("ends_len", ends_len, n), ("codes_len", codes_len, n)]
+        {
+            if given != want {
+                return Err(Failure::invalid_argument(format!("{name} is {given}, the batch needs exactly {want}")));
+            }
+        }
+        let out = arg_out_array(out, out_len, "out")?;
+        let ends = arg_out_array(ends, ends_len, "ends")?;
+        let codes = arg_out_array(codes, codes_len, "codes")?;
+        let mut at = 0;
+        for ((item, end), code) in results.items.iter().zip(ends.iter_mut()).zip(codes.iter_mut()) {
+            if let Some(bytes) = batch_output(item) {
+                write_bytes(&mut out[at..at + bytes.len()], bytes);
+                at += bytes.len();
+            }
+            end.write(at);
+            code.write(item.as_ref().map_or_else(|e| trent_result::from_engine(e) as u32, |_| 0));
+        }
+        Ok(())
+    })
+}
+
 /// Frees batch results, zeroing their plaintexts; NULL is accepted.
-#[allow(unsafe_code)] // `no_mangle` only; the body is checked by the boundary macro.
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_free(results: *mut trent_batch_results) {
     ffi_boundary_infallible!((), { free_box(results) })

@@ -5,8 +5,8 @@
 use std::ffi::{CStr, c_char};
 use std::ptr::{null, null_mut};
 
-use engine::Error;
-use trent::*;
+use trent::Error;
+use trent_ffi::*;
 
 /// Views a library-returned buffer.
 fn buffer(b: *const trent_buffer) -> Vec<u8> {
@@ -776,6 +776,69 @@ fn encrypt_and_decrypt_batches() {
         assert_eq!(&batch_get(dec, i).expect("plaintext"), p);
     }
     assert_eq!(batch_get(dec, 50), Err(trent_result::InvalidCiphertextException));
+    // The whole batch out in one call: the successes back to back, their ends, every code.
+    let mut total = 0usize;
+    assert_eq!(trent_batch_results_total_len(dec, &mut total, null_mut()), trent_result::Ok);
+    assert_eq!(total, plaintexts.iter().map(Vec::len).sum::<usize>());
+    let mut out = vec![0u8; total];
+    let mut ends = vec![0usize; 51];
+    let mut codes = vec![7u32; 51];
+    let r = trent_batch_results_export(
+        dec,
+        out.as_mut_ptr(),
+        total,
+        ends.as_mut_ptr(),
+        51,
+        codes.as_mut_ptr(),
+        51,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::Ok);
+    let mut start = 0;
+    for (i, p) in plaintexts.iter().enumerate() {
+        assert_eq!(&out[start..ends[i]], p.as_slice());
+        assert_eq!(codes[i], 0);
+        start = ends[i];
+    }
+    assert_eq!((ends[50], codes[50]), (total, trent_result::InvalidCiphertextException as u32), "failed: empty");
+    // Sizes not exactly the batch's: nothing written.
+    let mut err = null_mut();
+    let mut more = vec![0xAAu8; total + 1];
+    let (mut ends, mut codes) = (vec![9usize; 51], vec![9u32; 51]);
+    let r = trent_batch_results_export(
+        dec,
+        more.as_mut_ptr(),
+        total + 1,
+        ends.as_mut_ptr(),
+        51,
+        codes.as_mut_ptr(),
+        51,
+        &mut err,
+    );
+    assert_eq!(r, trent_result::InvalidArgument);
+    assert!(take_err(err).1.contains("out_len is"));
+    let r = trent_batch_results_export(
+        dec,
+        out.as_mut_ptr(),
+        total,
+        ends.as_mut_ptr(),
+        50,
+        codes.as_mut_ptr(),
+        51,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::InvalidArgument);
+    assert!(more.iter().all(|&b| b == 0xAA) && ends.iter().all(|&e| e == 9) && codes.iter().all(|&c| c == 9));
+    let r =
+        trent_batch_results_export(dec, null_mut(), total, ends.as_mut_ptr(), 51, codes.as_mut_ptr(), 51, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    assert_eq!(trent_batch_results_total_len(dec, null_mut(), null_mut()), trent_result::NullParameter);
+    assert_eq!(trent_batch_results_total_len(null(), &mut total, null_mut()), trent_result::NullParameter);
+    // The caller wipes its copy of the plaintexts.
+    trent_wipe(out.as_mut_ptr(), out.len());
+    assert!(out.iter().all(|&b| b == 0));
+    trent_wipe(null_mut(), 0);
+    trent_wipe(null_mut(), 5);
     trent_batch_results_free(dec);
 
     // Whole-batch failures and argument errors.
@@ -1297,58 +1360,107 @@ fn re_encrypt_batch_and_data_key_export() {
     assert_eq!(trent_data_keys_total_len(null(), &mut a, &mut b, null_mut()), trent_result::NullParameter);
 }
 
+/// Packs an encryption context for the `_into` functions.
+fn pack(pairs: &[(&str, &str)]) -> Vec<u8> {
+    trent_ffi::context::pack(pairs.iter().copied()).expect("short strings")
+}
+
+impl Fixture {
+    /// `trent_kms_encrypt_into` with a packed context, into a buffer of `cap` bytes.
+    fn encrypt_into(&self, plaintext: &[u8], ctx: &[u8], cap: usize) -> Result<Vec<u8>, (trent_result, String)> {
+        let (k, kl) = s(&self.key);
+        let mut out = vec![0xAAu8; cap];
+        let mut len = 7usize;
+        let mut err = null_mut();
+        let r = trent_kms_encrypt_into(
+            self.kms,
+            self.caller,
+            k,
+            kl,
+            plaintext.as_ptr(),
+            plaintext.len(),
+            ctx.as_ptr(),
+            ctx.len(),
+            out.as_mut_ptr(),
+            cap,
+            &mut len,
+            &mut err,
+        );
+        if r == trent_result::Ok {
+            assert!(err.is_null());
+            assert!(out[len..].iter().all(|&b| b == 0xAA), "nothing past the blob");
+            out.truncate(len);
+            Ok(out)
+        } else {
+            assert_eq!(len, 7, "the length was written on failure");
+            assert!(out.iter().all(|&b| b == 0xAA), "the buffer was written on failure");
+            let e = take_err(err);
+            assert_eq!(e.0, r);
+            Err(e)
+        }
+    }
+
+    /// `trent_kms_decrypt_into` with a packed context, into a buffer of `cap` bytes.
+    fn decrypt_into(&self, blob: &[u8], ctx: &[u8], cap: usize) -> Result<Vec<u8>, (trent_result, String)> {
+        let mut out = vec![0xAAu8; cap];
+        let mut len = 7usize;
+        let mut err = null_mut();
+        let r = trent_kms_decrypt_into(
+            self.kms,
+            self.caller,
+            blob.as_ptr(),
+            blob.len(),
+            ctx.as_ptr(),
+            ctx.len(),
+            null(),
+            0,
+            out.as_mut_ptr(),
+            cap,
+            &mut len,
+            &mut err,
+        );
+        if r == trent_result::Ok {
+            assert!(err.is_null());
+            assert!(out[len..].iter().all(|&b| b == 0xAA), "nothing past the plaintext");
+            out.truncate(len);
+            Ok(out)
+        } else {
+            assert_eq!(len, 7, "the length was written on failure");
+            assert!(out.iter().all(|&b| b == 0xAA), "the buffer was written on failure");
+            let e = take_err(err);
+            assert_eq!(e.0, r);
+            Err(e)
+        }
+    }
+}
+
 #[test]
 fn encrypt_into_the_callers_buffer() {
     let f = Fixture::new();
     let (k, kl) = s(&f.key);
-    let ctx = [entry("into", "yes")];
+    let ctx = pack(&[("into", "yes")]);
     let plaintext = [5u8; 4096];
     let need = trent_ciphertext_len(plaintext.len());
-    assert_eq!(need, f.encrypt(&plaintext, &ctx).expect("encrypt").len());
+    assert_eq!(need, f.encrypt(&plaintext, &[entry("into", "yes")]).expect("encrypt").len());
     assert_eq!(trent_ciphertext_len(usize::MAX), usize::MAX);
-    let mut out = vec![0xAAu8; need + 10];
-    let mut len = 0usize;
-    let r = trent_kms_encrypt_into(
-        f.kms,
-        f.caller,
-        k,
-        kl,
-        plaintext.as_ptr(),
-        plaintext.len(),
-        ctx.as_ptr(),
-        1,
-        out.as_mut_ptr(),
-        out.len(),
-        &mut len,
-        null_mut(),
-    );
-    assert_eq!(r, trent_result::Ok);
-    assert_eq!(len, need);
-    assert!(out[need..].iter().all(|&b| b == 0xAA), "nothing past the blob");
-    assert_eq!(f.decrypt(&out[..len], &ctx).expect("decrypt"), plaintext);
+    let blob = f.encrypt_into(&plaintext, &ctx, need + 10).expect("encrypt_into");
+    assert_eq!(blob.len(), need);
+    // The packed context is the same context as the entries of the other functions.
+    assert_eq!(f.decrypt(&blob, &[entry("into", "yes")]).expect("decrypt"), plaintext);
     // Too small: a validation error, nothing written.
-    let mut small = vec![0u8; need - 1];
-    let mut len = 7usize;
-    let mut err = null_mut();
-    let r = trent_kms_encrypt_into(
-        f.kms,
-        f.caller,
-        k,
-        kl,
-        plaintext.as_ptr(),
-        plaintext.len(),
-        null(),
-        0,
-        small.as_mut_ptr(),
-        small.len(),
-        &mut len,
-        &mut err,
-    );
-    assert_eq!(r, trent_result::ValidationException);
-    assert!(take_err(err).1.contains("output buffer"));
-    assert_eq!(len, 7);
-    assert!(small.iter().all(|&b| b == 0));
+    let e = f.encrypt_into(&plaintext, &[], need - 1).expect_err("too small");
+    assert_eq!(e.0, trent_result::ValidationException);
+    assert!(e.1.contains("output buffer"), "{}", e.1);
+    // A malformed packing: a validation error saying what is wrong, nothing written.
+    let e = f.encrypt_into(b"x", b"\x05\0\0\0ab", 100).expect_err("malformed");
+    assert_eq!(e.0, trent_result::ValidationException);
+    assert_eq!(e.1, "ValidationException: context: pair 0: the key is 5 bytes long but only 2 remain");
+    let mut dup = pack(&[("a", "1")]);
+    dup.extend(pack(&[("a", "2")]));
+    assert_eq!(f.encrypt_into(b"x", &dup, 100).expect_err("repeated key").0, trent_result::ValidationException);
     // Engine errors and NULLs.
+    let mut out = vec![0u8; need + 10];
+    let mut len = 7usize;
     let (u, ul) = s("alias/none");
     let r = trent_kms_encrypt_into(
         f.kms,
@@ -1365,6 +1477,21 @@ fn encrypt_into_the_callers_buffer() {
         null_mut(),
     );
     assert_eq!(r, trent_result::NotFoundException);
+    let r = trent_kms_encrypt_into(
+        f.kms,
+        f.caller,
+        k,
+        kl,
+        b"x".as_ptr(),
+        1,
+        null(),
+        4,
+        out.as_mut_ptr(),
+        out.len(),
+        &mut len,
+        null_mut(),
+    );
+    assert_eq!(r, trent_result::NullParameter, "a NULL context with a length");
     let r = trent_kms_encrypt_into(
         f.kms,
         f.caller,
@@ -1395,57 +1522,320 @@ fn encrypt_into_the_callers_buffer() {
         null_mut(),
     );
     assert_eq!(r, trent_result::NullParameter);
-    let r = trent_kms_encrypt_into(
-        f.kms,
-        f.caller,
-        k,
-        kl,
-        null(),
-        0,
-        null(),
-        0,
-        out.as_mut_ptr(),
-        out.len(),
-        &mut len,
-        null_mut(),
-    );
-    assert_eq!(r, trent_result::ValidationException, "an empty plaintext");
     assert_eq!(len, 7);
+    assert_eq!(f.encrypt_into(&[], &[], 100).expect_err("empty").0, trent_result::ValidationException);
     // Every size class of plaintext: exactly the predicted length, and it decrypts.
     for n in [1usize, 2, 15, 16, 17, 31, 33, 255, 1000, 4095, 4096] {
         let pt: Vec<u8> = (0..n).map(|i| (i * 31) as u8).collect();
-        let mut buf = vec![0u8; trent_ciphertext_len(n)];
-        let r = trent_kms_encrypt_into(
+        let blob = f.encrypt_into(&pt, &ctx, trent_ciphertext_len(n)).expect("encrypt_into");
+        assert_eq!(blob.len(), trent_ciphertext_len(n));
+        assert_eq!(trent_plaintext_len_max(blob.len()), n);
+        assert_eq!(f.decrypt_into(&blob, &ctx, n).expect("decrypt_into"), pt);
+    }
+    let e = f.encrypt_into(&[0u8; 4097], &[], 5000).expect_err("over 4096 bytes");
+    assert_eq!(e.0, trent_result::ValidationException);
+}
+
+#[test]
+fn output_sizes() {
+    let overhead = trent_ciphertext_len(0);
+    assert!(overhead > 0);
+    assert_eq!(trent_plaintext_len_max(0), 0);
+    assert_eq!(trent_plaintext_len_max(overhead), 0);
+    assert_eq!(trent_plaintext_len_max(overhead + 1), 1);
+    assert_eq!(trent_plaintext_len_max(usize::MAX), usize::MAX - overhead);
+    for n in [1usize, 32, 4096] {
+        assert_eq!(trent_plaintext_len_max(trent_ciphertext_len(n)), n);
+    }
+}
+
+#[test]
+fn decrypt_into_the_callers_buffer() {
+    let f = Fixture::new();
+    let ctx = pack(&[("tenant", "a"), ("purpose", "test")]);
+    let reordered = pack(&[("purpose", "test"), ("tenant", "a")]);
+    let plaintext = b"attack at dawn";
+    let blob = f.encrypt(plaintext, &[entry("tenant", "a"), entry("purpose", "test")]).expect("encrypt");
+    let need = trent_plaintext_len_max(blob.len());
+    assert_eq!(need, plaintext.len());
+    assert_eq!(f.decrypt_into(&blob, &ctx, need).expect("decrypt_into"), plaintext);
+    assert_eq!(f.decrypt_into(&blob, &reordered, need + 5).expect("pairs in any order"), plaintext);
+    // A wrong, missing or extra context: the one decryption failure, nothing written.
+    for wrong in [pack(&[("tenant", "b"), ("purpose", "test")]), Vec::new(), pack(&[("tenant", "a")])] {
+        let e = f.decrypt_into(&blob, &wrong, need).expect_err("wrong context");
+        assert_eq!(e.0, trent_result::InvalidCiphertextException);
+    }
+    // A tampered blob, a blob too short, a buffer too small.
+    let mut tampered = blob.clone();
+    *tampered.last_mut().expect("bytes") ^= 1;
+    assert_eq!(
+        f.decrypt_into(&tampered, &ctx, need).expect_err("tampered").0,
+        trent_result::InvalidCiphertextException
+    );
+    assert_eq!(f.decrypt_into(&blob[..10], &ctx, need).expect_err("short").0, trent_result::InvalidCiphertextException);
+    let e = f.decrypt_into(&blob, &ctx, need - 1).expect_err("too small");
+    assert_eq!(e.0, trent_result::ValidationException);
+    assert!(e.1.contains("plaintext_cap holds 13 bytes; the result needs 14"), "{}", e.1);
+    assert_eq!(f.decrypt_into(&blob, b"\x01", need).expect_err("malformed").0, trent_result::ValidationException);
+    // The expected key, right and wrong; NULL outputs; without an error detail.
+    let call = |key_id: Option<&str>, out: *mut u8, len: *mut usize| {
+        let (k, kl) = key_id.map_or((null(), 0), s);
+        trent_kms_decrypt_into(
+            f.kms,
+            f.caller,
+            blob.as_ptr(),
+            blob.len(),
+            ctx.as_ptr(),
+            ctx.len(),
+            k,
+            kl,
+            out,
+            64,
+            len,
+            null_mut(),
+        )
+    };
+    let mut out = [0u8; 64];
+    let mut len = 0usize;
+    assert_eq!(call(Some(&f.key), out.as_mut_ptr(), &mut len), trent_result::Ok);
+    assert_eq!(&out[..len], plaintext);
+    let mut other = null_mut();
+    let (d, dl) = s("other");
+    assert_eq!(trent_kms_create_key(f.kms, f.caller, d, dl, &mut other, null_mut()), trent_result::Ok);
+    let other_id = String::from_utf8(buffer(other)).expect("text");
+    trent_buffer_free(other);
+    let mut out = [0u8; 64];
+    let mut len = 7usize;
+    assert_eq!(call(Some(&other_id), out.as_mut_ptr(), &mut len), trent_result::IncorrectKeyException);
+    assert_eq!((len, out), (7, [0u8; 64]), "nothing written");
+    assert_eq!(call(None, out.as_mut_ptr(), null_mut()), trent_result::NullParameter);
+    assert_eq!(call(None, null_mut(), &mut len), trent_result::NullParameter);
+    assert_eq!(len, 7);
+}
+
+#[test]
+fn re_encrypt_into_the_callers_buffer() {
+    let f = Fixture::new();
+    let from = pack(&[("from", "a")]);
+    let to = pack(&[("to", "b")]);
+    let blob = f.encrypt_into(b"moving", &from, 200).expect("encrypt_into");
+    let (k, kl) = s(&f.key);
+    let call = |ciphertext: &[u8], source: &[u8], dest: &[u8], out: &mut [u8], len: &mut usize| {
+        let mut err = null_mut();
+        let r = trent_kms_re_encrypt_into(
+            f.kms,
+            f.caller,
+            ciphertext.as_ptr(),
+            ciphertext.len(),
+            source.as_ptr(),
+            source.len(),
+            k,
+            kl,
+            dest.as_ptr(),
+            dest.len(),
+            out.as_mut_ptr(),
+            out.len(),
+            len,
+            &mut err,
+        );
+        if r == trent_result::Ok {
+            assert!(err.is_null());
+            Ok(())
+        } else {
+            Err(take_err(err))
+        }
+    };
+    let mut out = vec![0xAAu8; blob.len()];
+    let mut len = 7usize;
+    call(&blob, &from, &to, &mut out, &mut len).expect("re_encrypt_into");
+    assert_eq!(len, blob.len(), "a re-encrypted blob keeps its length");
+    assert_ne!(out, blob);
+    assert_eq!(f.decrypt_into(&out, &to, 6).expect("the new context"), b"moving");
+    assert_eq!(
+        f.decrypt_into(&out, &from, 6).expect_err("the old context").0,
+        trent_result::InvalidCiphertextException
+    );
+    // A buffer too small, a wrong source context, a malformed destination: nothing written.
+    for (source, dest, cap, code) in [
+        (&from, &to, blob.len() - 1, trent_result::ValidationException),
+        (&to, &to, blob.len(), trent_result::InvalidCiphertextException),
+        (&from, &b"\0\0\0".to_vec(), blob.len(), trent_result::ValidationException),
+    ] {
+        let mut out = vec![0xAAu8; cap];
+        let mut len = 7usize;
+        let e = call(&blob, source, dest, &mut out, &mut len).expect_err("fails");
+        assert_eq!(e.0, code, "{}", e.1);
+        assert_eq!(len, 7);
+        assert!(out.iter().all(|&b| b == 0xAA));
+    }
+}
+
+#[test]
+fn generate_data_key_into_the_callers_buffers() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let ctx = pack(&[("purpose", "dek")]);
+    let gen_key = |n: u32, pt_cap: usize, ct_cap: usize| {
+        let mut pt = vec![0xAAu8; pt_cap];
+        let mut ct = vec![0xAAu8; ct_cap];
+        let mut len = 7usize;
+        let mut err = null_mut();
+        let r = trent_kms_generate_data_key_into(
             f.kms,
             f.caller,
             k,
             kl,
-            pt.as_ptr(),
             n,
             ctx.as_ptr(),
-            1,
-            buf.as_mut_ptr(),
-            buf.len(),
+            ctx.len(),
+            pt.as_mut_ptr(),
+            pt_cap,
+            ct.as_mut_ptr(),
+            ct_cap,
             &mut len,
-            null_mut(),
+            &mut err,
         );
-        assert_eq!(r, trent_result::Ok);
-        assert_eq!(len, buf.len());
-        assert_eq!(f.decrypt(&buf, &ctx).expect("decrypt"), pt);
+        if r == trent_result::Ok {
+            ct.truncate(len);
+            Ok((pt, ct))
+        } else {
+            assert_eq!(len, 7);
+            assert!(pt.iter().chain(&ct).all(|&b| b == 0xAA), "written on failure");
+            Err(take_err(err))
+        }
+    };
+    for (n, want) in [(0u32, 32usize), (1, 1), (16, 16), (1024, 1024)] {
+        let (pt, ct) = gen_key(n, want, trent_ciphertext_len(want) + 3).expect("generate_data_key_into");
+        assert_eq!(ct.len(), trent_ciphertext_len(want));
+        assert_eq!(f.decrypt_into(&ct, &ctx, want).expect("unwraps"), pt);
     }
-    let r = trent_kms_encrypt_into(
-        f.kms,
-        f.caller,
-        k,
-        kl,
-        [0u8; 4097].as_ptr(),
-        4097,
-        null(),
-        0,
-        out.as_mut_ptr(),
-        5000,
-        &mut len,
-        null_mut(),
+    assert_eq!(gen_key(0, 31, 200).expect_err("plaintext_cap").0, trent_result::ValidationException);
+    assert_eq!(gen_key(0, 32, trent_ciphertext_len(32) - 1).expect_err("cap").0, trent_result::ValidationException);
+    let e = gen_key(1025, 2000, 3000).expect_err("too many bytes");
+    assert_eq!(e.0, trent_result::ValidationException);
+    assert!(e.1.contains("numberOfBytes"), "{}", e.1);
+    // Without plaintext.
+    let gen_wrapped = |n: u32, cap: usize, err: *mut *mut trent_error| {
+        let mut ct = vec![0u8; cap];
+        let mut len = 7usize;
+        let r = trent_kms_generate_data_key_without_plaintext_into(
+            f.kms,
+            f.caller,
+            k,
+            kl,
+            n,
+            ctx.as_ptr(),
+            ctx.len(),
+            ct.as_mut_ptr(),
+            cap,
+            &mut len,
+            err,
+        );
+        (r, len, ct)
+    };
+    let (r, len, ct) = gen_wrapped(24, 200, null_mut());
+    assert_eq!((r, len), (trent_result::Ok, trent_ciphertext_len(24)));
+    assert_eq!(f.decrypt_into(&ct[..len], &ctx, 24).expect("unwraps").len(), 24);
+    let (r, len, ct) = gen_wrapped(24, trent_ciphertext_len(24) - 1, null_mut());
+    assert_eq!((r, len), (trent_result::ValidationException, 7));
+    assert!(ct.iter().all(|&b| b == 0));
+    let mut err = null_mut();
+    let (r, _, _) = gen_wrapped(0, 200, &mut err);
+    assert_eq!(r, trent_result::Ok);
+    assert!(err.is_null());
+}
+
+#[test]
+fn generate_random_into_the_callers_buffer() {
+    let f = Fixture::new();
+    let mut out = [0u8; 64];
+    assert_eq!(trent_kms_generate_random_into(f.kms, f.caller, 64, out.as_mut_ptr(), 64, null_mut()), trent_result::Ok);
+    let mut again = [0u8; 64];
+    assert_eq!(
+        trent_kms_generate_random_into(f.kms, f.caller, 64, again.as_mut_ptr(), 64, null_mut()),
+        trent_result::Ok
     );
-    assert_eq!(r, trent_result::ValidationException, "plaintext over 4096 bytes");
+    assert_ne!(out, again);
+    let mut tail = [0u8; 10];
+    assert_eq!(trent_kms_generate_random_into(f.kms, f.caller, 4, tail.as_mut_ptr(), 10, null_mut()), trent_result::Ok);
+    assert_eq!(tail[4..], [0u8; 6], "only number_of_bytes are written");
+    let mut small = [0u8; 8];
+    let mut err = null_mut();
+    let r = trent_kms_generate_random_into(f.kms, f.caller, 9, small.as_mut_ptr(), 8, &mut err);
+    assert_eq!(r, trent_result::ValidationException);
+    assert!(take_err(err).1.contains("out_cap holds 8 bytes; the result needs 9"));
+    assert_eq!(small, [0u8; 8]);
+    let r = trent_kms_generate_random_into(f.kms, f.caller, 0, small.as_mut_ptr(), 8, null_mut());
+    assert_eq!(r, trent_result::ValidationException);
+    let r = trent_kms_generate_random_into(f.kms, f.caller, 4, null_mut(), 8, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+    let r = trent_kms_generate_random_into(null(), f.caller, 4, small.as_mut_ptr(), 8, null_mut());
+    assert_eq!(r, trent_result::NullParameter);
+}
+
+/// Calls one of the ARN functions with a buffer of `cap` bytes: (code, length, text).
+fn arn_call(
+    cap: usize,
+    f: impl FnOnce(*mut c_char, usize, *mut usize) -> trent_result,
+) -> (trent_result, usize, Vec<u8>) {
+    let mut out = vec![0xAAu8; cap];
+    let mut len = 7usize;
+    let r = f(out.as_mut_ptr().cast(), cap, &mut len);
+    (r, len, out)
+}
+
+#[test]
+fn key_arns() {
+    let f = Fixture::new();
+    let (k, kl) = s(&f.key);
+    let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{}", f.key);
+    let (a, al) = s("alias/arn-test");
+    assert_eq!(trent_kms_create_alias(f.kms, f.caller, a, al, k, kl, null_mut()), trent_result::Ok);
+    let alias_arn = "arn:aws:kms:us-east-1:111122223333:alias/arn-test";
+    // By id, ARN, alias name and alias ARN.
+    for name in [f.key.as_str(), arn.as_str(), "alias/arn-test", alias_arn] {
+        let (n, nl) = s(name);
+        let (r, len, out) = arn_call(200, |o, c, l| trent_kms_key_arn(f.kms, f.caller, n, nl, o, c, l, null_mut()));
+        assert_eq!(r, trent_result::Ok, "{name}");
+        assert_eq!(&out[..len], arn.as_bytes());
+        assert_eq!(out[len], 0, "a NUL after the ARN when there is room");
+    }
+    // Exactly the length: no room for a NUL, none written.
+    let (r, len, out) = arn_call(arn.len(), |o, c, l| trent_kms_key_arn(f.kms, f.caller, k, kl, o, c, l, null_mut()));
+    assert_eq!((r, len), (trent_result::Ok, arn.len()));
+    assert_eq!(out, arn.as_bytes());
+    // Too small: the length needed, nothing else.
+    let mut err = null_mut();
+    let (r, len, out) = arn_call(10, |o, c, l| trent_kms_key_arn(f.kms, f.caller, k, kl, o, c, l, &mut err));
+    assert_eq!((r, len), (trent_result::ValidationException, arn.len()));
+    assert!(out.iter().all(|&b| b == 0xAA));
+    assert!(take_err(err).1.contains("out_cap holds 10 bytes"));
+    let (n, nl) = s("alias/none");
+    let (r, len, _) = arn_call(200, |o, c, l| trent_kms_key_arn(f.kms, f.caller, n, nl, o, c, l, null_mut()));
+    assert_eq!((r, len), (trent_result::NotFoundException, 7));
+    let (r, _, _) = arn_call(200, |o, c, _| trent_kms_key_arn(f.kms, f.caller, k, kl, o, c, null_mut(), null_mut()));
+    assert_eq!(r, trent_result::NullParameter);
+
+    // From a ciphertext blob, without a caller.
+    let blob = f.encrypt_into(b"whose", &[], 200).expect("encrypt_into");
+    let (r, len, out) =
+        arn_call(200, |o, c, l| trent_kms_ciphertext_key_arn(f.kms, blob.as_ptr(), blob.len(), o, c, l, null_mut()));
+    assert_eq!(r, trent_result::Ok);
+    assert_eq!(&out[..len], arn.as_bytes());
+    let (r, len, out) =
+        arn_call(5, |o, c, l| trent_kms_ciphertext_key_arn(f.kms, blob.as_ptr(), blob.len(), o, c, l, null_mut()));
+    assert_eq!((r, len), (trent_result::ValidationException, arn.len()));
+    assert!(out.iter().all(|&b| b == 0xAA));
+    let mut junk = blob.clone();
+    junk[0] = 0x7F;
+    for bad in [&junk[..], &blob[..20], &[][..]] {
+        let mut err = null_mut();
+        let (r, len, _) =
+            arn_call(200, |o, c, l| trent_kms_ciphertext_key_arn(f.kms, bad.as_ptr(), bad.len(), o, c, l, &mut err));
+        assert_eq!((r, len), (trent_result::InvalidCiphertextException, 7));
+        assert_eq!(take_err(err).0, trent_result::InvalidCiphertextException);
+    }
+    let (r, _, _) =
+        arn_call(200, |o, c, l| trent_kms_ciphertext_key_arn(null(), blob.as_ptr(), blob.len(), o, c, l, null_mut()));
+    assert_eq!(r, trent_result::NullParameter);
 }

@@ -53,10 +53,13 @@ fn header_has_version_and_every_export() {
     let header = generate(crate_dir);
     assert!(header.contains(&format!("#define TRENT_VERSION \"{}\"", env!("CARGO_PKG_VERSION"))));
     // Every exported function is declared, with a doc comment right above it.
-    let lib = ["error.rs", "handles.rs", "ops.rs"]
-        .iter()
-        .map(|f| std::fs::read_to_string(crate_dir.join("src").join(f)).expect("source"))
-        .collect::<String>();
+    let mut sources: Vec<_> = std::fs::read_dir(crate_dir.join("src"))
+        .expect("src")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+        .collect();
+    sources.sort();
+    let lib = sources.iter().map(|p| std::fs::read_to_string(p).expect("source")).collect::<String>();
     let mut count = 0;
     for line in lib.lines() {
         let Some(rest) = line.strip_prefix("pub extern \"C\" fn ") else { continue };
@@ -80,4 +83,29 @@ fn pkg_config_version_matches_the_crate() {
         pc.lines().any(|l| l == format!("Version: {}", env!("CARGO_PKG_VERSION"))),
         "ffi/trent.pc.in's Version is not the crate version"
     );
+}
+
+/// `unsafe` only where lib.rs says: in boundary.rs (and lib.rs, which denies it), and in the
+/// modules of exported functions only as the `#[unsafe(no_mangle)]` attribute.
+#[test]
+fn unsafe_only_in_boundary() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut exported = 0;
+    for entry in std::fs::read_dir(&src).expect("src") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+        if name == "boundary.rs" || name == "lib.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("source");
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default().trim();
+            if code == "#[unsafe(no_mangle)]" {
+                exported += 1;
+            } else {
+                assert!(!code.contains("unsafe"), "{name}:{}: `unsafe` outside boundary.rs: {line}", n + 1);
+            }
+        }
+    }
+    assert!(exported > 100, "only {exported} exported functions found");
 }

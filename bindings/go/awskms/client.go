@@ -27,6 +27,9 @@ import (
 // Client runs the KMS operations on an embedded engine. Safe for concurrent use.
 type Client struct {
 	kms *trent.KMS
+	// jsonOnly sends every operation through the engine's JSON dispatcher, the typed fast
+	// paths' reference (the differential tests compare the two).
+	jsonOnly bool
 }
 
 // New returns a client over the engine k (operations run as k's caller).

@@ -71,6 +71,9 @@ func (c *Client) Encrypt(ctx context.Context, params *kms.EncryptInput, optFns .
 		return nil, err
 	}
 	p := orEmpty(params)
+	if !c.jsonOnly && typedEncrypt(p) {
+		return c.encryptTyped(p)
+	}
 	w := newBody(128 + strSize(p.KeyId) + contextSize(p.EncryptionContext) + b64.EncodedLen(len(p.Plaintext)))
 	w.str("KeyId", p.KeyId)
 	w.context("EncryptionContext", p.EncryptionContext)
@@ -242,6 +245,9 @@ func (c *Client) GenerateRandom(ctx context.Context, params *kms.GenerateRandomI
 	const op = "GenerateRandom"
 	if err := prepare(ctx, op); err != nil {
 		return nil, err
+	}
+	if p := orEmpty(params); !c.jsonOnly && typedGenerateRandom(p) {
+		return c.generateRandomTyped(p)
 	}
 	body, err := requestBody(orEmpty(params))
 	if err != nil {

@@ -43,7 +43,9 @@ def test_a_forked_child_must_open_its_own_engine(tmp_path):
     try:
         key_id = _INHERITED.create_key("fork")
         before = _INHERITED.encrypt(key_id, b"parent")
-        with multiprocessing.get_context("fork").Pool(4) as pool:
+        # One task per child: each child closes its inherited engine when done, so a second
+        # task in the same child would find it closed (ClosedError, not the fork refusal).
+        with multiprocessing.get_context("fork").Pool(4, maxtasksperchild=1) as pool:
             results = pool.map(_child, [(data_dir, key_id, i) for i in range(16)])
         blobs = []
         for i, (message, blob) in enumerate(results):

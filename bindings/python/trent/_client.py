@@ -1,10 +1,12 @@
 """`trent.client()`: the method names, keyword arguments, response dicts and exceptions of
 `boto3.client("kms")`, over an embedded engine.
 
-Every call goes through the engine's AWS JSON 1.1 dispatcher (`trent_kms_call_json`): the
-keyword arguments are the AWS request members (blobs as `bytes`), the response is the AWS
+The keyword arguments are the AWS request members (blobs as `bytes`), the response is the AWS
 response with blobs decoded to `bytes`, timestamps as timezone-aware `datetime`s and a
-`ResponseMetadata` member, as botocore returns them. Errors are raised as
+`ResponseMetadata` member, as botocore returns them. Encrypt with the members the typed C call
+takes (`KeyId`, `Plaintext`, `EncryptionContext`, well-formed) runs on that call
+(`trent_kms_encrypt_into`, no JSON); every other call goes through the engine's AWS JSON 1.1
+dispatcher (`trent_kms_call_json`). Both answer alike, the tests check it. Errors are raised as
 `client.exceptions.<AWS name>`, which are also the matching `trent` exceptions and, when
 botocore is installed, subclasses of `botocore.exceptions.ClientError`.
 """
@@ -20,12 +22,15 @@ import re
 import uuid
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, Iterator, Optional, Type
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Type
 
 from . import _errors, _shapes
-from ._errors import EXCEPTION_NAMES, KmsError, take_error
+from ._args import packed
+from ._args import ciphertext_len as _ciphertext_len
+from ._args import take_buffer as _take_buffer
+from ._errors import EXCEPTION_NAMES, ClosedError, KmsError, take_error
+from ._ffi import cells, ffi, lib
 from ._kms import Kms
-from ._native import ffi, lib
 
 __all__ = ["client", "Client"]
 
@@ -51,14 +56,19 @@ _loads = json.JSONDecoder().decode
 _quote = encode_basestring
 _b64encode = base64.b64encode
 _b64decode = binascii.a2b_base64
-_tp_call_json = lib.tp_call_json
-_unpack = ffi.unpack
-_buffer_free = lib.trent_buffer_free
+_call_json = lib.trent_kms_call_json
+_encrypt_into = lib.trent_kms_encrypt_into
+_ciphertext_key_arn = lib.trent_kms_ciphertext_key_arn
+_NULL = ffi.NULL
+_new = ffi.new
+_buffer = ffi.buffer
 
 # Request ids shaped like AWS's (a UUID): a random per-process prefix and a counter, cheaper
 # than a uuid4 per call.
 _REQUEST_PREFIX = str(uuid.uuid4())[:24]
-_REQUEST_COUNTER = itertools.count(1)
+# Counts from 2**48, so that hex(n)[3:] is the 12 hex digits of the counter.
+_REQUEST_COUNTER = itertools.count((1 << 48) + 1)
+_hex = hex
 
 _SNAKE = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -89,14 +99,17 @@ def _encode(value: Any, key: str = "") -> Any:
 
 
 def _request_body(kwargs: Dict[str, Any]) -> bytes:
-    """A request's JSON body. The common shape (members that are text, numbers, booleans and
-    encryption contexts) is written directly; anything else goes through `_encode` and the
+    """A request's JSON body. The common shape (members that are text, blobs, numbers, booleans
+    and encryption contexts) is written directly; anything else goes through `_encode` and the
     json module."""
     parts = []
     for k, v in kwargs.items():
         t = type(v)
         if t is str and k not in _BLOBS:
             parts.append(f'"{k}":{_quote(v)}')
+        elif t is bytes or t is bytearray:
+            # base64 needs no JSON escaping
+            parts.append(f'"{k}":"{_b64encode(v).decode()}"')
         elif t is int:
             parts.append(f'"{k}":{v}')
         elif t is bool:
@@ -200,6 +213,9 @@ class Client:
 
     def __init__(self, kms: Kms, region_name: str) -> None:
         self._kms = kms
+        # Key ids (and key ARNs) the typed Encrypt path was given: the key ARN it answered, and
+        # the length of the JSON response less the blob's base64.
+        self._key_arns: Dict[str, Tuple[str, int]] = {}
         self.exceptions = _exceptions()
         self.meta = SimpleNamespace(region_name=region_name, service_model=SimpleNamespace(service_name="kms"))
 
@@ -209,7 +225,8 @@ class Client:
         return self._kms
 
     def close(self) -> None:
-        """Closes the engine if this client opened it."""
+        """Closes the engine underneath, also one given as `trent.client(kms=...)` (later calls
+        on the client or the engine raise `trent.ClosedError`). Idempotent."""
         self._kms.close()
 
     def __enter__(self) -> "Client":
@@ -240,32 +257,164 @@ class Client:
         return _invoke(self, operation, operation.encode(), kwargs)
 
 
+def _request_id() -> str:
+    return _REQUEST_PREFIX + _hex(next(_REQUEST_COUNTER))[3:]
+
+
+def _engine(client: Client, operation: str) -> Any:
+    """The engine's pointer for one call (`ClosedError` naming the operation once closed)."""
+    try:
+        return client._kms._eng.ptr
+    except ClosedError:
+        raise _errors.ClosedError("the client is closed", operation_name=operation) from None
+
+
 def _invoke(client: Client, operation: str, op: bytes, kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """One call through the engine's JSON dispatcher."""
     body = _request_body(kwargs)
     kms = client._kms
-    h = kms._eng.h
-    if h is None:
-        raise _errors.ClosedError("the client is closed", operation_name=operation)
-    r = _tp_call_json(h, kms._caller, op, len(op), body, len(body))
-    request_id = f"{_REQUEST_PREFIX}{next(_REQUEST_COUNTER):012x}"
-    if r.rc:
-        client._raise(take_error(r.rc, operation_name=operation), operation, request_id)
-    try:
-        raw = _unpack(r.data, r.len)
-    finally:
-        _buffer_free(r.handle)  # wipes it (it may hold a plaintext)
+    eng = _engine(client, operation)
+    out = cells.buffer
+    rc = _call_json(eng, kms._caller.ptr, op, len(op), body, len(body), out, cells.err)
+    request_id = _request_id()
+    if rc:
+        client._raise(take_error(rc, operation_name=operation), operation, request_id)
+    raw = _take_buffer(out[0])  # frees (wipes) the library's copy: it may hold a plaintext
     resp = _decode(_loads(raw.decode()))
-    resp["ResponseMetadata"] = {
-        "RequestId": request_id,
-        "HTTPStatusCode": 200,
-        "HTTPHeaders": {
-            "x-amzn-requestid": request_id,
-            "content-type": "application/x-amz-json-1.1",
-            "content-length": str(len(raw)),
-        },
-        "RetryAttempts": 0,
-    }
+    resp["ResponseMetadata"] = _metadata(request_id, 200, len(raw))
     return resp
+
+
+# -- typed fast paths -----------------------------------------------------------------------------
+# An operation's typed path takes the request when its members are the ones the typed C call
+# takes and are well formed (types, and the lengths the service model allows); anything else
+# (other members, other types, text that cannot be UTF-8) goes to the JSON dispatcher, which
+# answers as it always did. The typed path answers exactly what the JSON path would: the same
+# members with the same values, the same exceptions (the engine's), and a content-length that
+# is the length of the JSON response the dispatcher would have written.
+
+_SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
+# The JSON Encrypt response around its three values: {"CiphertextBlob":"…","KeyId":"…",
+# "EncryptionAlgorithm":"SYMMETRIC_DEFAULT"}.
+_ENCRYPT_JSON_LEN = len('{"CiphertextBlob":"","KeyId":"","EncryptionAlgorithm":""}') + len(_SYMMETRIC_DEFAULT)
+
+
+_ABSENT = object()
+#: Key ids the typed path took before, as UTF-8 (a service uses few).
+_TYPED_KEY_IDS: Dict[str, bytes] = {}
+
+
+def _typed_context(ctx: Any) -> Any:
+    """A context the typed path takes, as `(packed, length)`, or None (not one: use JSON)."""
+    if ctx is _ABSENT:
+        return _NULL, 0
+    if type(ctx) is not dict:
+        return None
+    for k, v in ctx.items():
+        if type(k) is not str or type(v) is not str:
+            return None
+    try:
+        p = packed(ctx)
+    except UnicodeEncodeError:
+        return None
+    return (p, len(p)) if p else (_NULL, 0)
+
+
+def _typed_key_id(key_id: Any) -> Optional[bytes]:
+    """A key id the typed path takes (1–2048 characters, UTF-8, no NUL), as bytes, or None."""
+    if type(key_id) is not str or not 1 <= len(key_id) <= 2048 or "\0" in key_id:
+        return None
+    try:
+        k = key_id.encode()
+    except UnicodeEncodeError:
+        return None
+    if len(_TYPED_KEY_IDS) >= 4096:
+        _TYPED_KEY_IDS.clear()
+    _TYPED_KEY_IDS[key_id] = k
+    return k
+
+
+def _typed_plaintext(plaintext: Any) -> Optional[bytes]:
+    """A plaintext the typed path takes (bytes, bytearray, or str as UTF-8), or None."""
+    t = type(plaintext)
+    if t is bytes:
+        return plaintext
+    if t is bytearray:
+        return bytes(plaintext)
+    if t is str:
+        try:
+            return plaintext.encode()
+        except UnicodeEncodeError:
+            return None
+    return None
+
+
+def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+    if args:
+        raise TypeError("encrypt() only accepts keyword arguments.")
+    ctx = kwargs.get("EncryptionContext", _ABSENT)
+    # Exactly KeyId and Plaintext, and EncryptionContext if given (a member missing is None).
+    if len(kwargs) == (2 if ctx is _ABSENT else 3):
+        key_id = kwargs.get("KeyId")
+        k = _TYPED_KEY_IDS.get(key_id) if type(key_id) is str else None
+        if k is None:
+            k = _typed_key_id(key_id)
+        plaintext = kwargs.get("Plaintext")
+        if type(plaintext) is not bytes:
+            plaintext = _typed_plaintext(plaintext)
+        x = (_NULL, 0) if ctx is _ABSENT else _typed_context(ctx)
+        if k is not None and plaintext is not None and 0 < len(plaintext) <= 4096 and x is not None:
+            # The typed call: Encrypt into a buffer, then the key's ARN from the blob.
+            kms = self._kms
+            try:
+                eng = kms._eng.ptr
+            except ClosedError:
+                raise _errors.ClosedError("the client is closed", operation_name="Encrypt") from None
+            n = len(plaintext)
+            cap = _ciphertext_len(n)
+            out = _new("uint8_t[]", cap)
+            c = cells
+            size = c.size
+            rc = _encrypt_into(eng, kms._caller.ptr, k, len(k), plaintext, n, x[0], x[1], out, cap, size, c.err)
+            request_id = _REQUEST_PREFIX + _hex(next(_REQUEST_COUNTER))[3:]
+            if rc:
+                self._raise(take_error(rc, operation_name="Encrypt"), "Encrypt", request_id)
+            m = size[0]
+            blob = _buffer(out, m)[:]
+            known = self._key_arns.get(key_id)
+            if known is None:
+                text = c.text
+                rc = _ciphertext_key_arn(eng, blob, m, text, len(text), size, c.err)
+                if rc:
+                    raise take_error(rc)
+                arn = _buffer(text, size[0])[:].decode()
+                # With the length of the JSON response the dispatcher writes for the three
+                # values, less the blob's base64.
+                known = (arn, _ENCRYPT_JSON_LEN + len(_quote(arn)) - 2)
+                # A key id or key ARN names one key for good (ids are never reused), so its
+                # ARN can be remembered; an alias can be pointed elsewhere, so it is not.
+                if arn == key_id or arn.endswith(":key/" + key_id):
+                    if len(self._key_arns) >= 4096:
+                        self._key_arns.clear()
+                    self._key_arns[key_id] = known
+            arn, length = known
+            length += 4 * ((m + 2) // 3)
+            return {
+                "CiphertextBlob": blob,
+                "KeyId": arn,
+                "EncryptionAlgorithm": _SYMMETRIC_DEFAULT,
+                "ResponseMetadata": {
+                    "RequestId": request_id,
+                    "HTTPStatusCode": 200,
+                    "HTTPHeaders": {
+                        "x-amzn-requestid": request_id,
+                        "content-type": "application/x-amz-json-1.1",
+                        "content-length": str(length),
+                    },
+                    "RetryAttempts": 0,
+                },
+            }
+    return _invoke(self, "Encrypt", b"Encrypt", kwargs)
 
 
 def _metadata(request_id: str, status: int, length: int) -> Dict[str, Any]:
@@ -304,6 +453,16 @@ def _method(operation: str) -> Callable[..., Dict[str, Any]]:
 for _op in OPERATIONS + NOT_IMPLEMENTED:
     setattr(Client, _snake(_op), _method(_op))
 del _op
+
+#: The operations with a typed fast path, by method name.
+TYPED = {"encrypt": _encrypt}
+for _name, _fn in TYPED.items():
+    _generic = getattr(Client, _name)
+    _fn.__name__ = _name
+    _fn.__qualname__ = f"Client.{_name}"
+    _fn.__doc__ = _generic.__doc__
+    setattr(Client, _name, _fn)
+del _name, _fn, _generic
 
 
 def client(

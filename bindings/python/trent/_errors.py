@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, Optional, Type
 
-from ._native import ffi, lib
+from ._ffi import cells, ffi, lib
 
 
 class KmsError(Exception):
@@ -109,10 +109,13 @@ def error_class_by_name(name: str) -> Type[KmsError]:
 
 
 def take_error(rc: int, operation_name: Optional[str] = None) -> KmsError:
-    """The exception of a failed call `rc`, with the calling thread's error detail."""
-    err = lib.tp_take_error()
+    """The exception of a failed call `rc`, with the detail the call left in the calling
+    thread's error cell (`cells.err`, which is cleared)."""
+    cell = cells.err
+    err = cell[0]
     message = ""
     if err != ffi.NULL:
+        cell[0] = ffi.NULL
         try:
             message = ffi.string(lib.trent_error_message(err)).decode("utf-8", "replace")
             rc = lib.trent_error_code(err) or rc

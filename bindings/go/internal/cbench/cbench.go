@@ -4,7 +4,7 @@ package cbench
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../../../../ffi/include -O2
-#cgo LDFLAGS: -L${SRCDIR}/../../../../target/release -l:libtrent.a -lpthread -ldl -lm -lrt -lutil
+#cgo LDFLAGS: -L${SRCDIR}/../../../../target/release -l:libtrent_ffi.a -lpthread -ldl -lm -lrt -lutil
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,0 +1,5 @@
+//go:build !race
+
+package trent_test
+
+const raceEnabled = false
