@@ -64,7 +64,7 @@ pub fn command() -> Command {
             }
         }
         sub = sub.arg(Arg::new("cli-input-json").long("cli-input-json").help("The request as JSON (or file://PATH)"));
-        if crate::paginated(op).is_some() {
+        if m.paginator(op).is_some() {
             sub = sub.arg(Arg::new("page-size").long("page-size").value_parser(clap::value_parser!(u32)));
         }
         cmd = cmd.subcommand(sub);
@@ -86,12 +86,9 @@ fn describe(shape: &str, required: bool) -> String {
         },
         Kind::Structure => "structure: JSON".to_owned(),
         Kind::Timestamp => "timestamp".to_owned(),
-        Kind::String => match m.shape(shape)["enum"].as_array() {
-            Some(values) => {
-                let names: Vec<&str> = values.iter().filter_map(serde_json::Value::as_str).collect();
-                format!("one of {}", names.join(", "))
-            }
-            None => "string (or file://PATH)".to_owned(),
+        Kind::String => match m.enum_values(shape) {
+            [] => "string (or file://PATH)".to_owned(),
+            values => format!("one of {}", values.join(", ")),
         },
     };
     if required { format!("[required] {form}") } else { form }
@@ -124,7 +121,7 @@ fn global_args() -> Vec<Arg> {
 
 /// The operation of a subcommand name.
 pub fn operation_of(sub: &str) -> Option<&'static str> {
-    model().operations().into_iter().find(|op| kebab(op) == sub)
+    model().operation_named(sub)
 }
 
 /// The JSON request of `operation` from the subcommand's flags.
@@ -250,7 +247,7 @@ fn scalar_value(kind: Kind, shape: &str, raw: &OsString, flag: &str, at: (&str, 
             // A blob file larger than the shape's maximum (for file://, its base64 text, and a
             // final newline) is refused as the service refuses the value
             // (ValidationException), without being read whole.
-            let max = model().shape(shape)["max"].as_u64().map_or(MAX_PARAM_FILE, |m| m as usize);
+            let max = model().max(shape).and_then(|m| usize::try_from(m).ok()).unwrap_or(MAX_PARAM_FILE);
             let limit = |binary| if binary { max } else { max.div_ceil(3) * 4 + 2 };
             let (bytes, binary) = read_param(raw, flag, limit)?.map_err(|TooLarge| too_long(at, max))?;
             if binary {

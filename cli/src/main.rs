@@ -223,23 +223,9 @@ pub fn open(settings: &Settings) -> Result<(Kms, Caller), Failure> {
     Ok((kms, caller))
 }
 
-/// The list member and the page token of the operations the AWS CLI paginates by itself
-/// (botocore's paginators for KMS: input token `Marker`, output token `NextMarker`, more
-/// results while `Truncated`).
-fn paginated(operation: &str) -> Option<&'static str> {
-    match operation {
-        "ListKeys" => Some("Keys"),
-        "ListAliases" => Some("Aliases"),
-        "ListKeyRotations" => Some("Rotations"),
-        "ListResourceTags" => Some("Tags"),
-        "ListGrants" | "ListRetirableGrants" => Some("Grants"),
-        "ListKeyPolicies" => Some("PolicyNames"),
-        _ => None,
-    }
-}
-
-/// Calls `operation` with `request`; for the paginated operations, fetches every page and
-/// joins them as the AWS CLI does (unless `--no-paginate` or a `--marker` was given).
+/// Calls `operation` with `request`; for the operations the AWS CLI paginates by itself
+/// (botocore's paginators, from the table of shapes), fetches every page and joins them as
+/// the AWS CLI does (unless `--no-paginate` or a page token such as `--marker` was given).
 pub fn call(kms: &Kms, caller: &Caller, operation: &str, mut request: Value, paginate: bool) -> Result<Value, Failure> {
     let once = |request: &Value| -> Result<Value, Failure> {
         let body = serde_json::to_vec(request).map_err(Failure::other)?;
@@ -249,36 +235,36 @@ pub fn call(kms: &Kms, caller: &Caller, operation: &str, mut request: Value, pag
         }
         serde_json::from_slice(out.expose_secret()).map_err(Failure::other)
     };
-    let list = paginated(operation).filter(|_| paginate && request.get("Marker").is_none());
-    let Some(list) = list else { return once(&request) };
+    let pager = model().paginator(operation).filter(|p| paginate && request.get(p.input_token).is_none());
+    let Some(pager) = pager else { return once(&request) };
     let mut all: Option<Value> = None;
     loop {
         let mut page = once(&request)?;
-        let next = match (page.get("Truncated"), page.get("NextMarker")) {
+        let next = match (page.get(pager.more_results), page.get(pager.output_token)) {
             (Some(Value::Bool(true)), Some(Value::String(m))) => Some(m.clone()),
             _ => None,
         };
         if let Value::Object(obj) = &mut page {
-            obj.remove("Truncated");
-            obj.remove("NextMarker");
+            obj.remove(pager.more_results);
+            obj.remove(pager.output_token);
         }
         match &mut all {
             None => all = Some(page),
             Some(acc) => {
-                if let (Some(Value::Array(into)), Some(Value::Array(items))) = (acc.get_mut(list), page.get_mut(list)) {
+                if let (Some(Value::Array(into)), Some(Value::Array(items))) =
+                    (acc.get_mut(pager.result_key), page.get_mut(pager.result_key))
+                {
                     into.append(items);
                 }
             }
         }
         match next {
-            Some(marker) => request["Marker"] = Value::String(marker),
+            Some(marker) => request[pager.input_token] = Value::String(marker),
             None => return Ok(all.unwrap_or_default()),
         }
     }
 }
 
-/// Prints a response as the AWS CLI does: timestamps converted, `--query` applied, in the
-/// `--output` format.
 /// Compiles a `--query` expression.
 pub(crate) fn compile_query(q: &str) -> Result<jmespath::Expression<'static>, Failure> {
     jmespath::compile(q).map_err(|e| Failure::usage(format!("Bad value for --query {}: {e}", escape(q))))
@@ -290,6 +276,8 @@ pub(crate) fn search(q: &jmespath::Expression<'_>, v: &Value) -> Result<Value, F
     serde_json::to_value(&*found).map_err(Failure::other)
 }
 
+/// Prints a response as the AWS CLI does: timestamps converted, `--query` applied, in the
+/// `--output` format.
 fn print(
     operation: &str,
     mut response: Value,

@@ -1,21 +1,20 @@
-//! The KMS service model (botocore's `kms-service-2.json` without its documentation, embedded
-//! at build time): the subcommands, their flags, required members, and which output members
-//! are timestamps all come from it, as they do in the AWS CLI.
+//! The KMS service model, as the engine's table of AWS shapes ([`trent::wire::shapes`],
+//! generated from botocore's `kms-service-2.json` and paginators by `tools/shapes-gen`): the
+//! subcommands, their flags, required members, which members are blobs and timestamps, and
+//! which operations the AWS CLI paginates all come from it, as they do in the AWS CLI.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use serde_json::Value;
+use trent::wire::shapes::{self, Kind as ShapeKind, Paginator, Shape};
 
-/// The trimmed model (`cli/tools/trim-model.py` writes it).
-const MODEL_JSON: &str = include_str!("kms-model.json");
-
-/// The parsed model.
+/// The model.
 pub struct Model {
-    root: Value,
     /// For every member name of every structure, its smallest index in any structure: the
     /// order of object keys in output whose shape is not known (results of `--query`).
-    rank: HashMap<String, usize>,
+    rank: HashMap<&'static str, usize>,
+    /// Every AWS operation under its AWS CLI name (`generate-data-key`), sorted by operation.
+    commands: Vec<(String, &'static str)>,
 }
 
 /// The kind of a shape, as the CLI parses and prints it.
@@ -39,96 +38,96 @@ pub enum Kind {
     Structure,
 }
 
-/// The model, parsed once.
+/// The model, indexed once.
 pub fn model() -> &'static Model {
     static MODEL: OnceLock<Model> = OnceLock::new();
     MODEL.get_or_init(|| {
-        // The model is a constant of this binary, checked by the tests.
-        #[allow(clippy::expect_used)]
-        let root: Value = serde_json::from_str(MODEL_JSON).expect("the embedded service model is valid JSON");
         let mut rank = HashMap::new();
-        if let Some(shapes) = root["shapes"].as_object() {
-            for shape in shapes.values() {
-                if let Some(members) = shape["memberOrder"].as_array() {
-                    for (i, name) in members.iter().filter_map(Value::as_str).enumerate() {
-                        let r = rank.entry(name.to_owned()).or_insert(i);
-                        *r = (*r).min(i);
-                    }
-                }
+        for shape in shapes::shapes() {
+            for (i, m) in shape.members.iter().enumerate() {
+                let r = rank.entry(m.name).or_insert(i);
+                *r = (*r).min(i);
             }
         }
-        Model { root, rank }
+        let commands = shapes::operations().iter().filter(|o| o.aws).map(|o| (kebab(o.name), o.name)).collect();
+        Model { rank, commands }
     })
 }
 
+fn named(name: &str) -> Option<&'static Shape> {
+    shapes::shape_named(name)
+}
+
 impl Model {
-    /// Every operation name of the model, sorted.
-    pub fn operations(&self) -> Vec<&str> {
-        self.root["operations"].as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default()
+    /// Every AWS operation of the model, sorted.
+    pub fn operations(&self) -> Vec<&'static str> {
+        shapes::operations().iter().filter(|o| o.aws).map(|o| o.name).collect()
+    }
+
+    /// The operation whose AWS CLI name is `command` (`generate-data-key`).
+    pub fn operation_named(&self, command: &str) -> Option<&'static str> {
+        self.commands.iter().find(|(c, _)| c == command).map(|(_, op)| *op)
     }
 
     /// The input shape name of `op`.
-    pub fn input(&self, op: &str) -> Option<&str> {
-        self.root["operations"][op]["input"]["shape"].as_str()
+    pub fn input(&self, op: &str) -> Option<&'static str> {
+        shapes::operation(op)?.input_shape().map(|s| s.name)
     }
 
     /// The output shape name of `op`.
-    pub fn output(&self, op: &str) -> Option<&str> {
-        self.root["operations"][op]["output"]["shape"].as_str()
+    pub fn output(&self, op: &str) -> Option<&'static str> {
+        shapes::operation(op)?.output_shape().map(|s| s.name)
     }
 
-    /// A shape by name (`Value::Null` if unknown).
-    pub fn shape(&self, name: &str) -> &Value {
-        &self.root["shapes"][name]
+    /// botocore's paginator of `op`.
+    pub fn paginator(&self, op: &str) -> Option<&'static Paginator> {
+        shapes::operation(op)?.paginator.as_ref()
     }
 
     /// The kind of shape `name`.
     pub fn kind(&self, name: &str) -> Kind {
-        match self.shape(name)["type"].as_str() {
-            Some("blob") => Kind::Blob,
-            Some("integer" | "long") => Kind::Integer,
-            Some("boolean") => Kind::Boolean,
-            Some("timestamp") => Kind::Timestamp,
-            Some("list") => Kind::List,
-            Some("map") => Kind::Map,
-            Some("structure") => Kind::Structure,
-            _ => Kind::String,
+        match named(name).map(|s| s.kind) {
+            Some(ShapeKind::Blob) => Kind::Blob,
+            Some(ShapeKind::Integer | ShapeKind::Long) => Kind::Integer,
+            Some(ShapeKind::Boolean) => Kind::Boolean,
+            Some(ShapeKind::Timestamp) => Kind::Timestamp,
+            Some(ShapeKind::List) => Kind::List,
+            Some(ShapeKind::Map) => Kind::Map,
+            Some(ShapeKind::Structure) => Kind::Structure,
+            Some(ShapeKind::String) | None => Kind::String,
         }
     }
 
     /// The members of structure `name`, in model order: (member name, shape name).
-    pub fn members(&self, name: &str) -> Vec<(&str, &str)> {
-        let shape = self.shape(name);
-        shape["memberOrder"]
-            .as_array()
-            .map(|order| {
-                order
-                    .iter()
-                    .filter_map(|k| {
-                        let k = k.as_str()?;
-                        Some((k, shape["members"][k]["shape"].as_str()?))
-                    })
-                    .collect()
-            })
+    pub fn members(&self, name: &str) -> Vec<(&'static str, &'static str)> {
+        named(name)
+            .map(|s| s.members.iter().map(|m| (m.name, shapes::shape(m.shape).name)).collect())
             .unwrap_or_default()
     }
 
     /// The required members of structure `name`.
-    pub fn required(&self, name: &str) -> Vec<&str> {
-        self.shape(name)["required"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default()
+    pub fn required(&self, name: &str) -> Vec<&'static str> {
+        named(name).map(|s| s.members.iter().filter(|m| m.required).map(|m| m.name).collect()).unwrap_or_default()
     }
 
     /// The member shape of list `name`.
-    pub fn list_member(&self, name: &str) -> Option<&str> {
-        self.shape(name)["member"]["shape"].as_str()
+    pub fn list_member(&self, name: &str) -> Option<&'static str> {
+        named(name).filter(|s| s.kind == ShapeKind::List)?.member.map(|m| shapes::shape(m).name)
     }
 
     /// The value shape of map `name`.
-    pub fn map_value(&self, name: &str) -> Option<&str> {
-        self.shape(name)["value"]["shape"].as_str()
+    pub fn map_value(&self, name: &str) -> Option<&'static str> {
+        named(name).filter(|s| s.kind == ShapeKind::Map)?.member.map(|m| shapes::shape(m).name)
+    }
+
+    /// The enum values of string shape `name` (empty if it is not an enum).
+    pub fn enum_values(&self, name: &str) -> &'static [&'static str] {
+        named(name).map_or(&[], |s| s.enum_values)
+    }
+
+    /// The `max` of shape `name` (a blob's most bytes).
+    pub fn max(&self, name: &str) -> Option<i64> {
+        named(name)?.max
     }
 
     /// Where a key with no known shape goes among its siblings (see [`Model::rank`]).
@@ -176,5 +175,8 @@ mod tests {
         assert_eq!(m.input("Encrypt"), Some("EncryptRequest"));
         assert_eq!(m.kind("PlaintextType"), Kind::Blob);
         assert_eq!(m.required("EncryptRequest"), vec!["KeyId", "Plaintext"]);
+        assert_eq!(m.operations().len(), 54);
+        assert_eq!(m.paginator("ListKeys").map(|p| p.result_key), Some("Keys"));
+        assert!(m.paginator("Encrypt").is_none());
     }
 }

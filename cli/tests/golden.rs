@@ -1,7 +1,8 @@
 //! Golden tests of the output of every subcommand the engine implements.
 //!
 //! 1. Shape: each JSON output is checked against the output shape of the KMS service model
-//!    (botocore's, embedded in the binary and in `src/kms-model.json`): every member name
+//!    (botocore's `kms-service-2.json` in `tools/shapes-gen/model`, which the binary's table of
+//!    shapes is generated from): every member name
 //!    exists in the shape, with the JSON type of its shape, nested as the model nests it.
 //! 2. Golden files: the JSON and text output of each command, with ids, ARNs' ids, material
 //!    ids, timestamps and base64 blobs replaced by placeholders, equal the files in
@@ -42,7 +43,7 @@ impl Cli {
 }
 
 fn model() -> Value {
-    serde_json::from_str(include_str!("../src/kms-model.json")).unwrap()
+    serde_json::from_str(include_str!("../../tools/shapes-gen/model/kms-service-2.json")).unwrap()
 }
 
 /// Checks `v` against shape `shape` of the model; returns the problems found.

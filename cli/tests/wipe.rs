@@ -55,8 +55,9 @@ fn no_plaintext_is_left_in_memory() {
     let key = trent(d, &["create-key", "--query", "KeyMetadata.KeyId", "--output", "text"], b"-");
     let key = String::from_utf8(key.stdout).unwrap().trim().to_owned();
 
-    // The control: the service model, parsed at the first use, lives until exit.
-    let control = trent(d, &["list-keys"], b"GenerateDataKeyPairWithoutPlaintext");
+    // The control: the subcommand names, made from the table of shapes at the first use, live
+    // until exit.
+    let control = trent(d, &["list-keys"], b"generate-data-key-pair-without-plaintext");
     assert!(found(&control) >= 1, "the scan finds what is there");
 
     let plain = noise(4096, 7);

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
 
@@ -116,10 +115,16 @@ func prepare(ctx context.Context, op string) error {
 	return nil
 }
 
-// timestampMembers are the output members AWS sends as epoch seconds.
-var timestampMembers = map[string]bool{
-	"CreationDate": true, "DeletionDate": true, "ValidTo": true, "LastUpdatedDate": true,
-	"RotationDate": true, "NextRotationDate": true, "OnDemandRotationStartDate": true,
+// timestampMembers are the output members AWS sends as epoch seconds (from the table of
+// shapes).
+var timestampMembers = setOf(outputTimestampMembers)
+
+func setOf(names []string) map[string]bool {
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
 }
 
 // prune drops the members an SDK input struct marshals as null or "" (unset pointers and
@@ -217,108 +222,8 @@ func call[O any](c *Client, ctx context.Context, op string, in any) (*O, error) 
 // b64 is the standard base64 AWS JSON uses for blobs.
 var b64 = base64.StdEncoding
 
-// The operations that hold no plaintext.
-
-// CreateKey creates a KMS key (symmetric encryption keys; other specs fail with
-// UnsupportedOperationException).
-func (c *Client) CreateKey(ctx context.Context, params *kms.CreateKeyInput, optFns ...func(*kms.Options)) (*kms.CreateKeyOutput, error) {
-	return call[kms.CreateKeyOutput](c, ctx, "CreateKey", orEmpty(params))
-}
-
-// DescribeKey returns a key's metadata.
-func (c *Client) DescribeKey(ctx context.Context, params *kms.DescribeKeyInput, optFns ...func(*kms.Options)) (*kms.DescribeKeyOutput, error) {
-	return call[kms.DescribeKeyOutput](c, ctx, "DescribeKey", orEmpty(params))
-}
-
-// ListKeys lists the account's keys (kms.NewListKeysPaginator works on this client).
-func (c *Client) ListKeys(ctx context.Context, params *kms.ListKeysInput, optFns ...func(*kms.Options)) (*kms.ListKeysOutput, error) {
-	return call[kms.ListKeysOutput](c, ctx, "ListKeys", orEmpty(params))
-}
-
-// EnableKey enables a key.
-func (c *Client) EnableKey(ctx context.Context, params *kms.EnableKeyInput, optFns ...func(*kms.Options)) (*kms.EnableKeyOutput, error) {
-	return call[kms.EnableKeyOutput](c, ctx, "EnableKey", orEmpty(params))
-}
-
-// DisableKey disables a key.
-func (c *Client) DisableKey(ctx context.Context, params *kms.DisableKeyInput, optFns ...func(*kms.Options)) (*kms.DisableKeyOutput, error) {
-	return call[kms.DisableKeyOutput](c, ctx, "DisableKey", orEmpty(params))
-}
-
-// ScheduleKeyDeletion schedules a key's deletion (7–30 days).
-func (c *Client) ScheduleKeyDeletion(ctx context.Context, params *kms.ScheduleKeyDeletionInput, optFns ...func(*kms.Options)) (*kms.ScheduleKeyDeletionOutput, error) {
-	return call[kms.ScheduleKeyDeletionOutput](c, ctx, "ScheduleKeyDeletion", orEmpty(params))
-}
-
-// CancelKeyDeletion cancels a scheduled deletion (the key becomes Disabled).
-func (c *Client) CancelKeyDeletion(ctx context.Context, params *kms.CancelKeyDeletionInput, optFns ...func(*kms.Options)) (*kms.CancelKeyDeletionOutput, error) {
-	return call[kms.CancelKeyDeletionOutput](c, ctx, "CancelKeyDeletion", orEmpty(params))
-}
-
-// UpdateKeyDescription sets a key's description.
-func (c *Client) UpdateKeyDescription(ctx context.Context, params *kms.UpdateKeyDescriptionInput, optFns ...func(*kms.Options)) (*kms.UpdateKeyDescriptionOutput, error) {
-	return call[kms.UpdateKeyDescriptionOutput](c, ctx, "UpdateKeyDescription", orEmpty(params))
-}
-
-// TagResource adds or replaces tags.
-func (c *Client) TagResource(ctx context.Context, params *kms.TagResourceInput, optFns ...func(*kms.Options)) (*kms.TagResourceOutput, error) {
-	return call[kms.TagResourceOutput](c, ctx, "TagResource", orEmpty(params))
-}
-
-// UntagResource removes tags.
-func (c *Client) UntagResource(ctx context.Context, params *kms.UntagResourceInput, optFns ...func(*kms.Options)) (*kms.UntagResourceOutput, error) {
-	return call[kms.UntagResourceOutput](c, ctx, "UntagResource", orEmpty(params))
-}
-
-// ListResourceTags lists a key's tags.
-func (c *Client) ListResourceTags(ctx context.Context, params *kms.ListResourceTagsInput, optFns ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error) {
-	return call[kms.ListResourceTagsOutput](c, ctx, "ListResourceTags", orEmpty(params))
-}
-
-// CreateAlias creates an alias.
-func (c *Client) CreateAlias(ctx context.Context, params *kms.CreateAliasInput, optFns ...func(*kms.Options)) (*kms.CreateAliasOutput, error) {
-	return call[kms.CreateAliasOutput](c, ctx, "CreateAlias", orEmpty(params))
-}
-
-// UpdateAlias points an alias at another key.
-func (c *Client) UpdateAlias(ctx context.Context, params *kms.UpdateAliasInput, optFns ...func(*kms.Options)) (*kms.UpdateAliasOutput, error) {
-	return call[kms.UpdateAliasOutput](c, ctx, "UpdateAlias", orEmpty(params))
-}
-
-// DeleteAlias deletes an alias.
-func (c *Client) DeleteAlias(ctx context.Context, params *kms.DeleteAliasInput, optFns ...func(*kms.Options)) (*kms.DeleteAliasOutput, error) {
-	return call[kms.DeleteAliasOutput](c, ctx, "DeleteAlias", orEmpty(params))
-}
-
-// ListAliases lists aliases (kms.NewListAliasesPaginator works on this client).
-func (c *Client) ListAliases(ctx context.Context, params *kms.ListAliasesInput, optFns ...func(*kms.Options)) (*kms.ListAliasesOutput, error) {
-	return call[kms.ListAliasesOutput](c, ctx, "ListAliases", orEmpty(params))
-}
-
-// EnableKeyRotation turns automatic rotation on.
-func (c *Client) EnableKeyRotation(ctx context.Context, params *kms.EnableKeyRotationInput, optFns ...func(*kms.Options)) (*kms.EnableKeyRotationOutput, error) {
-	return call[kms.EnableKeyRotationOutput](c, ctx, "EnableKeyRotation", orEmpty(params))
-}
-
-// DisableKeyRotation turns automatic rotation off.
-func (c *Client) DisableKeyRotation(ctx context.Context, params *kms.DisableKeyRotationInput, optFns ...func(*kms.Options)) (*kms.DisableKeyRotationOutput, error) {
-	return call[kms.DisableKeyRotationOutput](c, ctx, "DisableKeyRotation", orEmpty(params))
-}
-
-// GetKeyRotationStatus tells whether automatic rotation is on.
-func (c *Client) GetKeyRotationStatus(ctx context.Context, params *kms.GetKeyRotationStatusInput, optFns ...func(*kms.Options)) (*kms.GetKeyRotationStatusOutput, error) {
-	return call[kms.GetKeyRotationStatusOutput](c, ctx, "GetKeyRotationStatus", orEmpty(params))
-}
-
-// RotateKeyOnDemand rotates a key now.
-func (c *Client) RotateKeyOnDemand(ctx context.Context, params *kms.RotateKeyOnDemandInput, optFns ...func(*kms.Options)) (*kms.RotateKeyOnDemandOutput, error) {
-	return call[kms.RotateKeyOnDemandOutput](c, ctx, "RotateKeyOnDemand", orEmpty(params))
-}
-
-// ListKeyRotations lists a key's rotations.
-func (c *Client) ListKeyRotations(ctx context.Context, params *kms.ListKeyRotationsInput, optFns ...func(*kms.Options)) (*kms.ListKeyRotationsOutput, error) {
-	return call[kms.ListKeyRotationsOutput](c, ctx, "ListKeyRotations", orEmpty(params))
-}
+// The operations that hold no plaintext run through call: their methods, and the API
+// interface, are generated from the table of shapes (api_gen.go).
 
 // orEmpty is params, or a new zero input when nil (the SDK accepts nil params).
 func orEmpty[T any](p *T) *T {

@@ -24,7 +24,7 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from types import SimpleNamespace
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Type
 
-from . import _errors
+from . import _errors, _shapes
 from ._args import packed
 from ._args import ciphertext_len as _ciphertext_len
 from ._args import take_buffer as _take_buffer
@@ -34,44 +34,22 @@ from ._kms import Kms
 
 __all__ = ["client", "Client"]
 
-#: Operations the engine implements, by AWS wire name (Trent's batches last).
-OPERATIONS = [
-    "CreateKey", "DescribeKey", "ListKeys", "EnableKey", "DisableKey", "ScheduleKeyDeletion",
-    "CancelKeyDeletion", "UpdateKeyDescription", "TagResource", "UntagResource",
-    "ListResourceTags", "CreateAlias", "UpdateAlias", "DeleteAlias", "ListAliases",
-    "EnableKeyRotation", "DisableKeyRotation", "GetKeyRotationStatus", "RotateKeyOnDemand",
-    "ListKeyRotations", "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
-    "GenerateDataKeys", "EncryptBatch", "DecryptBatch", "ReEncryptBatch",
-]  # fmt: skip
+#: Operations the engine implements, by AWS wire name (Trent's batches last), and the AWS KMS
+#: operations it does not implement yet: the client has methods for both (as boto3's does) and
+#: the latter raise `UnsupportedOperationException`. From the table of shapes (`_shapes.py`).
+OPERATIONS = _shapes.IMPLEMENTED
+NOT_IMPLEMENTED = _shapes.NOT_IMPLEMENTED
 
-#: AWS KMS operations the engine does not implement yet: the client has the methods (as
-#: boto3's does) and they raise `UnsupportedOperationException`.
-NOT_IMPLEMENTED = [
-    "ConnectCustomKeyStore", "CreateCustomKeyStore", "CreateGrant", "DeleteCustomKeyStore",
-    "DeleteImportedKeyMaterial", "DeriveSharedSecret", "DescribeCustomKeyStores",
-    "DisconnectCustomKeyStore", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateMac", "GetKeyLastUsage", "GetKeyPolicy", "GetParametersForImport", "GetPublicKey",
-    "ImportKeyMaterial", "ListGrants", "ListKeyPolicies", "ListRetirableGrants", "PutKeyPolicy",
-    "ReplicateKey", "RetireGrant", "RevokeGrant", "Sign", "UpdateCustomKeyStore",
-    "UpdatePrimaryRegion", "Verify", "VerifyMac",
-]  # fmt: skip
+#: botocore's paginators: operation → its tokens and result key.
+_PAGINATED = _shapes.PAGINATORS
 
-_PAGINATED = {"ListKeys": "Keys", "ListAliases": "Aliases", "ListResourceTags": "Tags", "ListKeyRotations": "Rotations"}
-
-_BLOBS = frozenset(
-    ["AttestationDocument", "CiphertextBlob", "CiphertextForRecipient", "EncryptedKeyMaterial",
-     "ImportToken", "Mac", "Message", "Plaintext", "PrivateKeyCiphertextBlob",
-     "PrivateKeyPlaintext", "PublicKey", "SharedSecret", "Signature"]
-)  # fmt: skip
-# `Message` is a blob only in requests (Sign, Verify); in responses it is an error's text.
-_RESPONSE_BLOBS = _BLOBS - {"Message"}
-_TIMESTAMPS = frozenset(
-    ["CreationDate", "DeletionDate", "KeyCreationDate", "LastUpdatedDate", "NextRotationDate",
-     "OnDemandRotationStartDate", "ParametersValidTo", "RotationDate", "Timestamp",
-     "TrackingStartDate", "ValidTo"]
-)  # fmt: skip
-_USER_MAPS = frozenset(["EncryptionContext", "SourceEncryptionContext", "DestinationEncryptionContext"])
+#: Blob members (base64 on the wire): of requests; of responses (`Message` is a blob only in
+#: requests, Sign's and Verify's; in responses it is an error's text).
+_BLOBS = _shapes.INPUT_BLOBS
+_RESPONSE_BLOBS = _shapes.OUTPUT_BLOBS
+_TIMESTAMPS = _shapes.OUTPUT_TIMESTAMPS | _shapes.INPUT_TIMESTAMPS
+#: Map members: user maps (encryption contexts), passed as they are.
+_USER_MAPS = _shapes.INPUT_MAPS | _shapes.OUTPUT_MAPS
 
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 _loads = json.JSONDecoder().decode
@@ -201,18 +179,19 @@ class _Paginator:
         self._operation = operation
 
     def paginate(self, **kwargs: Any) -> Iterator[Dict[str, Any]]:
+        pager = _PAGINATED[self._operation]
         config = kwargs.pop("PaginationConfig", None) or {}
         if "PageSize" in config:
-            kwargs["Limit"] = config["PageSize"]
+            kwargs[pager["limit_key"]] = config["PageSize"]
         if "StartingToken" in config:
-            kwargs["Marker"] = config["StartingToken"]
+            kwargs[pager["input_token"]] = config["StartingToken"]
         method = getattr(self._client, _snake(self._operation))
         while True:
             page = method(**kwargs)
             yield page
-            if not page.get("Truncated"):
+            if not page.get(pager["more_results"]):
                 return
-            kwargs["Marker"] = page["NextMarker"]
+            kwargs[pager["input_token"]] = page[pager["output_token"]]
 
 
 class Client:

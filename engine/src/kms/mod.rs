@@ -21,7 +21,6 @@
 
 mod batch;
 mod crypto_ops;
-mod json;
 mod lifecycle;
 mod material;
 mod record_mac;
@@ -51,8 +50,8 @@ use crate::key::{AliasRecord, KeyRecord, KeyState};
 use crate::secret::{Arena, ArenaConfig, SecretError, fork};
 use crate::store::{MemoryStore, Store};
 
+pub use crate::wire::JSON_OPERATIONS;
 pub use crypto_ops::ciphertext_len;
-pub use json::JSON_OPERATIONS;
 use material::{HotVersions, RootKey, VersionKeys};
 pub use root::{MIN_PASSPHRASE_ITERATIONS, RootKeySource};
 pub use types::*;

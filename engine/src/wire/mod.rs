@@ -1,4 +1,6 @@
-//! serde helpers for the AWS JSON wire form: blobs are standard base64 with padding.
+//! The AWS JSON 1.1 wire form, in one module: the table of AWS shapes ([`shapes`]), the
+//! dispatcher [`Kms::call_json`](crate::Kms::call_json) (private submodule `json`), and the
+//! serde helpers of the request and response types: blobs are standard base64 with padding.
 //!
 //! serde never writes a secret: [`SecretBytes`](crate::SecretBytes) and [`SecretVec`]
 //! implement no serde trait, and the responses that carry plaintext (Decrypt,
@@ -6,6 +8,11 @@
 //! their `to_json` methods and [`Kms::call_json`](crate::Kms::call_json), which encode the
 //! plaintext straight into a [`SecretVec`] of the body's final size. Request plaintexts are
 //! read with [`b64_secret`].
+
+mod json;
+pub mod shapes;
+
+pub use shapes::JSON_OPERATIONS;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
