@@ -96,10 +96,13 @@ class CryptoOps:
             s = slot()
         try:
             out, view, size, err = s
-            rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, kl, plaintext, n, x, xl, out, n + BLOB_OVERHEAD, size, err)
+            cap = n + BLOB_OVERHEAD
+            rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, kl, plaintext, n, x, xl, out, cap, size, err)
             if rc:
                 raise take_error_in(err, rc)
-            return view[: size[0]]
+            # trent.h: the blob is always trent_ciphertext_len(plaintext_len) bytes, so its
+            # length is `cap` without reading the size cell back.
+            return view[:cap]
         finally:
             _put_slot(s)
 
@@ -150,7 +153,8 @@ class CryptoOps:
             if rc:
                 raise take_error_in(err, rc)
             try:
-                return view[: size[0]]
+                # trent.h: a blob's plaintext is exactly trent_plaintext_len_max(blob) bytes.
+                return view[:cap]
             finally:
                 view[:] = _SLOT_ZEROS  # the wipe: the whole buffer, cheaper from here than a part
         finally:
