@@ -18,7 +18,9 @@ _len4 = struct.Struct("<I").pack
 
 # -- encryption contexts ------------------------------------------------------------------------
 
-_PACKED: Dict[Tuple[Tuple[str, str], ...], bytes] = {}
+#: Packed contexts as `(packed, len(packed))`, by the context's items (a service uses few
+#: contexts): the hot calls read it directly and call `packed_arg` on a miss.
+CONTEXT_ARGS: Dict[Tuple[Tuple[str, str], ...], Tuple[bytes, int]] = {}
 
 
 def _not_a_context(context: Any) -> TypeError:
@@ -27,13 +29,10 @@ def _not_a_context(context: Any) -> TypeError:
     return TypeError("encryption context keys and values must be str")
 
 
-def packed(context: Context) -> bytes:
-    """An encryption context in `trent.h`'s packed form (for each pair, the key then the value,
-    each a 4-byte little-endian length and the UTF-8 bytes). Limits are the engine's. Recent
-    contexts are remembered (a service uses few)."""
+def _packed_pair(context: Context) -> Tuple[bytes, int]:
     try:
         items = tuple(context.items())
-        cached = _PACKED.get(items)
+        cached = CONTEXT_ARGS.get(items)
     except (AttributeError, TypeError):
         raise _not_a_context(context) from None
     if cached is not None:
@@ -46,18 +45,24 @@ def packed(context: Context) -> bytes:
         vb = v.encode()
         parts += (_len4(len(kb)), kb, _len4(len(vb)), vb)
     out = b"".join(parts)
-    if len(_PACKED) >= 1024:
-        _PACKED.clear()
-    _PACKED[items] = out
-    return out
+    if len(CONTEXT_ARGS) >= 1024:
+        CONTEXT_ARGS.clear()
+    pair = CONTEXT_ARGS[items] = (out, len(out))
+    return pair
+
+
+def packed(context: Context) -> bytes:
+    """An encryption context in `trent.h`'s packed form (for each pair, the key then the value,
+    each a 4-byte little-endian length and the UTF-8 bytes). Limits are the engine's. Recent
+    contexts are remembered (a service uses few)."""
+    return _packed_pair(context)[0]
 
 
 def packed_arg(context: Optional[Context]) -> Tuple[Any, int]:
     """A context as the `(context, context_len)` argument pair; `(NULL, 0)` for none."""
     if not context:
         return NULL, 0
-    p = packed(context)
-    return p, len(p)
+    return _packed_pair(context)
 
 
 def entries(context: Optional[Context]) -> Tuple[Any, int, list]:
@@ -87,6 +92,8 @@ def entries(context: Optional[Context]) -> Tuple[Any, int, list]:
 # -- key ids, buffers, texts --------------------------------------------------------------------
 
 KEY_IDS: Dict[str, bytes] = {}
+#: The same as `(bytes, len(bytes))` pairs, for the hottest calls.
+KEY_ARGS: Dict[str, Tuple[bytes, int]] = {}
 
 
 def key_id_bytes(key_id: str) -> bytes:
@@ -99,6 +106,15 @@ def key_id_bytes(key_id: str) -> bytes:
         KEY_IDS.clear()
     KEY_IDS[key_id] = k
     return k
+
+
+def key_id_arg(key_id: str) -> Tuple[bytes, int]:
+    """`key_id_bytes` as the `(key_id, key_id_len)` argument pair, remembered in `KEY_ARGS`."""
+    k = key_id_bytes(key_id)
+    if len(KEY_ARGS) >= 4096:
+        KEY_ARGS.clear()
+    pair = KEY_ARGS[key_id] = (k, len(k))
+    return pair
 
 
 def blob(value: Any, what: str) -> Any:
@@ -136,32 +152,24 @@ def tag_array(tags: Optional[Mapping[str, str]]) -> Tuple[Any, int, list]:
     return arr, len(tags), keep
 
 
-# -- output sizes (the library's, remembered per size) ------------------------------------------
+# -- output sizes (the library's, as sums) ------------------------------------------------------
 
-_CIPHERTEXT_LEN: Dict[int, int] = {}
-_PLAINTEXT_LEN_MAX: Dict[int, int] = {}
-_ciphertext_len = lib.trent_ciphertext_len
-_plaintext_len_max = lib.trent_plaintext_len_max
+#: The bytes a blob adds to its plaintext, `trent_ciphertext_len(0)`: trent.h's blob is the
+#: plaintext inside a fixed header and tag, so the sizes below are sums, without a foreign call
+#: (the tests compare them with `trent_ciphertext_len` and `trent_plaintext_len_max`).
+BLOB_OVERHEAD: int = lib.trent_ciphertext_len(0)
 
 
 def ciphertext_len(plaintext_len: int) -> int:
     """`trent_ciphertext_len`: the blob size of a plaintext size."""
-    n = _CIPHERTEXT_LEN.get(plaintext_len)
-    if n is None:
-        n = _ciphertext_len(plaintext_len)
-        if plaintext_len <= 65536:
-            _CIPHERTEXT_LEN[plaintext_len] = n
-    return n
+    return plaintext_len + BLOB_OVERHEAD
 
 
 def plaintext_len_max(ciphertext_len: int) -> int:
-    """`trent_plaintext_len_max`: the largest plaintext a blob of this size holds."""
-    n = _PLAINTEXT_LEN_MAX.get(ciphertext_len)
-    if n is None:
-        n = _plaintext_len_max(ciphertext_len)
-        if ciphertext_len <= 65536:
-            _PLAINTEXT_LEN_MAX[ciphertext_len] = n
-    return n
+    """`trent_plaintext_len_max`: the largest plaintext a blob of this size holds (0 for one
+    too short to be a blob)."""
+    n = ciphertext_len - BLOB_OVERHEAD
+    return n if n > 0 else 0
 
 
 # -- output buffers -----------------------------------------------------------------------------

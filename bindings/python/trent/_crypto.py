@@ -8,16 +8,20 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional
 
 from ._args import (
-    KEY_IDS, NULL, BytesLike, Context, blob, ciphertext_len, key_id_bytes, packed, packed_arg,
-    plaintext_len_max, take_secret, wipe,
+    BLOB_OVERHEAD, CONTEXT_ARGS, KEY_ARGS, KEY_IDS, NULL, BytesLike, Context, blob,
+    ciphertext_len, key_id_arg, key_id_bytes, packed_arg, plaintext_len_max, take_secret, wipe,
 )  # fmt: skip
-from ._errors import take_error
-from ._args import _CIPHERTEXT_LEN, _PLAINTEXT_LEN_MAX
-from ._ffi import SCRATCH, cells, ffi, lib, scratch
+from ._errors import take_error, take_error_in
+from ._ffi import SCRATCH, SLOTS, cells, ffi, lib, slot
 
 __all__ = ["DataKey", "CryptoOps"]
 
 _new = ffi.new
+# Bound once: CPython 3.11 compiles `NAME.method()` on a name bound by an import as an
+# attribute read that makes a bound method each call (it takes the name for a module).
+_take_slot = SLOTS.pop
+_put_slot = SLOTS.append
+_key_arg = KEY_ARGS.get
 _buffer = ffi.buffer
 _tuple_new = tuple.__new__
 _encrypt_into = lib.trent_kms_encrypt_into
@@ -26,6 +30,10 @@ _re_encrypt_into = lib.trent_kms_re_encrypt_into
 _gdk_into = lib.trent_kms_generate_data_key_into
 _gdkwp_into = lib.trent_kms_generate_data_key_without_plaintext_into
 _random_into = lib.trent_kms_generate_random_into
+#: The largest plaintext whose blob fits a pooled buffer.
+_POOLED_PLAINTEXT = SCRATCH - BLOB_OVERHEAD
+#: A pooled buffer's worth of zeros, to wipe one.
+_SLOT_ZEROS = bytes(SCRATCH)
 #: The size of a data key when GenerateDataKey is given no `number_of_bytes` (AES_256).
 DEFAULT_DATA_KEY_BYTES = 32
 
@@ -58,34 +66,56 @@ class CryptoOps:
     _eng: Any
     _caller: Any
 
+    # Encrypt and Decrypt are the hottest calls, and on CPython each bytecode counts next to
+    # the engine's microsecond: the key id and the context come as ready argument pairs from
+    # their caches (KEY_ARGS, CONTEXT_ARGS; on a miss, or for a wrong type, the function that
+    # fills them, which also raises), the sizes are sums, and a slot (output buffer, size and
+    # error cells) is taken off the shared SLOTS list for the one `_into` call. The handles'
+    # pointers are read into the call's arguments, so the handles stay alive while it runs.
+
     def encrypt(self, key_id: str, plaintext: BytesLike, context: Optional[Context] = None) -> bytes:
         """Encrypt: 1–4096 bytes under `key_id`, bound to the encryption context; returns the
         ciphertext blob."""
         if type(plaintext) is not bytes:
             plaintext = blob(plaintext, "plaintext")
-        k = KEY_IDS.get(key_id) or key_id_bytes(key_id)
-        n = len(plaintext)
-        cap = _CIPHERTEXT_LEN.get(n) or ciphertext_len(n)
+        k, kl = _key_arg(key_id) or key_id_arg(key_id)
         if context:
-            x = packed(context)
-            xl = len(x)
+            try:
+                x, xl = CONTEXT_ARGS[tuple(context.items())]
+            except (KeyError, AttributeError, TypeError):
+                x, xl = packed_arg(context)
         else:
-            x, xl = NULL, 0
-        size, err, pool = cells.hot
-        if cap > SCRATCH:
-            out = _new("uint8_t[]", cap)
-            rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, len(k), plaintext, n, x, xl, out, cap, size, err)
-            if rc:
-                raise take_error(rc)
-            return _buffer(out, size[0])[:]
-        s = pool.pop() if pool else scratch()
+            x = NULL
+            xl = 0
+        n = len(plaintext)
+        if n > _POOLED_PLAINTEXT:
+            return self._encrypt_large(k, kl, plaintext, n, x, xl)
         try:
-            rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, len(k), plaintext, n, x, xl, s[0], cap, size, err)
+            s = _take_slot()
+        except IndexError:
+            s = slot()
+        try:
+            out, view, size, err = s
+            cap = n + BLOB_OVERHEAD
+            rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, kl, plaintext, n, x, xl, out, cap, size, err)
             if rc:
-                raise take_error(rc)
-            return s[1][: size[0]]
+                raise take_error_in(err, rc)
+            # trent.h: the blob is always trent_ciphertext_len(plaintext_len) bytes, so its
+            # length is `cap` without reading the size cell back.
+            return view[:cap]
         finally:
-            pool.append(s)
+            _put_slot(s)
+
+    def _encrypt_large(self, k: bytes, kl: int, plaintext: Any, n: int, x: Any, xl: int) -> bytes:
+        """Encrypt into a buffer of its own (a plaintext beyond the pooled buffers: the engine
+        refuses it with its own message)."""
+        cap = ciphertext_len(n)
+        out = _new("uint8_t[]", cap)
+        size = cells.size
+        rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, kl, plaintext, n, x, xl, out, cap, size, cells.err)
+        if rc:
+            raise take_error(rc)
+        return _buffer(out, size[0])[:]
 
     def decrypt(self, ciphertext_blob: BytesLike, context: Optional[Context] = None, key_id: Optional[str] = None) -> bytes:
         """Decrypt: the plaintext of a blob from encrypt, generate_data_key or re_encrypt,
@@ -95,38 +125,49 @@ class CryptoOps:
         The plaintext is returned as `bytes`, which Python cannot wipe: see the README."""
         c = ciphertext_blob if type(ciphertext_blob) is bytes else blob(ciphertext_blob, "ciphertext_blob")
         if context:
-            x = packed(context)
-            xl = len(x)
+            try:
+                x, xl = CONTEXT_ARGS[tuple(context.items())]
+            except (KeyError, AttributeError, TypeError):
+                x, xl = packed_arg(context)
         else:
-            x, xl = NULL, 0
+            x = NULL
+            xl = 0
         if key_id is None:
-            k, kl = NULL, 0
+            k = NULL
+            kl = 0
         else:
-            k = KEY_IDS.get(key_id) or key_id_bytes(key_id)
-            kl = len(k)
+            k, kl = _key_arg(key_id) or key_id_arg(key_id)
         n = len(c)
-        cap = _PLAINTEXT_LEN_MAX.get(n)
-        if cap is None:
-            cap = plaintext_len_max(n)
-        size, err, pool = cells.hot
+        cap = n - BLOB_OVERHEAD
         if cap > SCRATCH:
-            out = _new("uint8_t[]", cap)
+            return self._decrypt_large(c, n, x, xl, k, kl, cap)
+        if cap < 0:  # too short to be a blob: the engine says so
+            cap = 0
+        try:
+            s = _take_slot()
+        except IndexError:
+            s = slot()
+        try:
+            out, view, size, err = s
             rc = _decrypt_into(self._eng.ptr, self._caller.ptr, c, n, x, xl, k, kl, out, cap, size, err)
             if rc:
-                raise take_error(rc)
-            return take_secret(out, size[0])
-        s = pool.pop() if pool else scratch()
-        try:
-            rc = _decrypt_into(self._eng.ptr, self._caller.ptr, c, n, x, xl, k, kl, s[0], cap, size, err)
-            if rc:
-                raise take_error(rc)
-            m = size[0]
+                raise take_error_in(err, rc)
             try:
-                return s[1][:m]
+                # trent.h: a blob's plaintext is exactly trent_plaintext_len_max(blob) bytes.
+                return view[:cap]
             finally:
-                wipe(s[0], m)
+                view[:] = _SLOT_ZEROS  # the wipe: the whole buffer, cheaper from here than a part
         finally:
-            pool.append(s)
+            _put_slot(s)
+
+    def _decrypt_large(self, c: Any, n: int, x: Any, xl: int, k: Any, kl: int, cap: int) -> bytes:
+        """Decrypt into a buffer of its own (a blob beyond the pooled buffers)."""
+        out = _new("uint8_t[]", cap)
+        size = cells.size
+        rc = _decrypt_into(self._eng.ptr, self._caller.ptr, c, n, x, xl, k, kl, out, cap, size, cells.err)
+        if rc:
+            raise take_error(rc)
+        return take_secret(out, size[0])
 
     def re_encrypt(
         self,
@@ -165,28 +206,31 @@ class CryptoOps:
         x, xl = packed_arg(context)
         pcap = _sized(size)
         bcap = ciphertext_len(pcap)
-        size_out, err, pool = cells.hot
         if pcap + bcap > SCRATCH:
+            size_out = cells.size
             p = _new("uint8_t[]", pcap or 1)
             b = _new("uint8_t[]", bcap)
-            rc = _gdk_into(self._eng.ptr, self._caller.ptr, k, len(k), nbytes, x, xl, p, pcap, b, bcap, size_out, err)
+            rc = _gdk_into(self._eng.ptr, self._caller.ptr, k, len(k), nbytes, x, xl, p, pcap, b, bcap, size_out, cells.err)
             if rc:
                 raise take_error(rc)
             return _tuple_new(DataKey, (take_secret(p, pcap), _buffer(b, size_out[0])[:]))
         # One pooled buffer: the plaintext at its start, the blob after it.
-        s = pool.pop() if pool else scratch()
         try:
-            out = s[0]
+            s = _take_slot()
+        except IndexError:
+            s = slot()
+        try:
+            out, view, size_out, err = s
             rc = _gdk_into(self._eng.ptr, self._caller.ptr, k, len(k), nbytes, x, xl, out, pcap, out + pcap, bcap, size_out, err)
             if rc:
-                raise take_error(rc)
-            blob_bytes = s[1][pcap : pcap + size_out[0]]
+                raise take_error_in(err, rc)
+            blob_bytes = view[pcap : pcap + size_out[0]]
             try:
-                return _tuple_new(DataKey, (s[1][:pcap], blob_bytes))
+                return _tuple_new(DataKey, (view[:pcap], blob_bytes))
             finally:
                 wipe(out, pcap)
         finally:
-            pool.append(s)
+            _put_slot(s)
 
     def generate_data_key_without_plaintext(
         self, key_id: str, context: Optional[Context] = None, number_of_bytes: Optional[int] = None

@@ -111,7 +111,12 @@ def error_class_by_name(name: str) -> Type[KmsError]:
 def take_error(rc: int, operation_name: Optional[str] = None) -> KmsError:
     """The exception of a failed call `rc`, with the detail the call left in the calling
     thread's error cell (`cells.err`, which is cleared)."""
-    cell = cells.err
+    return take_error_in(cells.err, rc, operation_name)
+
+
+def take_error_in(cell: Any, rc: int, operation_name: Optional[str] = None) -> KmsError:
+    """`take_error` for a call given another error cell (a `trent_error **`, cleared): the
+    hot calls' slots have their own."""
     err = cell[0]
     message = ""
     if err != ffi.NULL:

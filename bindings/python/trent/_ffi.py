@@ -93,22 +93,25 @@ class _Cells(threading.local):
         self.size = ffi.new("size_t *")
         self.buffer = ffi.new("trent_buffer **")
         self.text = ffi.new("char[]", 2048)
-        #: For the hottest calls, in one attribute read: `size`, `err`, and a pool of
-        #: SCRATCH-byte output buffers, each `(cdata, ffi.buffer of it)` (taken off the list
-        #: for a call and put back after, so a call that interrupts another on this thread,
-        #: from a signal handler, gets its own).
-        self.hot = (self.size, self.err, [])
 
 
 #: The size of the pooled output buffers (a 4 KiB plaintext's blob fits).
 SCRATCH = 8192
 
 
-def scratch() -> tuple:
-    """A new pooled output buffer: the cdata, and its `ffi.buffer` (slicing a ready buffer
-    object is the cheapest copy into `bytes`)."""
+def slot() -> tuple:
+    """A new slot for the hottest calls: everything one call writes, `(out, view, size, err)`:
+    a SCRATCH-byte output buffer, its `ffi.buffer`, a `size_t *` and a `trent_error **`."""
     out = ffi.new("uint8_t[]", SCRATCH)
-    return out, ffi.buffer(out)
+    return out, ffi.buffer(out), ffi.new("size_t *"), ffi.new("trent_error **")
 
+
+#: The free slots of the hottest calls, shared by all threads. A call takes one off
+#: (`SLOTS.pop()`, atomic under the GIL: the slot is that call's alone while the GIL is released
+#: during the C call, and a call that interrupts another on the same thread from a signal
+#: handler takes another) and puts it back when done; a new one is made when none is free, so
+#: there are as many as calls ever ran at once. Cheaper than a per-thread pool (no
+#: `threading.local` lookup per call).
+SLOTS: list = []
 
 cells = _Cells()

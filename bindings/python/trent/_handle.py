@@ -25,8 +25,10 @@ class Handle:
     exit.
     """
 
-    # `ptr` is a plain slot (the cheapest attribute to read, once per call on the hot paths);
-    # closing empties it, and reading an empty slot falls through to __getattr__, which raises.
+    # `ptr` is a plain slot, and the class defines no `__getattr__`, so reading it (twice per
+    # call on the hot paths) is CPython's cheapest attribute read. Closing turns the object into
+    # a `_ClosedHandle` (same layout), whose `ptr` is a property that raises, and then empties
+    # the slot.
     __slots__ = ("ptr", "_what")
 
     def __init__(self, raw: Any, free: Callable[[Any], None], what: str = "handle") -> None:
@@ -36,25 +38,17 @@ class Handle:
         #: The pointer, for one call (reading it raises `ClosedError` once closed).
         self.ptr = ffi.gc(raw, free)
 
-    def __getattr__(self, name: str) -> Any:
-        if name == "ptr":  # the slot is empty: closed
-            raise ClosedError(f"the {self._what} is closed")
-        raise AttributeError(name)
-
     @property
     def closed(self) -> bool:
-        try:
-            self.ptr
-        except ClosedError:
-            return True
-        return False
+        return isinstance(self, _ClosedHandle)
 
     def close(self) -> None:
         """Drops the owner's reference: later `ptr` reads raise; the handle is freed when no
         running call uses it any more. Idempotent."""
+        self.__class__ = _ClosedHandle
         try:
-            del self.ptr
-        except AttributeError:
+            _PTR_SLOT.__delete__(self)
+        except AttributeError:  # already empty (closed before, or by another thread just now)
             pass
 
     def __enter__(self) -> Any:
@@ -65,3 +59,17 @@ class Handle:
 
     def __repr__(self) -> str:
         return f"<trent.Handle {self._what}{' closed' if self.closed else ''}>"
+
+
+#: The slot under `Handle.ptr` (a closed handle's `ptr` is `_ClosedHandle`'s property).
+_PTR_SLOT = Handle.ptr
+
+
+class _ClosedHandle(Handle):
+    """What a `Handle` becomes when closed: reading `ptr` raises `ClosedError`."""
+
+    __slots__ = ()
+
+    @property
+    def ptr(self) -> Any:  # type: ignore[override]
+        raise ClosedError(f"the {self._what} is closed")
