@@ -28,7 +28,7 @@ const ROTATION_CONFLICT_WINDOW_MS: i64 = 20 * 60 * 1000;
 
 /// New material made during a change, installed hot once the change is stored.
 #[derive(Default)]
-struct NewMaterial(Vec<(u32, String, SecretBytes)>);
+pub(super) struct NewMaterial(Vec<(u32, String, SecretBytes)>);
 
 impl Inner {
     /// Makes a new version of key material: random, wrapped under the root key.
@@ -66,7 +66,12 @@ impl Inner {
     }
 
     /// Catches up on automatic rotations of an enabled key: one version per date passed.
-    fn catch_up_rotations(&self, rec: &mut KeyRecord, now: Timestamp, fresh: &mut NewMaterial) -> Result<()> {
+    pub(super) fn catch_up_rotations(
+        &self,
+        rec: &mut KeyRecord,
+        now: Timestamp,
+        fresh: &mut NewMaterial,
+    ) -> Result<()> {
         if rec.state != KeyState::Enabled || !rec.rotation.enabled {
             return Ok(());
         }
@@ -84,7 +89,13 @@ impl Inner {
 
     /// Writes a changed record (compare-and-set on its revision), publishes it and installs
     /// any new material hot. Called with the admin lock held.
-    fn commit(&self, live: &Arc<LiveKey>, old: &KeyRecord, mut rec: KeyRecord, fresh: NewMaterial) -> Result<()> {
+    pub(super) fn commit(
+        &self,
+        live: &Arc<LiveKey>,
+        old: &KeyRecord,
+        mut rec: KeyRecord,
+        fresh: NewMaterial,
+    ) -> Result<()> {
         if rec == *old {
             return Ok(());
         }
@@ -126,7 +137,7 @@ impl Inner {
     /// change: publishes it, or forgets the key if the store no longer has it. Returns whether
     /// the key still exists. A record older than the one held (put back outside Trent, with a
     /// MAC that was valid once) is refused.
-    fn take_stored(&self, live: &Arc<LiveKey>) -> Result<bool> {
+    pub(super) fn take_stored(&self, live: &Arc<LiveKey>) -> Result<bool> {
         match self.load_key(&live.id)? {
             Some(stored) => {
                 let held = live.record().revision;
@@ -141,53 +152,6 @@ impl Inner {
                 Ok(false)
             }
         }
-    }
-
-    /// Removes a deleted key from every cache.
-    pub(super) fn forget_key(&self, live: &LiveKey) {
-        self.keys.remove(&live.id);
-        self.change_aliases(|aliases| aliases.retain(|_, target| *target != live.id));
-        self.hot.forget(&live.id);
-        live.versions.write().clear();
-        live.clear_current(None);
-    }
-
-    /// Carries out what the clock made due for one key: deletion at the end of its waiting
-    /// period, automatic rotations. Returns `None` if the key is gone.
-    pub(super) fn apply_due(&self, live: &Arc<LiveKey>, now: Timestamp) -> Result<Option<Arc<LiveKey>>> {
-        let _admin = self.admin.lock();
-        if !self.keys.contains(&live.id) {
-            return Ok(None);
-        }
-        let old = live.record();
-        if old.state == KeyState::PendingDeletion && old.deletion_date.is_some_and(|d| d <= now) {
-            // The store deletes only the revision read here: if another engine changed the key
-            // since this one last polled (a CancelKeyDeletion), it refuses, and its record wins.
-            return match self.store.delete_key(&live.id, old.revision) {
-                Ok(()) => {
-                    self.forget_key(live);
-                    Ok(None)
-                }
-                Err(Error::Conflict(_)) => Ok(self.take_stored(live)?.then(|| live.clone())),
-                Err(e) => Err(e),
-            };
-        }
-        let mut old = old;
-        for attempt in 0.. {
-            let mut rec = (*old).clone();
-            let mut fresh = NewMaterial::default();
-            self.catch_up_rotations(&mut rec, now, &mut fresh)?;
-            match self.commit(live, &old, rec, fresh) {
-                // Another engine stored the key first (most often the same rotation): `commit`
-                // published the stored record; carry out what is still due on that one.
-                Err(Error::Conflict(_)) if attempt < 3 && live.record().revision != old.revision => {
-                    old = live.record();
-                }
-                Err(e) => return Err(e),
-                Ok(()) => break,
-            }
-        }
-        Ok(Some(live.clone()))
     }
 
     /// The common shape of a management operation on one key: resolve (key id or ARN),
