@@ -159,18 +159,6 @@ impl Inner {
         out.ok_or(Error::InvalidCiphertext)
     }
 
-    /// [`Inner::with_decrypting_key`], keeping the key and version (for batches).
-    pub(super) fn decrypting_key(
-        &self,
-        caller: &Caller,
-        action: &str,
-        key_id: &KeyId,
-        version: u32,
-        now: &Now<'_>,
-    ) -> Result<(Arc<LiveKey>, Arc<VersionKeys>)> {
-        self.with_decrypting_key(caller, action, key_id, version, now, |live, vk| Ok((live.clone(), vk.clone())))
-    }
-
     /// Checks and decrypts a blob (and, optionally, that it names the key the caller expects),
     /// then runs `f` with its key, version and plaintext.
     #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the request
@@ -227,17 +215,23 @@ pub(super) fn check_symmetric(
     }
 }
 
+/// Checks a plaintext's length: 1 to [`MAX_PLAINTEXT_LEN`] bytes.
 pub(super) fn check_plaintext_len(plaintext: &[u8]) -> Result<()> {
-    if plaintext.is_empty() || plaintext.len() > MAX_PLAINTEXT_LEN {
-        return Err(Error::validation(
-            "plaintext",
-            "",
-            if plaintext.is_empty() {
-                "Member must have length greater than or equal to 1"
-            } else {
-                "Member must have length less than or equal to 4096"
-            },
-        ));
+    check_blob_member_len("plaintext", plaintext, MAX_PLAINTEXT_LEN)
+}
+
+/// Checks a ciphertext blob's length: 1 to [`MAX_CIPHERTEXT_BLOB_LEN`] bytes.
+fn check_blob_len(blob: &[u8]) -> Result<()> {
+    check_blob_member_len("ciphertextBlob", blob, MAX_CIPHERTEXT_BLOB_LEN)
+}
+
+/// Checks that a blob member holds 1 to `max` bytes, with the model's validation message.
+fn check_blob_member_len(member: &str, value: &[u8], max: usize) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::validation(member, "", "Member must have length greater than or equal to 1"));
+    }
+    if value.len() > max {
+        return Err(Error::validation(member, "", &format!("Member must have length less than or equal to {max}")));
     }
     Ok(())
 }
@@ -248,21 +242,6 @@ pub(super) fn decode_blob<'b>(blob: &'b [u8], ctx: &EncryptionContext) -> Result
     check_blob_len(blob)?;
     context::validate(ctx, "encryption context")?;
     ciphertext::parse(blob)
-}
-
-fn check_blob_len(blob: &[u8]) -> Result<()> {
-    if blob.is_empty() || blob.len() > MAX_CIPHERTEXT_BLOB_LEN {
-        return Err(Error::validation(
-            "ciphertextBlob",
-            "",
-            if blob.is_empty() {
-                "Member must have length greater than or equal to 1"
-            } else {
-                "Member must have length less than or equal to 6144"
-            },
-        ));
-    }
-    Ok(())
 }
 
 /// The data key length of a GenerateDataKey request: `KeySpec` xor `NumberOfBytes`.

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use super::material::VersionKeys;
 use super::types::*;
 use super::{
-    AuditNote, Caller, Inner, Kms, LiveKey, Now, check_grant_tokens, page_limit, parse_marker, rng_failed, secret_error,
+    AuditNote, Caller, Inner, Kms, LiveKey, Now, check_grant_tokens, check_usable, page_limit, parse_marker,
+    rng_failed, secret_error,
 };
 use crate::clock::{DAY_MS, Timestamp};
 use crate::crypto::{self, KEY_LEN};
@@ -255,6 +256,40 @@ impl Inner {
         Ok(self.load_aliases()?.iter().filter(|a| a.target == *id).count())
     }
 
+    /// The key CreateAlias or UpdateAlias points an alias to (by key id or ARN), noted for
+    /// the audit trail.
+    fn alias_target_key(&self, raw: &str, now: Timestamp, note: &mut AuditNote) -> Result<Arc<LiveKey>> {
+        let live = self.resolve(raw, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
+        note.key(&live);
+        Ok(live)
+    }
+
+    /// The alias UpdateAlias or DeleteAlias (`operation`) is to change: it must exist, not be
+    /// AWS's (`alias/aws/…`, which cannot be `done`), and the caller may act on its key.
+    fn alias_to_change(&self, caller: &Caller, operation: &str, alias: &AliasName, done: &str) -> Result<AliasRecord> {
+        let Some(existing) = self.load_alias(alias)? else { return Err(self.alias_not_found(alias)) };
+        if alias.is_reserved() {
+            return Err(Error::InvalidAliasName(format!("The alias {alias} is managed by AWS and cannot be {done}")));
+        }
+        self.authorize(caller, operation, &self.arn_of(&existing.target))?;
+        Ok(existing)
+    }
+
+    /// Refuses a key that has as many aliases as a key may have.
+    fn check_alias_room(&self, id: &KeyId) -> Result<()> {
+        if self.alias_count(id)? >= MAX_ALIASES_PER_KEY {
+            return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
+        }
+        Ok(())
+    }
+
+    /// Points `alias` at `id` in the alias cache, once the store has it so.
+    fn cache_alias(&self, alias: AliasName, id: KeyId) {
+        self.change_aliases(|aliases| {
+            aliases.insert(alias, id);
+        });
+    }
+
     fn alias_not_found(&self, alias: &AliasName) -> Error {
         Error::NotFound(format!("Alias {} is not found.", id::alias_arn(&self.region, &self.account, alias)))
     }
@@ -354,16 +389,6 @@ fn not_pending(live: &LiveKey, rec: &KeyRecord) -> Result<()> {
         return Err(Error::InvalidState(format!("{} is pending deletion.", live.arn)));
     }
     Ok(())
-}
-
-/// States in which rotation settings may change: Enabled only.
-fn rotation_allowed(live: &LiveKey, rec: &KeyRecord) -> Result<()> {
-    match rec.state {
-        KeyState::Enabled => Ok(()),
-        KeyState::Disabled => Err(Error::Disabled(format!("{} is disabled.", live.arn))),
-        KeyState::PendingDeletion => Err(Error::InvalidState(format!("{} is pending deletion.", live.arn))),
-        other => Err(Error::InvalidState(format!("{} is {}.", live.arn, other))),
-    }
 }
 
 fn symmetric_only(live: &LiveKey, rec: &KeyRecord) -> Result<()> {
@@ -678,8 +703,7 @@ impl Kms {
         inner.audited(caller, "CreateAlias", |note| {
             let alias = AliasName::parse_for_create(&req.alias_name)?;
             let now = inner.clock.now();
-            let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
-            note.key(&live);
+            let live = inner.alias_target_key(&req.target_key_id, now, note)?;
             inner.authorize(caller, "CreateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
             not_pending(&live, &live.record())?;
@@ -689,9 +713,7 @@ impl Kms {
                     id::alias_arn(&inner.region, &inner.account, &alias)
                 )));
             }
-            if inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
-                return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
-            }
+            inner.check_alias_room(&live.id)?;
             inner.store.create_alias(&inner.seal_alias(AliasRecord {
                 name: alias.clone(),
                 target: live.id,
@@ -699,9 +721,7 @@ impl Kms {
                 last_updated: now,
                 mac: None,
             }))?;
-            inner.change_aliases(|aliases| {
-                aliases.insert(alias, live.id);
-            });
+            inner.cache_alias(alias, live.id);
             Ok(())
         })
     }
@@ -713,25 +733,16 @@ impl Kms {
         inner.audited(caller, "UpdateAlias", |note| {
             let alias = AliasName::parse(&req.alias_name)?;
             let now = inner.clock.now();
-            let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
-            note.key(&live);
-            let Some(existing) = inner.load_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
-            if alias.is_reserved() {
-                return Err(Error::InvalidAliasName(format!(
-                    "The alias {alias} is managed by AWS and cannot be updated"
-                )));
-            }
-            inner.authorize(caller, "UpdateAlias", &inner.arn_of(&existing.target))?;
+            let live = inner.alias_target_key(&req.target_key_id, now, note)?;
+            let existing = inner.alias_to_change(caller, "UpdateAlias", &alias, "updated")?;
             inner.authorize(caller, "UpdateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
             not_pending(&live, &live.record())?;
-            if existing.target != live.id && inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
-                return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
+            if existing.target != live.id {
+                inner.check_alias_room(&live.id)?;
             }
             inner.store.put_alias(&inner.seal_alias(AliasRecord { target: live.id, last_updated: now, ..existing }))?;
-            inner.change_aliases(|aliases| {
-                aliases.insert(alias, live.id);
-            });
+            inner.cache_alias(alias, live.id);
             Ok(())
         })
     }
@@ -742,13 +753,7 @@ impl Kms {
         inner.audited(caller, "DeleteAlias", |_| {
             let alias = AliasName::parse(&req.alias_name)?;
             let _admin = inner.admin.lock();
-            let Some(existing) = inner.load_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
-            if alias.is_reserved() {
-                return Err(Error::InvalidAliasName(format!(
-                    "The alias {alias} is managed by AWS and cannot be deleted"
-                )));
-            }
-            inner.authorize(caller, "DeleteAlias", &inner.arn_of(&existing.target))?;
+            inner.alias_to_change(caller, "DeleteAlias", &alias, "deleted")?;
             inner.store.delete_alias(&alias)?;
             inner.change_aliases(|aliases| {
                 aliases.remove(&alias);
@@ -819,7 +824,7 @@ impl Kms {
         inner.audited(caller, "EnableKeyRotation", |note| {
             let days = check_period(req.rotation_period_in_days)?;
             inner.modify(caller, "EnableKeyRotation", &req.key_id, note, |live, rec, now, fresh| {
-                rotation_allowed(live, rec)?;
+                check_usable(live, rec)?;
                 symmetric_only(live, rec)?;
                 let next = match (rec.rotation.enabled, rec.rotation.next_rotation) {
                     (true, Some(next)) => {
@@ -841,7 +846,7 @@ impl Kms {
         let inner = &*self.inner;
         inner.audited(caller, "DisableKeyRotation", |note| {
             inner.modify(caller, "DisableKeyRotation", &req.key_id, note, |live, rec, _, _| {
-                rotation_allowed(live, rec)?;
+                check_usable(live, rec)?;
                 symmetric_only(live, rec)?;
                 rec.rotation.enabled = false;
                 rec.rotation.next_rotation = None;
@@ -875,7 +880,7 @@ impl Kms {
         let inner = &*self.inner;
         inner.audited(caller, "RotateKeyOnDemand", |note| {
             inner.modify(caller, "RotateKeyOnDemand", &req.key_id, note, |live, rec, now, fresh| {
-                rotation_allowed(live, rec)?;
+                check_usable(live, rec)?;
                 symmetric_only(live, rec)?;
                 if rec.rotation.on_demand_count >= MAX_ON_DEMAND_ROTATIONS {
                     return Err(Error::LimitExceeded(format!(

@@ -548,7 +548,8 @@ impl AuditNote {
     }
 }
 
-/// Checks that a key's state allows cryptographic operations.
+/// Checks that a key's state allows cryptographic operations and changes to its rotation:
+/// Enabled only.
 fn check_usable(live: &LiveKey, record: &KeyRecord) -> Result<()> {
     match record.state {
         KeyState::Enabled => Ok(()),
