@@ -16,7 +16,7 @@ pub struct Caller {
 impl Caller {
     /// The root principal of `account` in the `aws` partition (`arn:aws:iam::<account>:root`):
     /// what single-tenant embedders use. For an engine in another partition (`cn-…`,
-    /// `us-gov-…` Regions) use [`Kms::root_caller`].
+    /// `us-gov-…` Regions) use [`Kms::root_caller`](super::Kms::root_caller).
     pub fn root(account: &AccountId) -> Self {
         Self { principal: account.root_arn("aws").into(), account: account.clone() }
     }
