@@ -709,7 +709,7 @@ fn env_child() {
 /// With `max_hot_versions(1)`, every decryption of another version in the rotating engine
 /// unwraps it again, from the material the store now holds wrapped under the new root key.
 fn root_key_rotation(backend: &Backend, max_hot_versions: usize) {
-    let kms = backend.builder().root_key(TEST_ROOT_KEY).max_hot_versions(max_hot_versions).open().unwrap();
+    let kms = backend.keyed_builder().max_hot_versions(max_hot_versions).open().unwrap();
     let (rotated, plain) = (new_key(&kms), new_key(&kms));
     let mut blobs =
         vec![(encrypt(&kms, &rotated, b"v1"), b"v1".to_vec()), (encrypt(&kms, &plain, b"p1"), b"p1".to_vec())];
@@ -742,7 +742,7 @@ fn root_key_rotation(backend: &Backend, max_hot_versions: usize) {
     drop(kms);
 
     // The old root key is refused; the new one opens the store.
-    let e = root_key_error(backend.builder().root_key(TEST_ROOT_KEY).open());
+    let e = root_key_error(backend.keyed_builder().open());
     assert!(e.message().contains("is not the one"), "{e}");
     let kms = backend.builder().root_key(OTHER_ROOT_KEY).open().unwrap();
     for (blob, pt) in &blobs {
@@ -752,27 +752,15 @@ fn root_key_rotation(backend: &Backend, max_hot_versions: usize) {
     kms.check_store_integrity().unwrap();
 }
 
-#[test]
-fn root_key_rotation_on_sqlite() {
-    root_key_rotation(&Backend::sqlite(), 128);
-}
+common::backend_tests!(
+    root_key_rotation_on_sqlite,
+    root_key_rotation_on_postgres: |b| root_key_rotation(b, 128)
+);
 
-#[test]
-fn root_key_rotation_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    root_key_rotation(&backend, 128);
-}
-
-#[test]
-fn versions_unwrapped_after_a_root_key_rotation_on_sqlite() {
-    root_key_rotation(&Backend::sqlite(), 1);
-}
-
-#[test]
-fn versions_unwrapped_after_a_root_key_rotation_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    root_key_rotation(&backend, 1);
-}
+common::backend_tests!(
+    versions_unwrapped_after_a_root_key_rotation_on_sqlite,
+    versions_unwrapped_after_a_root_key_rotation_on_postgres: |b| root_key_rotation(b, 1)
+);
 
 /// An engine that still has the old root key after another engine rotated it must not add
 /// material wrapped under the old key to the store: the store would then hold material that
@@ -797,16 +785,10 @@ fn a_stale_root_key_never_wraps_new_material(backend: &Backend) {
     }
 }
 
-#[test]
-fn a_stale_root_key_never_wraps_new_material_on_sqlite() {
-    a_stale_root_key_never_wraps_new_material(&Backend::sqlite());
-}
-
-#[test]
-fn a_stale_root_key_never_wraps_new_material_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    a_stale_root_key_never_wraps_new_material(&backend);
-}
+common::backend_tests!(
+    a_stale_root_key_never_wraps_new_material_on_sqlite,
+    a_stale_root_key_never_wraps_new_material_on_postgres: a_stale_root_key_never_wraps_new_material
+);
 
 // ------------------------------------------------------------------- 4. damaged material
 
@@ -843,16 +825,10 @@ fn corrupted_wrapped_material(backend: &Backend) {
     assert_eq!(kms.encrypt(&me, &EncryptRequest::new(&bad, b"x".to_vec())).unwrap_err().name(), "KMSInternalException");
 }
 
-#[test]
-fn a_corrupted_wrapped_key_is_named_on_sqlite() {
-    corrupted_wrapped_material(&Backend::sqlite());
-}
-
-#[test]
-fn a_corrupted_wrapped_key_is_named_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    corrupted_wrapped_material(&backend);
-}
+common::backend_tests!(
+    a_corrupted_wrapped_key_is_named_on_sqlite,
+    a_corrupted_wrapped_key_is_named_on_postgres: corrupted_wrapped_material
+);
 
 // ------------------------------------------------------------------- 5. raw scans
 
@@ -949,9 +925,8 @@ fn automatic_rotation_happens_once(backend: &Backend) {
     let start = Timestamp::from_millis(1_700_000_000_000);
     let (clock_a, clock_b) = (ManualClock::new(start), ManualClock::new(start));
     // Polling is left out of the race: each engine holds the record it read before the date.
-    let engine = |clock: &ManualClock| {
-        backend.builder().root_key(TEST_ROOT_KEY).clock(clock.clone()).refresh_interval(NEVER).open().unwrap()
-    };
+    let engine =
+        |clock: &ManualClock| backend.keyed_builder().clock(clock.clone()).refresh_interval(NEVER).open().unwrap();
     let (a, b) = (engine(&clock_a), engine(&clock_b));
     let me = a.root_caller();
     let (one_after_other, at_once) = (new_key(&a), new_key(&a));
@@ -994,7 +969,7 @@ fn automatic_rotation_happens_once(backend: &Backend) {
     }
 
     // A third engine, which never cached anything, reads the store as it is.
-    let c = backend.builder().root_key(TEST_ROOT_KEY).clock(clock_a.clone()).open().unwrap();
+    let c = backend.keyed_builder().clock(clock_a.clone()).open().unwrap();
     for key in [&one_after_other, &at_once] {
         assert_eq!(backend.version_numbers(key), [1, 2], "key {key}: one new version, no duplicate");
         let made = rotations(&c, key);
@@ -1018,18 +993,12 @@ fn automatic_rotation_happens_once(backend: &Backend) {
     c.check_store_integrity().unwrap();
 }
 
-/// Automatic rotation happens once across engines, and losing the race to store it never
-/// fails the operation that found it due.
-#[test]
-fn automatic_rotation_happens_once_across_engines_on_sqlite() {
-    automatic_rotation_happens_once(&Backend::sqlite());
-}
-
-#[test]
-fn automatic_rotation_happens_once_across_engines_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    automatic_rotation_happens_once(&backend);
-}
+common::backend_tests!(
+    /// Automatic rotation happens once across engines, and losing the race to store it never
+    /// fails the operation that found it due.
+    automatic_rotation_happens_once_across_engines_on_sqlite,
+    automatic_rotation_happens_once_across_engines_on_postgres: automatic_rotation_happens_once
+);
 
 // ------------------------------------------------------------------- 7. cross-engine visibility
 
@@ -1038,7 +1007,7 @@ fn other_engines_changes_are_seen_within_the_bound(backend: &Backend) {
     // The default refresh interval.
     let b = backend.open();
     // Sees changes only when told to.
-    let c = backend.builder().root_key(TEST_ROOT_KEY).refresh_interval(NEVER).open().unwrap();
+    let c = backend.keyed_builder().refresh_interval(NEVER).open().unwrap();
     let me = a.root_caller();
 
     // CreateKey on A: usable on B and C at once (a key not cached is read from the store).
@@ -1072,13 +1041,7 @@ fn other_engines_changes_are_seen_within_the_bound(backend: &Backend) {
 
     // DisableKey on A.
     a.disable_key(&me, &KeyIdRequest::new(&key)).unwrap();
-    within_polls(&b, "B refusing a key A disabled", || {
-        fails_with(b.encrypt(&me, &EncryptRequest::new(&key, b"x".to_vec())), "DisabledException")
-    });
-    assert_eq!(describe(&b, &key).key_state, KeyState::Disabled);
-    encrypt(&c, &key, b"C has not polled");
-    c.refresh_now().unwrap();
-    assert!(fails_with(c.encrypt(&me, &EncryptRequest::new(&key, b"x".to_vec())), "DisabledException"));
+    refusal_is_seen(&b, &c, &key, "DisabledException", KeyState::Disabled, "B refusing a key A disabled");
 
     // ScheduleKeyDeletion on A.
     a.schedule_key_deletion(
@@ -1086,13 +1049,8 @@ fn other_engines_changes_are_seen_within_the_bound(backend: &Backend) {
         &ScheduleKeyDeletionRequest { key_id: other.clone(), pending_window_in_days: Some(7) },
     )
     .unwrap();
-    within_polls(&b, "B refusing a key A scheduled for deletion", || {
-        fails_with(b.encrypt(&me, &EncryptRequest::new(&other, b"x".to_vec())), "KMSInvalidStateException")
-    });
-    assert_eq!(describe(&b, &other).key_state, KeyState::PendingDeletion);
-    encrypt(&c, &other, b"C has not polled");
-    c.refresh_now().unwrap();
-    assert!(fails_with(c.encrypt(&me, &EncryptRequest::new(&other, b"x".to_vec())), "KMSInvalidStateException"));
+    let what = "B refusing a key A scheduled for deletion";
+    refusal_is_seen(&b, &c, &other, "KMSInvalidStateException", KeyState::PendingDeletion, what);
 
     // And back: EnableKey on A is seen as well.
     a.enable_key(&me, &KeyIdRequest::new(&key)).unwrap();
@@ -1101,16 +1059,22 @@ fn other_engines_changes_are_seen_within_the_bound(backend: &Backend) {
     });
 }
 
-#[test]
-fn other_engines_changes_are_seen_within_the_bound_on_sqlite() {
-    other_engines_changes_are_seen_within_the_bound(&Backend::sqlite());
+/// After another engine made `key` unusable: `b` (polling) refuses it with `error` within the
+/// bound and describes it in `state`; `c` (not polling) still encrypts under it until
+/// `refresh_now`, then refuses it too.
+fn refusal_is_seen(b: &Kms, c: &Kms, key: &str, error: &str, state: KeyState, what: &str) {
+    let me = b.root_caller();
+    within_polls(b, what, || fails_with(b.encrypt(&me, &EncryptRequest::new(key, b"x".to_vec())), error));
+    assert_eq!(describe(b, key).key_state, state);
+    encrypt(c, key, b"C has not polled");
+    c.refresh_now().unwrap();
+    assert!(fails_with(c.encrypt(&me, &EncryptRequest::new(key, b"x".to_vec())), error));
 }
 
-#[test]
-fn other_engines_changes_are_seen_within_the_bound_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    other_engines_changes_are_seen_within_the_bound(&backend);
-}
+common::backend_tests!(
+    other_engines_changes_are_seen_within_the_bound_on_sqlite,
+    other_engines_changes_are_seen_within_the_bound_on_postgres: other_engines_changes_are_seen_within_the_bound
+);
 
 // ------------------------------------------------------------------- 8. concurrent rotations
 
@@ -1173,16 +1137,10 @@ fn concurrent_on_demand_rotations(backend: &Backend) {
     fresh.check_store_integrity().unwrap();
 }
 
-#[test]
-fn concurrent_on_demand_rotations_from_two_engines_on_sqlite() {
-    concurrent_on_demand_rotations(&Backend::sqlite());
-}
-
-#[test]
-fn concurrent_on_demand_rotations_from_two_engines_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    concurrent_on_demand_rotations(&backend);
-}
+common::backend_tests!(
+    concurrent_on_demand_rotations_from_two_engines_on_sqlite,
+    concurrent_on_demand_rotations_from_two_engines_on_postgres: concurrent_on_demand_rotations
+);
 
 // ------------------------------------------------------------------- 9. consistent reads
 
@@ -1258,16 +1216,10 @@ fn reads_are_never_torn(backend: &Backend) {
     assert!(torn.is_empty(), "{} of {reads} reads were torn, e.g. {:?}", torn.len(), &torn[..torn.len().min(3)]);
 }
 
-#[test]
-fn reads_are_never_torn_on_sqlite() {
-    reads_are_never_torn(&Backend::sqlite());
-}
-
-#[test]
-fn reads_are_never_torn_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    reads_are_never_torn(&backend);
-}
+common::backend_tests!(
+    reads_are_never_torn_on_sqlite,
+    reads_are_never_torn_on_postgres: reads_are_never_torn
+);
 
 // ------------------------------------------------------------------- 10. deletion
 
@@ -1286,7 +1238,7 @@ fn a_deletion_never_undoes_a_cancel_by_another_engine(backend: &Backend) {
         .refresh_interval(NEVER)
         .open()
         .unwrap();
-    let b = backend.builder().root_key(TEST_ROOT_KEY).clock(clock_b).refresh_interval(NEVER).open().unwrap();
+    let b = backend.keyed_builder().clock(clock_b).refresh_interval(NEVER).open().unwrap();
     let me = a.root_caller();
     let key = new_key(&a);
     let blob = encrypt(&a, &key, b"kept");
@@ -1317,16 +1269,10 @@ fn a_deletion_never_undoes_a_cancel_by_another_engine(backend: &Backend) {
     assert_eq!(decrypt(&b, &blob), b"kept");
 }
 
-#[test]
-fn a_deletion_never_undoes_a_cancel_by_another_engine_on_sqlite() {
-    a_deletion_never_undoes_a_cancel_by_another_engine(&Backend::sqlite());
-}
-
-#[test]
-fn a_deletion_never_undoes_a_cancel_by_another_engine_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    a_deletion_never_undoes_a_cancel_by_another_engine(&backend);
-}
+common::backend_tests!(
+    a_deletion_never_undoes_a_cancel_by_another_engine_on_sqlite,
+    a_deletion_never_undoes_a_cancel_by_another_engine_on_postgres: a_deletion_never_undoes_a_cancel_by_another_engine
+);
 
 // ------------------------------------------------------------------- 11. a rotation due, the store away
 

@@ -269,33 +269,10 @@ fn list_keys_pages() {
 fn audit_records_one_event_per_operation_without_secrets() {
     let audit = MemoryAudit::new();
     let kms = common::builder().audit(audit.clone()).open().unwrap();
-    let me = kms.root_caller();
-    let key = new_key(&kms);
-    let c = ctx(&[("tenant", "a")]);
-    let blob = kms
-        .encrypt(&me, &EncryptRequest::new(&key, b"plaintext-marker".to_vec()).with_context(c.clone()))
-        .unwrap()
-        .ciphertext_blob;
-    let err = kms.decrypt(&me, &DecryptRequest::new(blob.clone())).map(|_| ()).unwrap_err();
-    assert_eq!(err.name(), "InvalidCiphertextException");
-    kms.decrypt(&me, &DecryptRequest::new(blob).with_context(c.clone())).unwrap();
-    let alice = Caller::from_arn("arn:aws:iam::111122223333:user/alice").unwrap();
-    assert_eq!(
-        kms.encrypt(&alice, &EncryptRequest::new(&key, b"x".to_vec())).unwrap_err().name(),
-        "AccessDeniedException"
-    );
+    let (key, c, _) = common::run_audited_operations(&kms);
     let events = audit.take();
     let ops: Vec<_> = events.iter().map(|e| (e.operation, e.error)).collect();
-    assert_eq!(
-        ops,
-        [
-            ("CreateKey", None),
-            ("Encrypt", None),
-            ("Decrypt", Some("InvalidCiphertextException")),
-            ("Decrypt", None),
-            ("Encrypt", Some("AccessDeniedException"))
-        ]
-    );
+    assert_eq!(ops, common::AUDITED);
     let encrypt = &events[1];
     assert_eq!(encrypt.key_arn.as_deref(), Some(format!("arn:aws:kms:us-east-1:111122223333:key/{key}").as_str()));
     assert_eq!(encrypt.key_version, Some(1));

@@ -55,7 +55,7 @@ const STALL: Duration = Duration::from_secs(120);
 /// A builder on the keystore parent and children share: the test root key, no refresh thread
 /// unless the test asks for one.
 fn builder(backend: &Backend) -> KmsBuilder {
-    backend.builder().root_key(common::TEST_ROOT_KEY).refresh_interval(None)
+    backend.keyed_builder().refresh_interval(None)
 }
 
 /// xorshift64*, enough for picking moments.
@@ -298,16 +298,10 @@ fn fork_under_concurrent_encryption(backend: &Backend, test: &str) {
     assert_eq!(summary.lines, parent_ops.load(Ordering::Relaxed), "the audit log holds the parent's events, only");
 }
 
-#[test]
-fn forks_under_concurrent_encryption_never_repeat_a_nonce_sqlite() {
-    fork_under_concurrent_encryption(&Backend::sqlite(), "sqlite");
-}
-
-#[test]
-fn forks_under_concurrent_encryption_never_repeat_a_nonce_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    fork_under_concurrent_encryption(&backend, "postgres");
-}
+common::backend_tests!(
+    forks_under_concurrent_encryption_never_repeat_a_nonce_sqlite,
+    forks_under_concurrent_encryption_never_repeat_a_nonce_postgres: |b: &Backend| fork_under_concurrent_encryption(b, b.kind())
+);
 
 /// The child drops the last reference to the engine it inherited (keystore connection, audit
 /// writer thread): nothing of the parent's is closed, joined or written.
@@ -344,16 +338,10 @@ fn dropping_the_inherited_engine(backend: &Backend) {
     again.check_store_integrity().unwrap();
 }
 
-#[test]
-fn dropping_an_inherited_engine_in_a_child_leaves_the_parent_intact_sqlite() {
-    dropping_the_inherited_engine(&Backend::sqlite());
-}
-
-#[test]
-fn dropping_an_inherited_engine_in_a_child_leaves_the_parent_intact_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    dropping_the_inherited_engine(&backend);
-}
+common::backend_tests!(
+    dropping_an_inherited_engine_in_a_child_leaves_the_parent_intact_sqlite,
+    dropping_an_inherited_engine_in_a_child_leaves_the_parent_intact_postgres: dropping_the_inherited_engine
+);
 
 /// An in-memory engine is refused in a child too: there is no keystore to share, but the nonce
 /// counters and the locks are the parent's.

@@ -39,6 +39,7 @@
 
 mod common;
 
+use common::name;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::FileFailurePersistence;
@@ -58,13 +59,6 @@ const NOT_FOUND: &str = "NotFoundException";
 const DISABLED: &str = "DisabledException";
 const INVALID_STATE: &str = "KMSInvalidStateException";
 const VALIDATION: &str = "ValidationException";
-
-fn name<T>(r: &Result<T>) -> &'static str {
-    match r {
-        Ok(_) => OK,
-        Err(e) => e.name(),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Operations
@@ -558,7 +552,7 @@ impl Harness {
         let req = KeyIdRequest::new(&key.id);
         let described = kms.describe_key(me, &req);
         let status = kms.get_key_rotation_status(me, &req);
-        let listed = list_all_rotations(kms, me, &key.id);
+        let listed = common::all_rotations(kms, me, &key.id, 1000);
         let Some(state) = key.key_state() else {
             prop_assert_eq!(name(&described), NOT_FOUND, "DescribeKey of deleted key {}", k);
             prop_assert_eq!(name(&status), NOT_FOUND);
@@ -602,26 +596,6 @@ impl Harness {
         prop_assert_eq!(status.rotation_period_in_days, enabled.then_some(key.period));
         prop_assert_eq!(status.next_rotation_date.map(Timestamp::as_millis), key.next_rotation.filter(|_| enabled));
         Ok(())
-    }
-}
-
-/// Every version of a key (ListKeyRotations with `ALL_KEY_MATERIAL`, all pages).
-fn list_all_rotations(kms: &Kms, me: &Caller, key_id: &str) -> Result<Vec<RotationsListEntry>> {
-    let mut out = Vec::new();
-    let mut marker = None;
-    loop {
-        let req = ListKeyRotationsRequest {
-            key_id: key_id.into(),
-            include_key_material: Some("ALL_KEY_MATERIAL".into()),
-            limit: Some(1000),
-            marker,
-        };
-        let page = kms.list_key_rotations(me, &req)?;
-        out.extend(page.rotations);
-        if !page.truncated {
-            return Ok(out);
-        }
-        marker = page.next_marker;
     }
 }
 

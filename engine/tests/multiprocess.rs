@@ -29,6 +29,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::Backend;
 use trent::*;
 
 const ROLE_ENV: &str = "TRENT_MP_ROLE";
@@ -43,24 +44,8 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(60);
 // =============================================================================================
 // Stores and child processes
 
-/// The keystore the processes of one test share.
-#[derive(Clone, Debug)]
-enum Backend {
-    Sqlite(PathBuf),
-    Postgres { url: String, schema: String },
-}
-
+/// The keystore the processes of one test share ([`common::Backend`]), as a child is given it.
 impl Backend {
-    fn fresh_sqlite() -> Self {
-        Self::Sqlite(common::fresh_path("db"))
-    }
-
-    /// A fresh schema on the run's PostgreSQL server; `None` (skip) without a server.
-    fn fresh_postgres() -> Option<Self> {
-        let url = common::pg_url()?;
-        Some(Self::Postgres { url, schema: common::fresh_schema() })
-    }
-
     /// The store a child was given.
     fn from_env() -> Self {
         if let Some(path) = std::env::var_os(SQLITE_ENV) {
@@ -76,20 +61,6 @@ impl Backend {
             Self::Sqlite(path) => cmd.env(SQLITE_ENV, path),
             Self::Postgres { url, schema } => cmd.env(PG_URL_ENV, url).env(PG_SCHEMA_ENV, schema),
         };
-    }
-
-    /// A builder on this store with the test root key and every other default (so a shared
-    /// store is polled every second).
-    fn builder(&self) -> KmsBuilder {
-        let builder = Kms::builder().root_key(common::TEST_ROOT_KEY);
-        match self {
-            Self::Sqlite(path) => builder.sqlite(path),
-            Self::Postgres { url, schema } => builder.postgres_in_schema(url, schema),
-        }
-    }
-
-    fn open(&self) -> Kms {
-        self.builder().open().unwrap_or_else(|e| panic!("open an engine on {self:?}: {e}"))
     }
 }
 
@@ -509,22 +480,10 @@ fn verify_store(backend: &Backend, reported: &[Reported], when: &str) {
     }
 }
 
-#[test]
-fn sqlite_survives_sigkill_at_random_moments() {
-    if is_child() {
-        return;
-    }
-    crash_and_recover(&Backend::fresh_sqlite(), "sqlite");
-}
-
-#[test]
-fn postgres_survives_sigkill_at_random_moments() {
-    if is_child() {
-        return;
-    }
-    let Some(backend) = Backend::fresh_postgres() else { return };
-    crash_and_recover(&backend, "postgres");
-}
+common::backend_tests!(
+    sqlite_survives_sigkill_at_random_moments,
+    postgres_survives_sigkill_at_random_moments: |b: &Backend| if !is_child() { crash_and_recover(b, b.kind()) }
+);
 
 // =============================================================================================
 // 2. Two engine processes on one PostgreSQL schema see each other's changes in time
@@ -671,7 +630,7 @@ fn two_processes_on_one_postgres_schema_see_each_others_changes() {
     if is_child() {
         return;
     }
-    let Some(backend) = Backend::fresh_postgres() else { return };
+    let Some(backend) = Backend::postgres() else { return };
     // The schema is created first: engines creating one new schema at once race (see
     // `processes_opening_a_new_postgres_schema_at_once_all_open`).
     drop(backend.open());
@@ -710,7 +669,7 @@ fn child_counter_writer() {
         return;
     }
     let env = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set"));
-    let mut builder = Backend::from_env().builder();
+    let mut builder = Backend::from_env().keyed_builder();
     if let Ok(n) = std::env::var("TRENT_MP_MPS") {
         builder = builder.messages_per_salt(n.parse().unwrap());
     }
@@ -831,22 +790,10 @@ fn counters_never_repeat(backend: &Backend, label: &str) {
     );
 }
 
-#[test]
-fn two_processes_encrypting_at_once_never_repeat_a_nonce() {
-    if is_child() {
-        return;
-    }
-    counters_never_repeat(&Backend::fresh_sqlite(), "sqlite");
-}
-
-#[test]
-fn two_processes_encrypting_at_once_on_postgres_never_repeat_a_nonce() {
-    if is_child() {
-        return;
-    }
-    let Some(backend) = Backend::fresh_postgres() else { return };
-    counters_never_repeat(&backend, "postgres");
-}
+common::backend_tests!(
+    two_processes_encrypting_at_once_never_repeat_a_nonce,
+    two_processes_encrypting_at_once_on_postgres_never_repeat_a_nonce: |b: &Backend| if !is_child() { counters_never_repeat(b, b.kind()) }
+);
 
 // =============================================================================================
 // 4. Engine processes opening a new store at once
@@ -868,7 +815,7 @@ fn child_opener() {
     let mut go = String::new();
     std::io::stdin().read_line(&mut go).unwrap();
     assert_eq!(go.trim(), "go");
-    match backend.builder().open() {
+    match backend.keyed_builder().open() {
         Ok(kms) => {
             new_key(&kms);
             say("opened");
@@ -915,7 +862,7 @@ fn processes_opening_a_new_sqlite_store_at_once_all_open() {
     if is_child() {
         return;
     }
-    open_at_once(Backend::fresh_sqlite, "sqlite");
+    open_at_once(Backend::sqlite, "sqlite");
 }
 
 /// Fails (nearly every run) until `PostgresStore` creates its schema under the write lock:

@@ -20,6 +20,7 @@ mod common;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use common::name;
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::FileFailurePersistence;
@@ -53,13 +54,6 @@ fn open(clock: Option<ManualClock>, max_hot_versions: usize) -> Kms {
         b = b.clock(c);
     }
     b.open().unwrap()
-}
-
-fn name<T>(r: &Result<T>) -> &'static str {
-    match r {
-        Ok(_) => "Ok",
-        Err(e) => e.name(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -734,27 +728,6 @@ fn rotation_step() -> impl Strategy<Value = RotationStep> {
     ]
 }
 
-/// Every entry of ListKeyRotations with `ALL_KEY_MATERIAL`, following the pages.
-fn all_rotations(kms: &Kms, me: &Caller, key_id: &str, limit: u32) -> Vec<RotationsListEntry> {
-    let mut out = Vec::new();
-    let mut marker = None;
-    loop {
-        let req = ListKeyRotationsRequest {
-            key_id: key_id.into(),
-            include_key_material: Some("ALL_KEY_MATERIAL".into()),
-            limit: Some(limit),
-            marker,
-        };
-        let page = kms.list_key_rotations(me, &req).unwrap();
-        assert_eq!(page.truncated, page.next_marker.is_some());
-        out.extend(page.rotations);
-        if !page.truncated {
-            return out;
-        }
-        marker = page.next_marker;
-    }
-}
-
 proptest! {
     #![proptest_config(config(96))]
 
@@ -807,7 +780,7 @@ proptest! {
                 .key_material_id;
             let meta = kms.describe_key(&me, &key_req).unwrap().key_metadata;
             prop_assert_eq!(meta.current_key_material_id.as_ref(), Some(&material));
-            let rotations = all_rotations(&kms, &me, &key, page);
+            let rotations = common::all_rotations(&kms, &me, &key, page).unwrap();
             let last = rotations.last().unwrap();
             prop_assert_eq!(&last.key_material_id, &material);
             prop_assert_eq!(last.key_material_state, trent::key::KeyMaterialState::Current);

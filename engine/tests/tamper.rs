@@ -133,7 +133,7 @@ const CASES: &[Case] = &[
 fn changes_outside_trent_are_refused(new_backend: impl Fn() -> Backend) {
     for case in CASES {
         let backend = new_backend();
-        let running = backend.builder().root_key(TEST_ROOT_KEY).refresh_interval(NEVER).open().unwrap();
+        let running = backend.keyed_builder().refresh_interval(NEVER).open().unwrap();
         let me = running.root_caller();
         let (key, other) = (new_key(&running), new_key(&running));
         let blob = encrypt(&running, &key, b"before");
@@ -201,7 +201,7 @@ fn changes_outside_trent_are_refused_on_postgres() {
 /// valid. An engine that holds the later revision keeps it and refuses to build on the older
 /// one; an engine reading the key for the first time takes the older one (the documented limit).
 fn an_older_record_put_back(backend: &Backend) {
-    let running = backend.builder().root_key(TEST_ROOT_KEY).refresh_interval(NEVER).open().unwrap();
+    let running = backend.keyed_builder().refresh_interval(NEVER).open().unwrap();
     let me = running.root_caller();
     let key = new_key(&running);
     disable(&running, &key);
@@ -223,16 +223,10 @@ fn an_older_record_put_back(backend: &Backend) {
     assert_eq!(describe(&backend.open(), &key).unwrap().key_state, KeyState::Disabled);
 }
 
-#[test]
-fn an_older_record_put_back_is_refused_by_an_engine_holding_a_newer_one_on_sqlite() {
-    an_older_record_put_back(&Backend::sqlite());
-}
-
-#[test]
-fn an_older_record_put_back_is_refused_by_an_engine_holding_a_newer_one_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    an_older_record_put_back(&backend);
-}
+common::backend_tests!(
+    an_older_record_put_back_is_refused_by_an_engine_holding_a_newer_one_on_sqlite,
+    an_older_record_put_back_is_refused_by_an_engine_holding_a_newer_one_on_postgres: an_older_record_put_back
+);
 
 /// A root key rotation re-MACs every record under the new root key in the same transaction,
 /// and refuses (changing nothing) while a record fails authentication.
@@ -282,16 +276,10 @@ fn backend_macs(backend: &Backend) -> Vec<Vec<u8>> {
     }
 }
 
-#[test]
-fn root_key_rotation_re_macs_every_record_on_sqlite() {
-    root_key_rotation_re_macs_every_record(&Backend::sqlite());
-}
-
-#[test]
-fn root_key_rotation_re_macs_every_record_on_postgres() {
-    let Some(backend) = Backend::postgres() else { return };
-    root_key_rotation_re_macs_every_record(&backend);
-}
+common::backend_tests!(
+    root_key_rotation_re_macs_every_record_on_sqlite,
+    root_key_rotation_re_macs_every_record_on_postgres: root_key_rotation_re_macs_every_record
+);
 
 // ------------------------------------------------------------ stores made before record MACs
 

@@ -118,7 +118,9 @@ impl<'a> SourceKeys<'a> {
         let Self { inner, caller, action, ref now, .. } = *self;
         self.seen
             .entry((id, version))
-            .or_insert_with(|| inner.decrypting_key(caller, action, &id, version, now))
+            .or_insert_with(|| {
+                inner.with_decrypting_key(caller, action, &id, version, now, |live, vk| Ok((live.clone(), vk.clone())))
+            })
             .clone()
     }
 

@@ -159,18 +159,6 @@ impl Inner {
         out.ok_or(Error::InvalidCiphertext)
     }
 
-    /// [`Inner::with_decrypting_key`], keeping the key and version (for batches).
-    pub(super) fn decrypting_key(
-        &self,
-        caller: &Caller,
-        action: &str,
-        key_id: &KeyId,
-        version: u32,
-        now: &Now<'_>,
-    ) -> Result<(Arc<LiveKey>, Arc<VersionKeys>)> {
-        self.with_decrypting_key(caller, action, key_id, version, now, |live, vk| Ok((live.clone(), vk.clone())))
-    }
-
     /// Checks and decrypts a blob (and, optionally, that it names the key the caller expects),
     /// then runs `f` with its key, version and plaintext.
     #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the request
@@ -227,17 +215,23 @@ pub(super) fn check_symmetric(
     }
 }
 
+/// Checks a plaintext's length: 1 to [`MAX_PLAINTEXT_LEN`] bytes.
 pub(super) fn check_plaintext_len(plaintext: &[u8]) -> Result<()> {
-    if plaintext.is_empty() || plaintext.len() > MAX_PLAINTEXT_LEN {
-        return Err(Error::validation(
-            "plaintext",
-            "",
-            if plaintext.is_empty() {
-                "Member must have length greater than or equal to 1"
-            } else {
-                "Member must have length less than or equal to 4096"
-            },
-        ));
+    check_blob_member_len("plaintext", plaintext, MAX_PLAINTEXT_LEN)
+}
+
+/// Checks a ciphertext blob's length: 1 to [`MAX_CIPHERTEXT_BLOB_LEN`] bytes.
+fn check_blob_len(blob: &[u8]) -> Result<()> {
+    check_blob_member_len("ciphertextBlob", blob, MAX_CIPHERTEXT_BLOB_LEN)
+}
+
+/// Checks that a blob member holds 1 to `max` bytes, with the model's validation message.
+fn check_blob_member_len(member: &str, value: &[u8], max: usize) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::validation(member, "", "Member must have length greater than or equal to 1"));
+    }
+    if value.len() > max {
+        return Err(Error::validation(member, "", &format!("Member must have length less than or equal to {max}")));
     }
     Ok(())
 }
@@ -248,21 +242,6 @@ pub(super) fn decode_blob<'b>(blob: &'b [u8], ctx: &EncryptionContext) -> Result
     check_blob_len(blob)?;
     context::validate(ctx, "encryption context")?;
     ciphertext::parse(blob)
-}
-
-fn check_blob_len(blob: &[u8]) -> Result<()> {
-    if blob.is_empty() || blob.len() > MAX_CIPHERTEXT_BLOB_LEN {
-        return Err(Error::validation(
-            "ciphertextBlob",
-            "",
-            if blob.is_empty() {
-                "Member must have length greater than or equal to 1"
-            } else {
-                "Member must have length less than or equal to 6144"
-            },
-        ));
-    }
-    Ok(())
 }
 
 /// The data key length of a GenerateDataKey request: `KeySpec` xor `NumberOfBytes`.
@@ -289,13 +268,13 @@ fn check_number_of_bytes(n: u32) -> Result<usize> {
     Ok(n as usize)
 }
 
-/// Seals one message under the calling thread's writer of `version`.
 /// The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes: a fixed header
 /// and tag around the plaintext (saturating at `usize::MAX`).
 pub const fn ciphertext_len(plaintext_len: usize) -> usize {
     plaintext_len.saturating_add(ciphertext::OVERHEAD)
 }
 
+/// Seals one message under the calling thread's writer of `version`.
 fn seal_one(inner: &Inner, version: &VersionKeys, ctx: &EncryptionContext, plaintext: &[u8]) -> Result<Vec<u8>> {
     let reservation = version.reserve(&inner.arena, 1)?;
     let mut aad = Vec::new();
@@ -315,29 +294,106 @@ fn seal_one_into(
     version.seal_into(&reservation, 0, &context::encode(ctx), plaintext, &mut aad, out)
 }
 
-/// Encrypt's checks of the request before its key is resolved; records the context in the
-/// audit note.
-fn check_encrypt_request(
-    plaintext: &[u8],
-    grant_tokens: &[String],
-    ctx: &EncryptionContext,
-    note: &mut AuditNote,
-) -> Result<()> {
-    check_plaintext_len(plaintext)?;
-    check_grant_tokens(grant_tokens)?;
-    context::validate(ctx, "encryption context")?;
-    note.context(ctx);
-    Ok(())
-}
-
-/// An Encrypt request's fields, borrowed.
-struct EncryptParts<'a> {
+/// An Encrypt request, borrowed: what every Encrypt entry point hands to
+/// [`Kms::encrypt_input`], which validates it, finds the key, seals and audits.
+struct EncryptInput<'a> {
     key_id: &'a str,
     plaintext: &'a [u8],
     encryption_context: &'a EncryptionContext,
     grant_tokens: &'a [String],
     encryption_algorithm: Option<EncryptionAlgorithmSpec>,
     dry_run: bool,
+}
+
+impl<'a> EncryptInput<'a> {
+    /// A whole [`EncryptRequest`].
+    fn of(req: &'a EncryptRequest) -> Self {
+        Self {
+            key_id: &req.key_id,
+            plaintext: req.plaintext.expose_secret(),
+            encryption_context: &req.encryption_context,
+            grant_tokens: &req.grant_tokens,
+            encryption_algorithm: req.encryption_algorithm,
+            dry_run: req.dry_run == Some(true),
+        }
+    }
+
+    /// The borrowed entry points' request: no grant tokens, no algorithm, no dry run.
+    fn borrowed(key_id: &'a str, plaintext: &'a [u8], encryption_context: &'a EncryptionContext) -> Self {
+        Self { key_id, plaintext, encryption_context, grant_tokens: &[], encryption_algorithm: None, dry_run: false }
+    }
+
+    /// Encrypt's checks of the request before its key is resolved; records the context in
+    /// the audit note.
+    fn check(&self, note: &mut AuditNote) -> Result<()> {
+        check_plaintext_len(self.plaintext)?;
+        check_grant_tokens(self.grant_tokens)?;
+        context::validate(self.encryption_context, "encryption context")?;
+        note.context(self.encryption_context);
+        Ok(())
+    }
+}
+
+/// Where Encrypt puts the blob it seals, and what it returns.
+trait BlobOut {
+    type Done;
+
+    /// Checks, before the key is looked up, that the blob of an `input` fits.
+    fn check(&self, input: &EncryptInput<'_>) -> Result<()>;
+
+    /// Seals `input`'s plaintext under `version` of `live`.
+    fn seal(self, inner: &Inner, live: &LiveKey, version: &VersionKeys, input: &EncryptInput<'_>)
+    -> Result<Self::Done>;
+}
+
+/// A new blob, returned in an [`EncryptResponse`].
+struct NewBlob;
+
+impl BlobOut for NewBlob {
+    type Done = EncryptResponse;
+
+    fn check(&self, _: &EncryptInput<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    fn seal(
+        self,
+        inner: &Inner,
+        live: &LiveKey,
+        version: &VersionKeys,
+        input: &EncryptInput<'_>,
+    ) -> Result<Self::Done> {
+        Ok(EncryptResponse {
+            ciphertext_blob: seal_one(inner, version, input.encryption_context, input.plaintext)?,
+            key_id: live.arn.to_string(),
+            encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+        })
+    }
+}
+
+/// The blob written into the caller's buffer; returns its length.
+struct IntoBuffer<'o>(&'o mut [MaybeUninit<u8>]);
+
+impl BlobOut for IntoBuffer<'_> {
+    type Done = usize;
+
+    fn check(&self, input: &EncryptInput<'_>) -> Result<()> {
+        let len = ciphertext_len(input.plaintext.len());
+        if self.0.len() < len {
+            return Err(Error::Validation(format!(
+                "The output buffer holds {} bytes; the ciphertext of {} bytes of plaintext needs {len}",
+                self.0.len(),
+                input.plaintext.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn seal(self, inner: &Inner, _: &LiveKey, version: &VersionKeys, input: &EncryptInput<'_>) -> Result<usize> {
+        let len = ciphertext_len(input.plaintext.len());
+        seal_one_into(inner, version, input.encryption_context, input.plaintext, &mut self.0[..len])?;
+        Ok(len)
+    }
 }
 
 fn dry_run_error() -> Error {
@@ -348,17 +404,7 @@ impl Kms {
     /// Encrypt: up to 4096 bytes under a symmetric key, with the encryption context bound as
     /// AAD. The blob names the key and version, so Decrypt needs no key id.
     pub fn encrypt(&self, caller: &Caller, req: &EncryptRequest) -> Result<EncryptResponse> {
-        self.encrypt_parts(
-            caller,
-            &EncryptParts {
-                key_id: &req.key_id,
-                plaintext: req.plaintext.expose_secret(),
-                encryption_context: &req.encryption_context,
-                grant_tokens: &req.grant_tokens,
-                encryption_algorithm: req.encryption_algorithm,
-                dry_run: req.dry_run == Some(true),
-            },
-        )
+        self.encrypt_input(caller, &EncryptInput::of(req), NewBlob)
     }
 
     /// [`Kms::encrypt`] with borrowed inputs and no options, for adapters whose plaintext sits
@@ -371,17 +417,7 @@ impl Kms {
         plaintext: &[u8],
         encryption_context: &EncryptionContext,
     ) -> Result<EncryptResponse> {
-        self.encrypt_parts(
-            caller,
-            &EncryptParts {
-                key_id,
-                plaintext,
-                encryption_context,
-                grant_tokens: &[],
-                encryption_algorithm: None,
-                dry_run: false,
-            },
-        )
+        self.encrypt_input(caller, &EncryptInput::borrowed(key_id, plaintext, encryption_context), NewBlob)
     }
 
     /// [`Kms::encrypt_borrowed`] writing the blob into `out`, for adapters that hand the
@@ -397,40 +433,23 @@ impl Kms {
         encryption_context: &EncryptionContext,
         out: &mut [MaybeUninit<u8>],
     ) -> Result<usize> {
-        let inner = &*self.inner;
-        inner.audited(caller, "Encrypt", |note| {
-            check_encrypt_request(plaintext, &[], encryption_context, note)?;
-            let len = ciphertext_len(plaintext.len());
-            if out.len() < len {
-                return Err(Error::Validation(format!(
-                    "The output buffer holds {} bytes; the ciphertext of {} bytes of plaintext needs {len}",
-                    out.len(),
-                    plaintext.len()
-                )));
-            }
-            let now = Now::lazy(&*inner.clock);
-            inner.with_encrypting_key(caller, "Encrypt", key_id, "keyId", None, note, &now, |_, version| {
-                seal_one_into(inner, version, encryption_context, plaintext, &mut out[..len])?;
-                Ok(len)
-            })
-        })
+        self.encrypt_input(caller, &EncryptInput::borrowed(key_id, plaintext, encryption_context), IntoBuffer(out))
     }
 
-    fn encrypt_parts(&self, caller: &Caller, req: &EncryptParts<'_>) -> Result<EncryptResponse> {
+    /// Encrypt, whatever the entry point: checks the request and the output, finds the key
+    /// and its current version, seals into `out` and audits.
+    fn encrypt_input<O: BlobOut>(&self, caller: &Caller, input: &EncryptInput<'_>, out: O) -> Result<O::Done> {
         let inner = &*self.inner;
         inner.audited(caller, "Encrypt", |note| {
-            check_encrypt_request(req.plaintext, req.grant_tokens, req.encryption_context, note)?;
+            input.check(note)?;
+            out.check(input)?;
             let now = Now::lazy(&*inner.clock);
-            let (key_id, field, alg) = (req.key_id, "keyId", req.encryption_algorithm);
+            let (key_id, field, alg) = (input.key_id, "keyId", input.encryption_algorithm);
             inner.with_encrypting_key(caller, "Encrypt", key_id, field, alg, note, &now, |live, version| {
-                if req.dry_run {
+                if input.dry_run {
                     return Err(dry_run_error());
                 }
-                Ok(EncryptResponse {
-                    ciphertext_blob: seal_one(inner, version, req.encryption_context, req.plaintext)?,
-                    key_id: live.arn.to_string(),
-                    encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                })
+                out.seal(inner, live, version, input)
             })
         })
     }

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use super::material::VersionKeys;
 use super::types::*;
 use super::{
-    AuditNote, Caller, Inner, Kms, LiveKey, Now, check_grant_tokens, page_limit, parse_marker, rng_failed, secret_error,
+    AuditNote, Caller, Inner, Kms, LiveKey, Now, check_grant_tokens, check_usable, page_limit, parse_marker,
+    rng_failed, secret_error,
 };
 use crate::clock::{DAY_MS, Timestamp};
 use crate::crypto::{self, KEY_LEN};
@@ -28,7 +29,7 @@ const ROTATION_CONFLICT_WINDOW_MS: i64 = 20 * 60 * 1000;
 
 /// New material made during a change, installed hot once the change is stored.
 #[derive(Default)]
-struct NewMaterial(Vec<(u32, String, SecretBytes)>);
+pub(super) struct NewMaterial(Vec<(u32, String, SecretBytes)>);
 
 impl Inner {
     /// Makes a new version of key material: random, wrapped under the root key.
@@ -66,7 +67,12 @@ impl Inner {
     }
 
     /// Catches up on automatic rotations of an enabled key: one version per date passed.
-    fn catch_up_rotations(&self, rec: &mut KeyRecord, now: Timestamp, fresh: &mut NewMaterial) -> Result<()> {
+    pub(super) fn catch_up_rotations(
+        &self,
+        rec: &mut KeyRecord,
+        now: Timestamp,
+        fresh: &mut NewMaterial,
+    ) -> Result<()> {
         if rec.state != KeyState::Enabled || !rec.rotation.enabled {
             return Ok(());
         }
@@ -84,7 +90,13 @@ impl Inner {
 
     /// Writes a changed record (compare-and-set on its revision), publishes it and installs
     /// any new material hot. Called with the admin lock held.
-    fn commit(&self, live: &Arc<LiveKey>, old: &KeyRecord, mut rec: KeyRecord, fresh: NewMaterial) -> Result<()> {
+    pub(super) fn commit(
+        &self,
+        live: &Arc<LiveKey>,
+        old: &KeyRecord,
+        mut rec: KeyRecord,
+        fresh: NewMaterial,
+    ) -> Result<()> {
         if rec == *old {
             return Ok(());
         }
@@ -126,7 +138,7 @@ impl Inner {
     /// change: publishes it, or forgets the key if the store no longer has it. Returns whether
     /// the key still exists. A record older than the one held (put back outside Trent, with a
     /// MAC that was valid once) is refused.
-    fn take_stored(&self, live: &Arc<LiveKey>) -> Result<bool> {
+    pub(super) fn take_stored(&self, live: &Arc<LiveKey>) -> Result<bool> {
         match self.load_key(&live.id)? {
             Some(stored) => {
                 let held = live.record().revision;
@@ -141,53 +153,6 @@ impl Inner {
                 Ok(false)
             }
         }
-    }
-
-    /// Removes a deleted key from every cache.
-    pub(super) fn forget_key(&self, live: &LiveKey) {
-        self.keys.remove(&live.id);
-        self.change_aliases(|aliases| aliases.retain(|_, target| *target != live.id));
-        self.hot.forget(&live.id);
-        live.versions.write().clear();
-        live.clear_current(None);
-    }
-
-    /// Carries out what the clock made due for one key: deletion at the end of its waiting
-    /// period, automatic rotations. Returns `None` if the key is gone.
-    pub(super) fn apply_due(&self, live: &Arc<LiveKey>, now: Timestamp) -> Result<Option<Arc<LiveKey>>> {
-        let _admin = self.admin.lock();
-        if !self.keys.contains(&live.id) {
-            return Ok(None);
-        }
-        let old = live.record();
-        if old.state == KeyState::PendingDeletion && old.deletion_date.is_some_and(|d| d <= now) {
-            // The store deletes only the revision read here: if another engine changed the key
-            // since this one last polled (a CancelKeyDeletion), it refuses, and its record wins.
-            return match self.store.delete_key(&live.id, old.revision) {
-                Ok(()) => {
-                    self.forget_key(live);
-                    Ok(None)
-                }
-                Err(Error::Conflict(_)) => Ok(self.take_stored(live)?.then(|| live.clone())),
-                Err(e) => Err(e),
-            };
-        }
-        let mut old = old;
-        for attempt in 0.. {
-            let mut rec = (*old).clone();
-            let mut fresh = NewMaterial::default();
-            self.catch_up_rotations(&mut rec, now, &mut fresh)?;
-            match self.commit(live, &old, rec, fresh) {
-                // Another engine stored the key first (most often the same rotation): `commit`
-                // published the stored record; carry out what is still due on that one.
-                Err(Error::Conflict(_)) if attempt < 3 && live.record().revision != old.revision => {
-                    old = live.record();
-                }
-                Err(e) => return Err(e),
-                Ok(()) => break,
-            }
-        }
-        Ok(Some(live.clone()))
     }
 
     /// The common shape of a management operation on one key: resolve (key id or ARN),
@@ -291,6 +256,40 @@ impl Inner {
         Ok(self.load_aliases()?.iter().filter(|a| a.target == *id).count())
     }
 
+    /// The key CreateAlias or UpdateAlias points an alias to (by key id or ARN), noted for
+    /// the audit trail.
+    fn alias_target_key(&self, raw: &str, now: Timestamp, note: &mut AuditNote) -> Result<Arc<LiveKey>> {
+        let live = self.resolve(raw, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
+        note.key(&live);
+        Ok(live)
+    }
+
+    /// The alias UpdateAlias or DeleteAlias (`operation`) is to change: it must exist, not be
+    /// AWS's (`alias/aws/…`, which cannot be `done`), and the caller may act on its key.
+    fn alias_to_change(&self, caller: &Caller, operation: &str, alias: &AliasName, done: &str) -> Result<AliasRecord> {
+        let Some(existing) = self.load_alias(alias)? else { return Err(self.alias_not_found(alias)) };
+        if alias.is_reserved() {
+            return Err(Error::InvalidAliasName(format!("The alias {alias} is managed by AWS and cannot be {done}")));
+        }
+        self.authorize(caller, operation, &self.arn_of(&existing.target))?;
+        Ok(existing)
+    }
+
+    /// Refuses a key that has as many aliases as a key may have.
+    fn check_alias_room(&self, id: &KeyId) -> Result<()> {
+        if self.alias_count(id)? >= MAX_ALIASES_PER_KEY {
+            return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
+        }
+        Ok(())
+    }
+
+    /// Points `alias` at `id` in the alias cache, once the store has it so.
+    fn cache_alias(&self, alias: AliasName, id: KeyId) {
+        self.change_aliases(|aliases| {
+            aliases.insert(alias, id);
+        });
+    }
+
     fn alias_not_found(&self, alias: &AliasName) -> Error {
         Error::NotFound(format!("Alias {} is not found.", id::alias_arn(&self.region, &self.account, alias)))
     }
@@ -390,16 +389,6 @@ fn not_pending(live: &LiveKey, rec: &KeyRecord) -> Result<()> {
         return Err(Error::InvalidState(format!("{} is pending deletion.", live.arn)));
     }
     Ok(())
-}
-
-/// States in which rotation settings may change: Enabled only.
-fn rotation_allowed(live: &LiveKey, rec: &KeyRecord) -> Result<()> {
-    match rec.state {
-        KeyState::Enabled => Ok(()),
-        KeyState::Disabled => Err(Error::Disabled(format!("{} is disabled.", live.arn))),
-        KeyState::PendingDeletion => Err(Error::InvalidState(format!("{} is pending deletion.", live.arn))),
-        other => Err(Error::InvalidState(format!("{} is {}.", live.arn, other))),
-    }
 }
 
 fn symmetric_only(live: &LiveKey, rec: &KeyRecord) -> Result<()> {
@@ -714,8 +703,7 @@ impl Kms {
         inner.audited(caller, "CreateAlias", |note| {
             let alias = AliasName::parse_for_create(&req.alias_name)?;
             let now = inner.clock.now();
-            let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
-            note.key(&live);
+            let live = inner.alias_target_key(&req.target_key_id, now, note)?;
             inner.authorize(caller, "CreateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
             not_pending(&live, &live.record())?;
@@ -725,9 +713,7 @@ impl Kms {
                     id::alias_arn(&inner.region, &inner.account, &alias)
                 )));
             }
-            if inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
-                return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
-            }
+            inner.check_alias_room(&live.id)?;
             inner.store.create_alias(&inner.seal_alias(AliasRecord {
                 name: alias.clone(),
                 target: live.id,
@@ -735,9 +721,7 @@ impl Kms {
                 last_updated: now,
                 mac: None,
             }))?;
-            inner.change_aliases(|aliases| {
-                aliases.insert(alias, live.id);
-            });
+            inner.cache_alias(alias, live.id);
             Ok(())
         })
     }
@@ -749,25 +733,16 @@ impl Kms {
         inner.audited(caller, "UpdateAlias", |note| {
             let alias = AliasName::parse(&req.alias_name)?;
             let now = inner.clock.now();
-            let live = inner.resolve(&req.target_key_id, IdForms::KeyOnly, "targetKeyId", false, &Now::fixed(now))?;
-            note.key(&live);
-            let Some(existing) = inner.load_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
-            if alias.is_reserved() {
-                return Err(Error::InvalidAliasName(format!(
-                    "The alias {alias} is managed by AWS and cannot be updated"
-                )));
-            }
-            inner.authorize(caller, "UpdateAlias", &inner.arn_of(&existing.target))?;
+            let live = inner.alias_target_key(&req.target_key_id, now, note)?;
+            let existing = inner.alias_to_change(caller, "UpdateAlias", &alias, "updated")?;
             inner.authorize(caller, "UpdateAlias", &live.arn)?;
             let _admin = inner.admin.lock();
             not_pending(&live, &live.record())?;
-            if existing.target != live.id && inner.alias_count(&live.id)? >= MAX_ALIASES_PER_KEY {
-                return Err(Error::LimitExceeded(format!("A key can have at most {MAX_ALIASES_PER_KEY} aliases")));
+            if existing.target != live.id {
+                inner.check_alias_room(&live.id)?;
             }
             inner.store.put_alias(&inner.seal_alias(AliasRecord { target: live.id, last_updated: now, ..existing }))?;
-            inner.change_aliases(|aliases| {
-                aliases.insert(alias, live.id);
-            });
+            inner.cache_alias(alias, live.id);
             Ok(())
         })
     }
@@ -778,13 +753,7 @@ impl Kms {
         inner.audited(caller, "DeleteAlias", |_| {
             let alias = AliasName::parse(&req.alias_name)?;
             let _admin = inner.admin.lock();
-            let Some(existing) = inner.load_alias(&alias)? else { return Err(inner.alias_not_found(&alias)) };
-            if alias.is_reserved() {
-                return Err(Error::InvalidAliasName(format!(
-                    "The alias {alias} is managed by AWS and cannot be deleted"
-                )));
-            }
-            inner.authorize(caller, "DeleteAlias", &inner.arn_of(&existing.target))?;
+            inner.alias_to_change(caller, "DeleteAlias", &alias, "deleted")?;
             inner.store.delete_alias(&alias)?;
             inner.change_aliases(|aliases| {
                 aliases.remove(&alias);
@@ -855,7 +824,7 @@ impl Kms {
         inner.audited(caller, "EnableKeyRotation", |note| {
             let days = check_period(req.rotation_period_in_days)?;
             inner.modify(caller, "EnableKeyRotation", &req.key_id, note, |live, rec, now, fresh| {
-                rotation_allowed(live, rec)?;
+                check_usable(live, rec)?;
                 symmetric_only(live, rec)?;
                 let next = match (rec.rotation.enabled, rec.rotation.next_rotation) {
                     (true, Some(next)) => {
@@ -877,7 +846,7 @@ impl Kms {
         let inner = &*self.inner;
         inner.audited(caller, "DisableKeyRotation", |note| {
             inner.modify(caller, "DisableKeyRotation", &req.key_id, note, |live, rec, _, _| {
-                rotation_allowed(live, rec)?;
+                check_usable(live, rec)?;
                 symmetric_only(live, rec)?;
                 rec.rotation.enabled = false;
                 rec.rotation.next_rotation = None;
@@ -911,7 +880,7 @@ impl Kms {
         let inner = &*self.inner;
         inner.audited(caller, "RotateKeyOnDemand", |note| {
             inner.modify(caller, "RotateKeyOnDemand", &req.key_id, note, |live, rec, now, fresh| {
-                rotation_allowed(live, rec)?;
+                check_usable(live, rec)?;
                 symmetric_only(live, rec)?;
                 if rec.rotation.on_demand_count >= MAX_ON_DEMAND_ROTATIONS {
                     return Err(Error::LimitExceeded(format!(

@@ -18,10 +18,23 @@
 //! Versions of key material in use are kept unwrapped in locked memory ("hot"); at most
 //! [`KmsBuilder::max_hot_versions`] of them, the least recently used evicted (zeroed) first
 //! and unwrapped again from the store's wrapped copy when next needed.
+//!
+//! The parts, by job: this module holds the handle, its shared state (`Inner`), the
+//! authenticated reads of the keystore, authorization and auditing; `builder` opens an
+//! engine ([`KmsBuilder`], [`OpenError`]); `caller` is the [`Caller`]; `cache` the key table
+//! and the alias cache; `maintenance` what the clock makes due; `crypto_ops` and `batch` the
+//! cryptographic operations; `lifecycle` the management operations; `material` the root key,
+//! hot versions and writers; `record_mac` the keystore records' MACs; `root` the root key's
+//! sources; `refresh` the polling of a shared keystore; `types` the request and response
+//! shapes and `json` their wire form.
 
 mod batch;
+mod builder;
+mod cache;
+mod caller;
 mod crypto_ops;
 mod lifecycle;
+mod maintenance;
 mod material;
 mod record_mac;
 mod refresh;
@@ -30,484 +43,31 @@ mod types;
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use arc_swap::ArcSwap;
 use parking_lot::{Mutex, RwLock};
-use rustc_hash::FxHashMap;
 
-use crate::audit::{AuditEvent, AuditSink, NoAudit, RequestId, SharedStr};
-use crate::ciphertext::MAX_MESSAGES_PER_SALT;
-use crate::clock::{Clock, SystemClock, Timestamp};
+use crate::audit::{AuditEvent, AuditSink, RequestId, SharedStr};
+use crate::clock::{Clock, Timestamp};
 use crate::context::EncryptionContext;
-use crate::crypto::{self, SelfTestError};
+use crate::crypto;
 use crate::error::{Error, Result};
 use crate::id::{self, AccountId, AliasName, IdForms, IdScope, KeyId, KeyRef, Region};
 use crate::key::{AliasRecord, KeyRecord, KeyState};
-use crate::secret::{Arena, ArenaConfig, SecretError, fork};
-use crate::store::{MemoryStore, Store};
+use crate::secret::{Arena, SecretError, fork};
+use crate::store::Store;
 
 pub use crate::wire::JSON_OPERATIONS;
+pub use builder::{
+    DATA_DIR_DATABASE, DATA_DIR_ROOT_KEY, DEFAULT_REFRESH_INTERVAL, KmsBuilder, MIN_MESSAGES_PER_SALT, OpenError,
+};
+use cache::{KeyTable, LiveKey};
+pub use caller::Caller;
 pub use crypto_ops::ciphertext_len;
-use material::{HotVersions, RootKey, VersionKeys};
+use material::{HotVersions, RootKey};
 pub use root::{MIN_PASSPHRASE_ITERATIONS, RootKeySource};
 pub use types::*;
-
-/// The principal an operation runs as: an IAM principal ARN within an account.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct Caller {
-    /// Shared, so cloning a caller (and auditing it) copies a pointer.
-    principal: Arc<str>,
-    account: AccountId,
-}
-
-impl Caller {
-    /// The root principal of `account` in the `aws` partition (`arn:aws:iam::<account>:root`):
-    /// what single-tenant embedders use. For an engine in another partition (`cn-…`,
-    /// `us-gov-…` Regions) use [`Kms::root_caller`].
-    pub fn root(account: &AccountId) -> Self {
-        Self { principal: account.root_arn("aws").into(), account: account.clone() }
-    }
-
-    /// A principal given by its ARN, `arn:<partition>:iam::<account>:…` or
-    /// `arn:<partition>:sts::<account>:…`.
-    pub fn from_arn(arn: &str) -> Result<Self> {
-        let mut parts = arn.splitn(6, ':');
-        match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some("arn"), Some(p), Some("iam" | "sts"), Some(""), Some(account), Some(resource))
-                if !p.is_empty() && !resource.is_empty() =>
-            {
-                Ok(Self { principal: arn.into(), account: AccountId::new(account)? })
-            }
-            _ => Err(Error::Validation(format!("Invalid principal ARN: {}", id::truncate_for_message(arn)))),
-        }
-    }
-
-    /// The principal's ARN.
-    pub fn principal_arn(&self) -> &str {
-        &self.principal
-    }
-
-    /// The principal's account.
-    pub fn account(&self) -> &AccountId {
-        &self.account
-    }
-}
-
-/// Why an engine refused to open.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum OpenError {
-    /// A power-on known-answer or RNG health test failed.
-    SelfTest(SelfTestError),
-    /// Locked memory could not be set up (see [`KmsBuilder::allow_unlocked_memory`]).
-    LockedMemory(SecretError),
-    /// The configuration is not valid.
-    Config(Error),
-    /// The keystore could not be opened or read.
-    Store(Error),
-    /// The root key could not be had, or it is not the one the keystore was created with.
-    /// Nothing was changed.
-    RootKey(Error),
-}
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::SelfTest(e) => write!(f, "the engine refused to open: {e}"),
-            Self::LockedMemory(e) => write!(f, "the engine refused to open: {e}"),
-            Self::Config(e) => write!(f, "the engine refused to open: {e}"),
-            Self::Store(e) => write!(f, "the engine refused to open: {e}"),
-            Self::RootKey(e) => write!(f, "the engine refused to open: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for OpenError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::SelfTest(e) => Some(e),
-            Self::LockedMemory(e) => Some(e),
-            Self::Config(e) | Self::Store(e) | Self::RootKey(e) => Some(e),
-        }
-    }
-}
-
-/// Builds a [`Kms`]. Every setting has a default: Region `us-east-1`, account
-/// `111122223333`, the system clock, an in-memory store with a random root key, no audit, a
-/// 4 MiB locked-memory budget that must really be locked.
-///
-/// ```no_run
-/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// // The embedded default: a SQLite keystore and a root key file in one folder.
-/// let kms = trent::Kms::open("./trent-data")?;
-/// // A shared PostgreSQL keystore, the root key from a passphrase.
-/// let shared = trent::Kms::builder()
-///     .postgres("postgresql://trent@db.internal/trent")
-///     .root_key_source(trent::RootKeySource::passphrase("correct horse battery staple"))
-///     .open()?;
-/// # Ok(()) }
-/// ```
-pub struct KmsBuilder {
-    region: String,
-    account: String,
-    clock: Arc<dyn Clock>,
-    store: StoreSpec,
-    audit: Arc<dyn AuditSink>,
-    audit_file: Option<PathBuf>,
-    audit_table: bool,
-    arena: ArenaConfig,
-    max_hot_versions: usize,
-    root: Option<RootKeySource>,
-    messages_per_salt: u64,
-    refresh_interval: Option<Duration>,
-    self_test: fn() -> std::result::Result<(), SelfTestError>,
-}
-
-/// Which keystore [`KmsBuilder::open`] opens.
-enum StoreSpec {
-    Memory,
-    Given(Arc<dyn Store>),
-    DataDir(PathBuf),
-    #[cfg(feature = "sqlite")]
-    Sqlite(PathBuf),
-    #[cfg(feature = "postgres")]
-    Postgres {
-        url: String,
-        schema: Option<String>,
-    },
-}
-
-/// The default [`KmsBuilder::refresh_interval`].
-pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(1);
-
-/// The database file of a data directory.
-pub const DATA_DIR_DATABASE: &str = "trent.db";
-/// The root key file of a data directory.
-pub const DATA_DIR_ROOT_KEY: &str = "root.key";
-
-impl Default for KmsBuilder {
-    fn default() -> Self {
-        Self {
-            region: "us-east-1".into(),
-            account: "111122223333".into(),
-            clock: Arc::new(SystemClock),
-            store: StoreSpec::Memory,
-            audit: Arc::new(NoAudit),
-            audit_file: None,
-            audit_table: false,
-            arena: ArenaConfig::default(),
-            max_hot_versions: 128,
-            root: None,
-            messages_per_salt: MAX_MESSAGES_PER_SALT,
-            refresh_interval: Some(DEFAULT_REFRESH_INTERVAL),
-            self_test: crypto::self_test,
-        }
-    }
-}
-
-impl KmsBuilder {
-    /// The Region this engine lives in.
-    pub fn region(mut self, region: impl Into<String>) -> Self {
-        self.region = region.into();
-        self
-    }
-
-    /// The account this engine belongs to (twelve digits).
-    pub fn account(mut self, account: impl Into<String>) -> Self {
-        self.account = account.into();
-        self
-    }
-
-    /// The clock (tests use [`ManualClock`](crate::clock::ManualClock)).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
-        self
-    }
-
-    /// The keystore, already open.
-    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
-        self.store = StoreSpec::Given(store);
-        self
-    }
-
-    /// The embedded default: a data directory (created with mode 0700 if missing) holding the
-    /// SQLite keystore [`DATA_DIR_DATABASE`] and, unless another root key source is set, the
-    /// root key file [`DATA_DIR_ROOT_KEY`] (created at the first open).
-    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.store = StoreSpec::DataDir(dir.into());
-        self
-    }
-
-    /// A SQLite keystore in this database file (created if missing). Needs a root key source.
-    #[cfg(feature = "sqlite")]
-    pub fn sqlite(mut self, path: impl Into<PathBuf>) -> Self {
-        self.store = StoreSpec::Sqlite(path.into());
-        self
-    }
-
-    /// A PostgreSQL keystore at this URL (`postgresql://user:password@host:port/database`).
-    /// Needs a root key source.
-    ///
-    /// The connection is TLS (rustls on the engine's crypto provider) as the URL's libpq
-    /// parameters `sslmode` and `sslrootcert` say, with these defaults: a host that is not
-    /// loopback, `localhost` or a Unix socket gets `verify-full` against the system's roots
-    /// (add `sslrootcert=/path/ca.pem` for a private CA); a loopback host gets `prefer`.
-    /// `sslmode=prefer` or `allow` to a remote host would fall back to plaintext and is refused
-    /// with [`OpenError::Config`] before connecting; plaintext there needs `sslmode=disable`.
-    /// The whole table is at [`PostgresStore::connect`](crate::store::PostgresStore::connect).
-    ///
-    /// ```no_run
-    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let kms = trent::Kms::builder()
-    ///     .postgres("postgresql://trent@db.internal/trent?sslrootcert=/etc/trent/db-ca.pem")
-    ///     .root_key_source(trent::RootKeySource::env("TRENT_ROOT_KEY"))
-    ///     .open()?;
-    /// # Ok(()) }
-    /// ```
-    #[cfg(feature = "postgres")]
-    pub fn postgres(mut self, url: impl Into<String>) -> Self {
-        self.store = StoreSpec::Postgres { url: url.into(), schema: None };
-        self
-    }
-
-    /// Like [`KmsBuilder::postgres`], with the tables in `schema` (created if missing).
-    #[cfg(feature = "postgres")]
-    pub fn postgres_in_schema(mut self, url: impl Into<String>, schema: impl Into<String>) -> Self {
-        self.store = StoreSpec::Postgres { url: url.into(), schema: Some(schema.into()) };
-        self
-    }
-
-    /// How often the engine polls a shared keystore (SQLite or PostgreSQL) for changes made
-    /// by other engines: keys created, rotated, disabled, scheduled for deletion or deleted,
-    /// and aliases. Another engine's change is seen here at most this long (plus the time one
-    /// poll takes) after it committed. Default [`DEFAULT_REFRESH_INTERVAL`] (1 s); `None` turns
-    /// polling off (for a store no other process writes). The hot path never waits for it.
-    pub fn refresh_interval(mut self, every: Option<Duration>) -> Self {
-        self.refresh_interval = every;
-        self
-    }
-
-    /// The audit sink (instead of [`KmsBuilder::audit_file`] and [`KmsBuilder::audit_table`]).
-    pub fn audit(mut self, audit: impl AuditSink) -> Self {
-        self.audit = Arc::new(audit);
-        self
-    }
-
-    /// Audit to a hash-chained JSON-lines file (created with mode 0600 if missing, appended to
-    /// otherwise; see [`JsonlFileWriter`](crate::audit::JsonlFileWriter)), written off the hot
-    /// path by a [`ChannelAudit`](crate::audit::ChannelAudit) with its defaults: when the
-    /// writer falls behind and the channel is full, operations **wait** rather than lose
-    /// events. With [`KmsBuilder::audit_table`] too, every event goes to both.
-    pub fn audit_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.audit_file = Some(path.into());
-        self
-    }
-
-    /// Audit to the keystore's `audit` table (see
-    /// [`StoreAuditWriter`](crate::audit::StoreAuditWriter)), off the hot path like
-    /// [`KmsBuilder::audit_file`].
-    pub fn audit_table(mut self, on: bool) -> Self {
-        self.audit_table = on;
-        self
-    }
-
-    /// The most bytes of locked memory the engine may use (default 4 MiB).
-    pub fn locked_memory_budget(mut self, bytes: usize) -> Self {
-        self.arena.budget_bytes = bytes;
-        self
-    }
-
-    /// Opt in to running with unlocked memory when locking fails (secrets are still zeroed on
-    /// release, but may be swapped out). Off by default: then the engine refuses to open.
-    pub fn allow_unlocked_memory(mut self, allow: bool) -> Self {
-        self.arena.allow_unlocked = allow;
-        self
-    }
-
-    /// How many versions of key material stay unwrapped at once (default 128, at least 1).
-    /// Each hot version takes up to about 20 KiB of locked memory (its material, up to four
-    /// writers' and sixteen readers' derived keys), so the default fits the default budget.
-    pub fn max_hot_versions(mut self, n: usize) -> Self {
-        self.max_hot_versions = n.max(1);
-        self
-    }
-
-    /// The root key that wraps key material in the store, as bytes. The builder's copy is
-    /// wiped once the key is in locked memory; copies the caller made are the caller's.
-    pub fn root_key(self, key: [u8; 32]) -> Self {
-        self.root_key_source(RootKeySource::bytes(key))
-    }
-
-    /// Where the root key comes from: a key file, a passphrase, an environment variable or
-    /// bytes (see [`RootKeySource`]). Without one, a data directory uses its key file and an
-    /// in-memory store a random key; a SQLite or PostgreSQL store needs one.
-    pub fn root_key_source(mut self, source: RootKeySource) -> Self {
-        self.root = Some(source);
-        self
-    }
-
-    /// How many messages a writer seals under one derived sub-key before it draws a new salt:
-    /// at most (and by default) 2^32 ([`MAX_MESSAGES_PER_SALT`]), at least 64 (a batch
-    /// chunk). Lower values cost only more key derivations; tests use them to exercise salt
-    /// turnover.
-    pub fn messages_per_salt(mut self, n: u64) -> Self {
-        self.messages_per_salt = n.clamp(MIN_MESSAGES_PER_SALT, MAX_MESSAGES_PER_SALT);
-        self
-    }
-
-    /// Opens the keystore and its root key.
-    fn open_store(&mut self) -> std::result::Result<(Arc<dyn Store>, RootKeySource), OpenError> {
-        let given_root = self.root.take();
-        let needs_root = || {
-            OpenError::Config(Error::Validation(
-                "A durable keystore needs a root key source (KmsBuilder::root_key_source)".into(),
-            ))
-        };
-        match std::mem::replace(&mut self.store, StoreSpec::Memory) {
-            StoreSpec::Memory => Ok((Arc::new(MemoryStore::new()), given_root.unwrap_or_else(RootKeySource::random))),
-            StoreSpec::Given(store) => {
-                let root = match given_root {
-                    Some(root) => root,
-                    None if store.is_shared() => return Err(needs_root()),
-                    None => RootKeySource::random(),
-                };
-                Ok((store, root))
-            }
-            StoreSpec::DataDir(dir) => {
-                create_private_dir(&dir).map_err(OpenError::Store)?;
-                let root = given_root.unwrap_or_else(|| RootKeySource::file(dir.join(DATA_DIR_ROOT_KEY)));
-                #[cfg(feature = "sqlite")]
-                {
-                    let store =
-                        crate::store::SqliteStore::open(dir.join(DATA_DIR_DATABASE)).map_err(OpenError::Store)?;
-                    Ok((Arc::new(store), root))
-                }
-                #[cfg(not(feature = "sqlite"))]
-                {
-                    drop(root);
-                    Err(OpenError::Config(Error::Validation("This build of Trent has no SQLite keystore".into())))
-                }
-            }
-            #[cfg(feature = "sqlite")]
-            StoreSpec::Sqlite(path) => {
-                let root = given_root.ok_or_else(needs_root)?;
-                Ok((Arc::new(crate::store::SqliteStore::open(path).map_err(OpenError::Store)?), root))
-            }
-            #[cfg(feature = "postgres")]
-            StoreSpec::Postgres { url, schema } => {
-                let root = given_root.ok_or_else(needs_root)?;
-                let store = match schema {
-                    Some(schema) => crate::store::PostgresStore::connect_in_schema(&url, &schema),
-                    None => crate::store::PostgresStore::connect(&url),
-                }
-                // A URL refused before connecting (a bad sslmode, plaintext to a remote host)
-                // is the configuration's fault.
-                .map_err(|e| match e {
-                    Error::Validation(_) => OpenError::Config(e),
-                    e => OpenError::Store(e),
-                })?;
-                Ok((Arc::new(store), root))
-            }
-        }
-    }
-
-    /// The audit sink: the one given, or a [`ChannelAudit`] to the file and/or table.
-    fn audit_sink(&mut self, store: &Arc<dyn Store>) -> std::result::Result<Arc<dyn AuditSink>, OpenError> {
-        use crate::audit::{AuditWriter, ChannelAudit, JsonlFileWriter, StoreAuditWriter};
-        if self.audit.enabled() && (self.audit_file.is_some() || self.audit_table) {
-            return Err(OpenError::Config(Error::Validation(
-                "Give either an audit sink or audit_file/audit_table, not both".into(),
-            )));
-        }
-        let file = match self.audit_file.take() {
-            Some(path) => Some(
-                JsonlFileWriter::open(&path)
-                    .map_err(|e| OpenError::Config(Error::Validation(format!("Cannot open the audit log: {e}"))))?,
-            ),
-            None => None,
-        };
-        let table = self.audit_table.then(|| StoreAuditWriter::new(Arc::clone(store)));
-        let writer: Box<dyn AuditWriter> = match (file, table) {
-            (None, None) => return Ok(Arc::clone(&self.audit)),
-            (Some(file), None) => Box::new(file),
-            (None, Some(table)) => Box::new(table),
-            (Some(file), Some(table)) => Box::new((file, table)),
-        };
-        let sink = ChannelAudit::new(writer)
-            .map_err(|e| OpenError::Config(Error::Internal(format!("Cannot start the audit writer: {e}"))))?;
-        Ok(Arc::new(sink))
-    }
-
-    /// Runs the power-on self-test, sets up locked memory, opens the keystore, checks the root
-    /// key against it and opens the engine.
-    pub fn open(mut self) -> std::result::Result<Kms, OpenError> {
-        (self.self_test)().map_err(OpenError::SelfTest)?;
-        let region = Region::new(&self.region).map_err(OpenError::Config)?;
-        let account = AccountId::new(&self.account).map_err(OpenError::Config)?;
-        let arena = Arena::new(self.arena).map_err(OpenError::LockedMemory)?;
-        let (store, mut source) = self.open_store()?;
-        let (root, root_check) = root::open_root(&mut source, &*store, &arena).map_err(|e| match e {
-            Error::Internal(_) => OpenError::Store(e),
-            e => OpenError::RootKey(e),
-        })?;
-        drop(source);
-        let cursor = store.change_cursor().map_err(OpenError::Store)?;
-        let mut prefix = [0u8; 8];
-        crypto::fill_random(&mut prefix).map_err(|_| OpenError::Config(rng_failed()))?;
-        let root_arn = account.root_arn(region.partition());
-        let refresh = self.refresh_interval.filter(|_| store.is_shared());
-        let audit = self.audit_sink(&store)?;
-        let inner = Arc::new(Inner {
-            audit_enabled: audit.enabled(),
-            audit,
-            audit_region: SharedStr::interned(region.as_str()),
-            audit_account: SharedStr::interned(account.as_str()),
-            audit_root: SharedStr::interned(&root_arn),
-            clock: self.clock,
-            store,
-            hot: HotVersions::new(self.max_hot_versions),
-            root: RwLock::new(root),
-            root_check: RwLock::new(root_check),
-            arena,
-            keys: KeyTable::new(),
-            aliases: RwLock::new(HashMap::new()),
-            alias_epoch: AtomicU64::new(0),
-            admin: Mutex::new(()),
-            change_cursor: AtomicU64::new(cursor),
-            refresher: refresh::Refresher::default(),
-            polls: AtomicU64::new(0),
-            overdue: Mutex::new(std::collections::HashSet::new()),
-            messages_per_salt: self.messages_per_salt,
-            request_prefix: u64::from_be_bytes(prefix),
-            request_counter: AtomicU64::new(0),
-            generation: fork::generation(),
-            pid: std::process::id(),
-            root_arn: root_arn.into(),
-            region,
-            account,
-        });
-        if let Some(every) = refresh {
-            refresh::start(&inner, every).map_err(OpenError::Config)?;
-        }
-        Ok(Kms { inner })
-    }
-}
-
-/// Creates `dir` (and its parents) if missing, the last with mode 0700.
-fn create_private_dir(dir: &Path) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| Error::Internal(format!("Cannot create the data directory {}: {e}", dir.display())))
-}
-
-/// The smallest [`KmsBuilder::messages_per_salt`]: one batch chunk.
-pub const MIN_MESSAGES_PER_SALT: u64 = 64;
 
 /// A Trent engine: cheap to clone (clones share everything), `Send` and `Sync`.
 ///
@@ -609,88 +169,6 @@ pub(crate) struct Inner {
     pid: u32,
 }
 
-/// A key as the engine holds it: the current metadata snapshot and its hot versions.
-pub(crate) struct LiveKey {
-    id: KeyId,
-    arn: Arc<str>,
-    /// The metadata and, when hot, the current version: one snapshot, so the hot path reads
-    /// both with one lock-free load.
-    snapshot: ArcSwap<Snapshot>,
-    versions: RwLock<FxHashMap<u32, Arc<VersionKeys>>>,
-    /// `record.next_event()` in milliseconds (`i64::MAX`: nothing scheduled), so the hot path
-    /// reads the clock only for keys that have something scheduled; pushed back when carrying
-    /// it out failed ([`Inner::postpone_due`]).
-    next_event: AtomicI64,
-    /// Failures in a row to carry out what is due (for the retry backoff).
-    due_failures: AtomicU32,
-}
-
-/// What the hot path reads of a key at once.
-pub(crate) struct Snapshot {
-    record: Arc<KeyRecord>,
-    /// The current version when it is hot (always the one `record` names as current).
-    current: Option<Arc<VersionKeys>>,
-}
-
-/// Shards of the key cache, each an immutable map swapped whole on change: readers take no
-/// lock and touch no shared counter; a writer copies one shard (1/64 of the keys).
-struct KeyTable {
-    shards: Box<[ArcSwap<KeyShard>]>,
-}
-
-/// One shard of the key table.
-type KeyShard = FxHashMap<KeyId, Arc<LiveKey>>;
-
-const KEY_TABLE_SHARDS: usize = 64;
-
-impl KeyTable {
-    fn new() -> Self {
-        Self { shards: (0..KEY_TABLE_SHARDS).map(|_| ArcSwap::default()).collect() }
-    }
-
-    fn shard(&self, id: &KeyId) -> &ArcSwap<KeyShard> {
-        // Key ids are random: their last byte spreads keys evenly.
-        &self.shards[usize::from(id.as_bytes()[15]) % KEY_TABLE_SHARDS]
-    }
-
-    fn get(&self, id: &KeyId) -> Option<Arc<LiveKey>> {
-        self.shard(id).load().get(id).cloned()
-    }
-
-    fn contains(&self, id: &KeyId) -> bool {
-        self.shard(id).load().contains_key(id)
-    }
-
-    /// Inserts `live` unless the id is present; returns what the table holds.
-    fn insert_if_absent(&self, live: Arc<LiveKey>) -> Arc<LiveKey> {
-        let mut held = None;
-        self.shard(&live.id).rcu(|map| {
-            if let Some(existing) = map.get(&live.id) {
-                held = Some(existing.clone());
-                return Arc::clone(map);
-            }
-            held = Some(live.clone());
-            let mut next = FxHashMap::clone(map);
-            next.insert(live.id, live.clone());
-            Arc::new(next)
-        });
-        held.unwrap_or(live)
-    }
-
-    /// Every cached key.
-    fn all(&self) -> Vec<Arc<LiveKey>> {
-        self.shards.iter().flat_map(|shard| shard.load().values().cloned().collect::<Vec<_>>()).collect()
-    }
-
-    fn remove(&self, id: &KeyId) {
-        self.shard(id).rcu(|map| {
-            let mut next = FxHashMap::clone(map);
-            next.remove(id);
-            next
-        });
-    }
-}
-
 /// The time of one operation, read from the clock at most once and only if needed.
 pub(crate) struct Now<'a> {
     clock: Option<&'a dyn Clock>,
@@ -716,86 +194,7 @@ impl<'a> Now<'a> {
     }
 }
 
-impl LiveKey {
-    fn new(id: KeyId, arn: String, record: KeyRecord) -> Self {
-        Self {
-            id,
-            arn: arn.into(),
-            next_event: AtomicI64::new(next_event_ms(&record)),
-            due_failures: AtomicU32::new(0),
-            snapshot: ArcSwap::from_pointee(Snapshot { record: Arc::new(record), current: None }),
-            versions: RwLock::new(FxHashMap::default()),
-        }
-    }
-
-    /// The current metadata.
-    fn record(&self) -> Arc<KeyRecord> {
-        Arc::clone(&self.snapshot.load().record)
-    }
-
-    /// Publishes a new record, keeping the hot current version if it is still current.
-    fn publish(&self, record: KeyRecord) {
-        self.next_event.store(next_event_ms(&record), Ordering::Release);
-        self.due_failures.store(0, Ordering::Release);
-        let record = Arc::new(record);
-        self.snapshot.rcu(|s| Snapshot {
-            record: Arc::clone(&record),
-            current: s.current.clone().filter(|c| c.number == record.current_version),
-        });
-    }
-
-    /// Makes `vk` the hot current version, if the record still names it current and it is
-    /// still the hot copy (an eviction between unwrapping it and this call must win, or the
-    /// snapshot would keep a version the hot-version bound no longer counts).
-    fn set_current(&self, vk: &Arc<VersionKeys>) {
-        let versions = self.versions.read();
-        if !versions.get(&vk.number).is_some_and(|hot| Arc::ptr_eq(hot, vk)) {
-            return;
-        }
-        self.snapshot.rcu(|s| Snapshot {
-            record: Arc::clone(&s.record),
-            current: if vk.number == s.record.current_version { Some(Arc::clone(vk)) } else { s.current.clone() },
-        });
-    }
-
-    /// Forgets the hot current version if it is `vk` (all of them with `None`).
-    fn clear_current(&self, vk: Option<&Arc<VersionKeys>>) {
-        self.snapshot.rcu(|s| Snapshot {
-            record: Arc::clone(&s.record),
-            current: s.current.clone().filter(|c| vk.is_some_and(|vk| !Arc::ptr_eq(c, vk))),
-        });
-    }
-
-    /// Whether something scheduled for this key (deletion, rotation) is due.
-    fn is_due(&self, now: &Now<'_>) -> bool {
-        let t = self.next_event.load(Ordering::Acquire);
-        t != i64::MAX && t <= now.get().as_millis()
-    }
-}
-
-fn next_event_ms(record: &KeyRecord) -> i64 {
-    record.next_event().map_or(i64::MAX, Timestamp::as_millis)
-}
-
 impl Kms {
-    /// A builder with every default.
-    pub fn builder() -> KmsBuilder {
-        KmsBuilder::default()
-    }
-
-    /// An engine with every default: in-memory store, system clock, `us-east-1`,
-    /// account `111122223333`.
-    pub fn open_in_memory() -> std::result::Result<Kms, OpenError> {
-        Self::builder().open()
-    }
-
-    /// The embedded default: an engine on the data directory `dir` (SQLite keystore and root
-    /// key file, both created at the first open), with every other default. See
-    /// [`KmsBuilder::data_dir`].
-    pub fn open(dir: impl Into<PathBuf>) -> std::result::Result<Kms, OpenError> {
-        Self::builder().data_dir(dir).open()
-    }
-
     /// The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`).
     pub fn store_backend(&self) -> &'static str {
         self.inner.store.backend_name()
@@ -926,33 +325,6 @@ impl Kms {
     pub fn memory_is_locked(&self) -> bool {
         self.inner.arena.is_locked()
     }
-
-    /// Carries out everything the clock has made due: deletes keys whose waiting period has
-    /// passed and rotates keys whose rotation date has come. Operations do this for the keys
-    /// they touch, so calling it is never needed for correctness; it keeps listings and the
-    /// store tidy.
-    ///
-    /// A key whose keystore record fails authentication (see
-    /// [`Kms::check_store_integrity`]) is passed over, and the first such failure returned once
-    /// every other key has been seen to.
-    pub fn run_maintenance(&self) -> Result<()> {
-        self.inner.check_process()?;
-        let now = self.inner.clock.now();
-        let mut after = None;
-        let mut first_failure = None;
-        loop {
-            let page = self.inner.store.list_keys(after.as_ref(), 1000)?;
-            let Some(last) = page.last().copied() else { break };
-            for id in &page {
-                // A key deleted meanwhile is fine.
-                if let Err(e) = self.inner.live_key_strict(id, now) {
-                    first_failure.get_or_insert(e);
-                }
-            }
-            after = Some(last);
-        }
-        first_failure.map_or(Ok(()), Err)
-    }
 }
 
 #[cfg(feature = "test-hooks")]
@@ -990,7 +362,7 @@ impl Inner {
     /// process), may hold its locks in the state some parent thread left them, and would
     /// continue its writers' nonce counters. So every operation in a child fails with
     /// `KMSInternalException` saying to open a new engine there; the nonce reservation checks
-    /// the process too ([`VersionKeys::reserve`]), so even a path that missed this check could
+    /// the process too ([`material::VersionKeys::reserve`]), so even a path that missed this check could
     /// never repeat a nonce. Costs one relaxed load and a compare.
     #[inline]
     fn check_process(&self) -> Result<()> {
@@ -1072,104 +444,6 @@ impl Inner {
         alias
     }
 
-    /// The live key with this id, loading it from the store on a cache miss and carrying out
-    /// whatever the clock has made due. `None` when there is no such key (any more).
-    ///
-    /// If carrying out what is due fails (the keystore is unreachable, say), the key is served
-    /// from its cached record, as it was before the due date: old ciphertexts keep decrypting
-    /// and Encrypt keeps using the current version until the rotation is stored. The due work
-    /// is then left to the background ([`Inner::postpone_due`]).
-    fn live_key(&self, id: &KeyId, now: &Now<'_>) -> Result<Option<Arc<LiveKey>>> {
-        let live = self.cached_or_loaded(id)?;
-        match live {
-            Some(live) if live.is_due(now) => match self.apply_due(&live, now.get()) {
-                Err(_) if self.keys.contains(&live.id) => {
-                    self.postpone_due(&live, now.get());
-                    Ok(Some(live))
-                }
-                done => done,
-            },
-            other => Ok(other),
-        }
-    }
-
-    /// Like [`Inner::live_key`], but a failure to carry out what is due is returned (for
-    /// [`Kms::run_maintenance`], whose job that is).
-    fn live_key_strict(&self, id: &KeyId, now: Timestamp) -> Result<Option<Arc<LiveKey>>> {
-        match self.cached_or_loaded(id)? {
-            Some(live) if live.record().next_event().is_some_and(|t| t <= now) => self.apply_due(&live, now),
-            other => Ok(other),
-        }
-    }
-
-    /// The cached key, or the store's record of it made live.
-    fn cached_or_loaded(&self, id: &KeyId) -> Result<Option<Arc<LiveKey>>> {
-        Ok(match self.keys.get(id) {
-            Some(live) => Some(live),
-            None => {
-                let Some(record) = self.load_key(id)? else { return Ok(None) };
-                Some(self.keys.insert_if_absent(Arc::new(LiveKey::new(*id, self.arn_of(id), record))))
-            }
-        })
-    }
-
-    /// Stops the hot path from retrying a key's due work that just failed: with a refresh
-    /// thread (a shared keystore), that thread retries it at every tick and operations never
-    /// wait for the keystore; without one, the next operation after a backoff (1 s, doubling
-    /// up to a minute) retries it.
-    fn postpone_due(&self, live: &LiveKey, now: Timestamp) {
-        let failures = live.due_failures.fetch_add(1, Ordering::AcqRel).min(6);
-        let retry_at = if self.refresher.is_running() {
-            self.overdue.lock().insert(live.id);
-            i64::MAX
-        } else {
-            now.as_millis().saturating_add(1000 << failures)
-        };
-        live.next_event.store(retry_at, Ordering::Release);
-    }
-
-    /// Retries the due work the hot path postponed (see [`Inner::postpone_due`]); called by the
-    /// refresh thread at every tick.
-    pub(super) fn retry_overdue(&self) {
-        let ids: Vec<KeyId> = self.overdue.lock().iter().copied().collect();
-        if ids.is_empty() {
-            return;
-        }
-        let now = self.clock.now();
-        for id in ids {
-            let done = match self.keys.get(&id) {
-                None => true,
-                Some(live) => self.live_key_strict(&live.id, now).is_ok(),
-            };
-            if done {
-                self.overdue.lock().remove(&id);
-            }
-        }
-    }
-
-    /// Runs `f` on the live key `id`, borrowed from the key table without touching any
-    /// shared counter (the hot path); falls back to [`Inner::live_key`] on a miss or when
-    /// something is due. `None` when there is no such key.
-    fn with_live_key<R>(
-        &self,
-        id: &KeyId,
-        now: &Now<'_>,
-        f: impl FnOnce(&Arc<LiveKey>) -> Result<R>,
-    ) -> Result<Option<R>> {
-        {
-            let shard = self.keys.shard(id).load();
-            if let Some(live) = shard.get(id)
-                && !live.is_due(now)
-            {
-                return f(live).map(Some);
-            }
-        }
-        match self.live_key(id, now)? {
-            Some(live) => f(&live).map(Some),
-            None => Ok(None),
-        }
-    }
-
     /// Parses a key identifier and resolves aliases to a key id (the key may not exist).
     fn key_id_of(&self, raw: &str, forms: IdForms, field: &str, invalid_arn_listed: bool) -> Result<KeyId> {
         match KeyRef::parse(raw, forms, &self.scope(), field, invalid_arn_listed)? {
@@ -1195,27 +469,6 @@ impl Inner {
             Some(live) => Ok(live),
             None => Err(self.key_not_found(&id)),
         }
-    }
-
-    fn alias_target(&self, alias: &AliasName) -> Result<Option<KeyId>> {
-        if let Some(id) = self.aliases.read().get(alias) {
-            return Ok(Some(*id));
-        }
-        let epoch = self.alias_epoch.load(Ordering::Acquire);
-        let Some(record) = self.load_alias(alias)? else { return Ok(None) };
-        let mut aliases = self.aliases.write();
-        // An alias changed since the store was read: the read may be older than the change.
-        if self.alias_epoch.load(Ordering::Acquire) == epoch {
-            aliases.entry(alias.clone()).or_insert(record.target);
-        }
-        Ok(Some(record.target))
-    }
-
-    /// Changes the alias cache after the store has changed (see `alias_epoch`).
-    fn change_aliases(&self, change: impl FnOnce(&mut HashMap<AliasName, KeyId>)) {
-        let mut aliases = self.aliases.write();
-        self.alias_epoch.fetch_add(1, Ordering::Release);
-        change(&mut aliases);
     }
 
     fn key_not_found(&self, id: &KeyId) -> Error {
@@ -1302,7 +555,8 @@ impl AuditNote {
     }
 }
 
-/// Checks that a key's state allows cryptographic operations.
+/// Checks that a key's state allows cryptographic operations and changes to its rotation:
+/// Enabled only.
 fn check_usable(live: &LiveKey, record: &KeyRecord) -> Result<()> {
     match record.state {
         KeyState::Enabled => Ok(()),
@@ -1357,45 +611,5 @@ fn page_limit(limit: Option<u32>, default: u32) -> Result<usize> {
                 "Member must have value less than or equal to 1000"
             },
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failing_self_test_refuses_to_open() {
-        fn broken() -> std::result::Result<(), SelfTestError> {
-            // The real self-test, fed an RNG that returns zeros.
-            crypto::self_test_with_rng(|buf| {
-                buf.fill(0);
-                Ok(())
-            })
-        }
-        let builder = KmsBuilder { self_test: broken, ..KmsBuilder::default() };
-        match builder.open() {
-            Err(OpenError::SelfTest(e)) => {
-                assert_eq!(e.test, "rng");
-                assert!(OpenError::SelfTest(e).to_string().contains("power-on self-test failed: rng"));
-            }
-            other => panic!("expected a self-test failure, got {other:?}"),
-        }
-        assert!(Kms::builder().open().is_ok());
-    }
-
-    #[test]
-    fn callers() {
-        let c = Caller::from_arn("arn:aws:iam::123456789012:user/alice").unwrap();
-        assert_eq!(c.account().as_str(), "123456789012");
-        assert_eq!(
-            Caller::from_arn("arn:aws:sts::123456789012:assumed-role/r/s").unwrap().principal_arn(),
-            "arn:aws:sts::123456789012:assumed-role/r/s"
-        );
-        for bad in ["", "arn:aws:s3:::bucket", "arn:aws:iam::12:user/x", "arn:aws:iam::123456789012:"] {
-            assert_eq!(Caller::from_arn(bad).unwrap_err().name(), "ValidationException", "{bad}");
-        }
-        let root = Caller::root(&AccountId::new("123456789012").unwrap());
-        assert_eq!(root.principal_arn(), "arn:aws:iam::123456789012:root");
     }
 }

@@ -15,7 +15,10 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use trent::store::{PostgresStore, SqliteStore, Store};
-use trent::{Kms, KmsBuilder};
+use trent::{
+    Caller, CreateKeyRequest, DecryptRequest, EncryptRequest, EncryptionContext, Kms, KmsBuilder,
+    ListKeyRotationsRequest, RotationsListEntry,
+};
 
 /// The root key of every durable test store.
 pub const TEST_ROOT_KEY: [u8; 32] = [0x5a; 32];
@@ -99,8 +102,71 @@ pub fn fresh_path(ext: &str) -> PathBuf {
     scratch_dir().join(format!("{}-{}.{ext}", NEXT.fetch_add(1, Ordering::Relaxed), nanos()))
 }
 
+/// `Ok` or the error's name (`NotFoundException`, …).
+pub fn name<T>(r: &trent::Result<T>) -> &'static str {
+    match r {
+        Ok(_) => "Ok",
+        Err(e) => e.name(),
+    }
+}
+
+/// The operations the audit tests run (engine.rs on each store into a `MemoryAudit`, audit.rs
+/// into a file): CreateKey; Encrypt of `plaintext-marker` under the context `tenant=a`; Decrypt
+/// without the context (`InvalidCiphertextException`) and with it; Encrypt by
+/// `arn:aws:iam::111122223333:user/alice` (`AccessDeniedException`). Returns the key id, the
+/// context and the blob; [`AUDITED`] is the trail they leave.
+pub fn run_audited_operations(kms: &Kms) -> (String, EncryptionContext, Vec<u8>) {
+    let me = kms.root_caller();
+    let key = kms.create_key(&me, &CreateKeyRequest::default()).unwrap().key_metadata.key_id;
+    let ctx: EncryptionContext = [("tenant".to_owned(), "a".to_owned())].into();
+    let blob = kms
+        .encrypt(&me, &EncryptRequest::new(&key, b"plaintext-marker".to_vec()).with_context(ctx.clone()))
+        .unwrap()
+        .ciphertext_blob;
+    let err = kms.decrypt(&me, &DecryptRequest::new(blob.clone())).map(|_| ()).unwrap_err();
+    assert_eq!(err.name(), "InvalidCiphertextException");
+    let plain = kms.decrypt(&me, &DecryptRequest::new(blob.clone()).with_context(ctx.clone())).unwrap().plaintext;
+    assert_eq!(plain.expose_secret(), b"plaintext-marker");
+    let alice = Caller::from_arn("arn:aws:iam::111122223333:user/alice").unwrap();
+    let denied = kms.encrypt(&alice, &EncryptRequest::new(&key, b"x".to_vec())).unwrap_err();
+    assert_eq!(denied.name(), "AccessDeniedException");
+    (key, ctx, blob)
+}
+
+/// The operations [`run_audited_operations`] runs and the errors they end in, in order.
+pub const AUDITED: [(&str, Option<&str>); 5] = [
+    ("CreateKey", None),
+    ("Encrypt", None),
+    ("Decrypt", Some("InvalidCiphertextException")),
+    ("Decrypt", None),
+    ("Encrypt", Some("AccessDeniedException")),
+];
+
+/// Every entry of ListKeyRotations with `ALL_KEY_MATERIAL`, `limit` a page, following the
+/// pages; every page must say it is truncated exactly when it has a next marker.
+pub fn all_rotations(kms: &Kms, me: &Caller, key_id: &str, limit: u32) -> trent::Result<Vec<RotationsListEntry>> {
+    let mut out = Vec::new();
+    let mut marker = None;
+    loop {
+        let req = ListKeyRotationsRequest {
+            key_id: key_id.into(),
+            include_key_material: Some("ALL_KEY_MATERIAL".into()),
+            limit: Some(limit),
+            marker,
+        };
+        let page = kms.list_key_rotations(me, &req)?;
+        assert_eq!(page.truncated, page.next_marker.is_some());
+        out.extend(page.rotations);
+        if !page.truncated {
+            return Ok(out);
+        }
+        marker = page.next_marker;
+    }
+}
+
 /// Where a durable test keeps its store: a SQLite file or a PostgreSQL schema of this run's
 /// server.
+#[derive(Clone, Debug)]
 pub enum Backend {
     Sqlite(PathBuf),
     Postgres { url: String, schema: String },
@@ -116,6 +182,14 @@ impl Backend {
     pub fn postgres() -> Option<Self> {
         let url = pg_url()?;
         Some(Self::Postgres { url, schema: fresh_schema() })
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres { .. } => "postgres",
+        }
     }
 
     /// A builder on this store, without a root key source.
@@ -134,9 +208,15 @@ impl Backend {
         }
     }
 
+    /// A builder on this store with [`TEST_ROOT_KEY`] and every other default (so a shared
+    /// store is polled every second).
+    pub fn keyed_builder(&self) -> KmsBuilder {
+        self.builder().root_key(TEST_ROOT_KEY)
+    }
+
     /// An engine on this store with [`TEST_ROOT_KEY`] and every other default.
     pub fn open(&self) -> Kms {
-        self.builder().root_key(TEST_ROOT_KEY).open().unwrap()
+        self.keyed_builder().open().unwrap_or_else(|e| panic!("open an engine on {self:?}: {e}"))
     }
 
     /// Runs one SQL statement on the store behind Trent's back (rusqlite, or the postgres
@@ -156,6 +236,29 @@ impl Backend {
         }
     }
 }
+
+/// Two tests of one check on a durable store: `$sqlite` runs `$check(&Backend)` on a fresh
+/// SQLite file, `$postgres` on a fresh schema of this run's PostgreSQL server (and returns when
+/// there is none, outside CI; see [`Backend::postgres`]). Attributes (a doc comment) go to both.
+#[allow(unused_macros)]
+macro_rules! backend_tests {
+    ($(#[$attr:meta])* $sqlite:ident, $postgres:ident: $check:expr) => {
+        $(#[$attr])*
+        #[test]
+        fn $sqlite() {
+            ($check)(&$crate::common::Backend::sqlite());
+        }
+
+        $(#[$attr])*
+        #[test]
+        fn $postgres() {
+            let Some(backend) = $crate::common::Backend::postgres() else { return };
+            ($check)(&backend);
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use backend_tests;
 
 /// A connection to the test server with `schema` first on the search path.
 pub fn pg_client(url: &str, schema: &str) -> postgres::Client {
