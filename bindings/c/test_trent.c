@@ -1133,6 +1133,22 @@ static void test_into_forms(void) {
              TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
     CHECK_RC(trent_kms_ciphertext_key_arn(g_kms, blob, blob_len, arn, sizeof arn, NULL, NULL),
              TRENT_RESULT_NULL_PARAMETER);
+
+    /* Key material id from the blob: DescribeKey's current one (the blob is the newest). */
+    char mid[128];
+    size_t mid_len = 0;
+    CHECK_RC(trent_kms_ciphertext_key_material_id(g_kms, blob, blob_len, mid, sizeof mid, &mid_len, NULL),
+             TRENT_RESULT_OK);
+    CHECK(mid_len == 64 && mid[64] == '\0');
+    trent_key_metadata *meta = NULL;
+    CHECK_RC(trent_kms_describe_key(g_kms, g_caller, S(id), &meta, NULL), TRENT_RESULT_OK);
+    CHECK(str_eq(trent_key_metadata_current_key_material_id(meta), mid));
+    trent_key_metadata_free(meta);
+    CHECK_RC(trent_kms_ciphertext_key_material_id(g_kms, blob, blob_len, mid, 8, &need, NULL),
+             TRENT_RESULT_VALIDATION_EXCEPTION);
+    CHECK(need == 64);
+    CHECK_RC(trent_kms_ciphertext_key_material_id(g_kms, plain, plain_len, mid, sizeof mid, &need, NULL),
+             TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
     trent_buffer_free(key);
 }
 

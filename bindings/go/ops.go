@@ -397,6 +397,38 @@ func (k *KMS) CiphertextKeyArn(blob []byte) (string, error) {
 	}
 }
 
+// CiphertextKeyMaterialID is the key material id (KeyMaterialId in the Decrypt,
+// GenerateDataKey and ReEncrypt responses) of the key version that encrypted a blob, from the
+// blob's header and the key's record (not authenticated, no permission checked, not audited,
+// nothing decrypted). ErrInvalidCiphertext if the blob is not one of Trent's or names a
+// version its key does not have; ErrNotFound if its key no longer exists.
+func (k *KMS) CiphertextKeyMaterialID(blob []byte) (string, error) {
+	kp, _, err := k.acquire()
+	if err != nil {
+		return "", err
+	}
+	defer k.release()
+	var arr [64]byte // a material id is 64 hex digits
+	out := arr[:]
+	for {
+		var n C.size_t
+		var detail *C.trent_error
+		rc := C.trent_kms_ciphertext_key_material_id(kp, bytesPtr(blob), C.size_t(len(blob)),
+			(*C.char)(unsafe.Pointer(unsafe.SliceData(out))), C.size_t(len(out)), &n, &detail)
+		runtime.KeepAlive(k)
+		runtime.KeepAlive(blob)
+		if rc == C.TRENT_RESULT_VALIDATION_EXCEPTION && int(n) > len(out) {
+			C.trent_error_free(detail)
+			out = make([]byte, int(n))
+			continue
+		}
+		if rc != C.TRENT_RESULT_OK {
+			return "", takeError(rc, detail)
+		}
+		return string(out[:n]), nil
+	}
+}
+
 // CallJSON runs any operation by its AWS wire name ("Encrypt", "ListAliases", …, and Trent's
 // batches "GenerateDataKeys", "EncryptBatch", "DecryptBatch", "ReEncryptBatch") with its AWS
 // JSON 1.1 request body (nil reads as {}), and returns the JSON response body. Responses of

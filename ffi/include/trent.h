@@ -866,6 +866,24 @@ trent_result trent_kms_ciphertext_key_arn(const struct trent_kms *kms,
                                           struct trent_error **err);
 
 /**
+ * The key material id of the key version a ciphertext blob names (the `KeyMaterialId` of the
+ * Decrypt and GenerateDataKey responses, and the source or destination one of ReEncrypt's,
+ * as the blob read or written there names it), from the blob's header and the key's record:
+ * nothing is decrypted or unwrapped, no caller is authorized and nothing is audited. Same
+ * out convention as `trent_kms_ciphertext_key_arn` (a material id is 64 hex digits); a blob
+ * that is not Trent's or names a version its key lacks is
+ * `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, a key that no longer exists
+ * `TRENT_RESULT_NOT_FOUND_EXCEPTION`.
+ */
+trent_result trent_kms_ciphertext_key_material_id(const struct trent_kms *kms,
+                                                  const uint8_t *ciphertext,
+                                                  size_t ciphertext_len,
+                                                  char *out,
+                                                  size_t out_cap,
+                                                  size_t *len_out,
+                                                  struct trent_error **err);
+
+/**
  * The ARN of the key `key_id` names (an id, ARN, alias name or alias ARN), as DescribeKey
  * finds it (with the caller's permission to describe it; audited as DescribeKey), in the
  * out convention of `trent_kms_ciphertext_key_arn`. A key or alias that does not exist is

@@ -355,6 +355,32 @@ pub extern "C" fn trent_kms_ciphertext_key_arn(
     })
 }
 
+/// The key material id of the key version a ciphertext blob names (the `KeyMaterialId` of the
+/// Decrypt and GenerateDataKey responses, and the source or destination one of ReEncrypt's,
+/// as the blob read or written there names it), from the blob's header and the key's record:
+/// nothing is decrypted or unwrapped, no caller is authorized and nothing is audited. Same
+/// out convention as `trent_kms_ciphertext_key_arn` (a material id is 64 hex digits); a blob
+/// that is not Trent's or names a version its key lacks is
+/// `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, a key that no longer exists
+/// `TRENT_RESULT_NOT_FOUND_EXCEPTION`.
+#[unsafe(no_mangle)]
+pub extern "C" fn trent_kms_ciphertext_key_material_id(
+    kms: *const trent_kms,
+    ciphertext: *const u8,
+    ciphertext_len: usize,
+    out: *mut c_char,
+    out_cap: usize,
+    len_out: *mut usize,
+    err: *mut *mut trent_error,
+) -> trent_result {
+    ffi_boundary!(err, {
+        let kms = arg_ref(kms, "kms")?;
+        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
+        let id = kms.ciphertext_key_material_id(blob)?;
+        text_out(out, out_cap, len_out, &id)
+    })
+}
+
 /// The ARN of the key `key_id` names (an id, ARN, alias name or alias ARN), as DescribeKey
 /// finds it (with the caller's permission to describe it; audited as DescribeKey), in the
 /// out convention of `trent_kms_ciphertext_key_arn`. A key or alias that does not exist is

@@ -1839,3 +1839,62 @@ fn key_arns() {
         arn_call(200, |o, c, l| trent_kms_ciphertext_key_arn(null(), blob.as_ptr(), blob.len(), o, c, l, null_mut()));
     assert_eq!(r, trent_result::NullParameter);
 }
+
+/// The `CurrentKeyMaterialId` DescribeKey reports for the fixture's key.
+fn current_material_id(f: &Fixture) -> String {
+    let described = call_json(f, "DescribeKey", &format!(r#"{{"KeyId":"{}"}}"#, f.key)).expect("DescribeKey");
+    let (_, rest) = described.split_once(r#""CurrentKeyMaterialId":""#).expect("a current material id");
+    rest.split_once('"').expect("closing quote").0.to_owned()
+}
+
+#[test]
+fn ciphertext_key_material_ids() {
+    let f = Fixture::new();
+    let first = current_material_id(&f);
+    let old = f.encrypt_into(b"before", &[], 200).expect("encrypt_into");
+    let id_of = |blob: &[u8]| {
+        let (r, len, out) = arn_call(100, |o, c, l| {
+            trent_kms_ciphertext_key_material_id(f.kms, blob.as_ptr(), blob.len(), o, c, l, null_mut())
+        });
+        assert_eq!(r, trent_result::Ok);
+        assert_eq!(out[len], 0, "a NUL after the id when there is room");
+        String::from_utf8(out[..len].to_vec()).expect("UTF-8")
+    };
+    assert_eq!(id_of(&old), first);
+    assert_eq!(first.len(), 64);
+    // After a rotation new blobs name the new version; the old blob keeps its own.
+    let (k, kl) = s(&f.key);
+    assert_eq!(trent_kms_rotate_key_on_demand(f.kms, f.caller, k, kl, null_mut()), trent_result::Ok);
+    let second = current_material_id(&f);
+    assert_ne!(first, second);
+    let new = f.encrypt_into(b"after", &[], 200).expect("encrypt_into");
+    assert_eq!(id_of(&new), second);
+    assert_eq!(id_of(&old), first);
+    // Too small: the length needed, nothing else written.
+    let (r, len, out) = arn_call(10, |o, c, l| {
+        trent_kms_ciphertext_key_material_id(f.kms, old.as_ptr(), old.len(), o, c, l, null_mut())
+    });
+    assert_eq!((r, len), (trent_result::ValidationException, 64));
+    assert!(out.iter().all(|&b| b == 0xAA));
+    // Not a blob, and a blob naming a version the key does not have.
+    let mut junk = old.clone();
+    junk[0] = 0x7F;
+    let mut unknown_version = old.clone();
+    unknown_version[18..22].copy_from_slice(&77u32.to_be_bytes());
+    for bad in [&junk[..], &old[..20], &[][..], &unknown_version[..]] {
+        let mut err = null_mut();
+        let (r, len, _) = arn_call(100, |o, c, l| {
+            trent_kms_ciphertext_key_material_id(f.kms, bad.as_ptr(), bad.len(), o, c, l, &mut err)
+        });
+        assert_eq!((r, len), (trent_result::InvalidCiphertextException, 7));
+        assert_eq!(take_err(err).0, trent_result::InvalidCiphertextException);
+    }
+    let (r, _, _) = arn_call(100, |o, c, l| {
+        trent_kms_ciphertext_key_material_id(null(), old.as_ptr(), old.len(), o, c, l, null_mut())
+    });
+    assert_eq!(r, trent_result::NullParameter);
+    let (r, _, _) = arn_call(100, |o, c, _| {
+        trent_kms_ciphertext_key_material_id(f.kms, old.as_ptr(), old.len(), o, c, null_mut(), null_mut())
+    });
+    assert_eq!(r, trent_result::NullParameter);
+}

@@ -30,6 +30,8 @@ type Client struct {
 	// jsonOnly sends every operation through the engine's JSON dispatcher, the typed fast
 	// paths' reference (the differential tests compare the two).
 	jsonOnly bool
+	// ids caches the key ARN and key material id a blob's header names (see blobIDs).
+	ids blobIDCache
 }
 
 // New returns a client over the engine k (operations run as k's caller).

@@ -101,6 +101,9 @@ func (c *Client) Decrypt(ctx context.Context, params *kms.DecryptInput, optFns .
 		return nil, err
 	}
 	p := orEmpty(params)
+	if !c.jsonOnly && typedDecrypt(p) {
+		return c.decryptTyped(p)
+	}
 	var req []byte
 	if p.Recipient != nil { // a nested member: the generic encoder
 		var err error
@@ -141,6 +144,9 @@ func (c *Client) GenerateDataKey(ctx context.Context, params *kms.GenerateDataKe
 		return nil, err
 	}
 	p := orEmpty(params)
+	if !c.jsonOnly && typedDataKey(p.KeyId, p.NumberOfBytes, p.KeySpec, p.GrantTokens, p.DryRun, p.EncryptionContext) && p.Recipient == nil {
+		return c.generateDataKeyTyped(p)
+	}
 	var req []byte
 	if p.Recipient != nil {
 		var err error
@@ -181,6 +187,9 @@ func (c *Client) GenerateDataKeyWithoutPlaintext(ctx context.Context, params *km
 		return nil, err
 	}
 	p := orEmpty(params)
+	if !c.jsonOnly && typedDataKey(p.KeyId, p.NumberOfBytes, p.KeySpec, p.GrantTokens, p.DryRun, p.EncryptionContext) {
+		return c.generateDataKeyWithoutPlaintextTyped(p)
+	}
 	w := newBody(128 + strSize(p.KeyId) + contextSize(p.EncryptionContext))
 	w.str("KeyId", p.KeyId)
 	w.context("EncryptionContext", p.EncryptionContext)
@@ -208,6 +217,9 @@ func (c *Client) ReEncrypt(ctx context.Context, params *kms.ReEncryptInput, optF
 		return nil, err
 	}
 	p := orEmpty(params)
+	if !c.jsonOnly && typedReEncrypt(p) {
+		return c.reEncryptTyped(p)
+	}
 	w := newBody(192 + strSize(p.SourceKeyId) + strSize(p.DestinationKeyId) + contextSize(p.SourceEncryptionContext) +
 		contextSize(p.DestinationEncryptionContext) + b64.EncodedLen(len(p.CiphertextBlob)))
 	w.blob("CiphertextBlob", p.CiphertextBlob)

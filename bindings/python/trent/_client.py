@@ -59,6 +59,13 @@ _b64decode = binascii.a2b_base64
 _call_json = lib.trent_kms_call_json
 _encrypt_into = lib.trent_kms_encrypt_into
 _ciphertext_key_arn = lib.trent_kms_ciphertext_key_arn
+_ciphertext_key_material_id = lib.trent_kms_ciphertext_key_material_id
+_decrypt_into = lib.trent_kms_decrypt_into
+_re_encrypt_into = lib.trent_kms_re_encrypt_into
+_generate_data_key_into = lib.trent_kms_generate_data_key_into
+_generate_data_key_without_plaintext_into = lib.trent_kms_generate_data_key_without_plaintext_into
+_plaintext_len_max = lib.trent_plaintext_len_max
+_wipe = lib.trent_wipe
 _NULL = ffi.NULL
 _new = ffi.new
 _buffer = ffi.buffer
@@ -216,6 +223,9 @@ class Client:
         # Key ids (and key ARNs) the typed Encrypt path was given: the key ARN it answered, and
         # the length of the JSON response less the blob's base64.
         self._key_arns: Dict[str, Tuple[str, int]] = {}
+        # The key ARN and key material id a blob's header names (its key id and version),
+        # with their quoted JSON lengths, for the typed Decrypt, ReEncrypt and GenerateDataKey.
+        self._blob_ids: Dict[bytes, Tuple[str, str, int]] = {}
         self.exceptions = _exceptions()
         self.meta = SimpleNamespace(region_name=region_name, service_model=SimpleNamespace(service_name="kms"))
 
@@ -417,6 +427,252 @@ def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
     return _invoke(self, "Encrypt", b"Encrypt", kwargs)
 
 
+# The JSON responses around their values (each value's quoted length is added).
+_DECRYPT_JSON_LEN = len('{"Plaintext":,"KeyId":,"EncryptionAlgorithm":"","KeyMaterialId":}') + len(_SYMMETRIC_DEFAULT)
+_RE_ENCRYPT_JSON_LEN = len(
+    '{"CiphertextBlob":"","SourceKeyId":,"KeyId":,"SourceEncryptionAlgorithm":"",'
+    '"DestinationEncryptionAlgorithm":"","SourceKeyMaterialId":,"DestinationKeyMaterialId":}'
+) + 2 * len(_SYMMETRIC_DEFAULT)
+_DATA_KEY_JSON_LEN = len('{"Plaintext":"","CiphertextBlob":"","KeyId":,"KeyMaterialId":}')
+_DATA_KEY_WITHOUT_PLAINTEXT_JSON_LEN = len('{"CiphertextBlob":"","KeyId":,"KeyMaterialId":}')
+# The header bytes that name a blob's key and version (see the engine's ciphertext format).
+_BLOB_NAMES = slice(2, 22)
+
+
+def _b64_len(n: int) -> int:
+    return 4 * ((n + 2) // 3)
+
+
+def _typed_blob(blob: Any) -> Optional[bytes]:
+    """A ciphertext blob the typed path takes (bytes or bytearray, 1–6144 bytes), or None."""
+    t = type(blob)
+    if t is bytearray:
+        blob = bytes(blob)
+    elif t is not bytes:
+        return None
+    return blob if 0 < len(blob) <= 6144 else None
+
+
+def _typed_key_id_of(key_id: Any) -> Optional[bytes]:
+    k = _TYPED_KEY_IDS.get(key_id) if type(key_id) is str else None
+    return k if k is not None else _typed_key_id(key_id)
+
+
+def _typed_engine(self: Client, operation: str) -> Any:
+    try:
+        return self._kms._eng.ptr
+    except ClosedError:
+        raise _errors.ClosedError("the client is closed", operation_name=operation) from None
+
+
+def _blob_ids(self: Client, eng: Any, blob: bytes) -> Tuple[str, str, int]:
+    """The key ARN and key material id `blob` names, and the length of both quoted in JSON."""
+    names = blob[_BLOB_NAMES]
+    known = self._blob_ids.get(names)
+    if known is None:
+        c = cells
+        text, size = c.text, c.size
+        rc = _ciphertext_key_arn(eng, blob, len(blob), text, len(text), size, c.err)
+        if rc:
+            raise take_error(rc)
+        arn = _buffer(text, size[0])[:].decode()
+        rc = _ciphertext_key_material_id(eng, blob, len(blob), text, len(text), size, c.err)
+        if rc:
+            raise take_error(rc)
+        mid = _buffer(text, size[0])[:].decode()
+        # A key's id and a version's number name the same key and material for good.
+        known = (arn, mid, len(_quote(arn)) + len(_quote(mid)))
+        if len(self._blob_ids) >= 4096:
+            self._blob_ids.clear()
+        self._blob_ids[names] = known
+    return known
+
+
+def _typed_response(request_id: str, length: int) -> Dict[str, Any]:
+    return {
+        "RequestId": request_id,
+        "HTTPStatusCode": 200,
+        "HTTPHeaders": {
+            "x-amzn-requestid": request_id,
+            "content-type": "application/x-amz-json-1.1",
+            "content-length": str(length),
+        },
+        "RetryAttempts": 0,
+    }
+
+
+def _decrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+    if args:
+        raise TypeError("decrypt() only accepts keyword arguments.")
+    ctx = kwargs.get("EncryptionContext", _ABSENT)
+    key_id = kwargs.get("KeyId", _ABSENT)
+    # CiphertextBlob, and EncryptionContext and KeyId if given.
+    if len(kwargs) == 1 + (ctx is not _ABSENT) + (key_id is not _ABSENT):
+        blob = _typed_blob(kwargs.get("CiphertextBlob"))
+        x = _typed_context(ctx)
+        k = (_NULL, 0) if key_id is _ABSENT else _typed_key_id_of(key_id)
+        if blob is not None and x is not None and k is not None:
+            if type(k) is bytes:
+                k = (k, len(k))
+            eng = _typed_engine(self, "Decrypt")
+            kms = self._kms
+            n = len(blob)
+            cap = _plaintext_len_max(n)
+            out = _new("uint8_t[]", cap or 1)
+            c = cells
+            size = c.size
+            rc = _decrypt_into(eng, kms._caller.ptr, blob, n, x[0], x[1], k[0], k[1], out, cap, size, c.err)
+            request_id = _request_id()
+            if rc:
+                self._raise(take_error(rc, operation_name="Decrypt"), "Decrypt", request_id)
+            m = size[0]
+            plaintext = _buffer(out, m)[:]
+            _wipe(out, m)
+            arn, mid, quoted = _blob_ids(self, eng, blob)
+            return {
+                "Plaintext": plaintext,
+                "KeyId": arn,
+                "EncryptionAlgorithm": _SYMMETRIC_DEFAULT,
+                "KeyMaterialId": mid,
+                "ResponseMetadata": _typed_response(request_id, _DECRYPT_JSON_LEN + quoted + 2 + _b64_len(m)),
+            }
+    return _invoke(self, "Decrypt", b"Decrypt", kwargs)
+
+
+def _re_encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+    if args:
+        raise TypeError("re_encrypt() only accepts keyword arguments.")
+    sctx = kwargs.get("SourceEncryptionContext", _ABSENT)
+    dctx = kwargs.get("DestinationEncryptionContext", _ABSENT)
+    # CiphertextBlob and DestinationKeyId, and the two contexts if given.
+    if len(kwargs) == 2 + (sctx is not _ABSENT) + (dctx is not _ABSENT):
+        blob = _typed_blob(kwargs.get("CiphertextBlob"))
+        dest = _typed_key_id_of(kwargs.get("DestinationKeyId"))
+        sx = _typed_context(sctx)
+        dx = _typed_context(dctx)
+        if blob is not None and dest is not None and sx is not None and dx is not None:
+            eng = _typed_engine(self, "ReEncrypt")
+            kms = self._kms
+            n = len(blob)
+            cap = _ciphertext_len(_plaintext_len_max(n))
+            out = _new("uint8_t[]", cap)
+            c = cells
+            size = c.size
+            rc = _re_encrypt_into(
+                eng, kms._caller.ptr, blob, n, sx[0], sx[1], dest, len(dest), dx[0], dx[1], out, cap, size, c.err
+            )
+            request_id = _request_id()
+            if rc:
+                self._raise(take_error(rc, operation_name="ReEncrypt"), "ReEncrypt", request_id)
+            m = size[0]
+            new = _buffer(out, m)[:]
+            src_arn, src_mid, src_quoted = _blob_ids(self, eng, blob)
+            arn, mid, quoted = _blob_ids(self, eng, new)
+            length = _RE_ENCRYPT_JSON_LEN + src_quoted + quoted + _b64_len(m)
+            return {
+                "CiphertextBlob": new,
+                "SourceKeyId": src_arn,
+                "KeyId": arn,
+                "SourceEncryptionAlgorithm": _SYMMETRIC_DEFAULT,
+                "DestinationEncryptionAlgorithm": _SYMMETRIC_DEFAULT,
+                "SourceKeyMaterialId": src_mid,
+                "DestinationKeyMaterialId": mid,
+                "ResponseMetadata": _typed_response(request_id, length),
+            }
+    return _invoke(self, "ReEncrypt", b"ReEncrypt", kwargs)
+
+
+#: KeySpec as the number of bytes the typed GenerateDataKey call takes (0: AES_256).
+_KEY_SPEC_BYTES = {"AES_256": 0, "AES_128": 16}
+
+
+def _typed_data_key(kwargs: Dict[str, Any]) -> Any:
+    """`(key id, number of bytes, context)` of a GenerateDataKey request the typed path takes:
+    KeyId, exactly one of NumberOfBytes (1–1024) and KeySpec, and EncryptionContext if given."""
+    ctx = kwargs.get("EncryptionContext", _ABSENT)
+    number = kwargs.get("NumberOfBytes", _ABSENT)
+    spec = kwargs.get("KeySpec", _ABSENT)
+    if len(kwargs) != 2 + (ctx is not _ABSENT) or (number is _ABSENT) == (spec is _ABSENT):
+        return None
+    if number is _ABSENT:
+        n = _KEY_SPEC_BYTES.get(spec) if type(spec) is str else None
+        if n is None:
+            return None
+    elif type(number) is int and 1 <= number <= 1024:
+        n = number
+    else:
+        return None
+    k = _typed_key_id_of(kwargs.get("KeyId"))
+    x = _typed_context(ctx)
+    if k is None or x is None:
+        return None
+    return k, n, x
+
+
+def _generate_data_key(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+    if args:
+        raise TypeError("generate_data_key() only accepts keyword arguments.")
+    typed = _typed_data_key(kwargs)
+    if typed is not None:
+        k, n, x = typed
+        eng = _typed_engine(self, "GenerateDataKey")
+        kms = self._kms
+        length = n or 32
+        cap = _ciphertext_len(length)
+        key = _new("uint8_t[]", length)
+        out = _new("uint8_t[]", cap)
+        c = cells
+        size = c.size
+        rc = _generate_data_key_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], key, length, out, cap, size, c.err)
+        request_id = _request_id()
+        if rc:
+            self._raise(take_error(rc, operation_name="GenerateDataKey"), "GenerateDataKey", request_id)
+        m = size[0]
+        plaintext = _buffer(key, length)[:]
+        _wipe(key, length)
+        blob = _buffer(out, m)[:]
+        arn, mid, quoted = _blob_ids(self, eng, blob)
+        return {
+            "Plaintext": plaintext,
+            "CiphertextBlob": blob,
+            "KeyId": arn,
+            "KeyMaterialId": mid,
+            "ResponseMetadata": _typed_response(
+                request_id, _DATA_KEY_JSON_LEN + quoted + _b64_len(m) + _b64_len(length)
+            ),
+        }
+    return _invoke(self, "GenerateDataKey", b"GenerateDataKey", kwargs)
+
+
+def _generate_data_key_without_plaintext(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+    if args:
+        raise TypeError("generate_data_key_without_plaintext() only accepts keyword arguments.")
+    op = "GenerateDataKeyWithoutPlaintext"
+    typed = _typed_data_key(kwargs)
+    if typed is not None:
+        k, n, x = typed
+        eng = _typed_engine(self, op)
+        kms = self._kms
+        cap = _ciphertext_len(n or 32)
+        out = _new("uint8_t[]", cap)
+        c = cells
+        size = c.size
+        rc = _generate_data_key_without_plaintext_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], out, cap, size, c.err)
+        request_id = _request_id()
+        if rc:
+            self._raise(take_error(rc, operation_name=op), op, request_id)
+        m = size[0]
+        blob = _buffer(out, m)[:]
+        arn, mid, quoted = _blob_ids(self, eng, blob)
+        return {
+            "CiphertextBlob": blob,
+            "KeyId": arn,
+            "KeyMaterialId": mid,
+            "ResponseMetadata": _typed_response(request_id, _DATA_KEY_WITHOUT_PLAINTEXT_JSON_LEN + quoted + _b64_len(m)),
+        }
+    return _invoke(self, op, op.encode(), kwargs)
+
+
 def _metadata(request_id: str, status: int, length: int) -> Dict[str, Any]:
     return {
         "RequestId": request_id,
@@ -455,7 +711,13 @@ for _op in OPERATIONS + NOT_IMPLEMENTED:
 del _op
 
 #: The operations with a typed fast path, by method name.
-TYPED = {"encrypt": _encrypt}
+TYPED = {
+    "encrypt": _encrypt,
+    "decrypt": _decrypt,
+    "re_encrypt": _re_encrypt,
+    "generate_data_key": _generate_data_key,
+    "generate_data_key_without_plaintext": _generate_data_key_without_plaintext,
+}
 for _name, _fn in TYPED.items():
     _generic = getattr(Client, _name)
     _fn.__name__ = _name

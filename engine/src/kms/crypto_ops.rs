@@ -454,6 +454,26 @@ impl Kms {
         })
     }
 
+    /// The key material id (`KeyMaterialId` of the Decrypt, ReEncrypt and GenerateDataKey
+    /// responses) of the key version a ciphertext blob names, read from the blob's header and
+    /// the key's record, without decrypting the blob, unwrapping key material or authorizing a
+    /// caller (it is for bindings that just ran the operation that made or opened the blob, and
+    /// complete its response). Not audited. A blob that is not Trent's, or names a version its
+    /// key does not have, is `InvalidCiphertextException`; a key that no longer exists is
+    /// `NotFoundException`.
+    pub fn ciphertext_key_material_id(&self, blob: &[u8]) -> Result<String> {
+        let inner = &*self.inner;
+        let header = ciphertext::parse(blob)?.header;
+        let live = inner
+            .cached_or_loaded(&header.key_id)?
+            .ok_or_else(|| Error::NotFound(format!("Key '{}' does not exist", inner.arn_of(&header.key_id))))?;
+        let rec = live.record();
+        match rec.version(header.version) {
+            Some(version) => Ok(version.material_id.clone()),
+            None => Err(Error::InvalidCiphertext),
+        }
+    }
+
     /// Decrypt: the key comes from the blob; `key_id`, when given, must name the same key
     /// (else `IncorrectKeyException`). The plaintext comes back in locked memory.
     pub fn decrypt(&self, caller: &Caller, req: &DecryptRequest) -> Result<DecryptResponse> {
