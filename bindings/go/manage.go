@@ -168,9 +168,9 @@ const (
 	listKeyRotations
 )
 
-// list runs one listing and returns its entries, each made by entry from its row's fields
-// (nil for an absent value, in the order of fields), and the next page's marker.
-func list[T any](k *KMS, kind int, keyID string, page Page, fields []string, entry func(row []*string) T) ([]T, string, error) {
+// list runs one listing and returns its entries, each made by entry from its row, and the
+// next page's marker.
+func list[T any](k *KMS, kind int, keyID string, page Page, entry func(r *row) T) ([]T, string, error) {
 	var l *C.trent_list
 	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
 		limit := C.uint32_t(clampU32(page.Limit))
@@ -193,35 +193,51 @@ func list[T any](k *KMS, kind int, keyID string, page Page, fields []string, ent
 	}
 	defer C.trent_list_free(l)
 	var res []T
-	row := make([]*string, len(fields))
-	for r := range int(C.trent_list_len(l)) {
-		clear(row)
-		for f, name := range fields {
-			var v C.trent_str
-			var detail *C.trent_error
-			rc := C.trent_list_get(l, C.size_t(r), strPtr(name), C.size_t(len(name)), &v, &detail)
-			if err := check(rc, detail); err != nil {
-				return nil, "", err
-			}
-			if v.data != nil {
-				s := C.GoStringN(v.data, C.int(v.len))
-				row[f] = &s
-			}
+	for i := range int(C.trent_list_len(l)) {
+		r := row{l: l, i: C.size_t(i)}
+		e := entry(&r)
+		if r.err != nil {
+			return nil, "", r.err
 		}
-		res = append(res, entry(row))
+		res = append(res, e)
 	}
 	return res, goStr(C.trent_list_next_marker(l)), nil
 }
 
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
+// row is one row of a listing, read field by field (a crossing per field: listings are not
+// hot paths). The first failure is kept in err; the fields after it read as absent.
+type row struct {
+	l   *C.trent_list
+	i   C.size_t
+	err error
 }
 
-// date reads a listing's date (decimal milliseconds since the epoch).
-func date(p *string) *time.Time {
+// field is the named field's value; nil when the row has none.
+func (r *row) field(name string) *string {
+	if r.err != nil {
+		return nil
+	}
+	var v C.trent_str
+	var detail *C.trent_error
+	rc := C.trent_list_get(r.l, r.i, strPtr(name), C.size_t(len(name)), &v, &detail)
+	if r.err = check(rc, detail); r.err != nil || v.data == nil {
+		return nil
+	}
+	s := C.GoStringN(v.data, C.int(v.len))
+	return &s
+}
+
+// str is the named field's text ("" when absent).
+func (r *row) str(name string) string {
+	if p := r.field(name); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// date is the named field's date (decimal milliseconds since the epoch); nil when absent.
+func (r *row) date(name string) *time.Time {
+	p := r.field(name)
 	if p == nil || *p == "" {
 		return nil
 	}
@@ -235,33 +251,31 @@ func date(p *string) *time.Time {
 
 // ListKeys lists the account's keys; nextMarker is "" on the last page.
 func (k *KMS) ListKeys(page Page) (keys []KeyListEntry, nextMarker string, err error) {
-	return list(k, listKeys, "", page, []string{"KeyId", "KeyArn"}, func(r []*string) KeyListEntry {
-		return KeyListEntry{KeyID: str(r[0]), KeyArn: str(r[1])}
+	return list(k, listKeys, "", page, func(r *row) KeyListEntry {
+		return KeyListEntry{KeyID: r.str("KeyId"), KeyArn: r.str("KeyArn")}
 	})
 }
 
 // ListAliases lists the aliases, of one key when keyID is not "".
 func (k *KMS) ListAliases(keyID string, page Page) (aliases []AliasListEntry, nextMarker string, err error) {
-	fields := []string{"AliasName", "AliasArn", "TargetKeyId", "CreationDate", "LastUpdatedDate"}
-	return list(k, listAliases, keyID, page, fields, func(r []*string) AliasListEntry {
-		return AliasListEntry{AliasName: str(r[0]), AliasArn: str(r[1]), TargetKeyID: str(r[2]),
-			CreationDate: date(r[3]), LastUpdatedDate: date(r[4])}
+	return list(k, listAliases, keyID, page, func(r *row) AliasListEntry {
+		return AliasListEntry{AliasName: r.str("AliasName"), AliasArn: r.str("AliasArn"), TargetKeyID: r.str("TargetKeyId"),
+			CreationDate: r.date("CreationDate"), LastUpdatedDate: r.date("LastUpdatedDate")}
 	})
 }
 
 // ListResourceTags lists the key's tags.
 func (k *KMS) ListResourceTags(keyID string, page Page) (tags []Tag, nextMarker string, err error) {
-	return list(k, listResourceTags, keyID, page, []string{"TagKey", "TagValue"}, func(r []*string) Tag {
-		return Tag{TagKey: str(r[0]), TagValue: str(r[1])}
+	return list(k, listResourceTags, keyID, page, func(r *row) Tag {
+		return Tag{TagKey: r.str("TagKey"), TagValue: r.str("TagValue")}
 	})
 }
 
 // ListKeyRotations lists the key's completed rotations, oldest first.
 func (k *KMS) ListKeyRotations(keyID string, page Page) (rotations []RotationsListEntry, nextMarker string, err error) {
-	fields := []string{"KeyId", "KeyMaterialId", "KeyMaterialState", "RotationDate", "RotationType"}
-	return list(k, listKeyRotations, keyID, page, fields, func(r []*string) RotationsListEntry {
-		return RotationsListEntry{KeyID: str(r[0]), KeyMaterialID: str(r[1]), KeyMaterialState: str(r[2]),
-			RotationDate: date(r[3]), RotationType: str(r[4])}
+	return list(k, listKeyRotations, keyID, page, func(r *row) RotationsListEntry {
+		return RotationsListEntry{KeyID: r.str("KeyId"), KeyMaterialID: r.str("KeyMaterialId"),
+			KeyMaterialState: r.str("KeyMaterialState"), RotationDate: r.date("RotationDate"), RotationType: r.str("RotationType")}
 	})
 }
 
