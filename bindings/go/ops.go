@@ -35,116 +35,98 @@ func (k *KMS) CreateKey(description string) (string, error) {
 	return string(id), err
 }
 
-// keyOp is an operation on one key or alias that answers nothing but success, as keyCall
-// makes it.
-type keyOp int
-
-// The operations of keyCall.
-const (
-	opEnableKey keyOp = iota
-	opDisableKey
-	opScheduleKeyDeletion
-	opCancelKeyDeletion
-	opRotateKeyOnDemand
-	opEnableKeyRotation
-	opDisableKeyRotation
-	opUpdateKeyDescription
-	opCreateAlias
-	opUpdateAlias
-	opDeleteAlias
-)
-
-// keyCall runs op on the key or alias name, with the operation's text (a description, the
-// alias's target) or its number of days where it takes one.
-func (k *KMS) keyCall(op keyOp, name, text string, days int) error {
-	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
-		np, nl := strPtr(name), C.size_t(len(name))
-		tp, tl := strPtr(text), C.size_t(len(text))
-		n := C.uint32_t(clampU32(days))
-		switch op {
-		case opEnableKey:
-			rc = C.trent_kms_enable_key(kp, cp, np, nl, &d)
-		case opDisableKey:
-			rc = C.trent_kms_disable_key(kp, cp, np, nl, &d)
-		case opScheduleKeyDeletion:
-			rc = C.trent_kms_schedule_key_deletion(kp, cp, np, nl, n, &d)
-		case opCancelKeyDeletion:
-			rc = C.trent_kms_cancel_key_deletion(kp, cp, np, nl, &d)
-		case opRotateKeyOnDemand:
-			rc = C.trent_kms_rotate_key_on_demand(kp, cp, np, nl, &d)
-		case opEnableKeyRotation:
-			rc = C.trent_kms_enable_key_rotation(kp, cp, np, nl, n, &d)
-		case opDisableKeyRotation:
-			rc = C.trent_kms_disable_key_rotation(kp, cp, np, nl, &d)
-		case opUpdateKeyDescription:
-			rc = C.trent_kms_update_key_description(kp, cp, np, nl, tp, tl, &d)
-		case opCreateAlias:
-			rc = C.trent_kms_create_alias(kp, cp, np, nl, tp, tl, &d)
-		case opUpdateAlias:
-			rc = C.trent_kms_update_alias(kp, cp, np, nl, tp, tl, &d)
-		default:
-			rc = C.trent_kms_delete_alias(kp, cp, np, nl, &d)
-		}
-		return rc, d
-	})
-}
-
 // EnableKey makes the key Enabled.
 func (k *KMS) EnableKey(keyID string) error {
-	return k.keyCall(opEnableKey, keyID, "", 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_enable_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
+	})
 }
 
 // DisableKey makes the key Disabled: cryptographic operations with it fail with ErrDisabled
 // until it is enabled again.
 func (k *KMS) DisableKey(keyID string) error {
-	return k.keyCall(opDisableKey, keyID, "", 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_disable_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
+	})
 }
 
 // ScheduleKeyDeletion makes the key PendingDeletion; it is deleted after
 // pendingWindowInDays days (7–30; 0 for the default, 30).
 func (k *KMS) ScheduleKeyDeletion(keyID string, pendingWindowInDays int) error {
-	return k.keyCall(opScheduleKeyDeletion, keyID, "", pendingWindowInDays)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_schedule_key_deletion(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(pendingWindowInDays)), &d)
+		return rc, d
+	})
 }
 
 // CancelKeyDeletion makes a key PendingDeletion Disabled again.
 func (k *KMS) CancelKeyDeletion(keyID string) error {
-	return k.keyCall(opCancelKeyDeletion, keyID, "", 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_cancel_key_deletion(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
+	})
 }
 
 // RotateKeyOnDemand gives the key new material now; older ciphertexts still decrypt.
 func (k *KMS) RotateKeyOnDemand(keyID string) error {
-	return k.keyCall(opRotateKeyOnDemand, keyID, "", 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_rotate_key_on_demand(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
+	})
 }
 
 // EnableKeyRotation rotates the key automatically every rotationPeriodInDays days (90–2560;
 // 0 for the default, 365).
 func (k *KMS) EnableKeyRotation(keyID string, rotationPeriodInDays int) error {
-	return k.keyCall(opEnableKeyRotation, keyID, "", rotationPeriodInDays)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_enable_key_rotation(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(rotationPeriodInDays)), &d)
+		return rc, d
+	})
 }
 
 // DisableKeyRotation turns automatic rotation off.
 func (k *KMS) DisableKeyRotation(keyID string) error {
-	return k.keyCall(opDisableKeyRotation, keyID, "", 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_disable_key_rotation(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
+	})
 }
 
 // UpdateKeyDescription sets the key's description.
 func (k *KMS) UpdateKeyDescription(keyID, description string) error {
-	return k.keyCall(opUpdateKeyDescription, keyID, description, 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_update_key_description(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
+			strPtr(description), C.size_t(len(description)), &d)
+		return rc, d
+	})
 }
 
 // CreateAlias makes aliasName ("alias/…") name the key; ErrAlreadyExists if it exists.
 func (k *KMS) CreateAlias(aliasName, targetKeyID string) error {
-	return k.keyCall(opCreateAlias, aliasName, targetKeyID, 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_create_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)),
+			strPtr(targetKeyID), C.size_t(len(targetKeyID)), &d)
+		return rc, d
+	})
 }
 
 // UpdateAlias points an existing alias at another key.
 func (k *KMS) UpdateAlias(aliasName, targetKeyID string) error {
-	return k.keyCall(opUpdateAlias, aliasName, targetKeyID, 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_update_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)),
+			strPtr(targetKeyID), C.size_t(len(targetKeyID)), &d)
+		return rc, d
+	})
 }
 
 // DeleteAlias removes an alias (the key stays).
 func (k *KMS) DeleteAlias(aliasName string) error {
-	return k.keyCall(opDeleteAlias, aliasName, "", 0)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_delete_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)), &d)
+		return rc, d
+	})
 }
 
 // Encrypt seals 1–4096 bytes of plaintext under the key (id, ARN, alias name or alias ARN)
