@@ -1,6 +1,14 @@
 package trent
 
 /*
+#cgo noescape trent_kms_generate_data_keys
+#cgo nocallback trent_kms_generate_data_keys
+#cgo noescape trent_data_keys_total_len
+#cgo nocallback trent_data_keys_total_len
+#cgo noescape trent_data_keys_export
+#cgo nocallback trent_data_keys_export
+#cgo noescape trent_data_keys_get
+#cgo nocallback trent_data_keys_get
 #include <stdlib.h>
 #include "trent.h"
 */
