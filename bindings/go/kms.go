@@ -212,15 +212,19 @@ type options struct {
 // Option configures Open.
 type Option func(*options)
 
+// setting is the Option that applies set to the builder.
+func setting(set func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result) Option {
+	return func(o *options) { o.apply = append(o.apply, set) }
+}
+
+// strOpt is the Option that passes s to a builder function taking one text.
 func strOpt(f func(b *C.trent_kms_builder, p *C.char, n C.size_t, err **C.trent_error) C.trent_result, s string) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			// C copies; the string is pinned for the call.
-			r := f(b, strPtr(s), C.size_t(len(s)), err)
-			runtime.KeepAlive(s)
-			return r
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		// C copies; the string is pinned for the call.
+		r := f(b, strPtr(s), C.size_t(len(s)), err)
+		runtime.KeepAlive(s)
+		return r
+	})
 }
 
 // InMemory is the default keystore: in memory, lost at Close, under a random root key.
@@ -244,18 +248,12 @@ func SQLite(path string) Option {
 // Postgres is a PostgreSQL keystore at url, its tables in schema ("" for the default
 // schema); it needs a root key option.
 func Postgres(url, schema string) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			var sp *C.char
-			if schema != "" {
-				sp = strPtr(schema)
-			}
-			r := C.trent_kms_builder_postgres(b, strPtr(url), C.size_t(len(url)), sp, C.size_t(len(schema)), err)
-			runtime.KeepAlive(url)
-			runtime.KeepAlive(schema)
-			return r
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		r := C.trent_kms_builder_postgres(b, strPtr(url), C.size_t(len(url)), optStr(schema), C.size_t(len(schema)), err)
+		runtime.KeepAlive(url)
+		runtime.KeepAlive(schema)
+		return r
+	})
 }
 
 // Region is the engine's Region (default us-east-1).
@@ -316,49 +314,39 @@ func AuditFile(path string) Option {
 
 // AuditTable writes the audit trail to the keystore's audit table.
 func AuditTable(on bool) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_audit_table(b, C.bool(on), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_audit_table(b, C.bool(on), err)
+	})
 }
 
 // AllowUnlockedMemory lets the engine run when the system refuses to lock memory (secrets
 // are still zeroed on release but may be swapped out). Off by default: Open then fails with
 // ErrOpenLockedMemory.
 func AllowUnlockedMemory(allow bool) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_allow_unlocked_memory(b, C.bool(allow), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_allow_unlocked_memory(b, C.bool(allow), err)
+	})
 }
 
 // LockedMemoryBudget is the most locked memory the engine may use (default 4 MiB).
 func LockedMemoryBudget(bytes int) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_locked_memory_budget(b, C.size_t(bytes), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_locked_memory_budget(b, C.size_t(bytes), err)
+	})
 }
 
 // RefreshInterval is how often the engine polls a shared keystore (default 1 s; 0: never).
 func RefreshInterval(d time.Duration) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_refresh_interval_ms(b, C.uint64_t(d/time.Millisecond), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_refresh_interval_ms(b, C.uint64_t(d/time.Millisecond), err)
+	})
 }
 
 // MaxHotVersions is how many versions of key material stay unwrapped (default 128).
 func MaxHotVersions(n int) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_max_hot_versions(b, C.size_t(n), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_max_hot_versions(b, C.size_t(n), err)
+	})
 }
 
 // Open opens an engine with the options (an in-memory keystore by default) and returns it
