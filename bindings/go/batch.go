@@ -1,6 +1,14 @@
 package trent
 
 /*
+#cgo noescape trent_kms_generate_data_keys
+#cgo nocallback trent_kms_generate_data_keys
+#cgo noescape trent_data_keys_total_len
+#cgo nocallback trent_data_keys_total_len
+#cgo noescape trent_data_keys_export
+#cgo nocallback trent_data_keys_export
+#cgo noescape trent_data_keys_get
+#cgo nocallback trent_data_keys_get
 #include <stdlib.h>
 #include "trent.h"
 */
@@ -78,11 +86,6 @@ func (k *KMS) GenerateDataKeysInto(b *DataKeyBatch, keyID string, numberOfBytes 
 	b.n, b.errs = 0, nil
 	ctx := cPairs(context)
 	defer C.free(ctx)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return err
-	}
-	defer k.release()
 	size := dataKeySize(numberOfBytes)
 	stride := ciphertextLen(size)
 	b.size, b.stride = size, stride
@@ -99,13 +102,13 @@ func (k *KMS) GenerateDataKeysInto(b *DataKeyBatch, keyID string, numberOfBytes 
 	}
 	b.ends = b.ends[:count+1]
 	var dk *C.trent_data_keys
-	var detail *C.trent_error
-	rc := C.trent_kms_generate_data_keys(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(numberOfBytes)),
-		(*C.trent_context_entry)(ctx), C.size_t(len(context)), C.size_t(count), &dk, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	if rc != C.TRENT_RESULT_OK {
-		return takeError(rc, detail)
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_generate_data_keys(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(numberOfBytes)),
+			(*C.trent_context_entry)(ctx), C.size_t(len(context)), C.size_t(count), &dk, &d)
+		return rc, d
+	})
+	if err != nil {
+		return err
 	}
 	defer C.trent_data_keys_free(dk)
 	n := min(int(C.trent_data_keys_len(dk)), count)
@@ -269,50 +272,35 @@ func batchResults(r *C.trent_batch_results, count int) ([]BatchResult, error) {
 // thread pool. It fails as a whole when the key cannot be used; otherwise each item has its
 // ciphertext blob or its error.
 func (k *KMS) EncryptBatch(keyID string, items []BatchItem) ([]BatchResult, error) {
-	if len(items) > maxBatch {
-		return nil, newError(uint32(CodeInvalidArgument), "at most 2^20 items")
-	}
-	var p pinnedItems
-	defer p.pinner.Unpin()
-	p.build(items)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
-	var r *C.trent_batch_results
-	var detail *C.trent_error
-	rc := C.trent_kms_encrypt_batch(kp, cp, strPtr(keyID), C.size_t(len(keyID)), p.itemsPtr(), C.size_t(len(items)), &r, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	runtime.KeepAlive(items)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
-	}
-	return batchResults(r, len(items))
+	return k.callBatch(items, len(items), func(kp *C.trent_kms, cp *C.trent_caller, p *pinnedItems, r **C.trent_batch_results, d **C.trent_error) C.trent_result {
+		return C.trent_kms_encrypt_batch(kp, cp, strPtr(keyID), C.size_t(len(keyID)), p.itemsPtr(), C.size_t(len(p.items)), r, d)
+	})
 }
 
 // DecryptBatch decrypts every item (blobs of any keys) in one call, spread over the engine's
 // thread pool; each item has its plaintext or its error (ErrInvalidCiphertext, …).
 func (k *KMS) DecryptBatch(items []BatchItem) ([]BatchResult, error) {
-	if len(items) > maxBatch {
+	return k.callBatch(items, len(items), func(kp *C.trent_kms, cp *C.trent_caller, p *pinnedItems, r **C.trent_batch_results, d **C.trent_error) C.trent_result {
+		return C.trent_kms_decrypt_batch(kp, cp, p.itemsPtr(), C.size_t(len(p.items)), r, d)
+	})
+}
+
+// callBatch is call for a batch function: it lays items out for C, pinned for the call
+// (the function reads them from p), and reads the results of the batch's count items.
+func (k *KMS) callBatch(items []BatchItem, count int, c func(kp *C.trent_kms, cp *C.trent_caller, p *pinnedItems, r **C.trent_batch_results, d **C.trent_error) C.trent_result) ([]BatchResult, error) {
+	if count > maxBatch {
 		return nil, newError(uint32(CodeInvalidArgument), "at most 2^20 items")
 	}
 	var p pinnedItems
 	defer p.pinner.Unpin()
 	p.build(items)
-	kp, cp, err := k.acquire()
+	var r *C.trent_batch_results
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = c(kp, cp, &p, &r, &d)
+		return rc, d
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer k.release()
-	var r *C.trent_batch_results
-	var detail *C.trent_error
-	rc := C.trent_kms_decrypt_batch(kp, cp, p.itemsPtr(), C.size_t(len(items)), &r, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(items)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
-	}
-	return batchResults(r, len(items))
+	return batchResults(r, count)
 }

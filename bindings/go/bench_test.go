@@ -46,11 +46,7 @@ func BenchmarkEncrypt4KiB(b *testing.B) {
 		}
 	})
 	b.Run("c", func(b *testing.B) {
-		e, err := cbench.Open()
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer e.Close()
+		e := openC(b)
 		b.SetBytes(size4K)
 		b.ResetTimer()
 		if err := e.Encrypt(b.N, size4K); err != nil {
@@ -58,11 +54,7 @@ func BenchmarkEncrypt4KiB(b *testing.B) {
 		}
 	})
 	b.Run("stdlib-gcm", func(b *testing.B) {
-		key := make([]byte, 32)
-		rand.Read(key)
-		blk, _ := aes.NewCipher(key)
-		gcm, _ := cipher.NewGCM(blk)
-		nonce := make([]byte, gcm.NonceSize())
+		gcm, nonce := newGCM()
 		pt := make([]byte, size4K)
 		dst := make([]byte, 0, size4K+gcm.Overhead())
 		b.SetBytes(size4K)
@@ -73,11 +65,7 @@ func BenchmarkEncrypt4KiB(b *testing.B) {
 		}
 	})
 	b.Run("stdlib-gcm-alloc", func(b *testing.B) {
-		key := make([]byte, 32)
-		rand.Read(key)
-		blk, _ := aes.NewCipher(key)
-		gcm, _ := cipher.NewGCM(blk)
-		nonce := make([]byte, gcm.NonceSize())
+		gcm, nonce := newGCM()
 		pt := make([]byte, size4K)
 		b.SetBytes(size4K)
 		b.ReportAllocs()
@@ -89,6 +77,27 @@ func BenchmarkEncrypt4KiB(b *testing.B) {
 }
 
 var sinkBytes []byte
+
+// newGCM is the standard library's AES-256-GCM under a random key, and a nonce for it: the
+// peer of Encrypt.
+func newGCM() (cipher.AEAD, []byte) {
+	key := make([]byte, 32)
+	rand.Read(key)
+	blk, _ := aes.NewCipher(key)
+	gcm, _ := cipher.NewGCM(blk)
+	return gcm, make([]byte, gcm.NonceSize())
+}
+
+// openC opens the C peer (the same calls made from C, internal/cbench), closed when the
+// benchmark ends.
+func openC(b *testing.B) *cbench.Engine {
+	e, err := cbench.Open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(e.Close)
+	return e
+}
 
 func BenchmarkDecrypt4KiB(b *testing.B) {
 	k := open(b)
@@ -165,28 +174,22 @@ func BenchmarkGenerateDataKeys1024(b *testing.B) {
 		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "keys/s")
 		dk.Clear()
 	})
-	b.Run("c", func(b *testing.B) {
-		e, err := cbench.Open()
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer e.Close()
-		b.ResetTimer()
-		if err := e.DataKeys(b.N, batch); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "keys/s")
-	})
-	b.Run("c-export", func(b *testing.B) {
-		e, err := cbench.Open()
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer e.Close()
-		b.ResetTimer()
-		if err := e.DataKeysExport(b.N, batch); err != nil {
-			b.Fatal(err)
-		}
-		b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "keys/s")
-	})
+	// The same batches made from C: item by item (trent_data_keys_get) and with the bulk
+	// export.
+	for _, c := range []struct {
+		name string
+		run  func(e *cbench.Engine, n, count int) error
+	}{
+		{"c", (*cbench.Engine).DataKeys},
+		{"c-export", (*cbench.Engine).DataKeysExport},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e := openC(b)
+			b.ResetTimer()
+			if err := c.run(e, b.N, batch); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "keys/s")
+		})
+	}
 }

@@ -114,6 +114,14 @@ func takeBuffer(b *C.trent_buffer) []byte {
 	return out
 }
 
+// check is nil when a call succeeded, else its error (takeError).
+func check(rc C.trent_result, detail *C.trent_error) error {
+	if rc == C.TRENT_RESULT_OK {
+		return nil
+	}
+	return takeError(rc, detail)
+}
+
 // takeError builds the Go error of a failed call and frees the C detail.
 func takeError(rc C.trent_result, detail *C.trent_error) error {
 	msg := ""

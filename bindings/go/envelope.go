@@ -6,8 +6,6 @@ package trent
 */
 import "C"
 
-import "runtime"
-
 // EnvelopeEncrypt seals data of any size with the envelope flow, inside the engine: a fresh
 // AES-256 data key from GenerateDataKey on keyID (bound to the encryption context), the data
 // sealed under it in chunks of chunkSize bytes (0 for the default, 256 KiB; else 1 KiB to
@@ -20,23 +18,11 @@ func (k *KMS) EnvelopeEncrypt(keyID string, plaintext []byte, context map[string
 	}
 	ctx := cPairs(context)
 	defer C.free(ctx)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
-	var buf *C.trent_buffer
-	var detail *C.trent_error
-	rc := C.trent_kms_envelope_encrypt(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
-		(*C.trent_context_entry)(ctx), C.size_t(len(context)), C.size_t(chunkSize),
-		bytesPtr(plaintext), C.size_t(len(plaintext)), &buf, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	runtime.KeepAlive(plaintext)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
-	}
-	return takeBuffer(buf), nil
+	return callResult(k, takeBuffer, func(kp *C.trent_kms, cp *C.trent_caller, out **C.trent_buffer, d **C.trent_error) C.trent_result {
+		return C.trent_kms_envelope_encrypt(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
+			(*C.trent_context_entry)(ctx), C.size_t(len(context)), C.size_t(chunkSize),
+			bytesPtr(plaintext), C.size_t(len(plaintext)), out, d)
+	})
 }
 
 // EnvelopeDecrypt opens an envelope file from EnvelopeEncrypt (or `trent envelope`): the
@@ -45,19 +31,7 @@ func (k *KMS) EnvelopeEncrypt(keyID string, plaintext []byte, context map[string
 // reordered file is ErrInvalidCiphertext; the engine's refusals (a disabled key) keep their
 // errors. The plaintext is ordinary Go memory (see the README on secrets).
 func (k *KMS) EnvelopeDecrypt(sealed []byte) ([]byte, error) {
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
-	var buf *C.trent_buffer
-	var detail *C.trent_error
-	rc := C.trent_kms_envelope_decrypt(kp, cp, bytesPtr(sealed), C.size_t(len(sealed)), &buf, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(sealed)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
-	}
-	// The plaintext: the copy is the caller's; freeing the library's buffer wipes it.
-	return takeBuffer(buf), nil
+	return callResult(k, takeBuffer, func(kp *C.trent_kms, cp *C.trent_caller, out **C.trent_buffer, d **C.trent_error) C.trent_result {
+		return C.trent_kms_envelope_decrypt(kp, cp, bytesPtr(sealed), C.size_t(len(sealed)), out, d)
+	})
 }

@@ -164,6 +164,44 @@ func (k *KMS) release() {
 	}
 }
 
+// cCall is one call into trent.h: given the engine's handle and the caller's, it makes the
+// call and returns the result code and the error's detail. Its closure holds the Go memory
+// the call reads, and the variables the call writes to. (The detail is its own variable,
+// not one call passes in, so that it stays on the stack: Encrypt allocates nothing.)
+type cCall func(kp *C.trent_kms, cp *C.trent_caller) (C.trent_result, *C.trent_error)
+
+// call is the one way every operation reaches the engine: it marks the call in flight
+// (ErrClosed on a closed KMS), runs c, keeps k (whose finalizer frees the handles) and c
+// (whose closure holds the Go memory C reads) alive until C has returned, and turns a
+// failure into its *Error, freeing the detail.
+func (k *KMS) call(c cCall) error {
+	kp, cp, err := k.acquire()
+	if err != nil {
+		return err
+	}
+	defer k.release()
+	rc, detail := c(kp, cp)
+	runtime.KeepAlive(k)
+	runtime.KeepAlive(c)
+	return check(rc, detail)
+}
+
+// callResult is call for a function that hands its result back through an out parameter
+// (a trent_buffer, key metadata): take turns it into its Go value and frees it (freeing a
+// buffer wipes it; a plaintext's Go copy is the caller's to clear).
+func callResult[T, R any](k *KMS, take func(T) R, c func(kp *C.trent_kms, cp *C.trent_caller, out *T, detail **C.trent_error) C.trent_result) (R, error) {
+	var out T
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = c(kp, cp, &out, &d)
+		return rc, d
+	})
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	return take(out), nil
+}
+
 // options collects Open's settings.
 type options struct {
 	apply []func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result
@@ -174,15 +212,19 @@ type options struct {
 // Option configures Open.
 type Option func(*options)
 
+// setting is the Option that applies set to the builder.
+func setting(set func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result) Option {
+	return func(o *options) { o.apply = append(o.apply, set) }
+}
+
+// strOpt is the Option that passes s to a builder function taking one text.
 func strOpt(f func(b *C.trent_kms_builder, p *C.char, n C.size_t, err **C.trent_error) C.trent_result, s string) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			// C copies; the string is pinned for the call.
-			r := f(b, strPtr(s), C.size_t(len(s)), err)
-			runtime.KeepAlive(s)
-			return r
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		// C copies; the string is pinned for the call.
+		r := f(b, strPtr(s), C.size_t(len(s)), err)
+		runtime.KeepAlive(s)
+		return r
+	})
 }
 
 // InMemory is the default keystore: in memory, lost at Close, under a random root key.
@@ -206,18 +248,12 @@ func SQLite(path string) Option {
 // Postgres is a PostgreSQL keystore at url, its tables in schema ("" for the default
 // schema); it needs a root key option.
 func Postgres(url, schema string) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			var sp *C.char
-			if schema != "" {
-				sp = strPtr(schema)
-			}
-			r := C.trent_kms_builder_postgres(b, strPtr(url), C.size_t(len(url)), sp, C.size_t(len(schema)), err)
-			runtime.KeepAlive(url)
-			runtime.KeepAlive(schema)
-			return r
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		r := C.trent_kms_builder_postgres(b, strPtr(url), C.size_t(len(url)), optStr(schema), C.size_t(len(schema)), err)
+		runtime.KeepAlive(url)
+		runtime.KeepAlive(schema)
+		return r
+	})
 }
 
 // Region is the engine's Region (default us-east-1).
@@ -278,49 +314,39 @@ func AuditFile(path string) Option {
 
 // AuditTable writes the audit trail to the keystore's audit table.
 func AuditTable(on bool) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_audit_table(b, C.bool(on), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_audit_table(b, C.bool(on), err)
+	})
 }
 
 // AllowUnlockedMemory lets the engine run when the system refuses to lock memory (secrets
 // are still zeroed on release but may be swapped out). Off by default: Open then fails with
 // ErrOpenLockedMemory.
 func AllowUnlockedMemory(allow bool) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_allow_unlocked_memory(b, C.bool(allow), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_allow_unlocked_memory(b, C.bool(allow), err)
+	})
 }
 
 // LockedMemoryBudget is the most locked memory the engine may use (default 4 MiB).
 func LockedMemoryBudget(bytes int) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_locked_memory_budget(b, C.size_t(bytes), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_locked_memory_budget(b, C.size_t(bytes), err)
+	})
 }
 
 // RefreshInterval is how often the engine polls a shared keystore (default 1 s; 0: never).
 func RefreshInterval(d time.Duration) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_refresh_interval_ms(b, C.uint64_t(d/time.Millisecond), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_refresh_interval_ms(b, C.uint64_t(d/time.Millisecond), err)
+	})
 }
 
 // MaxHotVersions is how many versions of key material stay unwrapped (default 128).
 func MaxHotVersions(n int) Option {
-	return func(o *options) {
-		o.apply = append(o.apply, func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
-			return C.trent_kms_builder_max_hot_versions(b, C.size_t(n), err)
-		})
-	}
+	return setting(func(b *C.trent_kms_builder, err **C.trent_error) C.trent_result {
+		return C.trent_kms_builder_max_hot_versions(b, C.size_t(n), err)
+	})
 }
 
 // Open opens an engine with the options (an in-memory keystore by default) and returns it
@@ -386,46 +412,35 @@ func (k *KMS) StoreBackend() string {
 	return r
 }
 
-func (k *KMS) simple(f func(kp *C.trent_kms, err **C.trent_error) C.trent_result) error {
-	kp, _, err := k.acquire()
-	if err != nil {
-		return err
-	}
-	defer k.release()
-	var detail *C.trent_error
-	rc := f(kp, &detail)
-	runtime.KeepAlive(k)
-	if rc != C.TRENT_RESULT_OK {
-		return takeError(rc, detail)
-	}
-	return nil
-}
-
 // RunMaintenance carries out what the clock has made due (deletions, automatic rotations).
 func (k *KMS) RunMaintenance() error {
-	return k.simple(func(kp *C.trent_kms, err **C.trent_error) C.trent_result {
-		return C.trent_kms_run_maintenance(kp, err)
+	return k.call(func(kp *C.trent_kms, _ *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_run_maintenance(kp, &d)
+		return rc, d
 	})
 }
 
 // RefreshNow applies other engines' changes to a shared keystore now.
 func (k *KMS) RefreshNow() error {
-	return k.simple(func(kp *C.trent_kms, err **C.trent_error) C.trent_result {
-		return C.trent_kms_refresh_now(kp, err)
+	return k.call(func(kp *C.trent_kms, _ *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_refresh_now(kp, &d)
+		return rc, d
 	})
 }
 
 // CheckStoreIntegrity checks the keystore; ErrKMSInternal with the finding otherwise.
 func (k *KMS) CheckStoreIntegrity() error {
-	return k.simple(func(kp *C.trent_kms, err **C.trent_error) C.trent_result {
-		return C.trent_kms_check_store_integrity(kp, err)
+	return k.call(func(kp *C.trent_kms, _ *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_check_store_integrity(kp, &d)
+		return rc, d
 	})
 }
 
 // FlushAudit waits until every event of the operations that returned before it is stored.
 func (k *KMS) FlushAudit() error {
-	return k.simple(func(kp *C.trent_kms, err **C.trent_error) C.trent_result {
-		return C.trent_kms_flush_audit(kp, err)
+	return k.call(func(kp *C.trent_kms, _ *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_flush_audit(kp, &d)
+		return rc, d
 	})
 }
 
@@ -445,9 +460,9 @@ const (
 // many versions it rewrapped.
 func (k *KMS) RotateRootKey(kind RootKeyKind, value []byte) (uint64, error) {
 	var n C.uint64_t
-	err := k.simple(func(kp *C.trent_kms, err **C.trent_error) C.trent_result {
-		return C.trent_kms_rotate_root_key(kp, C.uint32_t(kind), bytesPtr(value), C.size_t(len(value)), &n, err)
+	err := k.call(func(kp *C.trent_kms, _ *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_rotate_root_key(kp, C.uint32_t(kind), bytesPtr(value), C.size_t(len(value)), &n, &d)
+		return rc, d
 	})
-	runtime.KeepAlive(value)
 	return uint64(n), err
 }

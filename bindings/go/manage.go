@@ -111,43 +111,21 @@ func (k *KMS) CreateKeyWithOptions(opts CreateKeyOptions) (*KeyMetadata, error) 
 	tags := tagMap(opts.Tags)
 	tp := cPairs(tags)
 	defer C.free(tp)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
-	var md *C.trent_key_metadata
-	var detail *C.trent_error
-	rc := C.trent_kms_create_key_with_options(kp, cp,
-		optStr(opts.Description), C.size_t(len(opts.Description)),
-		optStr(opts.KeySpec), C.size_t(len(opts.KeySpec)),
-		optStr(opts.KeyUsage), C.size_t(len(opts.KeyUsage)),
-		optStr(opts.Policy), C.size_t(len(opts.Policy)),
-		(*C.trent_tag)(tp), C.size_t(len(tags)), C.bool(opts.MultiRegion), &md, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(opts)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
-	}
-	return takeMetadata(md), nil
+	return callResult(k, takeMetadata, func(kp *C.trent_kms, cp *C.trent_caller, md **C.trent_key_metadata, d **C.trent_error) C.trent_result {
+		return C.trent_kms_create_key_with_options(kp, cp,
+			optStr(opts.Description), C.size_t(len(opts.Description)),
+			optStr(opts.KeySpec), C.size_t(len(opts.KeySpec)),
+			optStr(opts.KeyUsage), C.size_t(len(opts.KeyUsage)),
+			optStr(opts.Policy), C.size_t(len(opts.Policy)),
+			(*C.trent_tag)(tp), C.size_t(len(tags)), C.bool(opts.MultiRegion), md, d)
+	})
 }
 
 // DescribeKey returns the key's metadata (id, ARN, alias name or alias ARN).
 func (k *KMS) DescribeKey(keyID string) (*KeyMetadata, error) {
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
-	var md *C.trent_key_metadata
-	var detail *C.trent_error
-	rc := C.trent_kms_describe_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &md, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
-	}
-	return takeMetadata(md), nil
+	return callResult(k, takeMetadata, func(kp *C.trent_kms, cp *C.trent_caller, md **C.trent_key_metadata, d **C.trent_error) C.trent_result {
+		return C.trent_kms_describe_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), md, d)
+	})
 }
 
 // Page asks for one page of a listing: at most Limit entries (0 for the default) after
@@ -182,7 +160,7 @@ type RotationsListEntry struct {
 	RotationType string
 }
 
-// The listings of KMS.list.
+// The listings of list.
 const (
 	listKeys = iota
 	listAliases
@@ -190,65 +168,76 @@ const (
 	listKeyRotations
 )
 
-// list runs one listing and returns each row's fields (nil for an absent value), in the
-// order of fields, and the next page's marker.
-func (k *KMS) list(kind int, keyID string, page Page, fields ...string) ([][]*string, string, error) {
-	kp, cp, err := k.acquire()
+// list runs one listing and returns its entries, each made by entry from its row, and the
+// next page's marker.
+func list[T any](k *KMS, kind int, keyID string, page Page, entry func(r *row) T) ([]T, string, error) {
+	var l *C.trent_list
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		limit := C.uint32_t(clampU32(page.Limit))
+		mp, ml := optStr(page.Marker), C.size_t(len(page.Marker))
+		kidp, kidl := optStr(keyID), C.size_t(len(keyID))
+		switch kind {
+		case listKeys:
+			rc = C.trent_kms_list_keys(kp, cp, limit, mp, ml, &l, &d)
+		case listAliases:
+			rc = C.trent_kms_list_aliases(kp, cp, kidp, kidl, limit, mp, ml, &l, &d)
+		case listResourceTags:
+			rc = C.trent_kms_list_resource_tags(kp, cp, kidp, kidl, limit, mp, ml, &l, &d)
+		default:
+			rc = C.trent_kms_list_key_rotations(kp, cp, kidp, kidl, limit, mp, ml, &l, &d)
+		}
+		return rc, d
+	})
 	if err != nil {
 		return nil, "", err
 	}
-	defer k.release()
-	var l *C.trent_list
-	var detail *C.trent_error
-	limit := C.uint32_t(clampU32(page.Limit))
-	mp, ml := optStr(page.Marker), C.size_t(len(page.Marker))
-	kidp, kidl := optStr(keyID), C.size_t(len(keyID))
-	var rc C.trent_result
-	switch kind {
-	case listKeys:
-		rc = C.trent_kms_list_keys(kp, cp, limit, mp, ml, &l, &detail)
-	case listAliases:
-		rc = C.trent_kms_list_aliases(kp, cp, kidp, kidl, limit, mp, ml, &l, &detail)
-	case listResourceTags:
-		rc = C.trent_kms_list_resource_tags(kp, cp, kidp, kidl, limit, mp, ml, &l, &detail)
-	default:
-		rc = C.trent_kms_list_key_rotations(kp, cp, kidp, kidl, limit, mp, ml, &l, &detail)
-	}
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	runtime.KeepAlive(page)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, "", takeError(rc, detail)
-	}
 	defer C.trent_list_free(l)
-	res := make([][]*string, int(C.trent_list_len(l)))
-	for r := range res {
-		res[r] = make([]*string, len(fields))
-		for f, name := range fields {
-			var v C.trent_str
-			var detail *C.trent_error
-			rc := C.trent_list_get(l, C.size_t(r), strPtr(name), C.size_t(len(name)), &v, &detail)
-			if rc != C.TRENT_RESULT_OK {
-				return nil, "", takeError(rc, detail)
-			}
-			if v.data != nil {
-				s := C.GoStringN(v.data, C.int(v.len))
-				res[r][f] = &s
-			}
+	var res []T
+	for i := range int(C.trent_list_len(l)) {
+		r := row{l: l, i: C.size_t(i)}
+		e := entry(&r)
+		if r.err != nil {
+			return nil, "", r.err
 		}
+		res = append(res, e)
 	}
 	return res, goStr(C.trent_list_next_marker(l)), nil
 }
 
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
+// row is one row of a listing, read field by field (a crossing per field: listings are not
+// hot paths). The first failure is kept in err; the fields after it read as absent.
+type row struct {
+	l   *C.trent_list
+	i   C.size_t
+	err error
 }
 
-// date reads a listing's date (decimal milliseconds since the epoch).
-func date(p *string) *time.Time {
+// field is the named field's value; nil when the row has none.
+func (r *row) field(name string) *string {
+	if r.err != nil {
+		return nil
+	}
+	var v C.trent_str
+	var detail *C.trent_error
+	rc := C.trent_list_get(r.l, r.i, strPtr(name), C.size_t(len(name)), &v, &detail)
+	if r.err = check(rc, detail); r.err != nil || v.data == nil {
+		return nil
+	}
+	s := C.GoStringN(v.data, C.int(v.len))
+	return &s
+}
+
+// str is the named field's text ("" when absent).
+func (r *row) str(name string) string {
+	if p := r.field(name); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// date is the named field's date (decimal milliseconds since the epoch); nil when absent.
+func (r *row) date(name string) *time.Time {
+	p := r.field(name)
 	if p == nil || *p == "" {
 		return nil
 	}
@@ -262,49 +251,41 @@ func date(p *string) *time.Time {
 
 // ListKeys lists the account's keys; nextMarker is "" on the last page.
 func (k *KMS) ListKeys(page Page) (keys []KeyListEntry, nextMarker string, err error) {
-	rows, next, err := k.list(listKeys, "", page, "KeyId", "KeyArn")
-	for _, r := range rows {
-		keys = append(keys, KeyListEntry{KeyID: str(r[0]), KeyArn: str(r[1])})
-	}
-	return keys, next, err
+	return list(k, listKeys, "", page, func(r *row) KeyListEntry {
+		return KeyListEntry{KeyID: r.str("KeyId"), KeyArn: r.str("KeyArn")}
+	})
 }
 
 // ListAliases lists the aliases, of one key when keyID is not "".
 func (k *KMS) ListAliases(keyID string, page Page) (aliases []AliasListEntry, nextMarker string, err error) {
-	rows, next, err := k.list(listAliases, keyID, page, "AliasName", "AliasArn", "TargetKeyId", "CreationDate", "LastUpdatedDate")
-	for _, r := range rows {
-		aliases = append(aliases, AliasListEntry{AliasName: str(r[0]), AliasArn: str(r[1]), TargetKeyID: str(r[2]),
-			CreationDate: date(r[3]), LastUpdatedDate: date(r[4])})
-	}
-	return aliases, next, err
+	return list(k, listAliases, keyID, page, func(r *row) AliasListEntry {
+		return AliasListEntry{AliasName: r.str("AliasName"), AliasArn: r.str("AliasArn"), TargetKeyID: r.str("TargetKeyId"),
+			CreationDate: r.date("CreationDate"), LastUpdatedDate: r.date("LastUpdatedDate")}
+	})
 }
 
 // ListResourceTags lists the key's tags.
 func (k *KMS) ListResourceTags(keyID string, page Page) (tags []Tag, nextMarker string, err error) {
-	rows, next, err := k.list(listResourceTags, keyID, page, "TagKey", "TagValue")
-	for _, r := range rows {
-		tags = append(tags, Tag{TagKey: str(r[0]), TagValue: str(r[1])})
-	}
-	return tags, next, err
+	return list(k, listResourceTags, keyID, page, func(r *row) Tag {
+		return Tag{TagKey: r.str("TagKey"), TagValue: r.str("TagValue")}
+	})
 }
 
 // ListKeyRotations lists the key's completed rotations, oldest first.
 func (k *KMS) ListKeyRotations(keyID string, page Page) (rotations []RotationsListEntry, nextMarker string, err error) {
-	rows, next, err := k.list(listKeyRotations, keyID, page, "KeyId", "KeyMaterialId", "KeyMaterialState", "RotationDate", "RotationType")
-	for _, r := range rows {
-		rotations = append(rotations, RotationsListEntry{KeyID: str(r[0]), KeyMaterialID: str(r[1]), KeyMaterialState: str(r[2]),
-			RotationDate: date(r[3]), RotationType: str(r[4])})
-	}
-	return rotations, next, err
+	return list(k, listKeyRotations, keyID, page, func(r *row) RotationsListEntry {
+		return RotationsListEntry{KeyID: r.str("KeyId"), KeyMaterialID: r.str("KeyMaterialId"),
+			KeyMaterialState: r.str("KeyMaterialState"), RotationDate: r.date("RotationDate"), RotationType: r.str("RotationType")}
+	})
 }
 
 // TagResource adds tags to the key, replacing the values of tags it already has.
 func (k *KMS) TagResource(keyID string, tags map[string]string) error {
 	tp := cPairs(tags)
 	defer C.free(tp)
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_tag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)), (*C.trent_tag)(tp), C.size_t(len(tags)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_tag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)), (*C.trent_tag)(tp), C.size_t(len(tags)), &d)
+		return rc, d
 	})
 }
 
@@ -331,9 +312,9 @@ func (k *KMS) UntagResource(keyID string, tagKeys []string) error {
 		}
 	}
 	defer C.free(mem)
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_untag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)), (*C.trent_str)(mem), C.size_t(len(tagKeys)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_untag_resource(kp, cp, strPtr(keyID), C.size_t(len(keyID)), (*C.trent_str)(mem), C.size_t(len(tagKeys)), &d)
+		return rc, d
 	})
 }
 
@@ -348,20 +329,15 @@ type RotationStatus struct {
 
 // GetKeyRotationStatus tells whether automatic rotation is on, its period and next date.
 func (k *KMS) GetKeyRotationStatus(keyID string) (*RotationStatus, error) {
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
 	var enabled C.bool
 	var period C.uint32_t
 	var next C.int64_t
-	var detail *C.trent_error
-	rc := C.trent_kms_get_key_rotation_status(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &enabled, &period, &next, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_get_key_rotation_status(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &enabled, &period, &next, &d)
+		return rc, d
+	})
+	if err != nil {
+		return nil, err
 	}
 	st := &RotationStatus{KeyRotationEnabled: bool(enabled), RotationPeriodInDays: int(period)}
 	if next != 0 {
@@ -383,9 +359,6 @@ type ReEncryptItem struct {
 // plaintexts never leave the engine. It fails as a whole when the destination key cannot be
 // used.
 func (k *KMS) ReEncryptBatch(destinationKeyID string, items []ReEncryptItem) ([]BatchResult, error) {
-	if len(items) > maxBatch {
-		return nil, newError(uint32(CodeInvalidArgument), "at most 2^20 items")
-	}
 	// Lay the items out as Encrypt batch items (source context) plus destination contexts,
 	// all pinned, then build trent_re_encrypt_item from them.
 	src := make([]BatchItem, 2*len(items))
@@ -393,34 +366,20 @@ func (k *KMS) ReEncryptBatch(destinationKeyID string, items []ReEncryptItem) ([]
 		src[2*i] = BatchItem{Data: it.CiphertextBlob, Context: it.SourceContext}
 		src[2*i+1] = BatchItem{Context: it.DestinationContext}
 	}
-	var p pinnedItems
-	defer p.pinner.Unpin()
-	p.build(src)
-	re := make([]C.trent_re_encrypt_item, len(items))
-	for i := range re {
-		s, d := &p.items[2*i], &p.items[2*i+1]
-		re[i].ciphertext, re[i].ciphertext_len = s.data, s.data_len
-		re[i].source_context, re[i].source_context_len = s.context, s.context_len
-		re[i].destination_context, re[i].destination_context_len = d.context, d.context_len
-	}
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
-	var rep *C.trent_re_encrypt_item
-	if len(re) > 0 {
-		rep = &re[0]
-	}
-	var r *C.trent_batch_results
-	var detail *C.trent_error
-	rc := C.trent_kms_re_encrypt_batch(kp, cp, strPtr(destinationKeyID), C.size_t(len(destinationKeyID)), rep, C.size_t(len(re)), &r, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(destinationKeyID)
-	runtime.KeepAlive(items)
-	runtime.KeepAlive(re)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
-	}
-	return batchResults(r, len(items))
+	return k.callBatch(src, len(items), func(kp *C.trent_kms, cp *C.trent_caller, p *pinnedItems, r **C.trent_batch_results, d **C.trent_error) C.trent_result {
+		re := make([]C.trent_re_encrypt_item, len(items))
+		for i := range re {
+			s, d := &p.items[2*i], &p.items[2*i+1]
+			re[i].ciphertext, re[i].ciphertext_len = s.data, s.data_len
+			re[i].source_context, re[i].source_context_len = s.context, s.context_len
+			re[i].destination_context, re[i].destination_context_len = d.context, d.context_len
+		}
+		var rep *C.trent_re_encrypt_item
+		if len(re) > 0 {
+			rep = &re[0]
+		}
+		rc := C.trent_kms_re_encrypt_batch(kp, cp, strPtr(destinationKeyID), C.size_t(len(destinationKeyID)), rep, C.size_t(len(re)), r, d)
+		runtime.KeepAlive(re)
+		return rc
+	})
 }

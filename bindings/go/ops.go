@@ -15,144 +15,117 @@ package trent
 #cgo nocallback trent_kms_generate_random_into
 #cgo noescape trent_kms_ciphertext_key_arn
 #cgo nocallback trent_kms_ciphertext_key_arn
+#cgo noescape trent_kms_ciphertext_key_material_id
+#cgo nocallback trent_kms_ciphertext_key_material_id
 #include "trent.h"
 */
 import "C"
 
 import (
-	"runtime"
+	"errors"
 	"unsafe"
 )
 
 // CreateKey creates a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with the
 // description ("" for none) and returns its key id. CreateKeyWithOptions takes every option.
 func (k *KMS) CreateKey(description string) (string, error) {
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return "", err
-	}
-	defer k.release()
-	var buf *C.trent_buffer
-	var detail *C.trent_error
-	rc := C.trent_kms_create_key(kp, cp, optStr(description), C.size_t(len(description)), &buf, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(description)
-	if rc != C.TRENT_RESULT_OK {
-		return "", takeError(rc, detail)
-	}
-	return string(takeBuffer(buf)), nil
-}
-
-// keyOp runs one operation that takes the key id (or alias name) and returns nothing.
-func (k *KMS) keyOp(f func(kp *C.trent_kms, cp *C.trent_caller, detail **C.trent_error) C.trent_result) error {
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return err
-	}
-	defer k.release()
-	var detail *C.trent_error
-	rc := f(kp, cp, &detail)
-	runtime.KeepAlive(k)
-	if rc != C.TRENT_RESULT_OK {
-		return takeError(rc, detail)
-	}
-	return nil
+	id, err := callResult(k, takeBuffer, func(kp *C.trent_kms, cp *C.trent_caller, out **C.trent_buffer, d **C.trent_error) C.trent_result {
+		return C.trent_kms_create_key(kp, cp, optStr(description), C.size_t(len(description)), out, d)
+	})
+	return string(id), err
 }
 
 // EnableKey makes the key Enabled.
 func (k *KMS) EnableKey(keyID string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_enable_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_enable_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
 	})
 }
 
 // DisableKey makes the key Disabled: cryptographic operations with it fail with ErrDisabled
 // until it is enabled again.
 func (k *KMS) DisableKey(keyID string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_disable_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_disable_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
 	})
 }
 
 // ScheduleKeyDeletion makes the key PendingDeletion; it is deleted after
 // pendingWindowInDays days (7–30; 0 for the default, 30).
 func (k *KMS) ScheduleKeyDeletion(keyID string, pendingWindowInDays int) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_schedule_key_deletion(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(pendingWindowInDays)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_schedule_key_deletion(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(pendingWindowInDays)), &d)
+		return rc, d
 	})
 }
 
 // CancelKeyDeletion makes a key PendingDeletion Disabled again.
 func (k *KMS) CancelKeyDeletion(keyID string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_cancel_key_deletion(kp, cp, strPtr(keyID), C.size_t(len(keyID)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_cancel_key_deletion(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
 	})
 }
 
 // RotateKeyOnDemand gives the key new material now; older ciphertexts still decrypt.
 func (k *KMS) RotateKeyOnDemand(keyID string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_rotate_key_on_demand(kp, cp, strPtr(keyID), C.size_t(len(keyID)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_rotate_key_on_demand(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
 	})
 }
 
 // EnableKeyRotation rotates the key automatically every rotationPeriodInDays days (90–2560;
 // 0 for the default, 365).
 func (k *KMS) EnableKeyRotation(keyID string, rotationPeriodInDays int) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_enable_key_rotation(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(rotationPeriodInDays)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_enable_key_rotation(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(rotationPeriodInDays)), &d)
+		return rc, d
 	})
 }
 
 // DisableKeyRotation turns automatic rotation off.
 func (k *KMS) DisableKeyRotation(keyID string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		return C.trent_kms_disable_key_rotation(kp, cp, strPtr(keyID), C.size_t(len(keyID)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_disable_key_rotation(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
+		return rc, d
 	})
 }
 
 // UpdateKeyDescription sets the key's description.
 func (k *KMS) UpdateKeyDescription(keyID, description string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(keyID)
-		defer runtime.KeepAlive(description)
-		return C.trent_kms_update_key_description(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
-			strPtr(description), C.size_t(len(description)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_update_key_description(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
+			strPtr(description), C.size_t(len(description)), &d)
+		return rc, d
 	})
 }
 
 // CreateAlias makes aliasName ("alias/…") name the key; ErrAlreadyExists if it exists.
 func (k *KMS) CreateAlias(aliasName, targetKeyID string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(aliasName)
-		defer runtime.KeepAlive(targetKeyID)
-		return C.trent_kms_create_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)),
-			strPtr(targetKeyID), C.size_t(len(targetKeyID)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_create_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)),
+			strPtr(targetKeyID), C.size_t(len(targetKeyID)), &d)
+		return rc, d
 	})
 }
 
 // UpdateAlias points an existing alias at another key.
 func (k *KMS) UpdateAlias(aliasName, targetKeyID string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(aliasName)
-		defer runtime.KeepAlive(targetKeyID)
-		return C.trent_kms_update_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)),
-			strPtr(targetKeyID), C.size_t(len(targetKeyID)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_update_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)),
+			strPtr(targetKeyID), C.size_t(len(targetKeyID)), &d)
+		return rc, d
 	})
 }
 
 // DeleteAlias removes an alias (the key stays).
 func (k *KMS) DeleteAlias(aliasName string) error {
-	return k.keyOp(func(kp *C.trent_kms, cp *C.trent_caller, d **C.trent_error) C.trent_result {
-		defer runtime.KeepAlive(aliasName)
-		return C.trent_kms_delete_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)), d)
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_delete_alias(kp, cp, strPtr(aliasName), C.size_t(len(aliasName)), &d)
+		return rc, d
 	})
 }
 
@@ -167,26 +140,7 @@ func (k *KMS) Encrypt(keyID string, plaintext []byte, context map[string]string)
 // enough spare capacity (CiphertextLen(len(plaintext)) bytes) it allocates nothing. On error
 // dst is returned unchanged.
 func (k *KMS) EncryptAppend(dst []byte, keyID string, plaintext []byte, context map[string]string) ([]byte, error) {
-	var arr [ctxInline]byte
-	pc := packContext(arr[:0], context)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return dst, err
-	}
-	defer k.release()
-	head, out := grow(dst, ciphertextLen(len(plaintext)))
-	var n C.size_t
-	var detail *C.trent_error
-	rc := C.trent_kms_encrypt_into(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
-		bytesPtr(plaintext), C.size_t(len(plaintext)), bytesPtr(pc), C.size_t(len(pc)),
-		bytesPtr(out), C.size_t(len(out)), &n, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	runtime.KeepAlive(plaintext)
-	if rc != C.TRENT_RESULT_OK {
-		return dst, takeError(rc, detail)
-	}
-	return head[:len(dst)+int(n)], nil
+	return k.cryptAppend(false, dst, keyID, plaintext, context)
 }
 
 // CiphertextLen is the length of the blob Encrypt makes of plaintextLen bytes (the library's
@@ -222,24 +176,34 @@ func (k *KMS) DecryptWithKey(keyID string, blob []byte, context map[string]strin
 // so a caller can decrypt into one buffer it reuses and clears. On error dst is returned
 // unchanged (the spare capacity is not written).
 func (k *KMS) DecryptAppend(dst []byte, keyID string, blob []byte, context map[string]string) ([]byte, error) {
+	return k.cryptAppend(true, dst, keyID, blob, context)
+}
+
+// cryptAppend is EncryptAppend, or DecryptAppend when decrypt is set (in is then the blob):
+// the two differ only in their C function and the room their output needs. The context is
+// packed on the stack and the output written in place after len(dst).
+func (k *KMS) cryptAppend(decrypt bool, dst []byte, keyID string, in []byte, context map[string]string) ([]byte, error) {
 	var arr [ctxInline]byte
 	pc := packContext(arr[:0], context)
-	kp, cp, err := k.acquire()
+	room := ciphertextLen(len(in))
+	if decrypt {
+		room = plaintextLenMax(len(in))
+	}
+	head, out := grow(dst, room)
+	var n C.size_t
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		kip, kil := strPtr(keyID), C.size_t(len(keyID))
+		if decrypt {
+			rc = C.trent_kms_decrypt_into(kp, cp, bytesPtr(in), C.size_t(len(in)), bytesPtr(pc), C.size_t(len(pc)),
+				kip, kil, bytesPtr(out), C.size_t(len(out)), &n, &d)
+		} else {
+			rc = C.trent_kms_encrypt_into(kp, cp, kip, kil, bytesPtr(in), C.size_t(len(in)), bytesPtr(pc), C.size_t(len(pc)),
+				bytesPtr(out), C.size_t(len(out)), &n, &d)
+		}
+		return rc, d
+	})
 	if err != nil {
 		return dst, err
-	}
-	defer k.release()
-	head, out := grow(dst, plaintextLenMax(len(blob)))
-	var n C.size_t
-	var detail *C.trent_error
-	rc := C.trent_kms_decrypt_into(kp, cp, bytesPtr(blob), C.size_t(len(blob)),
-		bytesPtr(pc), C.size_t(len(pc)), strPtr(keyID), C.size_t(len(keyID)),
-		bytesPtr(out), C.size_t(len(out)), &n, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	runtime.KeepAlive(blob)
-	if rc != C.TRENT_RESULT_OK {
-		return dst, takeError(rc, detail)
 	}
 	return head[:len(dst)+int(n)], nil
 }
@@ -250,23 +214,17 @@ func (k *KMS) ReEncrypt(blob []byte, sourceContext map[string]string, destinatio
 	var sarr, darr [ctxInline]byte
 	sc := packContext(sarr[:0], sourceContext)
 	dc := packContext(darr[:0], destinationContext)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
 	// The same plaintext under the same format: a blob of the same length.
 	out := make([]byte, ciphertextLen(plaintextLenMax(len(blob))))
 	var n C.size_t
-	var detail *C.trent_error
-	rc := C.trent_kms_re_encrypt_into(kp, cp, bytesPtr(blob), C.size_t(len(blob)),
-		bytesPtr(sc), C.size_t(len(sc)), strPtr(destinationKeyID), C.size_t(len(destinationKeyID)),
-		bytesPtr(dc), C.size_t(len(dc)), bytesPtr(out), C.size_t(len(out)), &n, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(blob)
-	runtime.KeepAlive(destinationKeyID)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_re_encrypt_into(kp, cp, bytesPtr(blob), C.size_t(len(blob)),
+			bytesPtr(sc), C.size_t(len(sc)), strPtr(destinationKeyID), C.size_t(len(destinationKeyID)),
+			bytesPtr(dc), C.size_t(len(dc)), bytesPtr(out), C.size_t(len(out)), &n, &d)
+		return rc, d
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out[:n:n], nil
 }
@@ -305,23 +263,18 @@ func clampU32(n int) uint32 {
 func (k *KMS) GenerateDataKey(keyID string, numberOfBytes int, context map[string]string) (DataKey, error) {
 	var arr [ctxInline]byte
 	pc := packContext(arr[:0], context)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return DataKey{}, err
-	}
-	defer k.release()
 	size := dataKeySize(numberOfBytes)
 	// One allocation for both: plaintext first, blob after it.
 	buf := make([]byte, size+ciphertextLen(size))
 	pt, ct := buf[:size:size], buf[size:]
 	var n C.size_t
-	var detail *C.trent_error
-	rc := C.trent_kms_generate_data_key_into(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(numberOfBytes)),
-		bytesPtr(pc), C.size_t(len(pc)), bytesPtr(pt), C.size_t(len(pt)), bytesPtr(ct), C.size_t(len(ct)), &n, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	if rc != C.TRENT_RESULT_OK {
-		return DataKey{}, takeError(rc, detail)
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_generate_data_key_into(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(numberOfBytes)),
+			bytesPtr(pc), C.size_t(len(pc)), bytesPtr(pt), C.size_t(len(pt)), bytesPtr(ct), C.size_t(len(ct)), &n, &d)
+		return rc, d
+	})
+	if err != nil {
+		return DataKey{}, err
 	}
 	return DataKey{Plaintext: pt, CiphertextBlob: ct[:n:n]}, nil
 }
@@ -330,38 +283,29 @@ func (k *KMS) GenerateDataKey(keyID string, numberOfBytes int, context map[strin
 func (k *KMS) GenerateDataKeyWithoutPlaintext(keyID string, numberOfBytes int, context map[string]string) ([]byte, error) {
 	var arr [ctxInline]byte
 	pc := packContext(arr[:0], context)
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
 	out := make([]byte, ciphertextLen(dataKeySize(numberOfBytes)))
 	var n C.size_t
-	var detail *C.trent_error
-	rc := C.trent_kms_generate_data_key_without_plaintext_into(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
-		C.uint32_t(clampU32(numberOfBytes)), bytesPtr(pc), C.size_t(len(pc)),
-		bytesPtr(out), C.size_t(len(out)), &n, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(keyID)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_generate_data_key_without_plaintext_into(kp, cp, strPtr(keyID), C.size_t(len(keyID)),
+			C.uint32_t(clampU32(numberOfBytes)), bytesPtr(pc), C.size_t(len(pc)),
+			bytesPtr(out), C.size_t(len(out)), &n, &d)
+		return rc, d
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out[:n:n], nil
 }
 
 // GenerateRandom returns numberOfBytes (1–1024) random bytes from the engine's generator.
 func (k *KMS) GenerateRandom(numberOfBytes int) ([]byte, error) {
-	kp, cp, err := k.acquire()
+	out := make([]byte, dataKeySize(numberOfBytes))
+	err := k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		rc = C.trent_kms_generate_random_into(kp, cp, C.uint32_t(clampU32(numberOfBytes)), bytesPtr(out), C.size_t(len(out)), &d)
+		return rc, d
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer k.release()
-	out := make([]byte, dataKeySize(numberOfBytes))
-	var detail *C.trent_error
-	rc := C.trent_kms_generate_random_into(kp, cp, C.uint32_t(clampU32(numberOfBytes)), bytesPtr(out), C.size_t(len(out)), &detail)
-	runtime.KeepAlive(k)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
 	}
 	return out, nil
 }
@@ -370,31 +314,7 @@ func (k *KMS) GenerateRandom(numberOfBytes int) ([]byte, error) {
 // header (not authenticated, no permission checked, not audited: Decrypt is what proves a
 // blob genuine). ErrInvalidCiphertext if the blob is not one of Trent's.
 func (k *KMS) CiphertextKeyArn(blob []byte) (string, error) {
-	kp, _, err := k.acquire()
-	if err != nil {
-		return "", err
-	}
-	defer k.release()
-	var arr [160]byte
-	out := arr[:]
-	for {
-		var n C.size_t
-		var detail *C.trent_error
-		rc := C.trent_kms_ciphertext_key_arn(kp, bytesPtr(blob), C.size_t(len(blob)),
-			(*C.char)(unsafe.Pointer(unsafe.SliceData(out))), C.size_t(len(out)), &n, &detail)
-		runtime.KeepAlive(k)
-		runtime.KeepAlive(blob)
-		if rc == C.TRENT_RESULT_VALIDATION_EXCEPTION && int(n) > len(out) {
-			// The ARN is longer than the buffer (a long Region or partition): once more, sized.
-			C.trent_error_free(detail)
-			out = make([]byte, int(n))
-			continue
-		}
-		if rc != C.TRENT_RESULT_OK {
-			return "", takeError(rc, detail)
-		}
-		return string(out[:n]), nil
-	}
+	return k.blobHeaderText(blob, false)
 }
 
 // CiphertextKeyMaterialID is the key material id (KeyMaterialId in the Decrypt,
@@ -403,27 +323,33 @@ func (k *KMS) CiphertextKeyArn(blob []byte) (string, error) {
 // nothing decrypted). ErrInvalidCiphertext if the blob is not one of Trent's or names a
 // version its key does not have; ErrNotFound if its key no longer exists.
 func (k *KMS) CiphertextKeyMaterialID(blob []byte) (string, error) {
-	kp, _, err := k.acquire()
-	if err != nil {
-		return "", err
-	}
-	defer k.release()
-	var arr [64]byte // a material id is 64 hex digits
+	return k.blobHeaderText(blob, true)
+}
+
+// blobHeaderText reads the key's ARN, or its material id, for a blob. The text goes into an
+// array on the stack (an ARN of the usual partitions and Regions fits; a material id is 64
+// hex digits); a longer one is ErrValidation with its length, and read once more into a
+// buffer of that size.
+func (k *KMS) blobHeaderText(blob []byte, materialID bool) (string, error) {
+	var arr [160]byte
 	out := arr[:]
 	for {
 		var n C.size_t
-		var detail *C.trent_error
-		rc := C.trent_kms_ciphertext_key_material_id(kp, bytesPtr(blob), C.size_t(len(blob)),
-			(*C.char)(unsafe.Pointer(unsafe.SliceData(out))), C.size_t(len(out)), &n, &detail)
-		runtime.KeepAlive(k)
-		runtime.KeepAlive(blob)
-		if rc == C.TRENT_RESULT_VALIDATION_EXCEPTION && int(n) > len(out) {
-			C.trent_error_free(detail)
+		err := k.call(func(kp *C.trent_kms, _ *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+			op, ol := (*C.char)(unsafe.Pointer(unsafe.SliceData(out))), C.size_t(len(out))
+			if materialID {
+				rc = C.trent_kms_ciphertext_key_material_id(kp, bytesPtr(blob), C.size_t(len(blob)), op, ol, &n, &d)
+			} else {
+				rc = C.trent_kms_ciphertext_key_arn(kp, bytesPtr(blob), C.size_t(len(blob)), op, ol, &n, &d)
+			}
+			return rc, d
+		})
+		if err != nil && errors.Is(err, ErrValidation) && int(n) > len(out) {
 			out = make([]byte, int(n))
 			continue
 		}
-		if rc != C.TRENT_RESULT_OK {
-			return "", takeError(rc, detail)
+		if err != nil {
+			return "", err
 		}
 		return string(out[:n]), nil
 	}
@@ -435,21 +361,8 @@ func (k *KMS) CiphertextKeyMaterialID(blob []byte) (string, error) {
 // Decrypt, GenerateDataKey, GenerateRandom and the batches hold plaintext: clear them when
 // done.
 func (k *KMS) CallJSON(operation string, request []byte) ([]byte, error) {
-	kp, cp, err := k.acquire()
-	if err != nil {
-		return nil, err
-	}
-	defer k.release()
-	var buf *C.trent_buffer
-	var detail *C.trent_error
-	rc := C.trent_kms_call_json(kp, cp, strPtr(operation), C.size_t(len(operation)),
-		bytesPtr(request), C.size_t(len(request)), &buf, &detail)
-	runtime.KeepAlive(k)
-	runtime.KeepAlive(operation)
-	runtime.KeepAlive(request)
-	if rc != C.TRENT_RESULT_OK {
-		return nil, takeError(rc, detail)
-	}
-	// The copy is the caller's to clear; freeing the library's buffer wipes it.
-	return takeBuffer(buf), nil
+	return callResult(k, takeBuffer, func(kp *C.trent_kms, cp *C.trent_caller, out **C.trent_buffer, d **C.trent_error) C.trent_result {
+		return C.trent_kms_call_json(kp, cp, strPtr(operation), C.size_t(len(operation)),
+			bytesPtr(request), C.size_t(len(request)), out, d)
+	})
 }

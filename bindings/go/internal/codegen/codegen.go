@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -151,4 +152,16 @@ func Generate(header []byte) ([]byte, error) {
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())
+}
+
+// Header is trent.h's path from bindings/go, where `go generate` and the tests run.
+const Header = "../../ffi/include/trent.h"
+
+// GenerateFile is Generate of the header file at path.
+func GenerateFile(path string) ([]byte, error) {
+	header, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Generate(header)
 }

@@ -10,11 +10,7 @@ import (
 )
 
 func main() {
-	header, err := os.ReadFile("../../ffi/include/trent.h")
-	if err != nil {
-		log.Fatal(err)
-	}
-	src, err := codegen.Generate(header)
+	src, err := codegen.GenerateFile(codegen.Header)
 	if err != nil {
 		log.Fatal(err)
 	}
