@@ -3,54 +3,23 @@
 # throwaway PostgreSQL server, and prints the figures with their ratios to the in-memory engine
 # and the targets with PASS/FAIL.
 #
-#   benches/report-store.sh [ring|aws-lc] [--no-run] [--strict]
+#   benches/report-store.sh [ring|aws-lc] [--no-run] [--strict] [-- <criterion args>]
 #
 #   ring | aws-lc   the provider (default ring)
 #   --no-run        only print the tables from the last results
 #   --strict        exit 1 when a target fails
+#   -- ARGS         passed to criterion (e.g. `-- encrypt_store` to run one group)
 #
 # Results are criterion's mean point estimates under <cargo target dir>/criterion (or
 # $CRITERION_HOME). Measure on a quiet machine, one benchmark process at a time.
 set -euo pipefail
 
-provider=ring
-run=1
-strict=0
-while (($#)); do
-    case "$1" in
-        ring | aws-lc) provider=$1 ;;
-        --no-run) run=0 ;;
-        --strict) strict=1 ;;
-        -h | --help)
-            sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "report-store.sh: unknown argument '$1' (try --help)" >&2
-            exit 2
-            ;;
-    esac
-    shift
-done
-
-cd "$(dirname "$0")/.."
-features=()
-provider_name=ring
-if [[ $provider == aws-lc ]]; then
-    provider_name=aws-lc-rs
-    features=(--features aws-lc)
-fi
+help_lines=2,14
+# shellcheck source=benches/report-common.sh
+source "$(dirname "$0")/report-common.sh" "$@"
 
 if ((run)); then
-    scripts/with-postgres -- cargo bench -p trent-benches --bench store "${features[@]}" >&2
-fi
-
-if [[ -n "${CRITERION_HOME:-}" ]]; then
-    criterion_home=$CRITERION_HOME
-else
-    target_dir=$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-    criterion_home=$target_dir/criterion
+    scripts/with-postgres -- cargo bench -p trent-benches --bench store "${features[@]}" -- "${criterion_args[@]}" >&2
 fi
 
 python3 - "$criterion_home" "$provider_name" "$strict" <<'PY'

@@ -17,52 +17,12 @@
 # Measure on a quiet machine, one benchmark process at a time.
 set -euo pipefail
 
-provider=ring
-run=1
-strict=0
-criterion_args=()
-while (($#)); do
-    case "$1" in
-        ring | aws-lc) provider=$1 ;;
-        --no-run) run=0 ;;
-        --strict) strict=1 ;;
-        --)
-            shift
-            criterion_args=("$@")
-            break
-            ;;
-        -h | --help)
-            sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
-            exit 0
-            ;;
-        *)
-            echo "report.sh: unknown argument '$1' (try --help)" >&2
-            exit 2
-            ;;
-    esac
-    shift
-done
-
-cd "$(dirname "$0")/.."
-features=()
-case "$provider" in
-    ring) provider_name=ring ;;
-    aws-lc)
-        provider_name=aws-lc-rs
-        features=(--features aws-lc)
-        ;;
-esac
+help_lines=2,17
+# shellcheck source=benches/report-common.sh
+source "$(dirname "$0")/report-common.sh" "$@"
 
 if ((run)); then
     cargo bench -p trent-benches --bench engine "${features[@]}" -- "${criterion_args[@]}" >&2
-fi
-
-if [[ -n "${CRITERION_HOME:-}" ]]; then
-    criterion_home=$CRITERION_HOME
-else
-    target_dir=$(cargo metadata --format-version 1 --no-deps |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-    criterion_home=$target_dir/criterion
 fi
 
 python3 - "$criterion_home" "$provider_name" "$strict" <<'PY'

@@ -23,6 +23,9 @@ elif [[ -z ${TRENT_ROOT_KEY_SOURCE:-} ]]; then
   echo "#   mv $TRENT_DATA_DIR/root.key $PWD/trent-root.key"
 fi
 root_key=${TRENT_ROOT_KEY_SOURCE:-file:$TRENT_DATA_DIR/root.key}
+# The notes' two commands, verbatim (shared with cli/tests/shell/seed-notes.sh).
+# shellcheck source=cli/seed-notes-commands.sh
+source cli/seed-notes-commands.sh
 mkdir -p trent-example
 cd trent-example
 
@@ -47,12 +50,7 @@ cat <<'CMD'
 $ trent encrypt --key-id alias/foo --plaintext fileb://bar.txt --output text \
       --query CiphertextBlob | base64 --decode > encrypted-bar.enc
 CMD
-    trent encrypt \
-    --key-id alias/foo \
-    --plaintext fileb://bar.txt \
-    --output text \
-    --query CiphertextBlob \
-    | base64 --decode > encrypted-bar.enc
+notes_encrypt
 echo "encrypted-bar.enc: $(wc -c < encrypted-bar.enc) bytes (a KMS ciphertext blob: key id, material version, nonce, tag)"
 
 say "3. The notes' decrypt command, verbatim (no key id needed: the blob names its key)"
@@ -60,11 +58,7 @@ cat <<'CMD'
 $ trent decrypt --ciphertext-blob fileb://encrypted-bar.enc --output text \
       --query Plaintext | base64 --decode > decrypted-bar.txt
 CMD
-    trent decrypt \
-    --ciphertext-blob fileb://encrypted-bar.enc \
-    --output text \
-    --query Plaintext |
-    base64 --decode > decrypted-bar.txt
+notes_decrypt
 run cmp bar.txt decrypted-bar.txt && echo "decrypted-bar.txt == bar.txt"
 
 say "4. A data key (DEK) for data over 4 KB: plaintext to use now, ciphertext to keep"

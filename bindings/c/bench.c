@@ -32,6 +32,56 @@ static int check(trent_result rc, const char *what) {
     return 0;
 }
 
+/* What every measured call uses. */
+struct bench {
+    const trent_kms *kms;
+    const trent_caller *me;
+    const char *key_id;
+    size_t key_len;
+    const uint8_t *plaintext;
+    size_t plaintext_len;
+    const trent_buffer *blob; /* the plaintext, encrypted */
+};
+
+static trent_result op_encrypt(const struct bench *b) {
+    trent_buffer *out = NULL;
+    trent_result rc =
+        trent_kms_encrypt(b->kms, b->me, b->key_id, b->key_len, b->plaintext, b->plaintext_len, NULL, 0, &out, NULL);
+    trent_buffer_free(out);
+    return rc;
+}
+
+static trent_result op_decrypt(const struct bench *b) {
+    trent_secret *pt = NULL;
+    trent_result rc = trent_kms_decrypt(b->kms, b->me, trent_buffer_data(b->blob), trent_buffer_len(b->blob), NULL, 0,
+                                        NULL, 0, &pt, NULL);
+    trent_secret_free(pt);
+    return rc;
+}
+
+static trent_result op_generate_data_key(const struct bench *b) {
+    trent_secret *dk = NULL;
+    trent_buffer *wrapped = NULL;
+    trent_result rc =
+        trent_kms_generate_data_key(b->kms, b->me, b->key_id, b->key_len, 0, NULL, 0, &dk, &wrapped, NULL);
+    trent_secret_free(dk);
+    trent_buffer_free(wrapped);
+    return rc;
+}
+
+/* Mean ns per call of `op` over `iterations` calls, or a negative number when a call failed
+ * (after printing which). */
+static double per_call_ns(trent_result (*op)(const struct bench *), const char *what, const struct bench *b,
+                          long iterations) {
+    double t0 = now_ns();
+    for (long i = 0; i < iterations; i++) {
+        if (check(op(b), what)) {
+            return -1;
+        }
+    }
+    return (now_ns() - t0) / (double)iterations;
+}
+
 int main(int argc, char **argv) {
     long iterations = argc > 1 ? atol(argv[1]) : 20000;
     if (iterations <= 0) {
@@ -47,45 +97,21 @@ int main(int argc, char **argv) {
     trent_kms_builder_free(b);
     if (check(trent_caller_root(kms, &me), "caller")) return 1;
     if (check(trent_kms_create_key(kms, me, NULL, 0, &key, NULL), "CreateKey")) return 1;
-    const char *key_id = (const char *)trent_buffer_data(key);
-    size_t key_len = trent_buffer_len(key);
 
     static uint8_t plaintext[4096];
     memset(plaintext, 0x5a, sizeof plaintext);
+    struct bench bench = {kms, me, (const char *)trent_buffer_data(key), trent_buffer_len(key), plaintext,
+                          sizeof plaintext, NULL};
     trent_buffer *blob = NULL;
-    if (check(trent_kms_encrypt(kms, me, key_id, key_len, plaintext, sizeof plaintext, NULL, 0, &blob, NULL),
+    if (check(trent_kms_encrypt(kms, me, bench.key_id, bench.key_len, plaintext, sizeof plaintext, NULL, 0, &blob,
+                                NULL),
               "Encrypt")) return 1;
+    bench.blob = blob;
 
-    /* Warm up, then measure. */
-    double t0 = now_ns();
-    for (long i = 0; i < iterations; i++) {
-        trent_buffer *out = NULL;
-        if (check(trent_kms_encrypt(kms, me, key_id, key_len, plaintext, sizeof plaintext, NULL, 0, &out, NULL),
-                  "Encrypt")) return 1;
-        trent_buffer_free(out);
-    }
-    double encrypt_ns = (now_ns() - t0) / (double)iterations;
-
-    t0 = now_ns();
-    for (long i = 0; i < iterations; i++) {
-        trent_secret *pt = NULL;
-        if (check(trent_kms_decrypt(kms, me, trent_buffer_data(blob), trent_buffer_len(blob), NULL, 0, NULL, 0, &pt,
-                                    NULL),
-                  "Decrypt")) return 1;
-        trent_secret_free(pt);
-    }
-    double decrypt_ns = (now_ns() - t0) / (double)iterations;
-
-    t0 = now_ns();
-    for (long i = 0; i < iterations; i++) {
-        trent_secret *dk = NULL;
-        trent_buffer *wrapped = NULL;
-        if (check(trent_kms_generate_data_key(kms, me, key_id, key_len, 0, NULL, 0, &dk, &wrapped, NULL),
-                  "GenerateDataKey")) return 1;
-        trent_secret_free(dk);
-        trent_buffer_free(wrapped);
-    }
-    double gdk_ns = (now_ns() - t0) / (double)iterations;
+    double encrypt_ns = per_call_ns(op_encrypt, "Encrypt", &bench, iterations);
+    double decrypt_ns = per_call_ns(op_decrypt, "Decrypt", &bench, iterations);
+    double gdk_ns = per_call_ns(op_generate_data_key, "GenerateDataKey", &bench, iterations);
+    if (encrypt_ns < 0 || decrypt_ns < 0 || gdk_ns < 0) return 1;
 
     printf("libtrent %s, %ld iterations each, one thread\n", trent_version(), iterations);
     printf("Encrypt 4 KiB        %8.0f ns/call  %6.2f GiB/s\n", encrypt_ns,

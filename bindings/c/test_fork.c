@@ -22,10 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "trent.h"
-#include "check.h"
+#include "fixture.h"
 
-#define S(s) (s), strlen(s)
 #if defined(__SANITIZE_ADDRESS__)
 #define QUIESCE 1
 #else
@@ -42,15 +40,11 @@ static pthread_rwlock_t quiesce;
 #define NONCE_AT 22
 #define NONCE_LEN 24
 
-struct shared {
-    const trent_kms *kms;
-    const trent_caller *caller;
-    const char *key_id;
-    volatile int stop;
-};
+/* Set when the workers are to stop. */
+static volatile int stop;
 
 struct worker {
-    struct shared *shared;
+    const struct fixture *shared;
     uint8_t (*nonces)[NONCE_LEN];
     size_t count;
     int errors;
@@ -58,8 +52,8 @@ struct worker {
 
 static void *run(void *arg) {
     struct worker *w = arg;
-    struct shared *s = w->shared;
-    while (!s->stop) {
+    const struct fixture *s = w->shared;
+    while (!stop) {
         if (QUIESCE) {
             pthread_rwlock_rdlock(&quiesce);
         }
@@ -76,19 +70,6 @@ static void *run(void *arg) {
         }
     }
     return NULL;
-}
-
-static trent_kms *open_dir(const char *dir) {
-    trent_kms_builder *b = NULL;
-    trent_kms *kms = NULL;
-    if (trent_kms_builder_new(&b) != TRENT_RESULT_OK) {
-        return NULL;
-    }
-    trent_kms_builder_allow_unlocked_memory(b, true, NULL);
-    trent_kms_builder_data_dir(b, S(dir), NULL);
-    trent_kms_builder_open(b, &kms, NULL);
-    trent_kms_builder_free(b);
-    return kms;
 }
 
 /* The child: returns its exit code (0, or the number of the check that failed). */
@@ -108,7 +89,7 @@ static int child(trent_kms *inherited, const trent_caller *caller, const char *d
         return 12;
     }
     trent_kms_free(inherited); /* the last reference here: must not touch the parent's */
-    trent_kms *own = open_dir(dir);
+    trent_kms *own = open_engine(dir);
     if (own == NULL) {
         return 13;
     }
@@ -137,17 +118,11 @@ int main(void) {
     }
     char data[64];
     snprintf(data, sizeof data, "%s/data", dir);
-    trent_kms *kms = open_dir(data);
-    CHECK(kms != NULL);
-    trent_caller *caller = NULL;
-    CHECK_RC(trent_caller_root(kms, &caller), TRENT_RESULT_OK);
-    trent_buffer *key = NULL;
-    CHECK_RC(trent_kms_create_key(kms, caller, S("fork"), &key, NULL), TRENT_RESULT_OK);
-    if (kms == NULL || caller == NULL || key == NULL) {
+    struct fixture shared;
+    if (!fixture_open(&shared, data, "fork")) {
         return check_summary("test_fork");
     }
 
-    struct shared shared = {kms, caller, (const char *)trent_buffer_data(key), 0};
     struct worker workers[THREADS];
     pthread_t threads[THREADS];
     for (int i = 0; i < THREADS; i++) {
@@ -171,7 +146,7 @@ int main(void) {
         }
         if (pid == 0) {
             close(fds[0]);
-            _exit(child(kms, caller, data, shared.key_id, fds[1]));
+            _exit(child(shared.kms, shared.caller, data, shared.key_id, fds[1]));
         }
         close(fds[1]);
         ssize_t got = read(fds[0], children[children_ok], NONCE_LEN);
@@ -187,7 +162,7 @@ int main(void) {
             children_ok++;
         }
     }
-    shared.stop = 1;
+    stop = 1;
 
     size_t total = (size_t)children_ok;
     for (int i = 0; i < THREADS; i++) {
@@ -215,11 +190,9 @@ int main(void) {
 
     /* The parent's engine still works, keystore included. */
     trent_buffer *again = NULL;
-    CHECK_RC(trent_kms_create_key(kms, caller, S("after the children"), &again, NULL), TRENT_RESULT_OK);
+    CHECK_RC(trent_kms_create_key(shared.kms, shared.caller, S("after the children"), &again, NULL), TRENT_RESULT_OK);
     trent_buffer_free(again);
-    trent_buffer_free(key);
-    trent_caller_free(caller);
-    trent_kms_free(kms);
+    fixture_close(&shared);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0);

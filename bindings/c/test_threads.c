@@ -7,27 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trent.h"
-#include "check.h"
+#include "fixture.h"
 
 #define THREADS 8
 #define ROUNDS 200
 
-struct shared {
-    const trent_kms *kms;
-    const trent_caller *caller;
-    const char *key_id;
-};
-
 struct worker {
-    const struct shared *shared;
+    const struct fixture *shared;
     int index;
     int errors;
 };
 
 static void *run(void *arg) {
     struct worker *w = arg;
-    const struct shared *s = w->shared;
+    const struct fixture *s = w->shared;
     char value[32];
     snprintf(value, sizeof value, "thread-%d", w->index);
     trent_context_entry ctx[1] = {{"thread", 6, value, strlen(value)}};
@@ -74,21 +67,11 @@ static void *run(void *arg) {
 }
 
 int main(void) {
-    trent_kms_builder *b = NULL;
-    trent_kms *kms = NULL;
-    trent_caller *caller = NULL;
-    trent_buffer *key = NULL;
-    CHECK_RC(trent_kms_builder_new(&b), TRENT_RESULT_OK);
-    CHECK_RC(trent_kms_builder_allow_unlocked_memory(b, true, NULL), TRENT_RESULT_OK);
-    CHECK_RC(trent_kms_builder_open(b, &kms, NULL), TRENT_RESULT_OK);
-    trent_kms_builder_free(b);
-    CHECK_RC(trent_caller_root(kms, &caller), TRENT_RESULT_OK);
-    CHECK_RC(trent_kms_create_key(kms, caller, NULL, 0, &key, NULL), TRENT_RESULT_OK);
-    if (key == NULL) {
+    struct fixture shared;
+    if (!fixture_open(&shared, NULL, "threads")) {
         return check_summary("test_threads");
     }
 
-    struct shared shared = {kms, caller, (const char *)trent_buffer_data(key)};
     pthread_t threads[THREADS];
     struct worker workers[THREADS];
     for (int i = 0; i < THREADS; i++) {
@@ -102,8 +85,6 @@ int main(void) {
         CHECK(workers[i].errors == 0);
     }
 
-    trent_buffer_free(key);
-    trent_caller_free(caller);
-    trent_kms_free(kms);
+    fixture_close(&shared);
     return check_summary("test_threads");
 }

@@ -9,32 +9,26 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "trent.h"
-#include "check.h"
-
-#define S(text) (text), strlen(text)
+#include "fixture.h"
 
 static const trent_kms *g_kms;
 static const trent_caller *g_caller;
 
-/* Opens the shared fixture: an in-memory engine that may fall back to unlocked memory
- * (sanitizers and valgrind runs may lack the locked-memory budget). */
-static trent_kms *open_engine(void) {
-    trent_kms_builder *b = NULL;
-    trent_kms *kms = NULL;
-    CHECK_RC(trent_kms_builder_new(&b), TRENT_RESULT_OK);
-    CHECK_RC(trent_kms_builder_allow_unlocked_memory(b, true, NULL), TRENT_RESULT_OK);
-    CHECK_RC(trent_kms_builder_open(b, &kms, NULL), TRENT_RESULT_OK);
-    trent_kms_builder_free(b);
-    return kms;
-}
-
 /* Creates a key and returns its id (a NUL-terminated text buffer). */
-static trent_buffer *new_key(trent_kms *kms, trent_caller *caller) {
+static trent_buffer *new_key(const trent_kms *kms, const trent_caller *caller) {
     trent_buffer *id = NULL;
     CHECK_RC(trent_kms_create_key(kms, caller, S("a C test key"), &id, NULL), TRENT_RESULT_OK);
     CHECK(id != NULL);
     return id;
+}
+
+/* Runs `test` with a key of its own (its id, NUL-terminated), freed after. */
+static void with_key(void (*test)(const char *key_id)) {
+    trent_buffer *key = new_key(g_kms, g_caller);
+    if (key != NULL) {
+        test((const char *)trent_buffer_data(key));
+    }
+    trent_buffer_free(key);
 }
 
 /* Whether every byte of `p` is `byte`. */
@@ -155,7 +149,7 @@ static void test_callers(void) {
     trent_caller *c = NULL;
     trent_error *err = NULL;
     CHECK_RC(trent_caller_from_arn(S("arn:aws:iam::111122223333:root"), &c, NULL), TRENT_RESULT_OK);
-    trent_buffer *key = new_key((trent_kms *)g_kms, c);
+    trent_buffer *key = new_key(g_kms, c);
     trent_buffer_free(key);
     trent_caller_free(c);
     c = NULL;
@@ -170,9 +164,7 @@ static void test_callers(void) {
     CHECK(c == NULL);
 }
 
-static void test_encrypt_decrypt(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    const char *key_id = (const char *)trent_buffer_data(key); /* NUL-terminated */
+static void test_encrypt_decrypt(const char *key_id) {
     trent_context_entry ctx[2] = {
         {"tenant", 6, "acme", 4},
         {"purpose", 7, "test", 4},
@@ -218,14 +210,14 @@ static void test_encrypt_decrypt(void) {
     CHECK(pt == NULL);
 
     /* ReEncrypt to another key and context. */
-    trent_buffer *key2 = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    trent_buffer *key2 = new_key(g_kms, g_caller);
     trent_buffer *moved = NULL;
     CHECK_RC(trent_kms_re_encrypt(g_kms, g_caller, trent_buffer_data(blob), trent_buffer_len(blob), ctx, 2,
                                   (const char *)trent_buffer_data(key2), trent_buffer_len(key2), wrong, 1, &moved,
                                   NULL),
              TRENT_RESULT_OK);
     CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(moved), trent_buffer_len(moved), wrong, 1,
-                               (const char *)trent_buffer_data(key), trent_buffer_len(key), &pt, NULL),
+                               S(key_id), &pt, NULL),
              TRENT_RESULT_INCORRECT_KEY_EXCEPTION);
     CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(moved), trent_buffer_len(moved), wrong, 1, NULL, 0,
                                &pt, NULL),
@@ -288,37 +280,39 @@ static void test_encrypt_decrypt(void) {
     CHECK(pt == NULL);
 
     trent_buffer_free(blob);
-    trent_buffer_free(key);
 }
 
-static void test_data_keys(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    const char *key_id = (const char *)trent_buffer_data(key);
+static void test_data_keys(const char *key_id) {
     trent_context_entry ctx[1] = {{"file", 4, "report.pdf", 10}};
+
+    /* 0 bytes is AES_256's 32, with a context; 64 bytes by number, without. Each data key's
+     * ciphertext decrypts to its plaintext. */
+    const struct {
+        size_t bytes, want, ctx_len;
+    } sizes[] = {{0, 32, 1}, {64, 64, 0}};
+    trent_secret *unwrapped = NULL;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        const trent_context_entry *c = sizes[i].ctx_len ? ctx : NULL;
+        size_t want = sizes[i].want;
+        trent_secret *dk = NULL;
+        trent_buffer *wrapped = NULL;
+        CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), sizes[i].bytes, c, sizes[i].ctx_len, &dk,
+                                             &wrapped, NULL),
+                 TRENT_RESULT_OK);
+        CHECK(trent_secret_len(dk) == want);
+        CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(wrapped), trent_buffer_len(wrapped), c,
+                                   sizes[i].ctx_len, NULL, 0, &unwrapped, NULL),
+                 TRENT_RESULT_OK);
+        CHECK(trent_secret_len(unwrapped) == want &&
+              memcmp(trent_secret_data(unwrapped), trent_secret_data(dk), want) == 0);
+        trent_secret_free(unwrapped);
+        unwrapped = NULL;
+        trent_secret_free(dk);
+        trent_buffer_free(wrapped);
+    }
 
     trent_secret *dk = NULL;
     trent_buffer *wrapped = NULL;
-    CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 0, ctx, 1, &dk, &wrapped, NULL),
-             TRENT_RESULT_OK);
-    CHECK(trent_secret_len(dk) == 32);
-    trent_secret *unwrapped = NULL;
-    CHECK_RC(trent_kms_decrypt(g_kms, g_caller, trent_buffer_data(wrapped), trent_buffer_len(wrapped), ctx, 1, NULL,
-                               0, &unwrapped, NULL),
-             TRENT_RESULT_OK);
-    CHECK(trent_secret_len(unwrapped) == 32 && memcmp(trent_secret_data(unwrapped), trent_secret_data(dk), 32) == 0);
-    trent_secret_free(unwrapped);
-    trent_secret_free(dk);
-    trent_buffer_free(wrapped);
-
-    dk = NULL;
-    wrapped = NULL;
-    CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 64, NULL, 0, &dk, &wrapped, NULL),
-             TRENT_RESULT_OK);
-    CHECK(trent_secret_len(dk) == 64);
-    trent_secret_free(dk);
-    trent_buffer_free(wrapped);
-    dk = NULL;
-    wrapped = NULL;
     CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 1025, NULL, 0, &dk, &wrapped, NULL),
              TRENT_RESULT_VALIDATION_EXCEPTION);
     CHECK_RC(trent_kms_generate_data_key(g_kms, g_caller, S(key_id), 0, NULL, 0, &dk, NULL, NULL),
@@ -381,12 +375,9 @@ static void test_data_keys(void) {
              TRENT_RESULT_NULL_PARAMETER);
     CHECK(batch == NULL);
 
-    trent_buffer_free(key);
 }
 
-static void test_lifecycle(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    const char *key_id = (const char *)trent_buffer_data(key);
+static void test_lifecycle(const char *key_id) {
     trent_buffer *blob = NULL;
     const uint8_t one = 1;
 
@@ -424,14 +415,12 @@ static void test_lifecycle(void) {
     CHECK_RC(trent_kms_create_key(NULL, g_caller, NULL, 0, &id, NULL), TRENT_RESULT_NULL_PARAMETER);
     CHECK(id == NULL);
 
-    trent_buffer_free(key);
 }
 
-static void test_call_json(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+static void test_call_json(const char *key_id) {
     char body[256];
     snprintf(body, sizeof body, "{\"KeyId\":\"%s\",\"Plaintext\":\"aGVsbG8=\"}",
-             (const char *)trent_buffer_data(key));
+             key_id);
     trent_buffer *resp = NULL;
     CHECK_RC(trent_kms_call_json(g_kms, g_caller, S("Encrypt"), (const uint8_t *)body, strlen(body), &resp, NULL),
              TRENT_RESULT_OK);
@@ -457,12 +446,11 @@ static void test_call_json(void) {
     CHECK_RC(trent_kms_call_json(g_kms, g_caller, S("ListKeys"), NULL, 0, NULL, NULL), TRENT_RESULT_NULL_PARAMETER);
     CHECK_RC(trent_kms_call_json(NULL, g_caller, S("ListKeys"), NULL, 0, &resp, NULL), TRENT_RESULT_NULL_PARAMETER);
     CHECK(resp == NULL);
-    trent_buffer_free(key);
 }
 
 static void test_aliases_and_maintenance(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    trent_buffer *key2 = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    trent_buffer *key = new_key(g_kms, g_caller);
+    trent_buffer *key2 = new_key(g_kms, g_caller);
     const char *id = (const char *)trent_buffer_data(key);
     const char *id2 = (const char *)trent_buffer_data(key2);
     trent_buffer *blob = NULL;
@@ -525,9 +513,7 @@ static void test_aliases_and_maintenance(void) {
     trent_buffer_free(key);
 }
 
-static void test_batches_and_root_key(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    const char *id = (const char *)trent_buffer_data(key);
+static void test_batches_and_root_key(const char *id) {
     trent_context_entry ctx[1] = {{"batch", 5, "c", 1}};
     enum { N = 20 };
     uint8_t plain[N][16];
@@ -609,7 +595,7 @@ static void test_batches_and_root_key(void) {
     trent_batch_results_free(NULL);
 
     /* Root key rotation on a separate engine (it rewraps every key). */
-    trent_kms *kms = open_engine();
+    trent_kms *kms = open_engine(NULL);
     trent_caller *root = NULL;
     CHECK_RC(trent_caller_root(kms, &root), TRENT_RESULT_OK);
     trent_buffer *k2 = new_key(kms, root);
@@ -646,7 +632,6 @@ static void test_batches_and_root_key(void) {
     trent_buffer_free(k2);
     trent_caller_free(root);
     trent_kms_free(kms);
-    trent_buffer_free(key);
 }
 
 /* True when a returned string equals `want` (and is NUL-terminated). */
@@ -820,8 +805,8 @@ static void test_metadata_lists_and_tags(void) {
 }
 
 static void test_re_encrypt_batch_and_export(void) {
-    trent_buffer *src = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    trent_buffer *dst = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
+    trent_buffer *src = new_key(g_kms, g_caller);
+    trent_buffer *dst = new_key(g_kms, g_caller);
     const char *src_id = (const char *)trent_buffer_data(src);
     const char *dst_id = (const char *)trent_buffer_data(dst);
     trent_context_entry from[1] = {{"from", 4, "a", 1}};
@@ -901,9 +886,7 @@ static void test_re_encrypt_batch_and_export(void) {
     trent_buffer_free(dst);
 }
 
-static void test_envelope(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    const char *id = (const char *)trent_buffer_data(key);
+static void test_envelope(const char *id) {
     trent_context_entry ctx[1] = {{"file", 4, "big.bin", 7}};
     size_t n = 3 * 1024 + 5; /* four chunks of 1 KiB */
     uint8_t *data = malloc(n);
@@ -954,12 +937,9 @@ static void test_envelope(void) {
     CHECK(none == NULL);
     free(data);
     trent_buffer_free(sealed);
-    trent_buffer_free(key);
 }
 
-static void test_encrypt_into(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    const char *id = (const char *)trent_buffer_data(key);
+static void test_encrypt_into(const char *id) {
     uint8_t plain[100];
     memset(plain, 'p', sizeof plain);
     size_t need = trent_ciphertext_len(sizeof plain);
@@ -984,7 +964,6 @@ static void test_encrypt_into(void) {
              TRENT_RESULT_NOT_FOUND_EXCEPTION);
     CHECK(len == 3);
     free(out);
-    trent_buffer_free(key);
 }
 
 /* Appends one pair to a packed encryption context: the key then the value, each a 4-byte
@@ -1002,9 +981,7 @@ static size_t pack_pair(uint8_t *buf, size_t at, const char *key, const char *va
     return at;
 }
 
-static void test_into_forms(void) {
-    trent_buffer *key = new_key((trent_kms *)g_kms, (trent_caller *)g_caller);
-    const char *id = (const char *)trent_buffer_data(key);
+static void test_into_forms(const char *id) {
     uint8_t ctx[64], other[64], bad[8] = {5, 0, 0, 0, 'a', 'b'};
     size_t ctx_len = pack_pair(ctx, 0, "tenant", "a");
     ctx_len = pack_pair(ctx, ctx_len, "purpose", "c");
@@ -1149,7 +1126,6 @@ static void test_into_forms(void) {
     CHECK(need == 64);
     CHECK_RC(trent_kms_ciphertext_key_material_id(g_kms, plain, plain_len, mid, sizeof mid, &need, NULL),
              TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION);
-    trent_buffer_free(key);
 }
 
 static void test_null_tolerant_functions(void) {
@@ -1190,7 +1166,7 @@ static void test_null_tolerant_functions(void) {
 }
 
 int main(void) {
-    trent_kms *kms = open_engine();
+    trent_kms *kms = open_engine(NULL);
     trent_caller *caller = NULL;
     CHECK_RC(trent_caller_root(kms, &caller), TRENT_RESULT_OK);
     if (kms == NULL || caller == NULL) {
@@ -1202,17 +1178,17 @@ int main(void) {
     test_results_and_version();
     test_open();
     test_callers();
-    test_encrypt_decrypt();
-    test_data_keys();
-    test_lifecycle();
-    test_call_json();
+    with_key(test_encrypt_decrypt);
+    with_key(test_data_keys);
+    with_key(test_lifecycle);
+    with_key(test_call_json);
     test_aliases_and_maintenance();
-    test_batches_and_root_key();
+    with_key(test_batches_and_root_key);
     test_metadata_lists_and_tags();
     test_re_encrypt_batch_and_export();
-    test_envelope();
-    test_encrypt_into();
-    test_into_forms();
+    with_key(test_envelope);
+    with_key(test_encrypt_into);
+    with_key(test_into_forms);
     test_null_tolerant_functions();
 
     trent_caller_free(caller);

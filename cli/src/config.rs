@@ -305,21 +305,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn config_sections() {
-        let text = "# c\n[default]\nregion = eu-west-1\n[profile other]\nregion=us-west-2\naccount = 444455556666\n";
-        let sections = parse_config(text).unwrap();
-        assert_eq!(sections["default"]["region"], "eu-west-1");
-        assert_eq!(sections["profile other"]["account"], "444455556666");
-    }
-
-    #[test]
-    fn config_forms() {
-        let text = "[default]\r\n; c\nRegion: eu-west-1\ns3 =\n  max_concurrent_requests = 20\n[profile   spaced ]\n  x=1\n  y=2\n";
-        let sections = parse_config(text).unwrap();
-        assert_eq!(sections["default"]["region"], "eu-west-1");
-        assert_eq!(sections["default"]["s3"], "\nmax_concurrent_requests = 20");
-        assert_eq!(sections["profile spaced"]["x"], "1");
-        assert_eq!(sections["profile spaced"]["y"], "2");
+    fn config_sections_and_forms() {
+        for (text, want) in [
+            (
+                "# c\n[default]\nregion = eu-west-1\n[profile other]\nregion=us-west-2\naccount = 444455556666\n",
+                &[("default", "region", "eu-west-1"), ("profile other", "account", "444455556666")][..],
+            ),
+            (
+                "[default]\r\n; c\nRegion: eu-west-1\ns3 =\n  max_concurrent_requests = 20\n[profile   spaced ]\n  x=1\n  y=2\n",
+                &[
+                    ("default", "region", "eu-west-1"),
+                    ("default", "s3", "\nmax_concurrent_requests = 20"),
+                    ("profile spaced", "x", "1"),
+                    ("profile spaced", "y", "2"),
+                ],
+            ),
+        ] {
+            let sections = parse_config(text).unwrap();
+            for (section, key, value) in want {
+                assert_eq!(sections[*section][*key], *value, "{text:?}: [{section}] {key}");
+            }
+        }
     }
 
     #[test]

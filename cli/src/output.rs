@@ -254,16 +254,7 @@ fn text_list(items: &[Out], identifier: Option<&str>, s: &mut String) {
         return;
     }
     if items.iter().any(|i| matches!(i, Out::Obj(_))) {
-        let mut keys: Vec<String> = items
-            .iter()
-            .filter_map(|i| match i {
-                Out::Obj(e) => Some(e.iter().filter(|(_, v)| is_scalar(v)).map(|(k, _)| k.clone())),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        keys.sort();
-        keys.dedup();
+        let keys = scalar_columns(items);
         for item in items {
             text(item, identifier, Some(&keys), s);
         }
@@ -279,6 +270,22 @@ fn text_list(items: &[Out], identifier: Option<&str>, s: &mut String) {
         let all: Vec<&Out> = items.iter().collect();
         text_scalar_list(&all, identifier, s);
     }
+}
+
+/// The keys of the scalar members of the objects in `items`, sorted, each once: the columns of
+/// a list of objects in text and table output.
+fn scalar_columns(items: &[Out]) -> Vec<String> {
+    let mut keys: Vec<String> = items
+        .iter()
+        .filter_map(|i| match i {
+            Out::Obj(e) => Some(e.iter().filter(|(_, v)| is_scalar(v)).map(|(k, _)| k.clone())),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 fn text_scalar_list(items: &[&Out], identifier: Option<&str>, s: &mut String) {
@@ -460,16 +467,7 @@ fn build_sections(v: &Out, title: &str, level: usize, out: &mut Vec<Section>) {
             let mut sec =
                 Section { level, title: title.to_owned(), headers: Vec::new(), rows: Vec::new(), object: false };
             if items.iter().any(|i| matches!(i, Out::Obj(_))) {
-                let mut keys: Vec<String> = items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Out::Obj(e) => Some(e.iter().filter(|(_, v)| is_scalar(v)).map(|(k, _)| k.clone())),
-                        _ => None,
-                    })
-                    .flatten()
-                    .collect();
-                keys.sort();
-                keys.dedup();
+                let keys = scalar_columns(items);
                 for item in items {
                     if let Out::Obj(e) = item {
                         sec.rows.push(

@@ -74,10 +74,10 @@ var shapeOperations = []shapeOperation{
 	{Name: "ReEncryptBatch", Implemented: true, AWS: false, Input: []string{"DestinationKeyId", "Items", "Execution"}, Output: []string{"Results"}},
 }
 
-// inputBlobMembers are the names of blob members anywhere in a request.
+// inputBlobMembers are the names of blob members anywhere in a request (base64 on the wire).
 var inputBlobMembers = []string{"AttestationDocument", "CiphertextBlob", "EncryptedKeyMaterial", "ImportToken", "Mac", "Message", "Plaintext", "PublicKey", "Signature"}
 
-// outputBlobMembers are the names of blob members anywhere in a response.
+// outputBlobMembers are the names of blob members anywhere in a response (base64 on the wire).
 var outputBlobMembers = []string{"CiphertextBlob", "CiphertextForRecipient", "ImportToken", "Mac", "Plaintext", "PrivateKeyCiphertextBlob", "PrivateKeyPlaintext", "PublicKey", "SharedSecret", "Signature"}
 
 // outputTimestampMembers are the names of timestamp members anywhere in a response (epoch seconds on the wire).

@@ -204,13 +204,13 @@ REQUIRED_MEMBERS = {
 #: Names of blob members anywhere in a request (base64 on the wire).
 INPUT_BLOBS = frozenset(["AttestationDocument", "CiphertextBlob", "EncryptedKeyMaterial", "ImportToken", "Mac", "Message", "Plaintext", "PublicKey", "Signature"])
 
-#: Names of blob members anywhere in a response.
+#: Names of blob members anywhere in a response (base64 on the wire).
 OUTPUT_BLOBS = frozenset(["CiphertextBlob", "CiphertextForRecipient", "ImportToken", "Mac", "Plaintext", "PrivateKeyCiphertextBlob", "PrivateKeyPlaintext", "PublicKey", "SharedSecret", "Signature"])
 
 #: Names of timestamp members anywhere in a request (epoch seconds on the wire).
 INPUT_TIMESTAMPS = frozenset(["ValidTo"])
 
-#: Names of timestamp members anywhere in a response.
+#: Names of timestamp members anywhere in a response (epoch seconds on the wire).
 OUTPUT_TIMESTAMPS = frozenset(["CreationDate", "DeletionDate", "KeyCreationDate", "LastUpdatedDate", "NextRotationDate", "OnDemandRotationStartDate", "ParametersValidTo", "RotationDate", "Timestamp", "TrackingStartDate", "ValidTo"])
 
 #: Names of map members anywhere in a request (user maps: encryption contexts).

@@ -3,6 +3,8 @@
 # replaced by `trent`, on a fresh embedded keystore; decrypted-bar.txt must equal bar.txt.
 # Needs `trent` on PATH (cli/tests/shell.rs and cli/run-shell-tests.sh arrange that).
 set -euo pipefail
+# shellcheck source=cli/seed-notes-commands.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../seed-notes-commands.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -14,20 +16,9 @@ key_id=$(trent create-key --description "seed notes" --query KeyMetadata.KeyId -
 trent create-alias --alias-name alias/foo --target-key-id "$key_id"
 printf 'Zakoduj plik bar.txt kluczem o aliasie foo.\n' > bar.txt
 
-# ---- verbatim from the notes, `aws kms` -> `trent` ----
-    trent encrypt \
-    --key-id alias/foo \
-    --plaintext fileb://bar.txt \
-    --output text \
-    --query CiphertextBlob \
-    | base64 --decode > encrypted-bar.enc
-
-    trent decrypt \
-    --ciphertext-blob fileb://encrypted-bar.enc \
-    --output text \
-    --query Plaintext |
-    base64 --decode > decrypted-bar.txt
-# ---- end of the notes' commands ----
+# The notes' commands, verbatim (cli/seed-notes-commands.sh).
+notes_encrypt
+notes_decrypt
 
 cmp bar.txt decrypted-bar.txt
 # The ciphertext is a real KMS blob, not the plaintext.

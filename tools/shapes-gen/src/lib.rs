@@ -21,121 +21,127 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
 
-/// A JSON value that keeps the order of object members (the model's member order is the
-/// order AWS lists members in, and serde_json's map sorts them).
-#[derive(Clone, Debug, PartialEq)]
-pub enum J {
-    /// `null`.
-    Null,
-    /// `true` / `false`.
-    Bool(bool),
-    /// A number.
-    Num(f64),
-    /// A string.
-    Str(String),
-    /// An array.
-    Arr(Vec<J>),
-    /// An object, members in document order.
-    Obj(Vec<(String, J)>),
+/// A JSON object read with its members in document order, as (name, value) pairs: the model's
+/// member order is the order AWS lists members in, and serde_json's map sorts them.
+#[derive(Clone, Debug)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Ordered<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
 }
 
-impl<'de> Deserialize<'de> for J {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = J;
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Ordered<T>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("JSON")
+                f.write_str("a JSON object")
             }
-            fn visit_unit<E>(self) -> Result<J, E> {
-                Ok(J::Null)
-            }
-            fn visit_bool<E>(self, v: bool) -> Result<J, E> {
-                Ok(J::Bool(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<J, E> {
-                Ok(J::Num(v as f64))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<J, E> {
-                Ok(J::Num(v as f64))
-            }
-            fn visit_f64<E>(self, v: f64) -> Result<J, E> {
-                Ok(J::Num(v))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<J, E> {
-                Ok(J::Str(v.to_owned()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<J, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Ordered<T>, A::Error> {
                 let mut out = Vec::new();
-                while let Some(v) = a.next_element()? {
-                    out.push(v);
+                while let Some(entry) = a.next_entry()? {
+                    out.push(entry);
                 }
-                Ok(J::Arr(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<J, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = a.next_entry()? {
-                    out.push((k, v));
-                }
-                Ok(J::Obj(out))
+                Ok(Ordered(out))
             }
         }
-        d.deserialize_any(V)
+        d.deserialize_map(V(PhantomData))
     }
 }
 
-static NULL: J = J::Null;
-
-impl J {
-    /// Member `key` of an object (`Null` if absent).
-    pub fn get(&self, key: &str) -> &J {
-        match self {
-            J::Obj(m) => m.iter().find(|(k, _)| k == key).map_or(&NULL, |(_, v)| v),
-            _ => &NULL,
-        }
-    }
-
-    fn str(&self) -> Option<&str> {
-        match self {
-            J::Str(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn num(&self) -> Option<i64> {
-        match self {
-            J::Num(n) => Some(*n as i64),
-            _ => None,
-        }
-    }
-
-    fn entries(&self) -> &[(String, J)] {
-        match self {
-            J::Obj(m) => m,
-            _ => &[],
-        }
-    }
-
-    fn items(&self) -> &[J] {
-        match self {
-            J::Arr(a) => a,
-            _ => &[],
-        }
-    }
-
-    fn strs(&self) -> Vec<String> {
-        self.items().iter().filter_map(J::str).map(str::to_owned).collect()
-    }
-}
-
-/// Reads a JSON file, member order kept.
-pub fn read_json(path: &Path) -> Result<J, String> {
+/// Reads a JSON file into `T`.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The inputs, as the model writes them (members the table does not use are left out).
+
+/// A reference to a shape: `{"shape": "KeyIdType"}`.
+#[derive(Clone, Debug, Deserialize)]
+struct Ref {
+    shape: String,
+}
+
+/// An operation of the model or of trent.json.
+#[derive(Clone, Debug, Deserialize)]
+struct ModelOperation {
+    input: Option<Ref>,
+    output: Option<Ref>,
+    #[serde(default)]
+    errors: Vec<Ref>,
+}
+
+/// A shape of the model or of trent.json.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+struct ModelShape {
+    #[serde(rename = "type")]
+    kind: String,
+    members: Ordered<Ref>,
+    required: Vec<String>,
+    member: Option<Ref>,
+    key: Option<Ref>,
+    value: Option<Ref>,
+    min: Option<i64>,
+    max: Option<i64>,
+    pattern: Option<String>,
+    #[serde(rename = "enum")]
+    enum_values: Vec<String>,
+    sensitive: bool,
+    exception: bool,
+}
+
+impl Default for ModelShape {
+    fn default() -> Self {
+        Self {
+            kind: "string".to_owned(),
+            members: Ordered::default(),
+            required: Vec::new(),
+            member: None,
+            key: None,
+            value: None,
+            min: None,
+            max: None,
+            pattern: None,
+            enum_values: Vec::new(),
+            sensitive: false,
+            exception: false,
+        }
+    }
+}
+
+/// botocore's `kms-service-2.json`.
+#[derive(Deserialize)]
+struct ServiceModel {
+    operations: Ordered<ModelOperation>,
+    shapes: Ordered<ModelShape>,
+}
+
+/// botocore's `kms-paginators-1.json`.
+#[derive(Deserialize)]
+struct Paginators {
+    pagination: BTreeMap<String, Paginator>,
+}
+
+/// `trent.json`: Trent's part of the table.
+#[derive(Deserialize)]
+struct TrentModel {
+    implemented: Vec<String>,
+    go_hand_written: Vec<String>,
+    common_errors: Vec<String>,
+    operations: Ordered<ModelOperation>,
+    shapes: Ordered<ModelShape>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,7 +173,7 @@ pub struct Shape {
 }
 
 /// A paginator (botocore's paginators-1.json).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Deserialize)]
 pub struct Paginator {
     /// The request member that carries the page token.
     pub input_token: String,
@@ -179,6 +185,19 @@ pub struct Paginator {
     pub more_results: String,
     /// The response member that holds the page's items.
     pub result_key: String,
+}
+
+impl Paginator {
+    /// Its members under botocore's names, in botocore's order: (name, value).
+    pub fn fields(&self) -> [(&'static str, &str); 5] {
+        [
+            ("input_token", &self.input_token),
+            ("output_token", &self.output_token),
+            ("limit_key", &self.limit_key),
+            ("more_results", &self.more_results),
+            ("result_key", &self.result_key),
+        ]
+    }
 }
 
 /// One operation.
@@ -215,24 +234,19 @@ pub struct Table {
     pub codes: BTreeMap<String, u32>,
 }
 
-fn shape_of(name: &str, s: &J) -> Shape {
-    let required: Vec<String> = s.get("required").strs();
+fn shape_of(name: &str, s: &ModelShape) -> Shape {
+    let shape = |r: &Option<Ref>| r.as_ref().map(|r| r.shape.clone());
     Shape {
         name: name.to_owned(),
-        kind: s.get("type").str().unwrap_or("string").to_owned(),
-        members: s
-            .get("members")
-            .entries()
-            .iter()
-            .map(|(m, v)| (m.clone(), v.get("shape").str().unwrap_or_default().to_owned(), required.contains(m)))
-            .collect(),
-        member: s.get("member").get("shape").str().or_else(|| s.get("value").get("shape").str()).map(str::to_owned),
-        key: s.get("key").get("shape").str().map(str::to_owned),
-        min: s.get("min").num(),
-        max: s.get("max").num(),
-        pattern: s.get("pattern").str().map(str::to_owned),
-        enum_values: s.get("enum").strs(),
-        sensitive: s.get("sensitive") == &J::Bool(true),
+        kind: s.kind.clone(),
+        members: s.members.0.iter().map(|(m, r)| (m.clone(), r.shape.clone(), s.required.contains(m))).collect(),
+        member: shape(&s.member).or_else(|| shape(&s.value)),
+        key: shape(&s.key),
+        min: s.min,
+        max: s.max,
+        pattern: s.pattern.clone(),
+        enum_values: s.enum_values.clone(),
+        sensitive: s.sensitive,
     }
 }
 
@@ -254,22 +268,11 @@ pub fn header_codes(header: &str) -> BTreeMap<String, u32> {
     out
 }
 
-/// `KMSInvalidStateException` → `KMS_INVALID_STATE_EXCEPTION` (cbindgen's spelling of the
-/// result codes).
-pub fn screaming(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::new();
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_ascii_uppercase() && i > 0 {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower) {
-                out.push('_');
-            }
-        }
-        out.push(c.to_ascii_uppercase());
-    }
-    out
+/// Whether trent.h's result code `scream` (`KMS_INVALID_STATE_EXCEPTION`, as cbindgen spells
+/// it) names the exception `name` (`KMSInvalidStateException`): the same letters but for case
+/// and underscores.
+pub fn names_exception(scream: &str, name: &str) -> bool {
+    scream.replace('_', "").eq_ignore_ascii_case(name)
 }
 
 /// The repository's root (this crate is `tools/shapes-gen`).
@@ -280,60 +283,47 @@ pub fn root() -> PathBuf {
 /// Builds the table from the inputs under `root`.
 pub fn table(root: &Path) -> Result<Table, String> {
     let dir = root.join("tools/shapes-gen/model");
-    let model = read_json(&dir.join("kms-service-2.json"))?;
-    let pages = read_json(&dir.join("kms-paginators-1.json"))?;
-    let trent = read_json(&dir.join("trent.json"))?;
+    let model: ServiceModel = read_json(&dir.join("kms-service-2.json"))?;
+    let pages: Paginators = read_json(&dir.join("kms-paginators-1.json"))?;
+    let trent: TrentModel = read_json(&dir.join("trent.json"))?;
     let header_path = root.join("ffi/include/trent.h");
     let header = std::fs::read_to_string(&header_path).map_err(|e| format!("{}: {e}", header_path.display()))?;
 
-    let implemented = trent.get("implemented").strs();
-    let hand = trent.get("go_hand_written").strs();
-    let mut all: BTreeMap<String, J> = BTreeMap::new();
-    for (name, s) in model.get("shapes").entries() {
-        all.insert(name.clone(), s.clone());
-    }
-    for (name, s) in trent.get("shapes").entries() {
-        if all.insert(name.clone(), s.clone()).is_some() {
+    let (implemented, hand) = (&trent.implemented, &trent.go_hand_written);
+    let mut all: BTreeMap<String, ModelShape> = model.shapes.0.into_iter().collect();
+    for (name, s) in trent.shapes.0 {
+        if all.insert(name.clone(), s).is_some() {
             return Err(format!("trent.json redefines the model's shape {name}"));
         }
     }
 
     let mut operations = Vec::new();
-    let mut model_ops: Vec<&(String, J)> = model.get("operations").entries().iter().collect();
+    let mut model_ops = model.operations.0;
     model_ops.sort_by(|a, b| a.0.cmp(&b.0));
-    for name in &implemented {
+    for name in implemented {
         if !model_ops.iter().any(|(n, _)| n == name) {
             return Err(format!("trent.json implements {name}, which the model does not have"));
         }
     }
-    for name in &hand {
+    for name in hand {
         if !implemented.contains(name) {
             return Err(format!("trent.json: the Go adapter's {name} is not an implemented operation"));
         }
     }
-    let op = |name: &str, o: &J, aws: bool| {
-        let p = pages.get("pagination").get(name);
-        Operation {
-            name: name.to_owned(),
-            input: o.get("input").get("shape").str().map(str::to_owned),
-            output: o.get("output").get("shape").str().map(str::to_owned),
-            errors: o.get("errors").items().iter().filter_map(|e| e.get("shape").str().map(str::to_owned)).collect(),
-            implemented: !aws || implemented.iter().any(|n| n == name),
-            aws,
-            paginator: (p != &J::Null).then(|| Paginator {
-                input_token: p.get("input_token").str().unwrap_or_default().to_owned(),
-                output_token: p.get("output_token").str().unwrap_or_default().to_owned(),
-                limit_key: p.get("limit_key").str().unwrap_or_default().to_owned(),
-                more_results: p.get("more_results").str().unwrap_or_default().to_owned(),
-                result_key: p.get("result_key").str().unwrap_or_default().to_owned(),
-            }),
-            go_hand_written: hand.iter().any(|n| n == name),
-        }
+    let op = |name: String, o: ModelOperation, aws: bool| Operation {
+        input: o.input.map(|r| r.shape),
+        output: o.output.map(|r| r.shape),
+        errors: o.errors.into_iter().map(|r| r.shape).collect(),
+        implemented: !aws || implemented.contains(&name),
+        aws,
+        paginator: pages.pagination.get(&name).cloned(),
+        go_hand_written: hand.contains(&name),
+        name,
     };
     for (name, o) in model_ops {
         operations.push(op(name, o, true));
     }
-    for (name, o) in trent.get("operations").entries() {
+    for (name, o) in trent.operations.0 {
         operations.push(op(name, o, false));
     }
 
@@ -377,13 +367,10 @@ pub fn table(root: &Path) -> Result<Table, String> {
         }
     }
 
-    let mut errors: Vec<String> = all
-        .iter()
-        .filter(|(n, s)| s.get("exception") == &J::Bool(true) && !n.is_empty())
-        .map(|(n, _)| n.clone())
-        .collect();
+    let mut errors: Vec<String> =
+        all.iter().filter(|(n, s)| s.exception && !n.is_empty()).map(|(n, _)| n.clone()).collect();
     errors.sort();
-    for e in trent.get("common_errors").strs() {
+    for e in trent.common_errors {
         if !errors.contains(&e) {
             errors.push(e);
         }
@@ -392,7 +379,7 @@ pub fn table(root: &Path) -> Result<Table, String> {
     for (scream, code) in header_codes(&header) {
         let name = errors
             .iter()
-            .find(|e| screaming(e) == scream)
+            .find(|e| names_exception(&scream, e))
             .ok_or_else(|| format!("trent.h's TRENT_RESULT_{scream} names no exception of the model or trent.json"))?;
         codes.insert(name.clone(), code);
     }
@@ -535,6 +522,16 @@ fn list(items: &[String]) -> String {
     items.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
 }
 
+/// `input_token` → `InputToken` (Go's field names).
+fn upper_camel(snake: &str) -> String {
+    snake.split('_').flat_map(|w| w.chars().take(1).flat_map(char::to_uppercase).chain(w.chars().skip(1))).collect()
+}
+
+/// A paginator's fields as `name: "value", …`, each name written by `name`.
+fn fields(p: &Paginator, name: impl Fn(&str) -> String) -> String {
+    p.fields().iter().map(|(k, v)| format!("{}: {}", name(k), q(v))).collect::<Vec<_>>().join(", ")
+}
+
 impl Table {
     fn index(&self, name: &str) -> usize {
         self.shapes.keys().position(|k| k == name).unwrap_or(usize::MAX)
@@ -642,17 +639,10 @@ impl Table {
             let id = |n: &Option<String>| {
                 n.as_ref().map_or("None".to_owned(), |n| format!("Some(ShapeId({}))", self.index(n)))
             };
-            let pag = match &op.paginator {
-                None => "None".to_owned(),
-                Some(p) => format!(
-                    "Some(Paginator {{ input_token: {}, output_token: {}, limit_key: {}, more_results: {}, result_key: {} }})",
-                    q(&p.input_token),
-                    q(&p.output_token),
-                    q(&p.limit_key),
-                    q(&p.more_results),
-                    q(&p.result_key)
-                ),
-            };
+            let pag = op
+                .paginator
+                .as_ref()
+                .map_or("None".to_owned(), |p| format!("Some(Paginator {{ {} }})", fields(p, str::to_owned)));
             let _ = writeln!(
                 o,
                 "    Operation {{ name: {}, input: {}, output: {}, errors: &[{}], implemented: {}, aws: {}, paginator: {pag} }},",
@@ -672,10 +662,11 @@ impl Table {
             "/// Every operation [`Kms::call_json`](crate::Kms::call_json) accepts: the AWS KMS operations this\n/// version implements, by name, then Trent's batch operations.\npub static JSON_OPERATIONS: &[&str] = &[{}];\n",
             list(&implemented)
         );
-        o.push_str("/// Every exception name: the model's, then the common AWS errors Trent raises; with its\n/// result code in trent.h, if it has one.\npub(super) static ERRORS: &[ErrorName] = &[\n");
+        o.push_str(ERROR_NAMES_MACRO);
+        o.push_str("/// Every exception name: the model's, then the common AWS errors Trent raises; with its\n/// result code in trent.h (`=> code`), if it has one.\npub(super) static ERRORS: &[ErrorName] = error_names![\n");
         for e in &self.errors {
-            let code = self.codes.get(e).map_or("None".to_owned(), |c| format!("Some({c})"));
-            let _ = writeln!(o, "    ErrorName {{ name: {}, code: {code} }},", q(e));
+            let code = self.codes.get(e).map_or(String::new(), |c| format!(" => {c}"));
+            let _ = writeln!(o, "    {}{code},", q(e));
         }
         o.push_str("];\n");
         o
@@ -723,39 +714,14 @@ impl Table {
             let _ = writeln!(o, "    {}: {},", q(&op.name), tuple(&req));
         }
         o.push_str("}\n\n");
-        for (title, var, kind, input) in [
-            ("#: Names of blob members anywhere in a request (base64 on the wire).", "INPUT_BLOBS", "blob", true),
-            ("#: Names of blob members anywhere in a response.", "OUTPUT_BLOBS", "blob", false),
-            (
-                "#: Names of timestamp members anywhere in a request (epoch seconds on the wire).",
-                "INPUT_TIMESTAMPS",
-                "timestamp",
-                true,
-            ),
-            ("#: Names of timestamp members anywhere in a response.", "OUTPUT_TIMESTAMPS", "timestamp", false),
-            (
-                "#: Names of map members anywhere in a request (user maps: encryption contexts).",
-                "INPUT_MAPS",
-                "map",
-                true,
-            ),
-            ("#: Names of map members anywhere in a response.", "OUTPUT_MAPS", "map", false),
-        ] {
-            let _ = writeln!(o, "{title}\n{var} = frozenset([{}])\n", py_list(&self.member_names(kind, input)));
+        for set in &MEMBER_SETS {
+            let names = py_list(&self.member_names(set.kind, set.input));
+            let _ = writeln!(o, "#: Names of {}.\n{} = frozenset([{names}])\n", set.about, set.python);
         }
         let _ = writeln!(o, "#: botocore's paginators: operation → its tokens and result key.\nPAGINATORS = {{");
         for op in &self.operations {
             if let Some(p) = &op.paginator {
-                let _ = writeln!(
-                    o,
-                    "    {}: {{\"input_token\": {}, \"output_token\": {}, \"limit_key\": {}, \"more_results\": {}, \"result_key\": {}}},",
-                    q(&op.name),
-                    q(&p.input_token),
-                    q(&p.output_token),
-                    q(&p.limit_key),
-                    q(&p.more_results),
-                    q(&p.result_key)
-                );
+                let _ = writeln!(o, "    {}: {{{}}},", q(&op.name), fields(p, q));
             }
         }
         o.push_str("}\n\n");
@@ -789,33 +755,17 @@ impl Table {
             );
         }
         o.push_str("}\n\n");
-        for (title, var, kind, input) in [
-            ("names of blob members anywhere in a request", "inputBlobMembers", "blob", true),
-            ("names of blob members anywhere in a response", "outputBlobMembers", "blob", false),
-            (
-                "names of timestamp members anywhere in a response (epoch seconds on the wire)",
-                "outputTimestampMembers",
-                "timestamp",
-                false,
-            ),
-        ] {
-            let _ =
-                writeln!(o, "// {var} are the {title}.\nvar {var} = {}\n", go_list(&self.member_names(kind, input)));
+        for set in &MEMBER_SETS {
+            if let Some(var) = set.go {
+                let names = go_list(&self.member_names(set.kind, set.input));
+                let _ = writeln!(o, "// {var} are the names of {}.\nvar {var} = {names}\n", set.about);
+            }
         }
         o.push_str("// shapePaginator is one of botocore's paginators.\ntype shapePaginator struct {\n\tOperation   string\n\tInputToken  string\n\tOutputToken string\n\tLimitKey    string\n\tMoreResults string\n\tResultKey   string\n}\n\n");
         o.push_str("// shapePaginators are botocore's paginators for KMS.\nvar shapePaginators = []shapePaginator{\n");
         for op in &self.operations {
             if let Some(p) = &op.paginator {
-                let _ = writeln!(
-                    o,
-                    "\t{{Operation: {}, InputToken: {}, OutputToken: {}, LimitKey: {}, MoreResults: {}, ResultKey: {}}},",
-                    q(&op.name),
-                    q(&p.input_token),
-                    q(&p.output_token),
-                    q(&p.limit_key),
-                    q(&p.more_results),
-                    q(&p.result_key)
-                );
+                let _ = writeln!(o, "\t{{Operation: {}, {}}},", q(&op.name), fields(p, upper_camel));
             }
         }
         o.push_str("}\n\n");
@@ -869,8 +819,83 @@ impl Table {
     }
 }
 
+/// A set of member names a binding's codec converts: every member of one kind anywhere in the
+/// requests or in the responses.
+struct MemberSet {
+    /// The members' shape kind.
+    kind: &'static str,
+    /// In requests (else in responses).
+    input: bool,
+    /// What the set holds, for the generated comments.
+    about: &'static str,
+    /// Its name in the Python module.
+    python: &'static str,
+    /// Its name in the Go tables, if the Go adapter needs it.
+    go: Option<&'static str>,
+}
+
+/// The member sets, in the order the modules list them.
+const MEMBER_SETS: [MemberSet; 6] = [
+    MemberSet {
+        kind: "blob",
+        input: true,
+        about: "blob members anywhere in a request (base64 on the wire)",
+        python: "INPUT_BLOBS",
+        go: Some("inputBlobMembers"),
+    },
+    MemberSet {
+        kind: "blob",
+        input: false,
+        about: "blob members anywhere in a response (base64 on the wire)",
+        python: "OUTPUT_BLOBS",
+        go: Some("outputBlobMembers"),
+    },
+    MemberSet {
+        kind: "timestamp",
+        input: true,
+        about: "timestamp members anywhere in a request (epoch seconds on the wire)",
+        python: "INPUT_TIMESTAMPS",
+        go: None,
+    },
+    MemberSet {
+        kind: "timestamp",
+        input: false,
+        about: "timestamp members anywhere in a response (epoch seconds on the wire)",
+        python: "OUTPUT_TIMESTAMPS",
+        go: Some("outputTimestampMembers"),
+    },
+    MemberSet {
+        kind: "map",
+        input: true,
+        about: "map members anywhere in a request (user maps: encryption contexts)",
+        python: "INPUT_MAPS",
+        go: None,
+    },
+    MemberSet {
+        kind: "map",
+        input: false,
+        about: "map members anywhere in a response",
+        python: "OUTPUT_MAPS",
+        go: None,
+    },
+];
+
 const HEADER_RUST: &str = "// @generated by tools/shapes-gen from the KMS service model (tools/shapes-gen/model) and
 // ffi/include/trent.h. Do not edit: change the inputs and run `cargo run -p trent-shapes-gen`.
+
+";
+
+/// The generated Rust table's macro for its exception list: one row per exception, `"Name"` or
+/// `"Name" => code`.
+const ERROR_NAMES_MACRO: &str =
+    "/// `error_names![\"A\" => 1001, \"B\"]`: the exceptions, each with its result code if one is given.
+macro_rules! error_names {
+    (@code) => { None };
+    (@code $code:literal) => { Some($code) };
+    ($($name:literal $(=> $code:literal)?),* $(,)?) => {
+        &[$(ErrorName { name: $name, code: error_names!(@code $($code)?) }),*]
+    };
+}
 
 ";
 

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use trent_shapes_gen::{header_codes, root, screaming, table};
+use trent_shapes_gen::{header_codes, names_exception, root, table};
 
 #[test]
 fn generated_files_are_up_to_date() {
@@ -25,9 +25,14 @@ fn the_header_and_the_table_have_the_same_error_codes() {
     let header = std::fs::read_to_string(root().join("ffi/include/trent.h")).unwrap();
     let from_header: BTreeMap<String, u32> = header_codes(&header);
     assert!(from_header.len() >= 20, "trent.h's exception codes: {from_header:?}");
-    let from_table: BTreeMap<String, u32> =
-        trent::wire::shapes::errors().iter().filter_map(|e| e.code.map(|c| (screaming(e.name), c))).collect();
-    assert_eq!(from_table, from_header);
+    let from_table: BTreeMap<u32, &str> =
+        trent::wire::shapes::errors().iter().filter_map(|e| e.code.map(|c| (c, e.name))).collect();
+    assert_eq!(from_table.len(), from_header.len(), "{from_table:?}");
+    for (scream, code) in &from_header {
+        let name =
+            from_table.get(code).unwrap_or_else(|| panic!("no exception has TRENT_RESULT_{scream}'s code {code}"));
+        assert!(names_exception(scream, name), "TRENT_RESULT_{scream} = {code} is {name}'s code");
+    }
     // Every exception with a code is one the engine names: its AWS name.
     for e in trent::wire::shapes::errors() {
         if e.code.is_some() {
@@ -60,4 +65,12 @@ fn patterns_compile_as_the_model_means_them() {
     assert_eq!((min, max), (1, None));
     assert_eq!(trent_shapes_gen::compile_pattern("[0-9]{12}").unwrap(), (vec![('0', '9')], 12, Some(12)));
     assert!(trent_shapes_gen::compile_pattern("^(com|eu)\\.x$").is_none());
+}
+
+#[test]
+fn result_codes_name_exceptions_by_their_letters() {
+    assert!(names_exception("KMS_INVALID_STATE_EXCEPTION", "KMSInvalidStateException"));
+    assert!(names_exception("NOT_FOUND_EXCEPTION", "NotFoundException"));
+    assert!(!names_exception("NOT_FOUND_EXCEPTION", "NotFound"));
+    assert!(!names_exception("DISABLED_EXCEPTION", "KMSInvalidStateException"));
 }
