@@ -32,8 +32,9 @@ func requestBody(in any) ([]byte, error) {
 }
 
 // call2 runs an operation with a hand-built body (cleared afterwards when it holds
-// plaintext) and decodes its flat response; the response is cleared before returning.
-func call2[O any](c *Client, op string, req []byte, secretReq bool, set func(*O, member) error, clearSecrets func(*O)) (*O, error) {
+// plaintext) and decodes its flat response into the output's fields of the same names
+// (decodeFlat); the response is cleared before returning.
+func call2[O any](c *Client, op string, req []byte, secretReq bool, clearSecrets func(*O)) (*O, error) {
 	if secretReq {
 		defer clear(req)
 	}
@@ -42,7 +43,7 @@ func call2[O any](c *Client, op string, req []byte, secretReq bool, set func(*O,
 		return nil, opError(op, err)
 	}
 	defer clear(resp)
-	out, err := decodeFlat(resp, set, clearSecrets)
+	out, err := decodeFlat(resp, clearSecrets)
 	if err != nil {
 		return nil, opError(op, err)
 	}
@@ -81,17 +82,7 @@ func (c *Client) Encrypt(ctx context.Context, params *kms.EncryptInput, optFns .
 	w.enum("EncryptionAlgorithm", string(p.EncryptionAlgorithm))
 	w.boolean("DryRun", p.DryRun)
 	w.secretBlob("Plaintext", p.Plaintext) // last: see secretBlob
-	return call2(c, op, w.done(), true, func(o *kms.EncryptOutput, m member) error {
-		switch {
-		case m.is("CiphertextBlob"):
-			return setBytes(m, &o.CiphertextBlob)
-		case m.is("KeyId"):
-			return setText(m, &o.KeyId)
-		case m.is("EncryptionAlgorithm"):
-			return setEnum(m, &o.EncryptionAlgorithm)
-		}
-		return nil
-	}, nil)
+	return call2[kms.EncryptOutput](c, op, w.done(), true, nil)
 }
 
 // Decrypt decrypts a blob; the plaintext is decoded straight into the output.
@@ -120,21 +111,7 @@ func (c *Client) Decrypt(ctx context.Context, params *kms.DecryptInput, optFns .
 		w.boolean("DryRun", p.DryRun)
 		req = w.done()
 	}
-	return call2(c, op, req, false, func(o *kms.DecryptOutput, m member) error {
-		switch {
-		case m.is("Plaintext"):
-			return setBytes(m, &o.Plaintext)
-		case m.is("KeyId"):
-			return setText(m, &o.KeyId)
-		case m.is("EncryptionAlgorithm"):
-			return setEnum(m, &o.EncryptionAlgorithm)
-		case m.is("KeyMaterialId"):
-			return setText(m, &o.KeyMaterialId)
-		case m.is("CiphertextForRecipient"):
-			return setBytes(m, &o.CiphertextForRecipient)
-		}
-		return nil
-	}, func(o *kms.DecryptOutput) { clear(o.Plaintext) })
+	return call2(c, op, req, false, func(o *kms.DecryptOutput) { clear(o.Plaintext) })
 }
 
 // GenerateDataKey returns a data key in plaintext and wrapped.
@@ -163,21 +140,7 @@ func (c *Client) GenerateDataKey(ctx context.Context, params *kms.GenerateDataKe
 		w.boolean("DryRun", p.DryRun)
 		req = w.done()
 	}
-	return call2(c, op, req, false, func(o *kms.GenerateDataKeyOutput, m member) error {
-		switch {
-		case m.is("Plaintext"):
-			return setBytes(m, &o.Plaintext)
-		case m.is("CiphertextBlob"):
-			return setBytes(m, &o.CiphertextBlob)
-		case m.is("KeyId"):
-			return setText(m, &o.KeyId)
-		case m.is("KeyMaterialId"):
-			return setText(m, &o.KeyMaterialId)
-		case m.is("CiphertextForRecipient"):
-			return setBytes(m, &o.CiphertextForRecipient)
-		}
-		return nil
-	}, func(o *kms.GenerateDataKeyOutput) { clear(o.Plaintext) })
+	return call2(c, op, req, false, func(o *kms.GenerateDataKeyOutput) { clear(o.Plaintext) })
 }
 
 // GenerateDataKeyWithoutPlaintext returns a wrapped data key only.
@@ -197,17 +160,7 @@ func (c *Client) GenerateDataKeyWithoutPlaintext(ctx context.Context, params *km
 	w.int32("NumberOfBytes", p.NumberOfBytes)
 	w.strs("GrantTokens", p.GrantTokens)
 	w.boolean("DryRun", p.DryRun)
-	return call2(c, op, w.done(), false, func(o *kms.GenerateDataKeyWithoutPlaintextOutput, m member) error {
-		switch {
-		case m.is("CiphertextBlob"):
-			return setBytes(m, &o.CiphertextBlob)
-		case m.is("KeyId"):
-			return setText(m, &o.KeyId)
-		case m.is("KeyMaterialId"):
-			return setText(m, &o.KeyMaterialId)
-		}
-		return nil
-	}, nil)
+	return call2[kms.GenerateDataKeyWithoutPlaintextOutput](c, op, w.done(), false, nil)
 }
 
 // ReEncrypt decrypts and re-encrypts a blob inside the engine (no plaintext reaches Go).
@@ -231,25 +184,7 @@ func (c *Client) ReEncrypt(ctx context.Context, params *kms.ReEncryptInput, optF
 	w.enum("DestinationEncryptionAlgorithm", string(p.DestinationEncryptionAlgorithm))
 	w.strs("GrantTokens", p.GrantTokens)
 	w.boolean("DryRun", p.DryRun)
-	return call2(c, op, w.done(), false, func(o *kms.ReEncryptOutput, m member) error {
-		switch {
-		case m.is("CiphertextBlob"):
-			return setBytes(m, &o.CiphertextBlob)
-		case m.is("SourceKeyId"):
-			return setText(m, &o.SourceKeyId)
-		case m.is("KeyId"):
-			return setText(m, &o.KeyId)
-		case m.is("SourceEncryptionAlgorithm"):
-			return setEnum(m, &o.SourceEncryptionAlgorithm)
-		case m.is("DestinationEncryptionAlgorithm"):
-			return setEnum(m, &o.DestinationEncryptionAlgorithm)
-		case m.is("SourceKeyMaterialId"):
-			return setText(m, &o.SourceKeyMaterialId)
-		case m.is("DestinationKeyMaterialId"):
-			return setText(m, &o.DestinationKeyMaterialId)
-		}
-		return nil
-	}, nil)
+	return call2[kms.ReEncryptOutput](c, op, w.done(), false, nil)
 }
 
 // GenerateRandom returns random bytes.
@@ -265,13 +200,5 @@ func (c *Client) GenerateRandom(ctx context.Context, params *kms.GenerateRandomI
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	return call2(c, op, body, false, func(o *kms.GenerateRandomOutput, m member) error {
-		switch {
-		case m.is("Plaintext"):
-			return setBytes(m, &o.Plaintext)
-		case m.is("CiphertextForRecipient"):
-			return setBytes(m, &o.CiphertextForRecipient)
-		}
-		return nil
-	}, func(o *kms.GenerateRandomOutput) { clear(o.Plaintext) })
+	return call2(c, op, body, false, func(o *kms.GenerateRandomOutput) { clear(o.Plaintext) })
 }
