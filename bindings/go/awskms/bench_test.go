@@ -8,15 +8,24 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	trent "github.com/trent-kms/trent/bindings/go"
 	"github.com/trent-kms/trent/bindings/go/awskms"
 )
+
+// benchClient opens an engine with one key, and the adapter over it.
+func benchClient(b *testing.B) (*trent.KMS, *awskms.Client, string) {
+	k := openKMS(b)
+	id, err := k.CreateKey("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k, awskms.New(k), id
+}
 
 // The adapter's cost over the core binding: the same Encrypt and Decrypt of 4 KiB through
 // the SDK-shaped client (AWS JSON inside) and through package trent.
 func BenchmarkAdapter4KiB(b *testing.B) {
-	k := openKMS(b)
-	id, _ := k.CreateKey("")
-	c := awskms.New(k)
+	k, c, id := benchClient(b)
 	ctx := context.Background()
 	pt := make([]byte, 4096)
 	b.Run("encrypt/awskms", func(b *testing.B) {
@@ -83,12 +92,7 @@ func interleave(b *testing.B, adapter, direct func() error) {
 // of 4 KiB beside the binding's EncryptAppend of 4 KiB (reused buffer), interleaved, with
 // the ratio adapter time / EncryptAppend time (target: at most 2).
 func BenchmarkInterleavedAdapterEncrypt4KiB(b *testing.B) {
-	k := openKMS(b)
-	id, err := k.CreateKey("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := awskms.New(k)
+	k, c, id := benchClient(b)
 	ctx := context.Background()
 	pt := make([]byte, 4096)
 	in := &kms.EncryptInput{KeyId: aws.String(id), Plaintext: pt}
@@ -106,12 +110,7 @@ func BenchmarkInterleavedAdapterEncrypt4KiB(b *testing.B) {
 // Decrypt: the adapter's Decrypt of a 4 KiB blob beside the binding's DecryptAppend into a
 // reused buffer, interleaved, with the ratio adapter / DecryptAppend.
 func BenchmarkInterleavedAdapterDecrypt4KiB(b *testing.B) {
-	k := openKMS(b)
-	id, err := k.CreateKey("")
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := awskms.New(k)
+	k, c, id := benchClient(b)
 	ctx := context.Background()
 	blob, err := k.Encrypt(id, make([]byte, 4096), nil)
 	if err != nil {

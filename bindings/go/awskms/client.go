@@ -195,33 +195,33 @@ func call[O any](c *Client, ctx context.Context, op string, in any) (*O, error) 
 	if err := prepare(ctx, op); err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(in)
+	out, err := callJSON[O](c, op, in)
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	v, err := decodeAny(raw)
+	return out, nil
+}
+
+func callJSON[O any](c *Client, op string, in any) (*O, error) {
+	body, err := requestBody(in)
 	if err != nil {
-		return nil, opError(op, err)
-	}
-	body, err := json.Marshal(prune(v))
-	if err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
 	resp, err := c.kms.CallJSON(op, body)
 	if err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
-	rv, err := decodeAny(resp)
+	v, err := decodeAny(resp)
 	if err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
-	fixed, err := json.Marshal(epochToRFC3339(rv))
+	fixed, err := json.Marshal(epochToRFC3339(v))
 	if err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
 	out := new(O)
 	if err := json.Unmarshal(fixed, out); err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
 	return out, nil
 }

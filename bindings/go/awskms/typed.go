@@ -247,6 +247,17 @@ func typedDataKey(keyID *string, number *int32, spec types.DataKeySpec, grants [
 	return keyIDOK(keyID) && len(grants) == 0 && notDryRun(dryRun) && contextText(ctx)
 }
 
+// typedGenerateDataKey reports whether a GenerateDataKey input takes the typed path.
+func typedGenerateDataKey(p *kms.GenerateDataKeyInput) bool {
+	return typedDataKey(p.KeyId, p.NumberOfBytes, p.KeySpec, p.GrantTokens, p.DryRun, p.EncryptionContext) && p.Recipient == nil
+}
+
+// typedGenerateDataKeyWithoutPlaintext reports whether a GenerateDataKeyWithoutPlaintext
+// input takes the typed path.
+func typedGenerateDataKeyWithoutPlaintext(p *kms.GenerateDataKeyWithoutPlaintextInput) bool {
+	return typedDataKey(p.KeyId, p.NumberOfBytes, p.KeySpec, p.GrantTokens, p.DryRun, p.EncryptionContext)
+}
+
 // dataKeyBytes is the typed call's numberOfBytes for a typedDataKey input (0: AES_256).
 func dataKeyBytes(number *int32, spec types.DataKeySpec) int {
 	switch {
