@@ -273,6 +273,8 @@ func setField(out reflect.Value, m member) error {
 		return nil
 	}
 	switch t := f.Type(); {
+	case !f.CanSet():
+		return errNotFlat
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
 		b, err := m.bytes()
 		if err != nil {
