@@ -98,6 +98,7 @@ func (c *Client) Encrypt(ctx context.Context, params *kms.EncryptInput, optFns .
 	return dispatch(c, ctx, "Encrypt", params, typedEncrypt, (*Client).encryptTyped, (*Client).encryptJSON)
 }
 
+// encryptJSON is Encrypt through the engine's JSON dispatcher.
 func (c *Client) encryptJSON(op string, p *kms.EncryptInput) (*kms.EncryptOutput, error) {
 	w := newBody(128 + strSize(p.KeyId) + contextSize(p.EncryptionContext) + b64.EncodedLen(len(p.Plaintext)))
 	w.str("KeyId", p.KeyId)
@@ -114,6 +115,7 @@ func (c *Client) Decrypt(ctx context.Context, params *kms.DecryptInput, optFns .
 	return dispatch(c, ctx, "Decrypt", params, typedDecrypt, (*Client).decryptTyped, (*Client).decryptJSON)
 }
 
+// decryptJSON is Decrypt through the engine's JSON dispatcher.
 func (c *Client) decryptJSON(op string, p *kms.DecryptInput) (*kms.DecryptOutput, error) {
 	req, err := nestedOr(p, p.Recipient != nil, func() []byte {
 		w := newBody(128 + strSize(p.KeyId) + contextSize(p.EncryptionContext) + b64.EncodedLen(len(p.CiphertextBlob)))
@@ -133,6 +135,7 @@ func (c *Client) GenerateDataKey(ctx context.Context, params *kms.GenerateDataKe
 	return dispatch(c, ctx, "GenerateDataKey", params, typedGenerateDataKey, (*Client).generateDataKeyTyped, (*Client).generateDataKeyJSON)
 }
 
+// generateDataKeyJSON is GenerateDataKey through the engine's JSON dispatcher.
 func (c *Client) generateDataKeyJSON(op string, p *kms.GenerateDataKeyInput) (*kms.GenerateDataKeyOutput, error) {
 	req, err := nestedOr(p, p.Recipient != nil, func() []byte {
 		return dataKeyBody(p.KeyId, p.EncryptionContext, p.NumberOfBytes, p.KeySpec, p.GrantTokens, p.DryRun)
@@ -146,6 +149,7 @@ func (c *Client) GenerateDataKeyWithoutPlaintext(ctx context.Context, params *km
 		(*Client).generateDataKeyWithoutPlaintextTyped, (*Client).generateDataKeyWithoutPlaintextJSON)
 }
 
+// generateDataKeyWithoutPlaintextJSON is GenerateDataKeyWithoutPlaintext through the engine's JSON dispatcher.
 func (c *Client) generateDataKeyWithoutPlaintextJSON(op string, p *kms.GenerateDataKeyWithoutPlaintextInput) (*kms.GenerateDataKeyWithoutPlaintextOutput, error) {
 	req := dataKeyBody(p.KeyId, p.EncryptionContext, p.NumberOfBytes, p.KeySpec, p.GrantTokens, p.DryRun)
 	return call2[kms.GenerateDataKeyWithoutPlaintextOutput](c, op, req, nil, false, nil)
@@ -169,6 +173,7 @@ func (c *Client) ReEncrypt(ctx context.Context, params *kms.ReEncryptInput, optF
 	return dispatch(c, ctx, "ReEncrypt", params, typedReEncrypt, (*Client).reEncryptTyped, (*Client).reEncryptJSON)
 }
 
+// reEncryptJSON is ReEncrypt through the engine's JSON dispatcher.
 func (c *Client) reEncryptJSON(op string, p *kms.ReEncryptInput) (*kms.ReEncryptOutput, error) {
 	w := newBody(192 + strSize(p.SourceKeyId) + strSize(p.DestinationKeyId) + contextSize(p.SourceEncryptionContext) +
 		contextSize(p.DestinationEncryptionContext) + b64.EncodedLen(len(p.CiphertextBlob)))
@@ -189,6 +194,7 @@ func (c *Client) GenerateRandom(ctx context.Context, params *kms.GenerateRandomI
 	return dispatch(c, ctx, "GenerateRandom", params, typedGenerateRandom, (*Client).generateRandomTyped, (*Client).generateRandomJSON)
 }
 
+// generateRandomJSON is GenerateRandom through the engine's JSON dispatcher.
 func (c *Client) generateRandomJSON(op string, p *kms.GenerateRandomInput) (*kms.GenerateRandomOutput, error) {
 	body, err := requestBody(p)
 	return call2(c, op, body, err, false, func(o *kms.GenerateRandomOutput) { clear(o.Plaintext) })
