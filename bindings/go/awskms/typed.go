@@ -83,11 +83,10 @@ type (
 func (c *Client) encryptTyped(p *kms.EncryptInput) (*kms.EncryptOutput, error) {
 	typedCalls.Add(1)
 	blob, err := c.kms.Encrypt(*p.KeyId, p.Plaintext, p.EncryptionContext)
-	ids, err := c.idsOf("Encrypt", blob, err)
-	if err != nil {
+	r := new(encryptResult)
+	if r.ids, err = c.idsOf("Encrypt", blob, err); err != nil {
 		return nil, err
 	}
-	r := &encryptResult{ids: ids}
 	r.out = kms.EncryptOutput{
 		CiphertextBlob:      blob,
 		KeyId:               &r.ids.arn,
@@ -186,12 +185,11 @@ func (c *Client) decryptTyped(p *kms.DecryptInput) (*kms.DecryptOutput, error) {
 		keyID = *p.KeyId
 	}
 	pt, err := c.kms.DecryptWithKey(keyID, p.CiphertextBlob, p.EncryptionContext)
-	ids, err := c.idsOf("Decrypt", p.CiphertextBlob, err)
-	if err != nil {
+	r := new(decryptResult)
+	if r.ids, err = c.idsOf("Decrypt", p.CiphertextBlob, err); err != nil {
 		clear(pt)
 		return nil, err
 	}
-	r := &decryptResult{ids: ids}
 	r.out = kms.DecryptOutput{
 		Plaintext:           pt,
 		KeyId:               &r.ids.arn,
@@ -214,15 +212,13 @@ func (c *Client) reEncryptTyped(p *kms.ReEncryptInput) (*kms.ReEncryptOutput, er
 	const op = "ReEncrypt"
 	typedCalls.Add(1)
 	blob, err := c.kms.ReEncrypt(p.CiphertextBlob, p.SourceEncryptionContext, *p.DestinationKeyId, p.DestinationEncryptionContext)
-	dest, err := c.idsOf(op, blob, err)
-	if err != nil {
+	r := new(reEncryptResult)
+	if r.dest, err = c.idsOf(op, blob, err); err != nil {
 		return nil, err
 	}
-	src, err := c.idsOf(op, p.CiphertextBlob, nil)
-	if err != nil {
+	if r.src, err = c.idsOf(op, p.CiphertextBlob, nil); err != nil {
 		return nil, err
 	}
-	r := &reEncryptResult{src: src, dest: dest}
 	r.out = kms.ReEncryptOutput{
 		CiphertextBlob:                 blob,
 		SourceKeyId:                    &r.src.arn,
@@ -277,12 +273,11 @@ func dataKeyBytes(number *int32, spec types.DataKeySpec) int {
 func (c *Client) generateDataKeyTyped(p *kms.GenerateDataKeyInput) (*kms.GenerateDataKeyOutput, error) {
 	typedCalls.Add(1)
 	dk, err := c.kms.GenerateDataKey(*p.KeyId, dataKeyBytes(p.NumberOfBytes, p.KeySpec), p.EncryptionContext)
-	ids, err := c.idsOf("GenerateDataKey", dk.CiphertextBlob, err)
-	if err != nil {
+	r := new(dataKeyResult)
+	if r.ids, err = c.idsOf("GenerateDataKey", dk.CiphertextBlob, err); err != nil {
 		clear(dk.Plaintext)
 		return nil, err
 	}
-	r := &dataKeyResult{ids: ids}
 	r.out = kms.GenerateDataKeyOutput{
 		CiphertextBlob: dk.CiphertextBlob,
 		Plaintext:      dk.Plaintext,
@@ -297,11 +292,10 @@ func (c *Client) generateDataKeyTyped(p *kms.GenerateDataKeyInput) (*kms.Generat
 func (c *Client) generateDataKeyWithoutPlaintextTyped(p *kms.GenerateDataKeyWithoutPlaintextInput) (*kms.GenerateDataKeyWithoutPlaintextOutput, error) {
 	typedCalls.Add(1)
 	blob, err := c.kms.GenerateDataKeyWithoutPlaintext(*p.KeyId, dataKeyBytes(p.NumberOfBytes, p.KeySpec), p.EncryptionContext)
-	ids, err := c.idsOf("GenerateDataKeyWithoutPlaintext", blob, err)
-	if err != nil {
+	r := new(dataKeyWithoutPlaintextResult)
+	if r.ids, err = c.idsOf("GenerateDataKeyWithoutPlaintext", blob, err); err != nil {
 		return nil, err
 	}
-	r := &dataKeyWithoutPlaintextResult{ids: ids}
 	r.out = kms.GenerateDataKeyWithoutPlaintextOutput{CiphertextBlob: blob, KeyId: &r.ids.arn, KeyMaterialId: &r.ids.materialID}
 	return &r.out, nil
 }
