@@ -69,33 +69,44 @@ func strSize(p *string) int {
 	return len(*p) + 16
 }
 
-// dispatch runs one of these operations: the context checked, a nil input read as the empty
-// one, then the typed path when the client may take it and the input takes it, else the
-// JSON path.
-func dispatch[I, O any](c *Client, ctx context.Context, op string, params *I, takesTyped func(*I) bool,
-	typed func(*Client, *I) (*O, error), viaJSON func(*Client, string, *I) (*O, error)) (*O, error) {
+// begin starts one of these operations: the context checked, a nil input read as the empty
+// one. Each operation then takes its typed or its JSON path with direct calls: routing them
+// through one function taking the paths as function values would make every caller's input
+// escape to the heap (an allocation per call).
+func begin[I any](ctx context.Context, op string, params *I) (*I, error) {
 	if err := prepare(ctx, op); err != nil {
 		return nil, err
 	}
-	p := orEmpty(params)
-	if !c.jsonOnly && takesTyped(p) {
-		return typed(c, p)
-	}
-	return viaJSON(c, op, p)
+	return orEmpty(params), nil
 }
 
-// nestedOr is the request body of in: the generic encoder's when in has a nested member (a
+// encoded is the generic encoder's request body of *p, made from a copy so that only the
+// copy escapes to the heap (and only on this path), not the caller's input.
+func encoded[I any](p *I) ([]byte, error) {
+	in := *p
+	return requestBody(&in)
+}
+
+// nestedOr is the request body of *p: the generic encoder's when p has a nested member (a
 // Recipient), else the one flat builds.
-func nestedOr(in any, nested bool, flat func() []byte) ([]byte, error) {
+func nestedOr[I any](p *I, nested bool, flat func() []byte) ([]byte, error) {
 	if nested {
-		return requestBody(in)
+		return encoded(p)
 	}
 	return flat(), nil
 }
 
 // Encrypt encrypts up to 4096 bytes under a key.
 func (c *Client) Encrypt(ctx context.Context, params *kms.EncryptInput, optFns ...func(*kms.Options)) (*kms.EncryptOutput, error) {
-	return dispatch(c, ctx, "Encrypt", params, typedEncrypt, (*Client).encryptTyped, (*Client).encryptJSON)
+	const op = "Encrypt"
+	p, err := begin(ctx, op, params)
+	if err != nil {
+		return nil, err
+	}
+	if !c.jsonOnly && typedEncrypt(p) {
+		return c.encryptTyped(p)
+	}
+	return c.encryptJSON(op, p)
 }
 
 // encryptJSON is Encrypt through the engine's JSON dispatcher.
@@ -112,7 +123,15 @@ func (c *Client) encryptJSON(op string, p *kms.EncryptInput) (*kms.EncryptOutput
 
 // Decrypt decrypts a blob; the plaintext is decoded straight into the output.
 func (c *Client) Decrypt(ctx context.Context, params *kms.DecryptInput, optFns ...func(*kms.Options)) (*kms.DecryptOutput, error) {
-	return dispatch(c, ctx, "Decrypt", params, typedDecrypt, (*Client).decryptTyped, (*Client).decryptJSON)
+	const op = "Decrypt"
+	p, err := begin(ctx, op, params)
+	if err != nil {
+		return nil, err
+	}
+	if !c.jsonOnly && typedDecrypt(p) {
+		return c.decryptTyped(p)
+	}
+	return c.decryptJSON(op, p)
 }
 
 // decryptJSON is Decrypt through the engine's JSON dispatcher.
@@ -132,7 +151,15 @@ func (c *Client) decryptJSON(op string, p *kms.DecryptInput) (*kms.DecryptOutput
 
 // GenerateDataKey returns a data key in plaintext and wrapped.
 func (c *Client) GenerateDataKey(ctx context.Context, params *kms.GenerateDataKeyInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
-	return dispatch(c, ctx, "GenerateDataKey", params, typedGenerateDataKey, (*Client).generateDataKeyTyped, (*Client).generateDataKeyJSON)
+	const op = "GenerateDataKey"
+	p, err := begin(ctx, op, params)
+	if err != nil {
+		return nil, err
+	}
+	if !c.jsonOnly && typedGenerateDataKey(p) {
+		return c.generateDataKeyTyped(p)
+	}
+	return c.generateDataKeyJSON(op, p)
 }
 
 // generateDataKeyJSON is GenerateDataKey through the engine's JSON dispatcher.
@@ -145,8 +172,15 @@ func (c *Client) generateDataKeyJSON(op string, p *kms.GenerateDataKeyInput) (*k
 
 // GenerateDataKeyWithoutPlaintext returns a wrapped data key only.
 func (c *Client) GenerateDataKeyWithoutPlaintext(ctx context.Context, params *kms.GenerateDataKeyWithoutPlaintextInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyWithoutPlaintextOutput, error) {
-	return dispatch(c, ctx, "GenerateDataKeyWithoutPlaintext", params, typedGenerateDataKeyWithoutPlaintext,
-		(*Client).generateDataKeyWithoutPlaintextTyped, (*Client).generateDataKeyWithoutPlaintextJSON)
+	const op = "GenerateDataKeyWithoutPlaintext"
+	p, err := begin(ctx, op, params)
+	if err != nil {
+		return nil, err
+	}
+	if !c.jsonOnly && typedGenerateDataKeyWithoutPlaintext(p) {
+		return c.generateDataKeyWithoutPlaintextTyped(p)
+	}
+	return c.generateDataKeyWithoutPlaintextJSON(op, p)
 }
 
 // generateDataKeyWithoutPlaintextJSON is GenerateDataKeyWithoutPlaintext through the engine's JSON dispatcher.
@@ -170,7 +204,15 @@ func dataKeyBody(keyID *string, encryptionContext map[string]string, number *int
 
 // ReEncrypt decrypts and re-encrypts a blob inside the engine (no plaintext reaches Go).
 func (c *Client) ReEncrypt(ctx context.Context, params *kms.ReEncryptInput, optFns ...func(*kms.Options)) (*kms.ReEncryptOutput, error) {
-	return dispatch(c, ctx, "ReEncrypt", params, typedReEncrypt, (*Client).reEncryptTyped, (*Client).reEncryptJSON)
+	const op = "ReEncrypt"
+	p, err := begin(ctx, op, params)
+	if err != nil {
+		return nil, err
+	}
+	if !c.jsonOnly && typedReEncrypt(p) {
+		return c.reEncryptTyped(p)
+	}
+	return c.reEncryptJSON(op, p)
 }
 
 // reEncryptJSON is ReEncrypt through the engine's JSON dispatcher.
@@ -191,11 +233,19 @@ func (c *Client) reEncryptJSON(op string, p *kms.ReEncryptInput) (*kms.ReEncrypt
 
 // GenerateRandom returns random bytes.
 func (c *Client) GenerateRandom(ctx context.Context, params *kms.GenerateRandomInput, optFns ...func(*kms.Options)) (*kms.GenerateRandomOutput, error) {
-	return dispatch(c, ctx, "GenerateRandom", params, typedGenerateRandom, (*Client).generateRandomTyped, (*Client).generateRandomJSON)
+	const op = "GenerateRandom"
+	p, err := begin(ctx, op, params)
+	if err != nil {
+		return nil, err
+	}
+	if !c.jsonOnly && typedGenerateRandom(p) {
+		return c.generateRandomTyped(p)
+	}
+	return c.generateRandomJSON(op, p)
 }
 
 // generateRandomJSON is GenerateRandom through the engine's JSON dispatcher.
 func (c *Client) generateRandomJSON(op string, p *kms.GenerateRandomInput) (*kms.GenerateRandomOutput, error) {
-	body, err := requestBody(p)
+	body, err := encoded(p)
 	return call2(c, op, body, err, false, func(o *kms.GenerateRandomOutput) { clear(o.Plaintext) })
 }
