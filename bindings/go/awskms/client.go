@@ -30,7 +30,7 @@ type Client struct {
 	// jsonOnly sends every operation through the engine's JSON dispatcher, the typed fast
 	// paths' reference (the differential tests compare the two).
 	jsonOnly bool
-	// ids caches the key ARN and key material id a blob's header names (see blobIDs).
+	// ids caches the key ARN and key material id a blob's header names (see idsOf).
 	ids blobIDCache
 }
 
@@ -129,49 +129,54 @@ func setOf(names []string) map[string]bool {
 	return m
 }
 
-// prune drops the members an SDK input struct marshals as null or "" (unset pointers and
-// enums), so the engine sees the request the SDK would have sent.
-func prune(v any) any {
+// rewrite applies f to every member of every object in a decoded JSON value, depth first:
+// f returns the member's new value (walked in turn), or nil to drop the member.
+func rewrite(v any, f func(name string, value any) any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, x := range t {
-			if x == nil || x == "" {
+			if x = f(k, x); x == nil {
 				delete(t, k)
 				continue
 			}
-			t[k] = prune(x)
+			t[k] = rewrite(x, f)
 		}
 	case []any:
 		for i := range t {
-			t[i] = prune(t[i])
+			t[i] = rewrite(t[i], f)
 		}
 	}
 	return v
 }
 
+// prune drops the members an SDK input struct marshals as null or "" (unset pointers and
+// enums), so the engine sees the request the SDK would have sent.
+func prune(v any) any {
+	return rewrite(v, func(_ string, x any) any {
+		if x == "" {
+			return nil
+		}
+		return x
+	})
+}
+
 // epochToRFC3339 rewrites timestamp members (epoch seconds) as RFC 3339 strings, which is
-// how encoding/json reads the SDK's *time.Time members.
+// how encoding/json reads the SDK's *time.Time members (and drops null members, which
+// encoding/json reads as absent ones).
 func epochToRFC3339(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			if n, ok := x.(json.Number); ok && timestampMembers[k] {
-				f, err := n.Float64()
-				if err == nil {
-					sec := int64(f)
-					nsec := int64((f - float64(sec)) * 1e9)
-					t[k] = time.Unix(sec, nsec).UTC().Format(time.RFC3339Nano)
-				}
-				continue
-			}
-			t[k] = epochToRFC3339(x)
+	return rewrite(v, func(name string, x any) any {
+		n, ok := x.(json.Number)
+		if !ok || !timestampMembers[name] {
+			return x
 		}
-	case []any:
-		for i := range t {
-			t[i] = epochToRFC3339(t[i])
+		f, err := n.Float64()
+		if err != nil {
+			return x
 		}
-	}
-	return v
+		sec := int64(f)
+		nsec := int64((f - float64(sec)) * 1e9)
+		return time.Unix(sec, nsec).UTC().Format(time.RFC3339Nano)
+	})
 }
 
 func decodeAny(b []byte) (any, error) {
@@ -190,33 +195,33 @@ func call[O any](c *Client, ctx context.Context, op string, in any) (*O, error) 
 	if err := prepare(ctx, op); err != nil {
 		return nil, err
 	}
-	raw, err := json.Marshal(in)
+	out, err := callJSON[O](c, op, in)
 	if err != nil {
 		return nil, opError(op, err)
 	}
-	v, err := decodeAny(raw)
+	return out, nil
+}
+
+func callJSON[O any](c *Client, op string, in any) (*O, error) {
+	body, err := requestBody(in)
 	if err != nil {
-		return nil, opError(op, err)
-	}
-	body, err := json.Marshal(prune(v))
-	if err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
 	resp, err := c.kms.CallJSON(op, body)
 	if err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
-	rv, err := decodeAny(resp)
+	v, err := decodeAny(resp)
 	if err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
-	fixed, err := json.Marshal(epochToRFC3339(rv))
+	fixed, err := json.Marshal(epochToRFC3339(v))
 	if err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
 	out := new(O)
 	if err := json.Unmarshal(fixed, out); err != nil {
-		return nil, opError(op, err)
+		return nil, err
 	}
 	return out, nil
 }

@@ -12,17 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/smithy-go"
 
-	trent "github.com/trent-kms/trent/bindings/go"
 	"github.com/trent-kms/trent/bindings/go/awskms"
 )
 
 func newClient(t *testing.T) awskms.API {
 	t.Helper()
-	k, err := trent.Open(trent.AllowUnlockedMemory(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Close() })
+	k := openKMS(t)
 	return awskms.New(k)
 }
 
@@ -278,19 +273,10 @@ func TestDifferentialSequence(t *testing.T) {
 }
 
 func TestAccessDeniedAndContext(t *testing.T) {
-	k, err := trent.Open(trent.AllowUnlockedMemory(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	k := openKMS(t)
 	id, _ := k.CreateKey("")
-	caller, err := trent.NewCaller("arn:aws:iam::111122223333:role/app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer caller.Close()
-	c := awskms.New(k.WithCaller(caller))
-	_, err = c.Encrypt(context.Background(), &kms.EncryptInput{KeyId: aws.String(id), Plaintext: []byte("x")})
+	c := awskms.New(k.WithCaller(appCaller(t)))
+	_, err := c.Encrypt(context.Background(), &kms.EncryptInput{KeyId: aws.String(id), Plaintext: []byte("x")})
 	wantAPIError[*smithy.GenericAPIError](t, err, "Encrypt", "AccessDeniedException")
 
 	cctx, cancel := context.WithCancel(context.Background())

@@ -36,21 +36,19 @@ func TestPythonDifferentialScript(t *testing.T) {
 		run  func() (any, error)
 		want func(error) bool // nil: must succeed
 	}
+	// createKey is a step that creates a key and keeps its id in *id.
+	createKey := func(description string, id **string) func() (any, error) {
+		return func() (any, error) {
+			r, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String(description)})
+			if err == nil {
+				*id = r.KeyMetadata.KeyId
+			}
+			return r, err
+		}
+	}
 	steps := []step{
-		{"create_key", func() (any, error) {
-			r, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("diff")})
-			if err == nil {
-				key = r.KeyMetadata.KeyId
-			}
-			return r, err
-		}, nil},
-		{"create_key_2", func() (any, error) {
-			r, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("second")})
-			if err == nil {
-				key2 = r.KeyMetadata.KeyId
-			}
-			return r, err
-		}, nil},
+		{"create_key", createKey("diff", &key), nil},
+		{"create_key_2", createKey("second", &key2), nil},
 		{"create_alias", func() (any, error) {
 			return c.CreateAlias(ctx, &kms.CreateAliasInput{AliasName: aws.String("alias/diff"), TargetKeyId: key})
 		}, nil},

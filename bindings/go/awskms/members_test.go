@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
-	trent "github.com/trent-kms/trent/bindings/go"
 	"github.com/trent-kms/trent/bindings/go/awskms"
 )
 
@@ -61,11 +60,7 @@ func checkMembers(t *testing.T, op string, raw map[string]any, out any) {
 }
 
 func TestOutputsCarryEveryMember(t *testing.T) {
-	k, err := trent.Open(trent.AllowUnlockedMemory(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	k := openKMS(t)
 	c := awskms.New(k)
 	ctx := context.Background()
 	ck, err := c.CreateKey(ctx, &kms.CreateKeyInput{Description: aws.String("m"), MultiRegion: aws.Bool(true),

@@ -53,23 +53,46 @@ func typedEncrypt(p *kms.EncryptInput) bool {
 		contextText(p.EncryptionContext)
 }
 
+// The typed paths allocate each output together with the strings its KeyId and
+// KeyMaterialId members point to (one allocation where the output and each string would take
+// one apiece): the caller owns the output, so they are never shared with another call's.
+type (
+	encryptResult struct {
+		out kms.EncryptOutput
+		ids blobIDs
+	}
+	decryptResult struct {
+		out kms.DecryptOutput
+		ids blobIDs
+	}
+	reEncryptResult struct {
+		out       kms.ReEncryptOutput
+		src, dest blobIDs
+	}
+	dataKeyResult struct {
+		out kms.GenerateDataKeyOutput
+		ids blobIDs
+	}
+	dataKeyWithoutPlaintextResult struct {
+		out kms.GenerateDataKeyWithoutPlaintextOutput
+		ids blobIDs
+	}
+)
+
 // encryptTyped is Encrypt through trent.KMS.Encrypt: the plaintext is read in place.
 func (c *Client) encryptTyped(p *kms.EncryptInput) (*kms.EncryptOutput, error) {
-	const op = "Encrypt"
 	typedCalls.Add(1)
 	blob, err := c.kms.Encrypt(*p.KeyId, p.Plaintext, p.EncryptionContext)
-	if err != nil {
-		return nil, opError(op, err)
+	r := new(encryptResult)
+	if r.ids, err = c.idsOf("Encrypt", blob, err); err != nil {
+		return nil, err
 	}
-	arn, _, err := c.blobIDs(blob)
-	if err != nil {
-		return nil, opError(op, err)
-	}
-	return &kms.EncryptOutput{
+	r.out = kms.EncryptOutput{
 		CiphertextBlob:      blob,
-		KeyId:               &arn,
+		KeyId:               &r.ids.arn,
 		EncryptionAlgorithm: types.EncryptionAlgorithmSpecSymmetricDefault,
-	}, nil
+	}
+	return &r.out, nil
 }
 
 // typedGenerateRandom reports whether a GenerateRandom input takes the typed path.
@@ -93,42 +116,47 @@ func (c *Client) generateRandomTyped(p *kms.GenerateRandomInput) (*kms.GenerateR
 // ARN and the version's material id: a key id and a version number name the same key and
 // material for good (ids are never reused), so the typed paths look them up once.
 type blobIDCache struct {
-	m sync.Map // [blobNamesLen]byte → blobIDsEntry
+	m sync.Map // [blobNamesLen]byte → blobIDs
 	n atomic.Int64
 }
 
 // blobNames is where a blob's header names its key (16 bytes) and version (4 bytes).
 const blobNamesOff, blobNamesLen = 2, 20
 
-type blobIDsEntry struct{ arn, materialID string }
+// blobIDs are the key ARN and key material id a blob names (the KeyId and KeyMaterialId of
+// the responses that read or write it).
+type blobIDs struct{ arn, materialID string }
 
-// blobIDs is the key ARN and key material id a blob names (the KeyId and KeyMaterialId of
-// the responses that read or write it), from its header and the key's record, cached.
-// Called only with a blob the engine just opened or made.
-func (c *Client) blobIDs(blob []byte) (arn, materialID string, err error) {
+// idsOf is the blobIDs of a blob an engine call (whose error is err) just opened or made,
+// from the blob's header and the key's record, cached; or the call's error, or the
+// lookup's, as the SDK returns it.
+func (c *Client) idsOf(op string, blob []byte, err error) (blobIDs, error) {
+	if err != nil {
+		return blobIDs{}, opError(op, err)
+	}
 	var names [blobNamesLen]byte
 	cacheable := len(blob) >= blobNamesOff+blobNamesLen
 	if cacheable {
 		copy(names[:], blob[blobNamesOff:])
 		if e, ok := c.ids.m.Load(names); ok {
-			e := e.(blobIDsEntry)
-			return e.arn, e.materialID, nil
+			return e.(blobIDs), nil
 		}
 	}
-	if arn, err = c.kms.CiphertextKeyArn(blob); err != nil {
-		return "", "", err
+	var ids blobIDs
+	if ids.arn, err = c.kms.CiphertextKeyArn(blob); err != nil {
+		return blobIDs{}, opError(op, err)
 	}
-	if materialID, err = c.kms.CiphertextKeyMaterialID(blob); err != nil {
-		return "", "", err
+	if ids.materialID, err = c.kms.CiphertextKeyMaterialID(blob); err != nil {
+		return blobIDs{}, opError(op, err)
 	}
 	if cacheable {
 		if c.ids.n.Add(1) > 4096 { // bounded: start over
 			c.ids.m.Clear()
 			c.ids.n.Store(1)
 		}
-		c.ids.m.Store(names, blobIDsEntry{arn, materialID})
+		c.ids.m.Store(names, ids)
 	}
-	return arn, materialID, nil
+	return ids, nil
 }
 
 // blobOK: present and within the model's 1–6144 bytes.
@@ -151,27 +179,24 @@ func typedDecrypt(p *kms.DecryptInput) bool {
 
 // decryptTyped is Decrypt through trent.KMS.DecryptWithKey.
 func (c *Client) decryptTyped(p *kms.DecryptInput) (*kms.DecryptOutput, error) {
-	const op = "Decrypt"
 	typedCalls.Add(1)
 	keyID := ""
 	if p.KeyId != nil {
 		keyID = *p.KeyId
 	}
 	pt, err := c.kms.DecryptWithKey(keyID, p.CiphertextBlob, p.EncryptionContext)
-	if err != nil {
-		return nil, opError(op, err)
-	}
-	arn, mid, err := c.blobIDs(p.CiphertextBlob)
-	if err != nil {
+	r := new(decryptResult)
+	if r.ids, err = c.idsOf("Decrypt", p.CiphertextBlob, err); err != nil {
 		clear(pt)
-		return nil, opError(op, err)
+		return nil, err
 	}
-	return &kms.DecryptOutput{
+	r.out = kms.DecryptOutput{
 		Plaintext:           pt,
-		KeyId:               &arn,
+		KeyId:               &r.ids.arn,
 		EncryptionAlgorithm: types.EncryptionAlgorithmSpecSymmetricDefault,
-		KeyMaterialId:       &mid,
-	}, nil
+		KeyMaterialId:       &r.ids.materialID,
+	}
+	return &r.out, nil
 }
 
 // typedReEncrypt reports whether a ReEncrypt input takes the typed path (no SourceKeyId,
@@ -187,26 +212,23 @@ func (c *Client) reEncryptTyped(p *kms.ReEncryptInput) (*kms.ReEncryptOutput, er
 	const op = "ReEncrypt"
 	typedCalls.Add(1)
 	blob, err := c.kms.ReEncrypt(p.CiphertextBlob, p.SourceEncryptionContext, *p.DestinationKeyId, p.DestinationEncryptionContext)
-	if err != nil {
-		return nil, opError(op, err)
+	r := new(reEncryptResult)
+	if r.dest, err = c.idsOf(op, blob, err); err != nil {
+		return nil, err
 	}
-	srcArn, srcMid, err := c.blobIDs(p.CiphertextBlob)
-	if err != nil {
-		return nil, opError(op, err)
+	if r.src, err = c.idsOf(op, p.CiphertextBlob, nil); err != nil {
+		return nil, err
 	}
-	arn, mid, err := c.blobIDs(blob)
-	if err != nil {
-		return nil, opError(op, err)
-	}
-	return &kms.ReEncryptOutput{
+	r.out = kms.ReEncryptOutput{
 		CiphertextBlob:                 blob,
-		SourceKeyId:                    &srcArn,
-		KeyId:                          &arn,
+		SourceKeyId:                    &r.src.arn,
+		KeyId:                          &r.dest.arn,
 		SourceEncryptionAlgorithm:      types.EncryptionAlgorithmSpecSymmetricDefault,
 		DestinationEncryptionAlgorithm: types.EncryptionAlgorithmSpecSymmetricDefault,
-		SourceKeyMaterialId:            &srcMid,
-		DestinationKeyMaterialId:       &mid,
-	}, nil
+		SourceKeyMaterialId:            &r.src.materialID,
+		DestinationKeyMaterialId:       &r.dest.materialID,
+	}
+	return &r.out, nil
 }
 
 // typedDataKey reports whether a GenerateDataKey or GenerateDataKeyWithoutPlaintext input
@@ -225,6 +247,17 @@ func typedDataKey(keyID *string, number *int32, spec types.DataKeySpec, grants [
 	return keyIDOK(keyID) && len(grants) == 0 && notDryRun(dryRun) && contextText(ctx)
 }
 
+// typedGenerateDataKey reports whether a GenerateDataKey input takes the typed path.
+func typedGenerateDataKey(p *kms.GenerateDataKeyInput) bool {
+	return typedDataKey(p.KeyId, p.NumberOfBytes, p.KeySpec, p.GrantTokens, p.DryRun, p.EncryptionContext) && p.Recipient == nil
+}
+
+// typedGenerateDataKeyWithoutPlaintext reports whether a GenerateDataKeyWithoutPlaintext
+// input takes the typed path.
+func typedGenerateDataKeyWithoutPlaintext(p *kms.GenerateDataKeyWithoutPlaintextInput) bool {
+	return typedDataKey(p.KeyId, p.NumberOfBytes, p.KeySpec, p.GrantTokens, p.DryRun, p.EncryptionContext)
+}
+
 // dataKeyBytes is the typed call's numberOfBytes for a typedDataKey input (0: AES_256).
 func dataKeyBytes(number *int32, spec types.DataKeySpec) int {
 	switch {
@@ -238,37 +271,31 @@ func dataKeyBytes(number *int32, spec types.DataKeySpec) int {
 
 // generateDataKeyTyped is GenerateDataKey through trent.KMS.GenerateDataKey.
 func (c *Client) generateDataKeyTyped(p *kms.GenerateDataKeyInput) (*kms.GenerateDataKeyOutput, error) {
-	const op = "GenerateDataKey"
 	typedCalls.Add(1)
 	dk, err := c.kms.GenerateDataKey(*p.KeyId, dataKeyBytes(p.NumberOfBytes, p.KeySpec), p.EncryptionContext)
-	if err != nil {
-		return nil, opError(op, err)
-	}
-	arn, mid, err := c.blobIDs(dk.CiphertextBlob)
-	if err != nil {
+	r := new(dataKeyResult)
+	if r.ids, err = c.idsOf("GenerateDataKey", dk.CiphertextBlob, err); err != nil {
 		clear(dk.Plaintext)
-		return nil, opError(op, err)
+		return nil, err
 	}
-	return &kms.GenerateDataKeyOutput{
+	r.out = kms.GenerateDataKeyOutput{
 		CiphertextBlob: dk.CiphertextBlob,
 		Plaintext:      dk.Plaintext,
-		KeyId:          &arn,
-		KeyMaterialId:  &mid,
-	}, nil
+		KeyId:          &r.ids.arn,
+		KeyMaterialId:  &r.ids.materialID,
+	}
+	return &r.out, nil
 }
 
 // generateDataKeyWithoutPlaintextTyped is GenerateDataKeyWithoutPlaintext through
 // trent.KMS.GenerateDataKeyWithoutPlaintext.
 func (c *Client) generateDataKeyWithoutPlaintextTyped(p *kms.GenerateDataKeyWithoutPlaintextInput) (*kms.GenerateDataKeyWithoutPlaintextOutput, error) {
-	const op = "GenerateDataKeyWithoutPlaintext"
 	typedCalls.Add(1)
 	blob, err := c.kms.GenerateDataKeyWithoutPlaintext(*p.KeyId, dataKeyBytes(p.NumberOfBytes, p.KeySpec), p.EncryptionContext)
-	if err != nil {
-		return nil, opError(op, err)
+	r := new(dataKeyWithoutPlaintextResult)
+	if r.ids, err = c.idsOf("GenerateDataKeyWithoutPlaintext", blob, err); err != nil {
+		return nil, err
 	}
-	arn, mid, err := c.blobIDs(blob)
-	if err != nil {
-		return nil, opError(op, err)
-	}
-	return &kms.GenerateDataKeyWithoutPlaintextOutput{CiphertextBlob: blob, KeyId: &arn, KeyMaterialId: &mid}, nil
+	r.out = kms.GenerateDataKeyWithoutPlaintextOutput{CiphertextBlob: blob, KeyId: &r.ids.arn, KeyMaterialId: &r.ids.materialID}
+	return &r.out, nil
 }

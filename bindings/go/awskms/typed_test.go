@@ -53,11 +53,7 @@ func sameAnswer[O any](t *testing.T, name string, typed, js *O, errT, errJ error
 // same engine and inputs (valid ones, each key state, each identifier form, and inputs the
 // typed path must hand to the JSON path) and compares the answers.
 func TestTypedEncryptMatchesJSON(t *testing.T) {
-	k, err := trent.Open(trent.AllowUnlockedMemory(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	k := openKMS(t)
 	ctx := context.Background()
 	typed, js := awskms.New(k), awskms.NewJSONOnly(k)
 	id, _ := k.CreateKey("typed")
@@ -80,11 +76,7 @@ func TestTypedEncryptMatchesJSON(t *testing.T) {
 	if err := k.ScheduleKeyDeletion(pending, 7); err != nil {
 		t.Fatal(err)
 	}
-	caller, err := trent.NewCaller("arn:aws:iam::111122223333:role/app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer caller.Close()
+	caller := appCaller(t)
 	denied, deniedJS := awskms.New(k.WithCaller(caller)), awskms.NewJSONOnly(k.WithCaller(caller))
 
 	big := map[string]string{}
@@ -165,17 +157,9 @@ func TestTypedEncryptMatchesJSON(t *testing.T) {
 
 // TestTypedGenerateRandomMatchesJSON: GenerateRandom's typed path against the JSON path.
 func TestTypedGenerateRandomMatchesJSON(t *testing.T) {
-	k, err := trent.Open(trent.AllowUnlockedMemory(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer k.Close()
+	k := openKMS(t)
 	ctx := context.Background()
-	caller, err := trent.NewCaller("arn:aws:iam::111122223333:role/app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer caller.Close()
+	caller := appCaller(t)
 	n := aws.Int32
 	cases := []struct {
 		name  string
@@ -223,11 +207,7 @@ type typedFixture struct {
 
 func newTypedFixture(t *testing.T) *typedFixture {
 	t.Helper()
-	k, err := trent.Open(trent.AllowUnlockedMemory(true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { k.Close() })
+	k := openKMS(t)
 	f := &typedFixture{k: k, typed: awskms.New(k), js: awskms.NewJSONOnly(k)}
 	f.id, _ = k.CreateKey("typed")
 	md, err := k.DescribeKey(f.id)
@@ -254,11 +234,7 @@ func newTypedFixture(t *testing.T) *typedFixture {
 	if err := k.DisableKey(f.disabled); err != nil {
 		t.Fatal(err)
 	}
-	caller, err := trent.NewCaller("arn:aws:iam::111122223333:role/app")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { caller.Close() })
+	caller := appCaller(t)
 	f.denied, f.deniedJS = awskms.New(k.WithCaller(caller)), awskms.NewJSONOnly(k.WithCaller(caller))
 	return f
 }

@@ -3,6 +3,7 @@ package awskms
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"unicode/utf8"
 )
@@ -262,42 +263,51 @@ func (m member) is(name string) bool { return string(m.name) == name }
 
 var errEscaped = errors.New("escaped blob")
 
-// setText stores a string member into *dst (literals such as null leave it unset).
-func setText(m member, dst **string) error {
-	if !m.quoted {
+// setField stores a member into the field of the same name of out (an SDK output struct):
+// a blob into a []byte field, a string into a *string field or an enum (a string type).
+// Members the struct lacks, and literals such as null, leave it unchanged; a member of any
+// other kind is an error (the caller falls back to encoding/json).
+func setField(out reflect.Value, m member) error {
+	f := out.FieldByName(string(m.name))
+	if !f.IsValid() || !m.quoted {
 		return nil
 	}
-	s, err := m.text()
-	*dst = s
-	return err
-}
-
-// setBytes stores a blob member into *dst.
-func setBytes(m member, dst *[]byte) error {
-	if !m.quoted {
-		return nil
+	switch t := f.Type(); {
+	case !f.CanSet():
+		return errNotFlat
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		b, err := m.bytes()
+		if err != nil {
+			return err
+		}
+		f.SetBytes(b)
+	case t.Kind() == reflect.Pointer && t.Elem().Kind() == reflect.String:
+		s, err := m.text()
+		if err != nil {
+			return err
+		}
+		f.Set(reflect.ValueOf(s))
+	case t.Kind() == reflect.String:
+		s, err := m.text()
+		if err != nil {
+			return err
+		}
+		f.SetString(*s)
+	default:
+		return errNotFlat
 	}
-	b, err := m.bytes()
-	*dst = b
-	return err
-}
-
-// setEnum stores an enum member.
-func setEnum[E ~string](m member, dst *E) error {
-	var s *string
-	if err := setText(m, &s); err != nil || s == nil {
-		return err
-	}
-	*dst = E(*s)
 	return nil
 }
 
-// decodeFlat fills out from a flat response with set (which handles each member it knows),
+var errNotFlat = errors.New("member of a kind the flat decoder does not set")
+
+// decodeFlat fills an SDK output struct from a flat response, member by member (setField),
 // or, when the response is not flat or a member does not decode, with encoding/json;
 // clearSecrets zeroes any plaintext a failed first attempt decoded.
-func decodeFlat[O any](resp []byte, set func(out *O, m member) error, clearSecrets func(out *O)) (*O, error) {
+func decodeFlat[O any](resp []byte, clearSecrets func(out *O)) (*O, error) {
 	out := new(O)
-	ok := scanFlat(resp, func(m member) bool { return set(out, m) == nil })
+	v := reflect.ValueOf(out).Elem()
+	ok := scanFlat(resp, func(m member) bool { return setField(v, m) == nil })
 	if ok {
 		return out, nil
 	}
