@@ -58,39 +58,47 @@ func BenchmarkAdapter4KiB(b *testing.B) {
 	})
 }
 
-// interleave runs adapter and direct in alternating blocks of 64 calls until each has run
-// b.N times, so that a neighbour's load on a shared machine falls on both alike, and reports
-// each side's ns/op and the ratio adapter time / direct time.
-func interleave(b *testing.B, adapter, direct func() error) {
+// side is one call of an interleaved benchmark, named for its metrics.
+type side struct {
+	name string
+	call func() error
+}
+
+// interleave runs the adapter and its references in alternating blocks of 64 calls until
+// each has run b.N times, so that a neighbour's load on a shared machine falls on all alike,
+// and reports each one's ns/op and the ratio adapter time / reference time.
+func interleave(b *testing.B, adapter func() error, refs ...side) {
 	const block = 64
-	var tAdapter, tDirect time.Duration
+	sides := append([]side{{"adapter", adapter}}, refs...)
+	spent := make([]time.Duration, len(sides))
 	b.ResetTimer()
 	for done := 0; done < b.N; done += block {
-		t0 := time.Now()
-		for i := 0; i < block; i++ {
-			if err := adapter(); err != nil {
-				b.Fatal(err)
+		for s, sd := range sides {
+			t0 := time.Now()
+			for i := 0; i < block; i++ {
+				if err := sd.call(); err != nil {
+					b.Fatal(err)
+				}
 			}
+			spent[s] += time.Since(t0)
 		}
-		t1 := time.Now()
-		for i := 0; i < block; i++ {
-			if err := direct(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		t2 := time.Now()
-		tAdapter += t1.Sub(t0)
-		tDirect += t2.Sub(t1)
 	}
 	n := float64((b.N + block - 1) / block * block)
-	b.ReportMetric(float64(tAdapter.Nanoseconds())/n, "adapter-ns/op")
-	b.ReportMetric(float64(tDirect.Nanoseconds())/n, "append-ns/op")
-	b.ReportMetric(float64(tAdapter)/float64(tDirect), "adapter/append")
+	for s, sd := range sides {
+		b.ReportMetric(float64(spent[s].Nanoseconds())/n, sd.name+"-ns/op")
+		if s > 0 {
+			b.ReportMetric(float64(spent[0])/float64(spent[s]), "adapter/"+sd.name)
+		}
+	}
 }
 
 // BenchmarkInterleavedAdapterEncrypt4KiB is the issue's figure for the adapter: its Encrypt
 // of 4 KiB beside the binding's EncryptAppend of 4 KiB (reused buffer), interleaved, with
-// the ratio adapter time / EncryptAppend time (target: at most 2).
+// the ratio adapter time / EncryptAppend time (issue 13's target: at most 2). The SDK's
+// contract gives the caller a new blob per call, so the binding's Encrypt, which returns a
+// new slice too, runs beside them: adapter/fresh is the adapter's own cost, and
+// fresh/append what a new 4.8 KB slice per call costs here (allocation and the garbage
+// collector's cycles, which on a benchmark's small heap come every few hundred calls).
 func BenchmarkInterleavedAdapterEncrypt4KiB(b *testing.B) {
 	k, c, id := benchClient(b)
 	ctx := context.Background()
@@ -100,15 +108,18 @@ func BenchmarkInterleavedAdapterEncrypt4KiB(b *testing.B) {
 	interleave(b, func() error {
 		_, err := c.Encrypt(ctx, in)
 		return err
-	}, func() (err error) {
+	}, side{"append", func() (err error) {
 		dst, err = k.EncryptAppend(dst[:0], id, pt, nil)
 		return err
-	})
+	}}, side{"fresh", func() error {
+		_, err := k.Encrypt(id, pt, nil)
+		return err
+	}})
 }
 
 // BenchmarkInterleavedAdapterDecrypt4KiB is BenchmarkInterleavedAdapterEncrypt4KiB for
 // Decrypt: the adapter's Decrypt of a 4 KiB blob beside the binding's DecryptAppend into a
-// reused buffer, interleaved, with the ratio adapter / DecryptAppend.
+// reused buffer and the binding's Decrypt into a new slice, interleaved, with the ratios.
 func BenchmarkInterleavedAdapterDecrypt4KiB(b *testing.B) {
 	k, c, id := benchClient(b)
 	ctx := context.Background()
@@ -121,8 +132,11 @@ func BenchmarkInterleavedAdapterDecrypt4KiB(b *testing.B) {
 	interleave(b, func() error {
 		_, err := c.Decrypt(ctx, in)
 		return err
-	}, func() (err error) {
+	}, side{"append", func() (err error) {
 		dst, err = k.DecryptAppend(dst[:0], "", blob, nil)
 		return err
-	})
+	}}, side{"fresh", func() error {
+		_, err := k.Decrypt(blob, nil)
+		return err
+	}})
 }
