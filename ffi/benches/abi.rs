@@ -53,13 +53,12 @@ fn fixture() -> Fixture {
 impl Fixture {
     /// `trent_kms_encrypt` of `plaintext` under the C engine's key (no context).
     fn c_encrypt(&self, plaintext: &[u8]) -> *mut trent_buffer {
-        let (key, key_len) = (self.ffi_key.as_ptr().cast(), self.ffi_key.len());
         let mut out = null_mut();
         let r = trent_kms_encrypt(
             self.kms,
             self.caller,
-            key,
-            key_len,
+            self.ffi_key.as_ptr().cast(),
+            self.ffi_key.len(),
             plaintext.as_ptr(),
             plaintext.len(),
             null(),
@@ -143,13 +142,12 @@ fn encrypt_4k(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("c_abi_decrypt", 4096), |b| {
         b.iter(|| {
-            let blob = black_box(ffi_blob.as_slice());
             let mut pt = null_mut();
             let r = trent_kms_decrypt(
                 f.kms,
                 f.caller,
-                blob.as_ptr(),
-                blob.len(),
+                black_box(ffi_blob.as_ptr()),
+                ffi_blob.len(),
                 null(),
                 0,
                 null(),
