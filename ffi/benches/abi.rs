@@ -14,14 +14,24 @@ use trent_ffi::*;
 struct Fixture {
     kms: *mut trent_kms,
     caller: *mut trent_caller,
+    /// The key of the engine behind the C ABI.
+    ffi_key: String,
+    /// The key of the engine called directly.
     key: String,
     engine: trent::Kms,
     me: trent::Caller,
 }
 
-/// Two engines with the same settings: one behind the C ABI (with its key id), one called
-/// directly.
-fn fixture() -> (Fixture, String) {
+/// The bytes of a buffer the library returned; frees it.
+fn take_buffer(buf: *mut trent_buffer) -> Vec<u8> {
+    // SAFETY: the library returned a buffer of `trent_buffer_len` bytes, live until freed below.
+    let bytes = unsafe { std::slice::from_raw_parts(trent_buffer_data(buf), trent_buffer_len(buf)) }.to_vec();
+    trent_buffer_free(buf);
+    bytes
+}
+
+/// Two engines with the same settings: one behind the C ABI, one called directly.
+fn fixture() -> Fixture {
     let mut kms = null_mut();
     let mut b = null_mut();
     assert_eq!(trent_kms_builder_new(&mut b), trent_result::Ok);
@@ -32,19 +42,42 @@ fn fixture() -> (Fixture, String) {
     assert_eq!(trent_caller_root(kms, &mut caller), trent_result::Ok);
     let mut id = null_mut();
     assert_eq!(trent_kms_create_key(kms, caller, null(), 0, &mut id, null_mut()), trent_result::Ok);
-    // SAFETY: the library returned a buffer of `trent_buffer_len` bytes.
-    let key = unsafe { std::slice::from_raw_parts(trent_buffer_data(id), trent_buffer_len(id)) };
-    let key = String::from_utf8(key.to_vec()).expect("key id");
-    trent_buffer_free(id);
+    let ffi_key = String::from_utf8(take_buffer(id)).expect("key id");
     // The same engine, for the direct calls.
     let engine = trent::Kms::builder().allow_unlocked_memory(true).open().expect("engine");
     let me = engine.root_caller();
-    let direct_key = engine.create_key(&me, &Default::default()).expect("key").key_metadata.key_id;
-    (Fixture { kms, caller, key: direct_key, engine, me }, key)
+    let key = engine.create_key(&me, &Default::default()).expect("key").key_metadata.key_id;
+    Fixture { kms, caller, ffi_key, key, engine, me }
+}
+
+impl Fixture {
+    /// `trent_kms_encrypt` of `plaintext` under the C engine's key (no context).
+    fn c_encrypt(&self, plaintext: &[u8]) -> *mut trent_buffer {
+        let mut out = null_mut();
+        let r = trent_kms_encrypt(
+            self.kms,
+            self.caller,
+            self.ffi_key.as_ptr().cast(),
+            self.ffi_key.len(),
+            plaintext.as_ptr(),
+            plaintext.len(),
+            null(),
+            0,
+            &mut out,
+            null_mut(),
+        );
+        assert_eq!(r, trent_result::Ok);
+        out
+    }
+
+    fn close(self) {
+        trent_caller_free(self.caller);
+        trent_kms_free(self.kms);
+    }
 }
 
 fn encrypt_4k(c: &mut Criterion) {
-    let (f, ffi_key) = fixture();
+    let f = fixture();
     let plaintext = vec![0x5au8; 4096];
     let mut g = c.benchmark_group("abi_encrypt");
     g.throughput(Throughput::Bytes(4096));
@@ -59,20 +92,7 @@ fn encrypt_4k(c: &mut Criterion) {
     });
     g.bench_function(BenchmarkId::new("c_abi", 4096), |b| {
         b.iter(|| {
-            let mut out = null_mut();
-            let r = trent_kms_encrypt(
-                f.kms,
-                f.caller,
-                ffi_key.as_ptr().cast(),
-                ffi_key.len(),
-                black_box(plaintext.as_ptr()),
-                plaintext.len(),
-                null(),
-                0,
-                &mut out,
-                null_mut(),
-            );
-            assert_eq!(r, trent_result::Ok);
+            let out = f.c_encrypt(black_box(plaintext.as_slice()));
             black_box(trent_buffer_len(out));
             trent_buffer_free(out);
         })
@@ -88,15 +108,17 @@ fn encrypt_4k(c: &mut Criterion) {
     });
     let mut into = vec![0u8; trent_ciphertext_len(4096)];
     g.bench_function(BenchmarkId::new("c_abi_into", 4096), |b| {
+        let (key, key_len) = (f.ffi_key.as_ptr().cast(), f.ffi_key.len());
         b.iter(|| {
+            let pt = black_box(plaintext.as_slice());
             let mut len = 0;
             let r = trent_kms_encrypt_into(
                 f.kms,
                 f.caller,
-                ffi_key.as_ptr().cast(),
-                ffi_key.len(),
-                black_box(plaintext.as_ptr()),
-                plaintext.len(),
+                key,
+                key_len,
+                pt.as_ptr(),
+                pt.len(),
                 null(),
                 0,
                 into.as_mut_ptr(),
@@ -111,23 +133,7 @@ fn encrypt_4k(c: &mut Criterion) {
     // Decrypt 4 KiB too.
     let blob = f.engine.encrypt(&f.me, &EncryptRequest::new(f.key.as_str(), plaintext.as_slice())).expect("e");
     let blob = blob.ciphertext_blob;
-    let mut out = null_mut();
-    let r = trent_kms_encrypt(
-        f.kms,
-        f.caller,
-        ffi_key.as_ptr().cast(),
-        ffi_key.len(),
-        plaintext.as_ptr(),
-        plaintext.len(),
-        null(),
-        0,
-        &mut out,
-        null_mut(),
-    );
-    assert_eq!(r, trent_result::Ok);
-    // SAFETY: the library returned a buffer of `trent_buffer_len` bytes.
-    let ffi_blob = unsafe { std::slice::from_raw_parts(trent_buffer_data(out), trent_buffer_len(out)) }.to_vec();
-    trent_buffer_free(out);
+    let ffi_blob = take_buffer(f.c_encrypt(&plaintext));
     g.bench_function(BenchmarkId::new("engine_decrypt", 4096), |b| {
         b.iter(|| {
             let req = DecryptRequest::new(black_box(blob.as_slice()));
@@ -159,7 +165,7 @@ fn encrypt_4k(c: &mut Criterion) {
 }
 
 fn generate_data_key(c: &mut Criterion) {
-    let (f, ffi_key) = fixture();
+    let f = fixture();
     let mut g = c.benchmark_group("abi_generate_data_key");
     g.bench_function("engine", |b| {
         b.iter(|| {
@@ -169,14 +175,14 @@ fn generate_data_key(c: &mut Criterion) {
         })
     });
     g.bench_function("c_abi", |b| {
+        let (key, key_len) = (f.ffi_key.as_ptr().cast(), f.ffi_key.len());
         b.iter(|| {
-            let mut pt = null_mut();
-            let mut ct = null_mut();
+            let (mut pt, mut ct) = (null_mut(), null_mut());
             let r = trent_kms_generate_data_key(
                 f.kms,
                 f.caller,
-                ffi_key.as_ptr().cast(),
-                ffi_key.len(),
+                key,
+                key_len,
                 black_box(0),
                 null(),
                 0,
@@ -192,13 +198,6 @@ fn generate_data_key(c: &mut Criterion) {
     });
     g.finish();
     f.close();
-}
-
-impl Fixture {
-    fn close(self) {
-        trent_caller_free(self.caller);
-        trent_kms_free(self.kms);
-    }
 }
 
 fn config() -> Criterion {

@@ -2,8 +2,10 @@
 //! and Rust objects (rustls-ffi's pattern), borrowing `(pointer, length)` arguments, writing
 //! out-parameters, and the boundary macro every exported function body goes through.
 //!
-//! Nothing else in the crate may use `unsafe`: the exported functions call the safe helpers
-//! here, which check every pointer for NULL before turning it into a reference.
+//! Nothing else in the crate may use `unsafe`: the exported functions' `#[export]` attribute
+//! (`trent-ffi-macros`) converts their arguments with the safe helpers here, which check every
+//! pointer for NULL before turning it into a reference, and wraps their bodies in
+//! [`ffi_boundary!`] or [`ffi_boundary_infallible!`].
 
 use std::ffi::c_char;
 use std::marker::PhantomData;
@@ -115,7 +117,11 @@ pub(crate) fn arg_bytes<'a>(ptr: *const u8, len: usize, name: &'static str) -> R
 
 /// Borrows `(ptr, len)` as UTF-8 text (no NUL terminator needed; an embedded NUL is refused).
 pub(crate) fn arg_str<'a>(ptr: *const c_char, len: usize, name: &'static str) -> Result<&'a str, Failure> {
-    let bytes = arg_bytes(ptr.cast::<u8>(), len, name)?;
+    str_from_bytes(arg_bytes(ptr.cast::<u8>(), len, name)?, name)
+}
+
+/// Reads an argument's bytes as [`arg_str`] does.
+pub(crate) fn str_from_bytes<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str, Failure> {
     let text = std::str::from_utf8(bytes).map_err(|_| Failure::invalid_utf8(name))?;
     if text.contains('\0') {
         return Err(Failure::invalid_argument(format!("{name} contains a NUL character")));
@@ -243,6 +249,30 @@ impl<T: Castable<Ownership = OwnershipBox>> ErrOut<T> {
         // SAFETY: `self.ptr` is not NULL; the C contract is that a non-NULL `err` points to a
         // writable `trent_error *`. The previous value is not read.
         unsafe { self.ptr.write(handle) }
+    }
+}
+
+/// What the body of a fallible exported function may end with: nothing (its outputs are
+/// written), or the `Result` of the engine or of the crate.
+pub(crate) trait Outcome {
+    fn into_result(self) -> Result<(), Failure>;
+}
+
+impl Outcome for () {
+    fn into_result(self) -> Result<(), Failure> {
+        Ok(())
+    }
+}
+
+impl Outcome for Result<(), Failure> {
+    fn into_result(self) -> Result<(), Failure> {
+        self
+    }
+}
+
+impl Outcome for trent::Result<()> {
+    fn into_result(self) -> Result<(), Failure> {
+        Ok(self?)
     }
 }
 

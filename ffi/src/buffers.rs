@@ -4,7 +4,9 @@
 use trent::SecretBytes;
 use trent::secret::SecretVec;
 
-use crate::boundary::{arg_ref, castable, ffi_boundary_infallible, free_box, to_boxed_mut_ptr};
+use trent_ffi_macros::export;
+
+use crate::boundary::{castable, free_box, to_boxed_mut_ptr};
 
 /// A byte string the library returns: a ciphertext blob, or text (a key id, a JSON response,
 /// an envelope's plaintext). Text buffers are followed by one NUL byte not counted in their
@@ -67,41 +69,45 @@ pub(crate) fn new_secret(secret: SecretBytes) -> *mut trent_secret {
 
 /// The bytes of a buffer (for text buffers, followed by a NUL not counted in
 /// `trent_buffer_len`), valid until `trent_buffer_free`; NULL if `buf` is NULL.
+#[export(or = std::ptr::null())]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_buffer_data(buf: *const trent_buffer) -> *const u8 {
-    ffi_boundary_infallible!(std::ptr::null(), { arg_ref(buf, "buf").map_or(std::ptr::null(), |b| b.data().as_ptr()) })
+    buf.data().as_ptr()
 }
 
 /// The length of a buffer in bytes (not counting the trailing NUL); 0 if `buf` is NULL.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_buffer_len(buf: *const trent_buffer) -> usize {
-    ffi_boundary_infallible!(0, { arg_ref(buf, "buf").map_or(0, |b| b.data().len()) })
+    buf.data().len()
 }
 
 /// Frees a buffer, wiping text buffers first (JSON responses and envelope plaintexts may hold
 /// plaintext); NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_buffer_free(buf: *mut trent_buffer) {
-    ffi_boundary_infallible!((), { free_box(buf) })
+    free_box(buf)
 }
 
 /// The bytes of a secret, valid until `trent_secret_free`; NULL if `secret` is NULL. Do not
 /// copy them into memory you do not wipe.
+#[export(or = std::ptr::null())]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_secret_data(secret: *const trent_secret) -> *const u8 {
-    ffi_boundary_infallible!(std::ptr::null(), {
-        arg_ref(secret, "secret").map_or(std::ptr::null(), |s| s.expose_secret().as_ptr())
-    })
+    secret.expose_secret().as_ptr()
 }
 
 /// The length of a secret in bytes; 0 if `secret` is NULL.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_secret_len(secret: *const trent_secret) -> usize {
-    ffi_boundary_infallible!(0, { arg_ref(secret, "secret").map_or(0, |s| s.len()) })
+    secret.len()
 }
 
 /// Zeroes and frees a secret; NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_secret_free(secret: *mut trent_secret) {
-    ffi_boundary_infallible!((), { free_box(secret) })
+    free_box(secret)
 }

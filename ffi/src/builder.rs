@@ -5,10 +5,9 @@ use std::ffi::c_char;
 
 use trent::{Kms, KmsBuilder, RootKeySource};
 
-use crate::boundary::{
-    Out, arg_bytes, arg_mut, arg_opt_str, arg_str, castable, ffi_boundary, ffi_boundary_infallible, free_box,
-    to_arc_mut_ptr, to_boxed_mut_ptr,
-};
+use trent_ffi_macros::export;
+
+use crate::boundary::{castable, free_box, to_arc_mut_ptr, to_boxed_mut_ptr};
 use crate::error::{Failure, trent_result};
 use crate::handles::{trent_error, trent_kms};
 
@@ -23,49 +22,28 @@ castable!(trent_kms_builder: OwnershipBox<KmsBuilder>);
 
 /// A new engine builder with every default (see `trent_kms_open_in_memory`). On success
 /// `*builder_out` receives it.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_new(builder_out: *mut *mut trent_kms_builder) -> trent_result {
-    ffi_boundary!(std::ptr::null_mut(), {
-        let out = Out::new(builder_out, "builder_out")?;
-        out.write(to_boxed_mut_ptr::<trent_kms_builder>(Kms::builder()));
-        Ok(())
-    })
+    builder_out.write(to_boxed_mut_ptr::<trent_kms_builder>(Kms::builder()))
 }
 
 /// Frees a builder (and any root key it holds); NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_free(builder: *mut trent_kms_builder) {
-    ffi_boundary_infallible!((), { free_box(builder) })
+    free_box(builder)
 }
 
-/// The body of every setter, inside the boundary: reads the setter's argument with `arg`
-/// (the builder is untouched if that fails), then applies `apply` to the builder with it.
-fn set<T>(
-    builder: *mut trent_kms_builder,
-    err: *mut *mut trent_error,
-    arg: impl FnOnce() -> Result<T, Failure>,
-    apply: impl FnOnce(KmsBuilder, T) -> KmsBuilder,
-) -> trent_result {
-    ffi_boundary!(err, {
-        let b = arg_mut(builder, "builder")?;
-        let value = arg()?;
-        *b = apply(std::mem::take(b), value);
-        Ok(())
-    })
-}
-
-/// [`set`] for a setter whose argument is UTF-8 text `(text, text_len)`.
-fn set_text(
-    builder: *mut trent_kms_builder,
-    err: *mut *mut trent_error,
-    (text, text_len, name): (*const c_char, usize, &'static str),
-    apply: impl FnOnce(KmsBuilder, String) -> KmsBuilder,
-) -> trent_result {
-    set(builder, err, || Ok(arg_str(text, text_len, name)?.to_owned()), apply)
+/// Applies one setting: the body of every setter (the builder is untouched when an argument
+/// is refused, `#[export]` having checked them all first).
+fn set(builder: &mut KmsBuilder, apply: impl FnOnce(KmsBuilder) -> KmsBuilder) {
+    *builder = apply(std::mem::take(builder));
 }
 
 /// Keystore: the data directory `dir` (SQLite keystore and root key file, created at the
 /// first open), as `trent_kms_open_dir` does.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_data_dir(
     builder: *mut trent_kms_builder,
@@ -73,10 +51,11 @@ pub extern "C" fn trent_kms_builder_data_dir(
     dir_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set_text(builder, err, (dir, dir_len, "dir"), KmsBuilder::data_dir)
+    set(builder, |b| b.data_dir(dir))
 }
 
 /// Keystore: the SQLite database file `path` (created if missing). Needs a root key source.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_sqlite(
     builder: *mut trent_kms_builder,
@@ -84,7 +63,7 @@ pub extern "C" fn trent_kms_builder_sqlite(
     path_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set_text(builder, err, (path, path_len, "path"), KmsBuilder::sqlite)
+    set(builder, |b| b.sqlite(path))
 }
 
 /// Keystore: the PostgreSQL database at `url` (`postgresql://user:password@host/db`), with the
@@ -93,23 +72,24 @@ pub extern "C" fn trent_kms_builder_sqlite(
 /// parameters): a host that is not loopback gets `verify-full` by default, and `prefer` or
 /// `allow` to it fail the open with `TRENT_RESULT_OPEN_CONFIG` (see the README's keystore
 /// section).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_postgres(
     builder: *mut trent_kms_builder,
     url: *const c_char,
     url_len: usize,
-    schema: *const c_char,
+    #[optional] schema: *const c_char,
     schema_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    let arg = || Ok((arg_str(url, url_len, "url")?.to_owned(), arg_opt_str(schema, schema_len, "schema")?));
-    set(builder, err, arg, |b, (url, schema)| match schema {
+    set(builder, |b| match schema {
         Some(schema) => b.postgres_in_schema(url, schema),
         None => b.postgres(url),
     })
 }
 
 /// The engine's Region (default `us-east-1`); checked when the engine opens.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_region(
     builder: *mut trent_kms_builder,
@@ -117,10 +97,11 @@ pub extern "C" fn trent_kms_builder_region(
     region_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set_text(builder, err, (region, region_len, "region"), KmsBuilder::region)
+    set(builder, |b| b.region(region))
 }
 
 /// The engine's account id (default `111122223333`); checked when the engine opens.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_account(
     builder: *mut trent_kms_builder,
@@ -128,11 +109,12 @@ pub extern "C" fn trent_kms_builder_account(
     account_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set_text(builder, err, (account, account_len, "account"), KmsBuilder::account)
+    set(builder, |b| b.account(account))
 }
 
 /// Root key: these `key_len` bytes, which must be 32 (`TRENT_RESULT_INVALID_ARGUMENT`
 /// otherwise). The library keeps its own copy; wipe yours.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_root_key(
     builder: *mut trent_kms_builder,
@@ -140,15 +122,13 @@ pub extern "C" fn trent_kms_builder_root_key(
     key_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    let arg = || {
-        let key = arg_bytes(key, key_len, "key")?;
-        key.try_into().map_err(|_| Failure::invalid_argument(format!("key must be 32 bytes, not {key_len}")))
-    };
-    set(builder, err, arg, KmsBuilder::root_key)
+    let key = key.try_into().map_err(|_| Failure::invalid_argument(format!("key must be 32 bytes, not {key_len}")))?;
+    set(builder, |b| b.root_key(key))
 }
 
 /// Root key: the key file at `path` (32 bytes, mode 0600; created at the first open of a new
 /// keystore).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_root_key_file(
     builder: *mut trent_kms_builder,
@@ -156,10 +136,11 @@ pub extern "C" fn trent_kms_builder_root_key_file(
     path_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set_text(builder, err, (path, path_len, "path"), |b, path| b.root_key_source(RootKeySource::file(path)))
+    set(builder, |b| b.root_key_source(RootKeySource::file(path)))
 }
 
 /// Root key: derived from the UTF-8 `passphrase` (PBKDF2-HMAC-SHA256, 600,000 iterations).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_root_key_passphrase(
     builder: *mut trent_kms_builder,
@@ -167,9 +148,7 @@ pub extern "C" fn trent_kms_builder_root_key_passphrase(
     passphrase_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set_text(builder, err, (passphrase, passphrase_len, "passphrase"), |b, passphrase| {
-        b.root_key_source(RootKeySource::passphrase(passphrase))
-    })
+    set(builder, |b| b.root_key_source(RootKeySource::passphrase(passphrase)))
 }
 
 /// Root key: the environment variable `name` (64 hex digits or 44 characters of base64), read
@@ -177,6 +156,7 @@ pub extern "C" fn trent_kms_builder_root_key_passphrase(
 /// its value is also overwritten in the initial environment block), so a second engine opened
 /// from the same variable fails. Open while no other thread calls `getenv` or `setenv`, or use
 /// another source.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_root_key_env(
     builder: *mut trent_kms_builder,
@@ -184,10 +164,11 @@ pub extern "C" fn trent_kms_builder_root_key_env(
     name_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set_text(builder, err, (name, name_len, "name"), |b, name| b.root_key_source(RootKeySource::env(name)))
+    set(builder, |b| b.root_key_source(RootKeySource::env(name)))
 }
 
 /// Audit to a hash-chained JSON-lines file at `path` (created with mode 0600 if missing).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_audit_file(
     builder: *mut trent_kms_builder,
@@ -195,43 +176,47 @@ pub extern "C" fn trent_kms_builder_audit_file(
     path_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set_text(builder, err, (path, path_len, "path"), KmsBuilder::audit_file)
+    set(builder, |b| b.audit_file(path))
 }
 
 /// Whether the engine may run with unlocked memory when the system refuses to lock it
 /// (secrets are still zeroed on release, but may be swapped out). Off by default: then the
 /// engine refuses to open with `TRENT_RESULT_OPEN_LOCKED_MEMORY`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_allow_unlocked_memory(
     builder: *mut trent_kms_builder,
     allow: bool,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set(builder, err, || Ok(allow), KmsBuilder::allow_unlocked_memory)
+    set(builder, |b| b.allow_unlocked_memory(allow))
 }
 
 /// The most bytes of locked memory the engine may use (default 4 MiB).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_locked_memory_budget(
     builder: *mut trent_kms_builder,
     bytes: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set(builder, err, || Ok(bytes), KmsBuilder::locked_memory_budget)
+    set(builder, |b| b.locked_memory_budget(bytes))
 }
 
 /// Audit to the keystore's `audit` table (SQLite or PostgreSQL keystores).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_audit_table(
     builder: *mut trent_kms_builder,
     on: bool,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set(builder, err, || Ok(on), KmsBuilder::audit_table)
+    set(builder, |b| b.audit_table(on))
 }
 
 /// How often, in milliseconds, the engine polls a shared keystore for other engines' changes
 /// (default 1000); 0 turns polling off (for a keystore no other process writes).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_refresh_interval_ms(
     builder: *mut trent_kms_builder,
@@ -239,33 +224,29 @@ pub extern "C" fn trent_kms_builder_refresh_interval_ms(
     err: *mut *mut trent_error,
 ) -> trent_result {
     let every = (interval_ms != 0).then(|| std::time::Duration::from_millis(interval_ms));
-    set(builder, err, || Ok(every), KmsBuilder::refresh_interval)
+    set(builder, |b| b.refresh_interval(every))
 }
 
 /// How many versions of key material stay unwrapped at once (default 128, at least 1).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_max_hot_versions(
     builder: *mut trent_kms_builder,
     n: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    set(builder, err, || Ok(n), KmsBuilder::max_hot_versions)
+    set(builder, |b| b.max_hot_versions(n))
 }
 
 /// Opens the engine the builder describes. The builder is reset to the defaults whether or
 /// not the open succeeds (it gives its settings, root key included, to the engine); free it
 /// with `trent_kms_builder_free`. On success `*kms_out` receives the engine.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_builder_open(
     builder: *mut trent_kms_builder,
     kms_out: *mut *mut trent_kms,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let b = arg_mut(builder, "builder")?;
-        let out = Out::new(kms_out, "kms_out")?;
-        let kms = std::mem::take(b).open()?;
-        out.write(to_arc_mut_ptr::<trent_kms>(kms));
-        Ok(())
-    })
+    kms_out.write(to_arc_mut_ptr::<trent_kms>(std::mem::take(builder).open()?))
 }

@@ -10,11 +10,12 @@ use std::ffi::c_char;
 
 use trent::envelope::{self, DecryptOptions, EncryptOptions, EnvelopeError};
 
-use crate::boundary::{Out, arg_bytes, arg_str, ffi_boundary};
+use trent_ffi_macros::export;
+
 use crate::buffers::{new_blob_buffer, new_text_buffer, trent_buffer};
 use crate::error::{Failure, trent_result};
 use crate::handles::{trent_caller, trent_error, trent_kms};
-use crate::ops::{arg_context, kms_and_caller, trent_context_entry};
+use crate::ops::trent_context_entry;
 
 fn failure(e: EnvelopeError) -> Failure {
     match e {
@@ -29,6 +30,7 @@ fn failure(e: EnvelopeError) -> Failure {
 /// (any identifier form), with the encryption context `context` (`(NULL, 0)` for none) and
 /// `chunk_size` plaintext bytes per chunk (0 for the default, 256 KiB; else 1 KiB ..= 64 MiB).
 /// On success `*out` receives the envelope file (a binary `trent_buffer`).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_envelope_encrypt(
     kms: *const trent_kms,
@@ -43,27 +45,19 @@ pub extern "C" fn trent_kms_envelope_encrypt(
     out: *mut *mut trent_buffer,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = arg_context(context_entries, context_len, "context")?;
-        let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
-        let out = Out::new(out, "out")?;
-        let opts = EncryptOptions {
-            chunk_size: if chunk_size == 0 { envelope::DEFAULT_CHUNK_SIZE } else { chunk_size },
-            encryption_context: ctx,
-            ..EncryptOptions::default()
-        };
-        let sealed = envelope::encrypt_to_vec(kms, caller, key_id, &opts, plaintext).map_err(failure)?;
-        out.write(new_blob_buffer(sealed));
-        Ok(())
-    })
+    let opts = EncryptOptions {
+        chunk_size: if chunk_size == 0 { envelope::DEFAULT_CHUNK_SIZE } else { chunk_size },
+        encryption_context: context_entries,
+        ..EncryptOptions::default()
+    };
+    out.write(new_blob_buffer(envelope::encrypt_to_vec(kms, caller, key_id, &opts, plaintext).map_err(failure)?))
 }
 
 /// Decrypts an envelope file: the data key is unwrapped with Decrypt (the key and context
 /// come from the file's header), then every chunk is authenticated. On success `*out`
 /// receives the plaintext in a buffer that is zeroed when freed (it is followed by a NUL not
 /// counted in `trent_buffer_len`).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_envelope_decrypt(
     kms: *const trent_kms,
@@ -73,15 +67,8 @@ pub extern "C" fn trent_kms_envelope_decrypt(
     out: *mut *mut trent_buffer,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let sealed = arg_bytes(sealed, sealed_len, "sealed")?;
-        let out = Out::new(out, "out")?;
-        let (plain, _) =
-            envelope::decrypt_from_slice(kms, caller, &DecryptOptions::default(), sealed).map_err(failure)?;
-        out.write(new_text_buffer(plain));
-        Ok(())
-    })
+    let (plain, _) = envelope::decrypt_from_slice(kms, caller, &DecryptOptions::default(), sealed).map_err(failure)?;
+    out.write(new_text_buffer(plain))
 }
 
 #[cfg(test)]

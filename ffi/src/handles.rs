@@ -6,10 +6,9 @@ use std::ffi::c_char;
 
 use trent::{Caller, Kms};
 
-use crate::boundary::{
-    Out, arg_ref, arg_str, castable, ffi_boundary, ffi_boundary_infallible, free_arc, free_box, to_arc_mut_ptr,
-    to_boxed_mut_ptr,
-};
+use trent_ffi_macros::export;
+
+use crate::boundary::{castable, ffi_boundary_infallible, free_arc, free_box, to_arc_mut_ptr, to_boxed_mut_ptr};
 use crate::error::{ErrorDetail, Failure, trent_result};
 
 /// An engine. Shared: every function taking a `const trent_kms *` may run concurrently with
@@ -57,19 +56,16 @@ pub extern "C" fn trent_version() -> *const c_char {
 /// Opens an engine with every default: an in-memory keystore (lost when the engine is freed)
 /// with a random root key, Region `us-east-1`, account `111122223333`, memory that must be
 /// lockable. On success `*kms_out` receives the engine.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_open_in_memory(kms_out: *mut *mut trent_kms, err: *mut *mut trent_error) -> trent_result {
-    ffi_boundary!(err, {
-        let out = Out::new(kms_out, "kms_out")?;
-        let kms = Kms::open_in_memory()?;
-        out.write(to_arc_mut_ptr::<trent_kms>(kms));
-        Ok(())
-    })
+    kms_out.write(to_arc_mut_ptr::<trent_kms>(Kms::open_in_memory()?))
 }
 
 /// Opens the embedded default engine on the data directory `dir` (UTF-8, `dir_len` bytes, no
 /// NUL needed): a SQLite keystore and a root key file, both created at the first open. On
 /// success `*kms_out` receives the engine.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_open_dir(
     dir: *const c_char,
@@ -77,47 +73,41 @@ pub extern "C" fn trent_kms_open_dir(
     kms_out: *mut *mut trent_kms,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let dir = arg_str(dir, dir_len, "dir")?;
-        let out = Out::new(kms_out, "kms_out")?;
-        if dir.is_empty() {
-            return Err(Failure::invalid_argument("dir is empty"));
-        }
-        let kms = Kms::open(dir)?;
-        out.write(to_arc_mut_ptr::<trent_kms>(kms));
-        Ok(())
-    })
+    if dir.is_empty() {
+        return Err(Failure::invalid_argument("dir is empty"));
+    }
+    kms_out.write(to_arc_mut_ptr::<trent_kms>(Kms::open(dir)?))
 }
 
 /// Releases an engine; NULL is accepted. Call it once, after every call using `kms` has
 /// returned; the engine closes when the last `trent_kms` sharing it is freed.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_free(kms: *mut trent_kms) {
-    ffi_boundary_infallible!((), { free_arc(kms) })
+    free_arc(kms)
 }
 
 /// Whether the engine's key material is really in locked memory (false only when
 /// `trent_kms_builder_allow_unlocked_memory` was set and locking failed); false if `kms` is
 /// NULL.
+#[export(or = false)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_memory_is_locked(kms: *const trent_kms) -> bool {
-    ffi_boundary_infallible!(false, { arg_ref(kms, "kms").is_ok_and(Kms::memory_is_locked) })
+    kms.memory_is_locked()
 }
 
 /// The keystore backend's name (`"memory"`, `"sqlite"`, `"postgres"`), static; `""` if `kms`
 /// is NULL.
+#[export(or = c"".as_ptr())]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_store_backend(kms: *const trent_kms) -> *const c_char {
-    ffi_boundary_infallible!(c"".as_ptr(), {
-        let name = arg_ref(kms, "kms").map_or("", Kms::store_backend);
-        match name {
-            "" => c"".as_ptr(),
-            "memory" => c"memory".as_ptr(),
-            "sqlite" => c"sqlite".as_ptr(),
-            "postgres" => c"postgres".as_ptr(),
-            _ => c"other".as_ptr(),
-        }
-    })
+    match kms.store_backend() {
+        "memory" => c"memory",
+        "sqlite" => c"sqlite",
+        "postgres" => c"postgres",
+        _ => c"other",
+    }
+    .as_ptr()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,19 +115,16 @@ pub extern "C" fn trent_kms_store_backend(kms: *const trent_kms) -> *const c_cha
 
 /// The root principal of the engine's account (`arn:aws:iam::<account>:root`), the caller
 /// single-tenant embedders use. On success `*caller_out` receives it.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_caller_root(kms: *const trent_kms, caller_out: *mut *mut trent_caller) -> trent_result {
-    ffi_boundary!(std::ptr::null_mut(), {
-        let kms = arg_ref(kms, "kms")?;
-        let out = Out::new(caller_out, "caller_out")?;
-        out.write(to_boxed_mut_ptr::<trent_caller>(kms.root_caller()));
-        Ok(())
-    })
+    caller_out.write(to_boxed_mut_ptr::<trent_caller>(kms.root_caller()))
 }
 
 /// A principal given by its ARN (`arn:<partition>:iam::<account>:…` or
 /// `arn:<partition>:sts::<account>:…`); `TRENT_RESULT_VALIDATION_EXCEPTION` if malformed. On
 /// success `*caller_out` receives it.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_caller_from_arn(
     arn: *const c_char,
@@ -145,19 +132,14 @@ pub extern "C" fn trent_caller_from_arn(
     caller_out: *mut *mut trent_caller,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let arn = arg_str(arn, arn_len, "arn")?;
-        let out = Out::new(caller_out, "caller_out")?;
-        let caller = Caller::from_arn(arn)?;
-        out.write(to_boxed_mut_ptr::<trent_caller>(caller));
-        Ok(())
-    })
+    caller_out.write(to_boxed_mut_ptr::<trent_caller>(Caller::from_arn(arn)?))
 }
 
 /// Frees a caller; NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_caller_free(caller: *mut trent_caller) {
-    ffi_boundary_infallible!((), { free_box(caller) })
+    free_box(caller)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -166,41 +148,42 @@ pub extern "C" fn trent_caller_free(caller: *mut trent_caller) {
 /// The name of a result code: the AWS exception name for engine errors
 /// (`"NotFoundException"`), a short CamelCase name otherwise (`"NullParameter"`), and
 /// `"Unknown"` for a value that is no code. Static: never free it.
+#[export(or = c"Unknown".as_ptr())]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_result_name(code: u32) -> *const c_char {
-    ffi_boundary_infallible!(c"Unknown".as_ptr(), {
-        trent_result::from_u32(code).map_or(c"Unknown", trent_result::name).as_ptr()
-    })
+    trent_result::from_u32(code).map_or(c"Unknown", trent_result::name).as_ptr()
 }
 
 /// A static, one-line description of a result code (`"Unknown"` for a value that is no
 /// code). Never free it. For the message of one failed call, use the `trent_error` detail.
+#[export(or = c"Unknown".as_ptr())]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_result_message(code: u32) -> *const c_char {
-    ffi_boundary_infallible!(c"Unknown".as_ptr(), {
-        trent_result::from_u32(code).map_or(c"Unknown", trent_result::message).as_ptr()
-    })
+    trent_result::from_u32(code).map_or(c"Unknown", trent_result::message).as_ptr()
 }
 
 /// The result code of a failed call's detail (`TRENT_RESULT_NULL_PARAMETER` if `err` is
 /// NULL).
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_error_code(err: *const trent_error) -> trent_result {
+    // By hand: a NULL `err` answers NULL_PARAMETER, a panic PANIC.
     ffi_boundary_infallible!(trent_result::Panic, {
-        arg_ref(err, "err").map_or(trent_result::NullParameter, |e| e.code)
+        crate::boundary::arg_ref(err, "err").map_or(trent_result::NullParameter, |e| e.code)
     })
 }
 
 /// The message of a failed call's detail, as `"<name>: <engine message>"`, NUL-terminated
 /// UTF-8 valid until `trent_error_free(err)`; `""` if `err` is NULL. Messages never carry
 /// plaintext or key material.
+#[export(or = c"".as_ptr())]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_error_message(err: *const trent_error) -> *const c_char {
-    ffi_boundary_infallible!(c"".as_ptr(), { arg_ref(err, "err").map_or(c"".as_ptr(), |e| e.message.as_ptr()) })
+    err.message.as_ptr()
 }
 
 /// Frees an error detail; NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_error_free(err: *mut trent_error) {
-    ffi_boundary_infallible!((), { free_box(err) })
+    free_box(err)
 }

@@ -11,16 +11,14 @@
 use std::ffi::c_char;
 use std::mem::MaybeUninit;
 
-use trent::{DecryptRequest, GenerateRandomRequest, KeyIdRequest, ReEncryptRequest};
+use trent::{DecryptRequest, GenerateRandomRequest, KeyIdRequest};
 
-use crate::boundary::{
-    OutValue, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str, ffi_boundary, ffi_boundary_infallible, wipe,
-    write_bytes,
-};
-use crate::context::arg_packed_context;
+use trent_ffi_macros::export;
+
+use crate::boundary::{OutValue, wipe, write_bytes};
 use crate::error::{Failure, trent_result};
 use crate::handles::{trent_caller, trent_error, trent_kms};
-use crate::ops::{data_key_request, kms_and_caller};
+use crate::ops::{data_key_request, re_encrypt_request};
 
 /// A capacity too small for `need` bytes: a validation error naming the argument.
 fn too_small(name: &str, cap: usize, need: usize) -> Failure {
@@ -54,17 +52,19 @@ fn plaintext_len(ciphertext_len: usize) -> usize {
 /// (a fixed header and tag around it), for sizing the buffers of `trent_kms_encrypt_into` and
 /// `trent_kms_re_encrypt_into` (a blob's length does not change when it is re-encrypted).
 /// Saturates at `SIZE_MAX`.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
-    ffi_boundary_infallible!(0, { trent::ciphertext_len(plaintext_len) })
+    trent::ciphertext_len(plaintext_len)
 }
 
 /// The largest plaintext a ciphertext blob of `ciphertext_len` bytes can hold (exactly its
 /// plaintext's length for a Trent blob), for sizing `trent_kms_decrypt_into`'s buffer; 0 if
 /// `ciphertext_len` is too short to be a blob.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_plaintext_len_max(ciphertext_len: usize) -> usize {
-    ffi_boundary_infallible!(0, { plaintext_len(ciphertext_len) })
+    plaintext_len(ciphertext_len)
 }
 
 /// Encrypt into the caller's memory: seals 1–4096 bytes of `plaintext` under `key_id` (id,
@@ -76,6 +76,7 @@ pub extern "C" fn trent_plaintext_len_max(ciphertext_len: usize) -> usize {
 /// `trent_ciphertext_len(plaintext_len)` bytes; a smaller `ciphertext_cap` is
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`. On success `*ciphertext_len_out` receives the blob's
 /// length (the first bytes of `ciphertext`); on failure nothing is written.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt_into(
     kms: *const trent_kms,
@@ -84,24 +85,14 @@ pub extern "C" fn trent_kms_encrypt_into(
     key_id_len: usize,
     plaintext: *const u8,
     plaintext_len: usize,
-    context: *const u8,
+    #[packed] context: *const u8,
     context_len: usize,
     ciphertext: *mut u8,
     ciphertext_cap: usize,
     ciphertext_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
-        let ctx = arg_packed_context(context, context_len, "context")?;
-        let len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let out = arg_out_array(ciphertext, ciphertext_cap, "ciphertext")?;
-        let len = kms.encrypt_into(caller, key_id, plaintext, &ctx, out)?;
-        len_out.write(len);
-        Ok(())
-    })
+    ciphertext_len_out.write(kms.encrypt_into(caller, key_id, plaintext, &context, ciphertext)?)
 }
 
 /// Decrypt into the caller's memory: opens a ciphertext blob given the same encryption
@@ -112,37 +103,29 @@ pub extern "C" fn trent_kms_encrypt_into(
 /// receives its length. The caller owns, and should wipe, that copy; `trent_kms_decrypt`
 /// keeps the plaintext in locked memory instead. Every decryption failure is the same
 /// `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, and writes nothing.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt_into(
     kms: *const trent_kms,
     caller: *const trent_caller,
     ciphertext: *const u8,
     ciphertext_len: usize,
-    context: *const u8,
+    #[packed] context: *const u8,
     context_len: usize,
-    key_id: *const c_char,
+    #[optional] key_id: *const c_char,
     key_id_len: usize,
     plaintext: *mut u8,
     plaintext_cap: usize,
     plaintext_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
-        let ctx = arg_packed_context(context, context_len, "context")?;
-        let key_id = arg_opt_str(key_id, key_id_len, "key_id")?;
-        let len_out = OutValue::new(plaintext_len_out, "plaintext_len_out")?;
-        let out = arg_out_array(plaintext, plaintext_cap, "plaintext")?;
-        check_cap("plaintext_cap", plaintext_cap, plaintext_len(blob.len()))?;
-        let mut req = DecryptRequest::new(blob).with_context(ctx);
-        req.key_id = key_id.map(str::to_owned);
-        // The plaintext comes out of the engine in locked memory, is copied once into the
-        // caller's buffer, and is wiped when `resp` drops.
-        let resp = kms.decrypt(caller, &req)?;
-        len_out.write(copy_out(out, resp.plaintext.expose_secret(), "plaintext_cap")?);
-        Ok(())
-    })
+    check_cap("plaintext_cap", plaintext_cap, plaintext_len(ciphertext.len()))?;
+    let mut req = DecryptRequest::new(ciphertext).with_context(context);
+    req.key_id = key_id.map(str::to_owned);
+    // The plaintext comes out of the engine in locked memory, is copied once into the
+    // caller's buffer, and is wiped when `resp` drops.
+    let resp = kms.decrypt(caller, &req)?;
+    plaintext_len_out.write(copy_out(plaintext, resp.plaintext.expose_secret(), "plaintext_cap")?)
 }
 
 /// ReEncrypt into the caller's memory: decrypts a blob (with its packed `source_context`) and
@@ -151,46 +134,31 @@ pub extern "C" fn trent_kms_decrypt_into(
 /// blob has the old one's length (`trent_ciphertext_len(trent_plaintext_len_max(ciphertext_len))`);
 /// a smaller capacity is `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
 /// `*ciphertext_len_out` receives its length.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt_into(
     kms: *const trent_kms,
     caller: *const trent_caller,
     ciphertext: *const u8,
     ciphertext_len: usize,
-    source_context: *const u8,
+    #[packed] source_context: *const u8,
     source_context_len: usize,
     destination_key_id: *const c_char,
     destination_key_id_len: usize,
-    destination_context: *const u8,
+    #[packed] destination_context: *const u8,
     destination_context_len: usize,
     ciphertext_out: *mut u8,
     ciphertext_cap: usize,
     ciphertext_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
-        let source_ctx = arg_packed_context(source_context, source_context_len, "source_context")?;
-        let dest = arg_str(destination_key_id, destination_key_id_len, "destination_key_id")?;
-        let dest_ctx = arg_packed_context(destination_context, destination_context_len, "destination_context")?;
-        let len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let out = arg_out_array(ciphertext_out, ciphertext_cap, "ciphertext_out")?;
-        let inner = plaintext_len(blob.len());
-        if inner > 0 {
-            check_cap("ciphertext_cap", ciphertext_cap, trent::ciphertext_len(inner))?;
-        }
-        let req = ReEncryptRequest {
-            ciphertext_blob: blob.to_vec(),
-            source_encryption_context: source_ctx,
-            destination_key_id: dest.to_owned(),
-            destination_encryption_context: dest_ctx,
-            ..Default::default()
-        };
-        let resp = kms.re_encrypt(caller, &req)?;
-        len_out.write(copy_out(out, &resp.ciphertext_blob, "ciphertext_cap")?);
-        Ok(())
-    })
+    let inner = plaintext_len(ciphertext.len());
+    if inner > 0 {
+        check_cap("ciphertext_cap", ciphertext_cap, trent::ciphertext_len(inner))?;
+    }
+    let req = re_encrypt_request(ciphertext, source_context, destination_key_id, destination_context);
+    let resp = kms.re_encrypt(caller, &req)?;
+    ciphertext_len_out.write(copy_out(ciphertext_out, &resp.ciphertext_blob, "ciphertext_cap")?)
 }
 
 /// The plaintext length of a data key of `number_of_bytes` (32, an AES-256 key, for 0).
@@ -215,6 +183,7 @@ fn check_data_key_caps(number_of_bytes: u32, caps: &[(&str, usize, bool)]) -> Re
 /// smaller capacities are `TRENT_RESULT_VALIDATION_EXCEPTION`. On success
 /// `*ciphertext_len_out` receives the wrapped key's length. The caller owns, and should wipe,
 /// the plaintext copy; `trent_kms_generate_data_key` keeps it in locked memory instead.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_into(
     kms: *const trent_kms,
@@ -222,7 +191,7 @@ pub extern "C" fn trent_kms_generate_data_key_into(
     key_id: *const c_char,
     key_id_len: usize,
     number_of_bytes: u32,
-    context: *const u8,
+    #[packed] context: *const u8,
     context_len: usize,
     plaintext: *mut u8,
     plaintext_cap: usize,
@@ -231,27 +200,18 @@ pub extern "C" fn trent_kms_generate_data_key_into(
     ciphertext_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = arg_packed_context(context, context_len, "context")?;
-        let len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let plaintext = arg_out_array(plaintext, plaintext_cap, "plaintext")?;
-        let ciphertext = arg_out_array(ciphertext, ciphertext_cap, "ciphertext")?;
-        check_data_key_caps(
-            number_of_bytes,
-            &[("plaintext_cap", plaintext_cap, true), ("ciphertext_cap", ciphertext_cap, false)],
-        )?;
-        let req = data_key_request(key_id, number_of_bytes, ctx);
-        let resp = kms.generate_data_key(caller, &req)?;
-        copy_out(plaintext, resp.plaintext.expose_secret(), "plaintext_cap")?;
-        len_out.write(copy_out(ciphertext, &resp.ciphertext_blob, "ciphertext_cap")?);
-        Ok(())
-    })
+    check_data_key_caps(
+        number_of_bytes,
+        &[("plaintext_cap", plaintext_cap, true), ("ciphertext_cap", ciphertext_cap, false)],
+    )?;
+    let resp = kms.generate_data_key(caller, &data_key_request(key_id, number_of_bytes, context))?;
+    copy_out(plaintext, resp.plaintext.expose_secret(), "plaintext_cap")?;
+    ciphertext_len_out.write(copy_out(ciphertext, &resp.ciphertext_blob, "ciphertext_cap")?)
 }
 
 /// GenerateDataKeyWithoutPlaintext into the caller's memory: like
 /// `trent_kms_generate_data_key_into`, writing only the wrapped data key.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_without_plaintext_into(
     kms: *const trent_kms,
@@ -259,29 +219,22 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext_into(
     key_id: *const c_char,
     key_id_len: usize,
     number_of_bytes: u32,
-    context: *const u8,
+    #[packed] context: *const u8,
     context_len: usize,
     ciphertext: *mut u8,
     ciphertext_cap: usize,
     ciphertext_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = arg_packed_context(context, context_len, "context")?;
-        let len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let ciphertext = arg_out_array(ciphertext, ciphertext_cap, "ciphertext")?;
-        check_data_key_caps(number_of_bytes, &[("ciphertext_cap", ciphertext_cap, false)])?;
-        let req = data_key_request(key_id, number_of_bytes, ctx);
-        let resp = kms.generate_data_key_without_plaintext(caller, &req)?;
-        len_out.write(copy_out(ciphertext, &resp.ciphertext_blob, "ciphertext_cap")?);
-        Ok(())
-    })
+    check_data_key_caps(number_of_bytes, &[("ciphertext_cap", ciphertext_cap, false)])?;
+    let req = data_key_request(key_id, number_of_bytes, context);
+    let resp = kms.generate_data_key_without_plaintext(caller, &req)?;
+    ciphertext_len_out.write(copy_out(ciphertext, &resp.ciphertext_blob, "ciphertext_cap")?)
 }
 
 /// GenerateRandom into the caller's memory: `number_of_bytes` (1–1024) random bytes written
 /// into `(out, out_cap)`; a smaller `out_cap` is `TRENT_RESULT_VALIDATION_EXCEPTION`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_random_into(
     kms: *const trent_kms,
@@ -291,33 +244,26 @@ pub extern "C" fn trent_kms_generate_random_into(
     out_cap: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let out = arg_out_array(out, out_cap, "out")?;
-        check_cap("out_cap", out_cap, number_of_bytes as usize)?;
-        let req = GenerateRandomRequest { number_of_bytes: Some(number_of_bytes), ..Default::default() };
-        let resp = kms.generate_random(caller, &req)?;
-        copy_out(out, resp.plaintext.expose_secret(), "out_cap")?;
-        Ok(())
-    })
+    check_cap("out_cap", out_cap, number_of_bytes as usize)?;
+    let req = GenerateRandomRequest { number_of_bytes: Some(number_of_bytes), ..Default::default() };
+    let resp = kms.generate_random(caller, &req)?;
+    copy_out(out, resp.plaintext.expose_secret(), "out_cap").map(drop)
 }
 
 /// Zeroes `(ptr, len)`, memory the caller owns (a plaintext an `_into` function wrote there),
 /// with writes the compiler may not remove as dead stores; `(NULL, 0)` is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_wipe(ptr: *mut u8, len: usize) {
-    ffi_boundary_infallible!((), {
-        if let Ok(bytes) = arg_out_array(ptr, len, "ptr") {
-            wipe(bytes);
-        }
-    })
+    if let Ok(bytes) = crate::boundary::arg_out_array(ptr, len, "ptr") {
+        wipe(bytes);
+    }
 }
 
 /// Writes `text` into the caller's `(out, out_cap)` and its length into `*len_out`, with a NUL
 /// after it when there is room; a capacity too small writes only the length needed.
-fn text_out(out: *mut c_char, out_cap: usize, len_out: *mut usize, text: &str) -> Result<(), Failure> {
-    let len_out = OutValue::new(len_out, "len_out")?;
-    let out = arg_out_array(out.cast::<u8>(), out_cap, "out")?;
+fn text_out(out: &mut [MaybeUninit<u8>], len_out: OutValue<usize>, text: &str) -> Result<(), Failure> {
+    let out_cap = out.len();
     if out_cap < text.len() {
         len_out.write(text.len());
         return Err(too_small("out_cap", out_cap, text.len()));
@@ -336,6 +282,7 @@ fn text_out(out: *mut c_char, out_cap: usize, len_out: *mut usize, text: &str) -
 /// `(out, out_cap)` and its length into `*len_out`. A capacity too small is
 /// `TRENT_RESULT_VALIDATION_EXCEPTION` with `*len_out` set to the length needed (and nothing
 /// else written); a blob that is not Trent's is `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_ciphertext_key_arn(
     kms: *const trent_kms,
@@ -346,13 +293,8 @@ pub extern "C" fn trent_kms_ciphertext_key_arn(
     len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let kms = arg_ref(kms, "kms")?;
-        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
-        let header = trent::ciphertext::parse(blob)?.header;
-        let arn = trent::id::key_arn(kms.region(), kms.account(), &header.key_id);
-        text_out(out, out_cap, len_out, &arn)
-    })
+    let header = trent::ciphertext::parse(ciphertext)?.header;
+    text_out(out, len_out, &trent::id::key_arn(kms.region(), kms.account(), &header.key_id))
 }
 
 /// The key material id of the key version a ciphertext blob names (the `KeyMaterialId` of the
@@ -363,6 +305,7 @@ pub extern "C" fn trent_kms_ciphertext_key_arn(
 /// that is not Trent's or names a version its key lacks is
 /// `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, a key that no longer exists
 /// `TRENT_RESULT_NOT_FOUND_EXCEPTION`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_ciphertext_key_material_id(
     kms: *const trent_kms,
@@ -373,18 +316,14 @@ pub extern "C" fn trent_kms_ciphertext_key_material_id(
     len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let kms = arg_ref(kms, "kms")?;
-        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
-        let id = kms.ciphertext_key_material_id(blob)?;
-        text_out(out, out_cap, len_out, &id)
-    })
+    text_out(out, len_out, &kms.ciphertext_key_material_id(ciphertext)?)
 }
 
 /// The ARN of the key `key_id` names (an id, ARN, alias name or alias ARN), as DescribeKey
 /// finds it (with the caller's permission to describe it; audited as DescribeKey), in the
 /// out convention of `trent_kms_ciphertext_key_arn`. A key or alias that does not exist is
 /// `TRENT_RESULT_NOT_FOUND_EXCEPTION`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_key_arn(
     kms: *const trent_kms,
@@ -396,10 +335,5 @@ pub extern "C" fn trent_kms_key_arn(
     len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let arn = kms.describe_key(caller, &KeyIdRequest::new(key_id))?.key_metadata.arn;
-        text_out(out, out_cap, len_out, &arn)
-    })
+    text_out(out, len_out, &kms.describe_key(caller, &KeyIdRequest::new(key_id))?.key_metadata.arn)
 }

@@ -27,11 +27,13 @@ pub mod context;
 pub mod error;
 
 // The modules of exported functions. They allow `unsafe_code` for one use, the
-// `#[unsafe(no_mangle)]` attribute that exports a function (the lint has no finer grain);
-// every exported body runs inside `ffi_boundary!` or `ffi_boundary_infallible!` (directly or
-// through a helper such as the builder's `set`), which deny
-// `unsafe` in it, and the test `unsafe_only_in_boundary` (tests/header.rs) fails if `unsafe`
-// appears in these modules anywhere but in that attribute.
+// `#[unsafe(no_mangle)]` attribute that exports a function (the lint has no finer grain).
+// Every exported function but the static `trent_version` carries `#[export]`
+// (`trent-ffi-macros`), which checks and converts its C arguments with the helpers of
+// `boundary` and runs its body inside `ffi_boundary!` or `ffi_boundary_infallible!`, which
+// deny `unsafe` in it (`trent_error_code` calls the latter by hand); the test
+// `unsafe_only_in_boundary` (tests/header.rs) fails if `unsafe` appears in these modules
+// anywhere but in that attribute.
 #[allow(unsafe_code)]
 pub mod buffers;
 #[allow(unsafe_code)]

@@ -1,48 +1,44 @@
 //! The engine's maintenance calls: due work, refresh, integrity, audit flush and root-key
 //! rotation.
 
-use trent::{Kms, RootKeySource};
+use trent::RootKeySource;
+use trent_ffi_macros::export;
 
-use crate::boundary::{OutValue, arg_bytes, arg_ref, arg_str, ffi_boundary};
+use crate::boundary::str_from_bytes;
 use crate::error::{Failure, trent_result};
 use crate::handles::{trent_error, trent_kms};
-
-/// Runs an engine maintenance call that needs only the engine.
-fn maintenance(kms: *const trent_kms, f: impl FnOnce(&Kms) -> Result<(), Failure>) -> Result<(), Failure> {
-    f(arg_ref(kms, "kms")?)
-}
 
 /// Carries out what the clock has made due now (deletes keys whose waiting period has passed,
 /// rotates keys whose rotation date has come). Never needed for correctness: operations do it
 /// for the keys they touch.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_run_maintenance(kms: *const trent_kms, err: *mut *mut trent_error) -> trent_result {
-    ffi_boundary!(err, { maintenance(kms, |k| Ok(k.run_maintenance()?)) })
+    kms.run_maintenance()
 }
 
 /// Applies the changes other engines made to a shared keystore now, instead of at the next
 /// poll.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_refresh_now(kms: *const trent_kms, err: *mut *mut trent_error) -> trent_result {
-    ffi_boundary!(err, { maintenance(kms, |k| Ok(k.refresh_now()?)) })
+    kms.refresh_now()
 }
 
 /// Checks the keystore's integrity; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` with the finding
 /// otherwise.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_check_store_integrity(kms: *const trent_kms, err: *mut *mut trent_error) -> trent_result {
-    ffi_boundary!(err, { maintenance(kms, |k| Ok(k.check_store_integrity()?)) })
+    kms.check_store_integrity()
 }
 
 /// Waits until the audit sink has stored every event of the operations that returned before
 /// this call; `TRENT_RESULT_KMS_INTERNAL_EXCEPTION` if writing the audit trail failed.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_flush_audit(kms: *const trent_kms, err: *mut *mut trent_error) -> trent_result {
-    ffi_boundary!(err, {
-        maintenance(kms, |k| {
-            k.flush_audit().map_err(|e| Failure::new(trent_result::KmsInternalException, format!("audit: {e}")))
-        })
-    })
+    kms.flush_audit().map_err(|e| Failure::new(trent_result::KmsInternalException, format!("audit: {e}")))
 }
 
 /// Where a new root key comes from, for `trent_kms_rotate_root_key` (passed as a `uint32_t`).
@@ -66,35 +62,31 @@ pub enum trent_root_key_kind {
 /// `trent_root_key_kind`, and its value), in one store transaction. On success
 /// `*rewrapped_out`, if not NULL, receives the number of versions rewrapped. Other engines
 /// sharing the keystore must be reopened with the new root key.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_rotate_root_key(
     kms: *const trent_kms,
     kind: u32,
     value: *const u8,
     value_len: usize,
-    rewrapped_out: *mut u64,
+    #[optional] rewrapped_out: *mut u64,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let kms = arg_ref(kms, "kms")?;
-        let bytes = arg_bytes(value, value_len, "value")?;
-        let text = || arg_str(value.cast(), value_len, "value").map(str::to_owned);
-        let source = match kind {
-            k if k == trent_root_key_kind::Bytes as u32 => {
-                let key: [u8; 32] = bytes
-                    .try_into()
-                    .map_err(|_| Failure::invalid_argument(format!("a root key is 32 bytes, not {value_len}")))?;
-                RootKeySource::bytes(key)
-            }
-            k if k == trent_root_key_kind::File as u32 => RootKeySource::file(text()?),
-            k if k == trent_root_key_kind::Passphrase as u32 => RootKeySource::passphrase(text()?),
-            k if k == trent_root_key_kind::Env as u32 => RootKeySource::env(text()?),
-            other => return Err(Failure::invalid_argument(format!("unknown root key kind {other}"))),
-        };
-        let count = kms.rotate_root_key(source)?;
-        if !rewrapped_out.is_null() {
-            OutValue::new(rewrapped_out, "rewrapped_out")?.write(count);
+    let text = || str_from_bytes(value, "value").map(str::to_owned);
+    let source = match kind {
+        k if k == trent_root_key_kind::Bytes as u32 => {
+            let key: [u8; 32] = value
+                .try_into()
+                .map_err(|_| Failure::invalid_argument(format!("a root key is 32 bytes, not {value_len}")))?;
+            RootKeySource::bytes(key)
         }
-        Ok(())
-    })
+        k if k == trent_root_key_kind::File as u32 => RootKeySource::file(text()?),
+        k if k == trent_root_key_kind::Passphrase as u32 => RootKeySource::passphrase(text()?),
+        k if k == trent_root_key_kind::Env as u32 => RootKeySource::env(text()?),
+        other => return Err(Failure::invalid_argument(format!("unknown root key kind {other}"))),
+    };
+    let count = kms.rotate_root_key(source)?;
+    if let Some(out) = rewrapped_out {
+        out.write(count);
+    }
 }

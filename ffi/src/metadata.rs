@@ -10,13 +10,11 @@ use trent::{
     ListResourceTagsRequest, TagResourceRequest, UntagResourceRequest,
 };
 
-use crate::boundary::{
-    Out, OutValue, arg_array, arg_opt_str, arg_ref, arg_str, castable, ffi_boundary, ffi_boundary_infallible, free_box,
-    to_boxed_mut_ptr,
-};
+use trent_ffi_macros::export;
+
+use crate::boundary::{arg_str, castable, free_box, to_boxed_mut_ptr};
 use crate::error::{Failure, trent_result};
 use crate::handles::{trent_caller, trent_error, trent_kms};
-use crate::ops::kms_and_caller;
 
 /// A UTF-8 string as `(pointer, length)`. As an argument, `data` needs no NUL. As a result,
 /// it points into the object it came from (valid until that object is freed) and is followed
@@ -74,9 +72,8 @@ fn opt_c(text: Option<&Text>) -> trent_str {
 }
 
 /// Reads a tags argument.
-fn arg_tags(tags: *const trent_tag, tags_len: usize) -> Result<Vec<Tag>, Failure> {
-    arg_array(tags, tags_len, "tags")?
-        .iter()
+fn arg_tags(tags: &[trent_tag]) -> Result<Vec<Tag>, Failure> {
+    tags.iter()
         .map(|t| Ok(Tag::new(arg_str(t.key, t.key_len, "tag key")?, arg_str(t.value, t.value_len, "tag value")?)))
         .collect()
 }
@@ -161,16 +158,6 @@ fn new_metadata(m: &KeyMetadata) -> *mut trent_key_metadata {
     to_boxed_mut_ptr::<trent_key_metadata>(KeyMetadataView::from(m))
 }
 
-/// Reads one field of a metadata handle; the default for NULL.
-fn md<T: Copy>(metadata: *const trent_key_metadata, default: T, field: impl FnOnce(&KeyMetadataView) -> T) -> T {
-    ffi_boundary_infallible!(default, { arg_ref(metadata, "metadata").map_or(default, field) })
-}
-
-/// [`md`] for a text field: `{NULL, 0}` when `metadata` is NULL.
-fn md_str(metadata: *const trent_key_metadata, field: impl FnOnce(&KeyMetadataView) -> trent_str) -> trent_str {
-    md(metadata, trent_str::ABSENT, field)
-}
-
 /// CreateKey with every option: the UTF-8 `description`, `key_spec` (`"SYMMETRIC_DEFAULT"`),
 /// `key_usage` (`"ENCRYPT_DECRYPT"`) and key `policy` (JSON) may each be `(NULL, 0)` for the
 /// default (AWS's default key policy for the account); `tags` are set on the new key;
@@ -178,17 +165,18 @@ fn md_str(metadata: *const trent_key_metadata, field: impl FnOnce(&KeyMetadataVi
 /// receives the new key's metadata. A spec or usage that is not a wire name is
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`; one the engine does not offer yet is
 /// `TRENT_RESULT_UNSUPPORTED_OPERATION_EXCEPTION`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_create_key_with_options(
     kms: *const trent_kms,
     caller: *const trent_caller,
-    description: *const c_char,
+    #[optional] description: *const c_char,
     description_len: usize,
-    key_spec: *const c_char,
+    #[optional] key_spec: *const c_char,
     key_spec_len: usize,
-    key_usage: *const c_char,
+    #[optional] key_usage: *const c_char,
     key_usage_len: usize,
-    policy: *const c_char,
+    #[optional] policy: *const c_char,
     policy_len: usize,
     tags: *const trent_tag,
     tags_len: usize,
@@ -196,33 +184,21 @@ pub extern "C" fn trent_kms_create_key_with_options(
     metadata_out: *mut *mut trent_key_metadata,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let description = arg_opt_str(description, description_len, "description")?;
-        let key_spec = arg_opt_str(key_spec, key_spec_len, "key_spec")?;
-        let key_usage = arg_opt_str(key_usage, key_usage_len, "key_usage")?;
-        let policy = arg_opt_str(policy, policy_len, "policy")?;
-        let tags = arg_tags(tags, tags_len)?;
-        let out = Out::new(metadata_out, "metadata_out")?;
-        let key_spec = arg_enum(key_spec, "keySpec", KeySpec::parse, KeySpec::ALL, KeySpec::as_str)?;
-        let key_usage = arg_enum(key_usage, "keyUsage", KeyUsage::parse, KeyUsage::ALL, KeyUsage::as_str)?;
-        let req = CreateKeyRequest {
-            description: description.map(str::to_owned),
-            key_spec,
-            key_usage,
-            policy: policy.map(str::to_owned),
-            tags,
-            multi_region: Some(multi_region),
-            ..Default::default()
-        };
-        let resp = kms.create_key(caller, &req)?;
-        out.write(new_metadata(&resp.key_metadata));
-        Ok(())
-    })
+    let req = CreateKeyRequest {
+        description: description.map(str::to_owned),
+        key_spec: arg_enum(key_spec, "keySpec", KeySpec::parse, KeySpec::ALL, KeySpec::as_str)?,
+        key_usage: arg_enum(key_usage, "keyUsage", KeyUsage::parse, KeyUsage::ALL, KeyUsage::as_str)?,
+        policy: policy.map(str::to_owned),
+        tags: arg_tags(tags)?,
+        multi_region: Some(multi_region),
+        ..Default::default()
+    };
+    metadata_out.write(new_metadata(&kms.create_key(caller, &req)?.key_metadata))
 }
 
 /// DescribeKey: the metadata of `key_id` (id, ARN, alias name or alias ARN), in
 /// `*metadata_out` on success.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_describe_key(
     kms: *const trent_kms,
@@ -232,120 +208,129 @@ pub extern "C" fn trent_kms_describe_key(
     metadata_out: *mut *mut trent_key_metadata,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let out = Out::new(metadata_out, "metadata_out")?;
-        let resp = kms.describe_key(caller, &KeyIdRequest::new(key_id))?;
-        out.write(new_metadata(&resp.key_metadata));
-        Ok(())
-    })
+    metadata_out.write(new_metadata(&kms.describe_key(caller, &KeyIdRequest::new(key_id))?.key_metadata))
 }
 
 /// The key id (`1234abcd-…`, `mrk-…` for a multi-Region key); `{NULL, 0}` if `metadata`
 /// is NULL.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_id(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.key_id.as_c())
+    metadata.key_id.as_c()
 }
 
 /// The key ARN (`arn:aws:kms:<region>:<account>:key/<id>`); `{NULL, 0}` if `metadata` is
 /// NULL.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_arn(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.arn.as_c())
+    metadata.arn.as_c()
 }
 
 /// The account that owns the key; `{NULL, 0}` if `metadata` is NULL.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_aws_account_id(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.aws_account_id.as_c())
+    metadata.aws_account_id.as_c()
 }
 
 /// The description (empty when none was given); `{NULL, 0}` if `metadata` is NULL. May
 /// contain NUL characters: use `len`.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_description(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.description.as_c())
+    metadata.description.as_c()
 }
 
 /// The key state, as AWS names it: `"Enabled"`, `"Disabled"`, `"PendingDeletion"`, …;
 /// `{NULL, 0}` if `metadata` is NULL.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_state(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.key_state.as_c())
+    metadata.key_state.as_c()
 }
 
 /// The key spec (`"SYMMETRIC_DEFAULT"`, …); `{NULL, 0}` if `metadata` is NULL.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_spec(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.key_spec.as_c())
+    metadata.key_spec.as_c()
 }
 
 /// The key usage (`"ENCRYPT_DECRYPT"`, …); `{NULL, 0}` if `metadata` is NULL.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_usage(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.key_usage.as_c())
+    metadata.key_usage.as_c()
 }
 
 /// Where the key material came from (`"AWS_KMS"`); `{NULL, 0}` if `metadata` is NULL.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_origin(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.origin.as_c())
+    metadata.origin.as_c()
 }
 
 /// `"CUSTOMER"` for keys callers made, `"AWS"` for service-managed keys; `{NULL, 0}` if
 /// `metadata` is NULL.
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_key_manager(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| m.key_manager.as_c())
+    metadata.key_manager.as_c()
 }
 
 /// The id of the key material new ciphertexts use; `{NULL, 0}` when the key has none to
 /// show (or `metadata` is NULL).
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_current_key_material_id(metadata: *const trent_key_metadata) -> trent_str {
-    md_str(metadata, |m| opt_c(m.current_key_material_id.as_ref()))
+    opt_c(metadata.current_key_material_id.as_ref())
 }
 
 /// Whether the key is enabled (state `Enabled`); false if `metadata` is NULL.
+#[export(or = false)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_enabled(metadata: *const trent_key_metadata) -> bool {
-    md(metadata, false, |m| m.enabled)
+    metadata.enabled
 }
 
 /// Whether the key is a multi-Region key; false if `metadata` is NULL.
+#[export(or = false)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_multi_region(metadata: *const trent_key_metadata) -> bool {
-    md(metadata, false, |m| m.multi_region)
+    metadata.multi_region
 }
 
 /// When the key was created, in milliseconds since the Unix epoch; 0 if `metadata` is NULL.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_creation_date(metadata: *const trent_key_metadata) -> i64 {
-    md(metadata, 0, |m| m.creation_date)
+    metadata.creation_date
 }
 
 /// When a key `PendingDeletion` will be deleted, in milliseconds since the Unix epoch; 0 when
 /// no deletion is scheduled (or `metadata` is NULL).
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_deletion_date(metadata: *const trent_key_metadata) -> i64 {
-    md(metadata, 0, |m| m.deletion_date)
+    metadata.deletion_date
 }
 
 /// The waiting period, in days, of a multi-Region primary key in state
 /// `PendingReplicaDeletion`; 0 in every other state (a key `PendingDeletion` has its
 /// `trent_key_metadata_deletion_date`), or if `metadata` is NULL. As AWS's
 /// `PendingDeletionWindowInDays`.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_pending_deletion_window_in_days(metadata: *const trent_key_metadata) -> u32 {
-    md(metadata, 0, |m| m.pending_deletion_window_in_days)
+    metadata.pending_deletion_window_in_days
 }
 
 /// Frees key metadata; NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_key_metadata_free(metadata: *mut trent_key_metadata) {
-    ffi_boundary_infallible!((), { free_box(metadata) })
+    free_box(metadata)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -392,74 +377,64 @@ impl List {
 
 /// The paging arguments of a listing: `limit` 0 for the default, `marker` `(NULL, 0)` for the
 /// first page.
-fn paging(limit: u32, marker: *const c_char, marker_len: usize) -> Result<(Option<u32>, Option<String>), Failure> {
-    let marker = arg_opt_str(marker, marker_len, "marker")?;
-    Ok(((limit != 0).then_some(limit), marker.map(str::to_owned)))
+fn paging(limit: u32, marker: Option<&str>) -> (Option<u32>, Option<String>) {
+    ((limit != 0).then_some(limit), marker.map(str::to_owned))
 }
 
 /// ListKeys: one page of the keys in the account and region. Fields `KeyId`, `KeyArn`.
 /// `limit` is the page size (1–1000, 0 for the default 100); `marker` is `(NULL, 0)` for the
 /// first page, else the previous page's `trent_list_next_marker`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_list_keys(
     kms: *const trent_kms,
     caller: *const trent_caller,
     limit: u32,
-    marker: *const c_char,
+    #[optional] marker: *const c_char,
     marker_len: usize,
     list_out: *mut *mut trent_list,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let (limit, marker) = paging(limit, marker, marker_len)?;
-        let out = Out::new(list_out, "list_out")?;
-        let resp = kms.list_keys(caller, &ListKeysRequest { limit, marker })?;
-        out.write(List::new_handle(&["KeyId", "KeyArn"], &resp.keys, resp.next_marker.as_deref(), |k| {
-            vec![Some(k.key_id.clone()), Some(k.key_arn.clone())]
-        }));
-        Ok(())
-    })
+    let (limit, marker) = paging(limit, marker);
+    let resp = kms.list_keys(caller, &ListKeysRequest { limit, marker })?;
+    list_out.write(List::new_handle(&["KeyId", "KeyArn"], &resp.keys, resp.next_marker.as_deref(), |k| {
+        vec![Some(k.key_id.clone()), Some(k.key_arn.clone())]
+    }))
 }
 
 /// ListAliases: one page of the aliases, of all keys or, when `key_id` is not `(NULL, 0)`,
 /// of that key. Fields `AliasName`, `AliasArn`, `TargetKeyId`, `CreationDate`,
 /// `LastUpdatedDate`. Paging as in `trent_kms_list_keys`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_list_aliases(
     kms: *const trent_kms,
     caller: *const trent_caller,
-    key_id: *const c_char,
+    #[optional] key_id: *const c_char,
     key_id_len: usize,
     limit: u32,
-    marker: *const c_char,
+    #[optional] marker: *const c_char,
     marker_len: usize,
     list_out: *mut *mut trent_list,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_opt_str(key_id, key_id_len, "key_id")?;
-        let (limit, marker) = paging(limit, marker, marker_len)?;
-        let out = Out::new(list_out, "list_out")?;
-        let req = ListAliasesRequest { key_id: key_id.map(str::to_owned), limit, marker };
-        let resp = kms.list_aliases(caller, &req)?;
-        let fields = &["AliasName", "AliasArn", "TargetKeyId", "CreationDate", "LastUpdatedDate"];
-        out.write(List::new_handle(fields, &resp.aliases, resp.next_marker.as_deref(), |a| {
-            vec![
-                Some(a.alias_name.clone()),
-                Some(a.alias_arn.clone()),
-                Some(a.target_key_id.clone()),
-                Some(a.creation_date.as_millis().to_string()),
-                Some(a.last_updated_date.as_millis().to_string()),
-            ]
-        }));
-        Ok(())
-    })
+    let (limit, marker) = paging(limit, marker);
+    let resp = kms.list_aliases(caller, &ListAliasesRequest { key_id: key_id.map(str::to_owned), limit, marker })?;
+    let fields = &["AliasName", "AliasArn", "TargetKeyId", "CreationDate", "LastUpdatedDate"];
+    list_out.write(List::new_handle(fields, &resp.aliases, resp.next_marker.as_deref(), |a| {
+        vec![
+            Some(a.alias_name.clone()),
+            Some(a.alias_arn.clone()),
+            Some(a.target_key_id.clone()),
+            Some(a.creation_date.as_millis().to_string()),
+            Some(a.last_updated_date.as_millis().to_string()),
+        ]
+    }))
 }
 
 /// ListResourceTags: one page of the tags of `key_id`. Fields `TagKey`, `TagValue`. Paging
 /// as in `trent_kms_list_keys` (`limit` 1–50, default 50).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_list_resource_tags(
     kms: *const trent_kms,
@@ -467,28 +442,22 @@ pub extern "C" fn trent_kms_list_resource_tags(
     key_id: *const c_char,
     key_id_len: usize,
     limit: u32,
-    marker: *const c_char,
+    #[optional] marker: *const c_char,
     marker_len: usize,
     list_out: *mut *mut trent_list,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let (limit, marker) = paging(limit, marker, marker_len)?;
-        let out = Out::new(list_out, "list_out")?;
-        let req = ListResourceTagsRequest { key_id: key_id.to_owned(), limit, marker };
-        let resp = kms.list_resource_tags(caller, &req)?;
-        out.write(List::new_handle(&["TagKey", "TagValue"], &resp.tags, resp.next_marker.as_deref(), |t| {
-            vec![Some(t.tag_key.clone()), Some(t.tag_value.clone())]
-        }));
-        Ok(())
-    })
+    let (limit, marker) = paging(limit, marker);
+    let resp = kms.list_resource_tags(caller, &ListResourceTagsRequest { key_id: key_id.to_owned(), limit, marker })?;
+    list_out.write(List::new_handle(&["TagKey", "TagValue"], &resp.tags, resp.next_marker.as_deref(), |t| {
+        vec![Some(t.tag_key.clone()), Some(t.tag_value.clone())]
+    }))
 }
 
 /// ListKeyRotations: one page of the rotations of `key_id`, oldest first. Fields `KeyId`,
 /// `KeyMaterialId`, `KeyMaterialState`, `RotationDate`, `RotationType` (`"AUTOMATIC"` or
 /// `"ON_DEMAND"`). Paging as in `trent_kms_list_keys`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_list_key_rotations(
     kms: *const trent_kms,
@@ -496,42 +465,38 @@ pub extern "C" fn trent_kms_list_key_rotations(
     key_id: *const c_char,
     key_id_len: usize,
     limit: u32,
-    marker: *const c_char,
+    #[optional] marker: *const c_char,
     marker_len: usize,
     list_out: *mut *mut trent_list,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let (limit, marker) = paging(limit, marker, marker_len)?;
-        let out = Out::new(list_out, "list_out")?;
-        let req = ListKeyRotationsRequest { key_id: key_id.to_owned(), limit, marker, ..Default::default() };
-        let resp = kms.list_key_rotations(caller, &req)?;
-        let fields = &["KeyId", "KeyMaterialId", "KeyMaterialState", "RotationDate", "RotationType"];
-        out.write(List::new_handle(fields, &resp.rotations, resp.next_marker.as_deref(), |r| {
-            vec![
-                Some(r.key_id.clone()),
-                Some(r.key_material_id.clone()),
-                Some(r.key_material_state.as_str().to_owned()),
-                Some(r.rotation_date.as_millis().to_string()),
-                r.rotation_type.map(|t| t.as_str().to_owned()),
-            ]
-        }));
-        Ok(())
-    })
+    let (limit, marker) = paging(limit, marker);
+    let req = ListKeyRotationsRequest { key_id: key_id.to_owned(), limit, marker, ..Default::default() };
+    let resp = kms.list_key_rotations(caller, &req)?;
+    let fields = &["KeyId", "KeyMaterialId", "KeyMaterialState", "RotationDate", "RotationType"];
+    list_out.write(List::new_handle(fields, &resp.rotations, resp.next_marker.as_deref(), |r| {
+        vec![
+            Some(r.key_id.clone()),
+            Some(r.key_material_id.clone()),
+            Some(r.key_material_state.as_str().to_owned()),
+            Some(r.rotation_date.as_millis().to_string()),
+            r.rotation_type.map(|t| t.as_str().to_owned()),
+        ]
+    }))
 }
 
 /// The number of rows of a listing page; 0 if `list` is NULL.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_list_len(list: *const trent_list) -> usize {
-    ffi_boundary_infallible!(0, { arg_ref(list, "list").map_or(0, |l| l.rows.len()) })
+    list.rows.len()
 }
 
 /// Field `field` (an AWS member name, UTF-8 `(pointer, length)`) of row `row`: on success
 /// `*value_out` receives it, valid until `trent_list_free`, or `{NULL, 0}` when the row has
 /// no such value (an optional member). `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `row` is past the
 /// end; `TRENT_RESULT_INVALID_ARGUMENT` if the listing has no field of that name.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_list_get(
     list: *const trent_list,
@@ -541,37 +506,31 @@ pub extern "C" fn trent_list_get(
     value_out: *mut trent_str,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let list = arg_ref(list, "list")?;
-        let field = arg_str(field, field_len, "field")?;
-        let out = OutValue::new(value_out, "value_out")?;
-        let column = list.fields.iter().position(|f| *f == field).ok_or_else(|| {
-            Failure::invalid_argument(format!("this listing has no field {field:?}; it has {}", list.fields.join(", ")))
-        })?;
-        let cells = list.rows.get(row).ok_or_else(|| {
-            Failure::new(
-                trent_result::IndexOutOfRange,
-                format!("row {row} is past the end of a page of {}", list.rows.len()),
-            )
-        })?;
-        out.write(opt_c(cells[column].as_ref()));
-        Ok(())
-    })
+    let column = list.fields.iter().position(|f| *f == field).ok_or_else(|| {
+        Failure::invalid_argument(format!("this listing has no field {field:?}; it has {}", list.fields.join(", ")))
+    })?;
+    let cells = list.rows.get(row).ok_or_else(|| {
+        Failure::new(
+            trent_result::IndexOutOfRange,
+            format!("row {row} is past the end of a page of {}", list.rows.len()),
+        )
+    })?;
+    value_out.write(opt_c(cells[column].as_ref()))
 }
 
 /// The marker of the next page (pass it to the same listing function), or `{NULL, 0}` when
 /// this is the last page (or `list` is NULL).
+#[export(or = trent_str::ABSENT)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_list_next_marker(list: *const trent_list) -> trent_str {
-    ffi_boundary_infallible!(trent_str::ABSENT, {
-        arg_ref(list, "list").map_or(trent_str::ABSENT, |l| opt_c(l.next_marker.as_ref()))
-    })
+    opt_c(list.next_marker.as_ref())
 }
 
 /// Frees a listing page; NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_list_free(list: *mut trent_list) {
-    ffi_boundary_infallible!((), { free_box(list) })
+    free_box(list)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,6 +538,7 @@ pub extern "C" fn trent_list_free(list: *mut trent_list) {
 
 /// TagResource: adds `tags` (`tags_len` entries) to `key_id`, replacing the values of tags
 /// it already has. At most 50 tags per key.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_tag_resource(
     kms: *const trent_kms,
@@ -589,17 +549,12 @@ pub extern "C" fn trent_kms_tag_resource(
     tags_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let tags = arg_tags(tags, tags_len)?;
-        kms.tag_resource(caller, &TagResourceRequest { key_id: key_id.to_owned(), tags })?;
-        Ok(())
-    })
+    kms.tag_resource(caller, &TagResourceRequest { key_id: key_id.to_owned(), tags: arg_tags(tags)? })
 }
 
 /// UntagResource: removes the tags named by `tag_keys` (`tag_keys_len` strings) from
 /// `key_id`; names it does not have are ignored.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_untag_resource(
     kms: *const trent_kms,
@@ -610,21 +565,15 @@ pub extern "C" fn trent_kms_untag_resource(
     tag_keys_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let tag_keys = arg_array(tag_keys, tag_keys_len, "tag_keys")?
-            .iter()
-            .map(|k| arg_str(k.data, k.len, "tag key").map(str::to_owned))
-            .collect::<Result<Vec<_>, _>>()?;
-        kms.untag_resource(caller, &UntagResourceRequest { key_id: key_id.to_owned(), tag_keys })?;
-        Ok(())
-    })
+    let tag_keys =
+        tag_keys.iter().map(|k| arg_str(k.data, k.len, "tag key").map(str::to_owned)).collect::<Result<_, _>>()?;
+    kms.untag_resource(caller, &UntagResourceRequest { key_id: key_id.to_owned(), tag_keys })
 }
 
 /// GetKeyRotationStatus: on success `*enabled_out` receives whether automatic rotation is on,
 /// `*rotation_period_in_days_out` its period (0 when off) and `*next_rotation_date_out` the
 /// next automatic rotation in milliseconds since the Unix epoch (0 when none is due).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_get_key_rotation_status(
     kms: *const trent_kms,
@@ -636,16 +585,8 @@ pub extern "C" fn trent_kms_get_key_rotation_status(
     next_rotation_date_out: *mut i64,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let enabled_out = OutValue::new(enabled_out, "enabled_out")?;
-        let period_out = OutValue::new(rotation_period_in_days_out, "rotation_period_in_days_out")?;
-        let next_out = OutValue::new(next_rotation_date_out, "next_rotation_date_out")?;
-        let resp = kms.get_key_rotation_status(caller, &KeyIdRequest::new(key_id))?;
-        enabled_out.write(resp.key_rotation_enabled);
-        period_out.write(resp.rotation_period_in_days.unwrap_or(0));
-        next_out.write(resp.next_rotation_date.map_or(0, |d| d.as_millis()));
-        Ok(())
-    })
+    let resp = kms.get_key_rotation_status(caller, &KeyIdRequest::new(key_id))?;
+    enabled_out.write(resp.key_rotation_enabled);
+    rotation_period_in_days_out.write(resp.rotation_period_in_days.unwrap_or(0));
+    next_rotation_date_out.write(resp.next_rotation_date.map_or(0, |d| d.as_millis()))
 }

@@ -6,14 +6,13 @@ use std::ffi::c_char;
 use trent::{
     AliasRequest, CreateKeyRequest, DataKey, DecryptBatchRequest, DecryptItem, DecryptRequest, DeleteAliasRequest,
     EnableKeyRotationRequest, EncryptBatchRequest, EncryptItem, EncryptionContext, GenerateDataKeyRequest,
-    GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, Kms, ReEncryptBatchRequest, ReEncryptItem,
+    GenerateDataKeysRequest, GenerateRandomRequest, KeyIdRequest, ReEncryptBatchRequest, ReEncryptItem,
     ReEncryptRequest, ScheduleKeyDeletionRequest, UpdateKeyDescriptionRequest,
 };
 
-use crate::boundary::{
-    Castable, Out, OutValue, arg_array, arg_bytes, arg_opt_str, arg_out_array, arg_ref, arg_str, castable,
-    ffi_boundary, ffi_boundary_infallible, free_box, to_boxed_mut_ptr, write_bytes,
-};
+use trent_ffi_macros::export;
+
+use crate::boundary::{arg_array, arg_bytes, arg_str, castable, free_box, to_boxed_mut_ptr, write_bytes};
 use crate::buffers::{new_blob_buffer, new_secret, new_text_buffer, trent_buffer, trent_secret};
 use crate::error::{Failure, trent_result};
 use crate::handles::{trent_caller, trent_error, trent_kms};
@@ -52,14 +51,6 @@ pub(crate) fn arg_context(
     Ok(ctx)
 }
 
-/// The engine and caller arguments every operation starts with.
-pub(crate) fn kms_and_caller<'a>(
-    kms: *const trent_kms,
-    caller: *const trent_caller,
-) -> Result<(&'a Kms, &'a <trent_caller as Castable>::RustType), Failure> {
-    Ok((arg_ref(kms, "kms")?, arg_ref(caller, "caller")?))
-}
-
 /// `KeySpec = AES_256` when `number_of_bytes` is 0, else `NumberOfBytes`.
 fn data_key_size(number_of_bytes: u32) -> (Option<u32>, Option<trent::key::DataKeySpec>) {
     if number_of_bytes == 0 { (None, Some(trent::key::DataKeySpec::Aes256)) } else { (Some(number_of_bytes), None) }
@@ -81,47 +72,44 @@ pub(crate) fn data_key_request(
     }
 }
 
+/// The ReEncrypt request of the ReEncrypt functions' arguments.
+pub(crate) fn re_encrypt_request(
+    ciphertext: &[u8],
+    source_context: EncryptionContext,
+    destination_key_id: &str,
+    destination_context: EncryptionContext,
+) -> ReEncryptRequest {
+    ReEncryptRequest {
+        ciphertext_blob: ciphertext.to_vec(),
+        source_encryption_context: source_context,
+        destination_key_id: destination_key_id.to_owned(),
+        destination_encryption_context: destination_context,
+        ..Default::default()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Key lifecycle
 
 /// CreateKey: a new symmetric encryption key (`SYMMETRIC_DEFAULT`) with the UTF-8
 /// `description` (`(NULL, 0)` for none). On success `*key_id_out` receives the new key's id
 /// (a NUL-terminated text buffer).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_create_key(
     kms: *const trent_kms,
     caller: *const trent_caller,
-    description: *const c_char,
+    #[optional] description: *const c_char,
     description_len: usize,
     key_id_out: *mut *mut trent_buffer,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let description = arg_opt_str(description, description_len, "description")?;
-        let out = Out::new(key_id_out, "key_id_out")?;
-        let req = CreateKeyRequest { description: description.map(str::to_owned), ..Default::default() };
-        let key = kms.create_key(caller, &req)?.key_metadata;
-        out.write(new_text_buffer(key.key_id));
-        Ok(())
-    })
-}
-
-/// Runs an operation on one key identifier (with any other argument the closure holds).
-fn key_op(
-    kms: *const trent_kms,
-    caller: *const trent_caller,
-    key_id: *const c_char,
-    key_id_len: usize,
-    op: impl FnOnce(&Kms, &trent::Caller, &KeyIdRequest) -> trent::Result<()>,
-) -> Result<(), Failure> {
-    let (kms, caller) = kms_and_caller(kms, caller)?;
-    let key_id = arg_str(key_id, key_id_len, "key_id")?;
-    op(kms, caller, &KeyIdRequest::new(key_id))?;
-    Ok(())
+    let req = CreateKeyRequest { description: description.map(str::to_owned), ..Default::default() };
+    key_id_out.write(new_text_buffer(kms.create_key(caller, &req)?.key_metadata.key_id))
 }
 
 /// EnableKey: `key_id` (id or ARN) becomes `Enabled`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_enable_key(
     kms: *const trent_kms,
@@ -130,11 +118,12 @@ pub extern "C" fn trent_kms_enable_key(
     key_id_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.enable_key(c, r)) })
+    kms.enable_key(caller, &KeyIdRequest::new(key_id))
 }
 
 /// DisableKey: `key_id` (id or ARN) becomes `Disabled`; cryptographic operations with it fail
 /// with `TRENT_RESULT_DISABLED_EXCEPTION` until it is enabled again.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_disable_key(
     kms: *const trent_kms,
@@ -143,11 +132,12 @@ pub extern "C" fn trent_kms_disable_key(
     key_id_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.disable_key(c, r)) })
+    kms.disable_key(caller, &KeyIdRequest::new(key_id))
 }
 
 /// ScheduleKeyDeletion: `key_id` becomes `PendingDeletion` and is deleted after
 /// `pending_window_in_days` days (7–30; 0 means the default, 30).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_schedule_key_deletion(
     kms: *const trent_kms,
@@ -158,15 +148,12 @@ pub extern "C" fn trent_kms_schedule_key_deletion(
     err: *mut *mut trent_error,
 ) -> trent_result {
     let days = (pending_window_in_days != 0).then_some(pending_window_in_days);
-    ffi_boundary!(err, {
-        key_op(kms, caller, key_id, key_id_len, |k, c, r| {
-            let req = ScheduleKeyDeletionRequest { key_id: r.key_id.clone(), pending_window_in_days: days };
-            k.schedule_key_deletion(c, &req).map(drop)
-        })
-    })
+    let req = ScheduleKeyDeletionRequest { key_id: key_id.to_owned(), pending_window_in_days: days };
+    kms.schedule_key_deletion(caller, &req).map(drop)
 }
 
 /// CancelKeyDeletion: a key `PendingDeletion` becomes `Disabled`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_cancel_key_deletion(
     kms: *const trent_kms,
@@ -175,10 +162,11 @@ pub extern "C" fn trent_kms_cancel_key_deletion(
     key_id_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.cancel_key_deletion(c, r).map(drop)) })
+    kms.cancel_key_deletion(caller, &KeyIdRequest::new(key_id)).map(drop)
 }
 
 /// RotateKeyOnDemand: new key material for `key_id` now; older ciphertexts still decrypt.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_rotate_key_on_demand(
     kms: *const trent_kms,
@@ -187,10 +175,11 @@ pub extern "C" fn trent_kms_rotate_key_on_demand(
     key_id_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.rotate_key_on_demand(c, r).map(drop)) })
+    kms.rotate_key_on_demand(caller, &KeyIdRequest::new(key_id)).map(drop)
 }
 
 /// UpdateKeyDescription: sets the UTF-8 description of `key_id` (up to 8192 characters).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_update_key_description(
     kms: *const trent_kms,
@@ -201,18 +190,13 @@ pub extern "C" fn trent_kms_update_key_description(
     description_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let description = arg_str(description, description_len, "description")?;
-        let req = UpdateKeyDescriptionRequest { key_id: key_id.to_owned(), description: description.to_owned() };
-        kms.update_key_description(caller, &req)?;
-        Ok(())
-    })
+    let req = UpdateKeyDescriptionRequest { key_id: key_id.to_owned(), description: description.to_owned() };
+    kms.update_key_description(caller, &req)
 }
 
 /// EnableKeyRotation: automatic rotation of `key_id` every `rotation_period_in_days` days
 /// (90–2560; 0 means the default, 365).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_enable_key_rotation(
     kms: *const trent_kms,
@@ -223,15 +207,12 @@ pub extern "C" fn trent_kms_enable_key_rotation(
     err: *mut *mut trent_error,
 ) -> trent_result {
     let days = (rotation_period_in_days != 0).then_some(rotation_period_in_days);
-    ffi_boundary!(err, {
-        key_op(kms, caller, key_id, key_id_len, |k, c, r| {
-            let req = EnableKeyRotationRequest { key_id: r.key_id.clone(), rotation_period_in_days: days };
-            k.enable_key_rotation(c, &req)
-        })
-    })
+    let req = EnableKeyRotationRequest { key_id: key_id.to_owned(), rotation_period_in_days: days };
+    kms.enable_key_rotation(caller, &req)
 }
 
 /// DisableKeyRotation: turns automatic rotation of `key_id` off.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_disable_key_rotation(
     kms: *const trent_kms,
@@ -240,7 +221,7 @@ pub extern "C" fn trent_kms_disable_key_rotation(
     key_id_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, { key_op(kms, caller, key_id, key_id_len, |k, c, r| k.disable_key_rotation(c, r)) })
+    kms.disable_key_rotation(caller, &KeyIdRequest::new(key_id))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,6 +229,7 @@ pub extern "C" fn trent_kms_disable_key_rotation(
 
 /// CreateAlias: `alias_name` (`alias/…`) names `target_key_id` (id or ARN).
 /// `TRENT_RESULT_ALREADY_EXISTS_EXCEPTION` if the alias exists.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_create_alias(
     kms: *const trent_kms,
@@ -258,16 +240,11 @@ pub extern "C" fn trent_kms_create_alias(
     target_key_id_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let alias = arg_str(alias_name, alias_name_len, "alias_name")?;
-        let target = arg_str(target_key_id, target_key_id_len, "target_key_id")?;
-        kms.create_alias(caller, &AliasRequest::new(alias, target))?;
-        Ok(())
-    })
+    kms.create_alias(caller, &AliasRequest::new(alias_name, target_key_id))
 }
 
 /// UpdateAlias: points the existing `alias_name` at `target_key_id`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_update_alias(
     kms: *const trent_kms,
@@ -278,16 +255,11 @@ pub extern "C" fn trent_kms_update_alias(
     target_key_id_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let alias = arg_str(alias_name, alias_name_len, "alias_name")?;
-        let target = arg_str(target_key_id, target_key_id_len, "target_key_id")?;
-        kms.update_alias(caller, &AliasRequest::new(alias, target))?;
-        Ok(())
-    })
+    kms.update_alias(caller, &AliasRequest::new(alias_name, target_key_id))
 }
 
 /// DeleteAlias: removes `alias_name` (the key stays).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_delete_alias(
     kms: *const trent_kms,
@@ -296,12 +268,7 @@ pub extern "C" fn trent_kms_delete_alias(
     alias_name_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let alias = arg_str(alias_name, alias_name_len, "alias_name")?;
-        kms.delete_alias(caller, &DeleteAliasRequest { alias_name: alias.to_owned() })?;
-        Ok(())
-    })
+    kms.delete_alias(caller, &DeleteAliasRequest { alias_name: alias_name.to_owned() })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,6 +277,7 @@ pub extern "C" fn trent_kms_delete_alias(
 /// Encrypt: seals 1–4096 bytes of `plaintext` under `key_id` (id, ARN, alias name or alias
 /// ARN) with the encryption context `context` (`context_len` entries; `(NULL, 0)` for none).
 /// On success `*ciphertext_out` receives the ciphertext blob.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt(
     kms: *const trent_kms,
@@ -323,23 +291,16 @@ pub extern "C" fn trent_kms_encrypt(
     ciphertext_out: *mut *mut trent_buffer,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let plaintext = arg_bytes(plaintext, plaintext_len, "plaintext")?;
-        let ctx = arg_context(context, context_len, "context")?;
-        let out = Out::new(ciphertext_out, "ciphertext_out")?;
-        // Sealed straight from the caller's memory: no copy of the plaintext to wipe.
-        let result = kms.encrypt_borrowed(caller, key_id, plaintext, &ctx);
-        out.write(new_blob_buffer(result?.ciphertext_blob));
-        Ok(())
-    })
+    // Sealed straight from the caller's memory: no copy of the plaintext to wipe.
+    let result = kms.encrypt_borrowed(caller, key_id, plaintext, &context);
+    ciphertext_out.write(new_blob_buffer(result?.ciphertext_blob))
 }
 
 /// Decrypt: opens a ciphertext blob from Encrypt, GenerateDataKey or ReEncrypt, given the
 /// same encryption context. `key_id` (NULL for any) names the key expected to have encrypted
 /// it. On success `*plaintext_out` receives the plaintext in locked memory. Every decryption
 /// failure is the same `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt(
     kms: *const trent_kms,
@@ -348,28 +309,20 @@ pub extern "C" fn trent_kms_decrypt(
     ciphertext_len: usize,
     context: *const trent_context_entry,
     context_len: usize,
-    key_id: *const c_char,
+    #[optional] key_id: *const c_char,
     key_id_len: usize,
     plaintext_out: *mut *mut trent_secret,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
-        let ctx = arg_context(context, context_len, "context")?;
-        let key_id = arg_opt_str(key_id, key_id_len, "key_id")?;
-        let out = Out::new(plaintext_out, "plaintext_out")?;
-        let mut req = DecryptRequest::new(blob).with_context(ctx);
-        req.key_id = key_id.map(str::to_owned);
-        let resp = kms.decrypt(caller, &req)?;
-        out.write(new_secret(resp.plaintext));
-        Ok(())
-    })
+    let mut req = DecryptRequest::new(ciphertext).with_context(context);
+    req.key_id = key_id.map(str::to_owned);
+    plaintext_out.write(new_secret(kms.decrypt(caller, &req)?.plaintext))
 }
 
 /// ReEncrypt: decrypts a blob (with its `source_context`) and encrypts the plaintext under
 /// `destination_key_id` with `destination_context`, inside the engine. On success
 /// `*ciphertext_out` receives the new blob.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt(
     kms: *const trent_kms,
@@ -385,30 +338,15 @@ pub extern "C" fn trent_kms_re_encrypt(
     ciphertext_out: *mut *mut trent_buffer,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let blob = arg_bytes(ciphertext, ciphertext_len, "ciphertext")?;
-        let source_ctx = arg_context(source_context, source_context_len, "source_context")?;
-        let dest = arg_str(destination_key_id, destination_key_id_len, "destination_key_id")?;
-        let dest_ctx = arg_context(destination_context, destination_context_len, "destination_context")?;
-        let out = Out::new(ciphertext_out, "ciphertext_out")?;
-        let req = ReEncryptRequest {
-            ciphertext_blob: blob.to_vec(),
-            source_encryption_context: source_ctx,
-            destination_key_id: dest.to_owned(),
-            destination_encryption_context: dest_ctx,
-            ..Default::default()
-        };
-        let resp = kms.re_encrypt(caller, &req)?;
-        out.write(new_blob_buffer(resp.ciphertext_blob));
-        Ok(())
-    })
+    let req = re_encrypt_request(ciphertext, source_context, destination_key_id, destination_context);
+    ciphertext_out.write(new_blob_buffer(kms.re_encrypt(caller, &req)?.ciphertext_blob))
 }
 
 /// GenerateDataKey: a new data key under `key_id`: `number_of_bytes` random bytes (1–1024), or
 /// an AES-256 key (32 bytes) when `number_of_bytes` is 0. On success `*plaintext_out` receives
 /// the data key in locked memory and `*ciphertext_out` the data key wrapped under the KMS key
 /// (keep only the wrapped key; Decrypt unwraps it).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key(
     kms: *const trent_kms,
@@ -422,22 +360,14 @@ pub extern "C" fn trent_kms_generate_data_key(
     ciphertext_out: *mut *mut trent_buffer,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = arg_context(context, context_len, "context")?;
-        let req = data_key_request(key_id, number_of_bytes, ctx);
-        let plaintext_out = Out::new(plaintext_out, "plaintext_out")?;
-        let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
-        let resp = kms.generate_data_key(caller, &req)?;
-        plaintext_out.write(new_secret(resp.plaintext));
-        ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob));
-        Ok(())
-    })
+    let resp = kms.generate_data_key(caller, &data_key_request(key_id, number_of_bytes, context))?;
+    plaintext_out.write(new_secret(resp.plaintext));
+    ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob))
 }
 
 /// GenerateDataKeyWithoutPlaintext: like `trent_kms_generate_data_key`, returning only the
 /// wrapped data key in `*ciphertext_out`.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
     kms: *const trent_kms,
@@ -450,19 +380,12 @@ pub extern "C" fn trent_kms_generate_data_key_without_plaintext(
     ciphertext_out: *mut *mut trent_buffer,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = arg_context(context, context_len, "context")?;
-        let req = data_key_request(key_id, number_of_bytes, ctx);
-        let ciphertext_out = Out::new(ciphertext_out, "ciphertext_out")?;
-        let resp = kms.generate_data_key_without_plaintext(caller, &req)?;
-        ciphertext_out.write(new_blob_buffer(resp.ciphertext_blob));
-        Ok(())
-    })
+    let req = data_key_request(key_id, number_of_bytes, context);
+    ciphertext_out.write(new_blob_buffer(kms.generate_data_key_without_plaintext(caller, &req)?.ciphertext_blob))
 }
 
 /// GenerateRandom: `number_of_bytes` (1–1024) random bytes, in `*random_out` on success.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_random(
     kms: *const trent_kms,
@@ -471,14 +394,8 @@ pub extern "C" fn trent_kms_generate_random(
     random_out: *mut *mut trent_secret,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let out = Out::new(random_out, "random_out")?;
-        let req = GenerateRandomRequest { number_of_bytes: Some(number_of_bytes), ..Default::default() };
-        let resp = kms.generate_random(caller, &req)?;
-        out.write(new_secret(resp.plaintext));
-        Ok(())
-    })
+    let req = GenerateRandomRequest { number_of_bytes: Some(number_of_bytes), ..Default::default() };
+    random_out.write(new_secret(kms.generate_random(caller, &req)?.plaintext))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,6 +423,24 @@ impl DataKeys {
         }
         Ok(self.items.iter().filter_map(|r| r.as_ref().ok()))
     }
+
+    /// The total lengths of the plaintexts and of the wrapped keys, or the first failed
+    /// item's error.
+    fn totals(&self) -> Result<(usize, usize), Failure> {
+        Ok(self
+            .successes()?
+            .fold((0, 0), |(p, c), key| (p + key.plaintext.expose_secret().len(), c + key.ciphertext_blob.len())))
+    }
+}
+
+/// Checks the sizes of an export's output arrays: each `(name, given, want)` must match.
+fn check_sizes(sizes: &[(&str, usize, usize)]) -> Result<(), Failure> {
+    for &(name, given, want) in sizes {
+        if given != want {
+            return Err(Failure::invalid_argument(format!("{name} is {given}, the batch needs exactly {want}")));
+        }
+    }
+    Ok(())
 }
 
 castable!(trent_data_keys: OwnershipBox<DataKeys>);
@@ -514,6 +449,7 @@ castable!(trent_data_keys: OwnershipBox<DataKeys>);
 /// pool: the fast path for many data keys. Sizes as in `trent_kms_generate_data_key`. Fails as
 /// a whole when the key cannot be used; otherwise `*data_keys_out` receives the batch, and
 /// each item succeeds or fails on its own (`trent_data_keys_get`).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_generate_data_keys(
     kms: *const trent_kms,
@@ -527,24 +463,17 @@ pub extern "C" fn trent_kms_generate_data_keys(
     data_keys_out: *mut *mut trent_data_keys,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let ctx = arg_context(context, context_len, "context")?;
-        let out = Out::new(data_keys_out, "data_keys_out")?;
-        let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
-        let req = GenerateDataKeysRequest {
-            key_id: key_id.to_owned(),
-            encryption_context: ctx,
-            number_of_bytes,
-            key_spec,
-            count,
-            ..Default::default()
-        };
-        let resp = kms.generate_data_keys(caller, &req)?;
-        out.write(to_boxed_mut_ptr::<trent_data_keys>(DataKeys { items: resp.data_keys }));
-        Ok(())
-    })
+    let (number_of_bytes, key_spec) = data_key_size(number_of_bytes);
+    let req = GenerateDataKeysRequest {
+        key_id: key_id.to_owned(),
+        encryption_context: context,
+        number_of_bytes,
+        key_spec,
+        count,
+        ..Default::default()
+    };
+    let items = kms.generate_data_keys(caller, &req)?.data_keys;
+    data_keys_out.write(to_boxed_mut_ptr::<trent_data_keys>(DataKeys { items }))
 }
 
 /// Item `index` of a batch: its output, or its error (`INDEX_OUT_OF_RANGE` past the end).
@@ -559,15 +488,17 @@ fn batch_item<T>(items: &[trent::Result<T>], index: usize) -> Result<&T, Failure
 }
 
 /// The number of data keys in a batch; 0 if `data_keys` is NULL.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_len(data_keys: *const trent_data_keys) -> usize {
-    ffi_boundary_infallible!(0, { arg_ref(data_keys, "data_keys").map_or(0, |d| d.items.len()) })
+    data_keys.items.len()
 }
 
 /// Item `index` of a batch. On success the four out-parameters receive pointers into the
 /// batch (valid until `trent_data_keys_free`) and their lengths; if the item failed, its code
 /// is returned (and its detail in `*err`), and nothing is written.
 /// `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_get(
     data_keys: *const trent_data_keys,
@@ -578,26 +509,19 @@ pub extern "C" fn trent_data_keys_get(
     ciphertext_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let batch = arg_ref(data_keys, "data_keys")?;
-        let plaintext_out = OutValue::new(plaintext_out, "plaintext_out")?;
-        let plaintext_len_out = OutValue::new(plaintext_len_out, "plaintext_len_out")?;
-        let ciphertext_out = OutValue::new(ciphertext_out, "ciphertext_out")?;
-        let ciphertext_len_out = OutValue::new(ciphertext_len_out, "ciphertext_len_out")?;
-        let key = batch_item(&batch.items, index)?;
-        let plaintext = key.plaintext.expose_secret();
-        plaintext_out.write(plaintext.as_ptr());
-        plaintext_len_out.write(plaintext.len());
-        ciphertext_out.write(key.ciphertext_blob.as_ptr());
-        ciphertext_len_out.write(key.ciphertext_blob.len());
-        Ok(())
-    })
+    let key = batch_item(&data_keys.items, index)?;
+    let plaintext = key.plaintext.expose_secret();
+    plaintext_out.write(plaintext.as_ptr());
+    plaintext_len_out.write(plaintext.len());
+    ciphertext_out.write(key.ciphertext_blob.as_ptr());
+    ciphertext_len_out.write(key.ciphertext_blob.len());
 }
 
 /// The total sizes of a batch's data keys, for `trent_data_keys_export`: on success
 /// `*plaintexts_len_out` receives the sum of the plaintext lengths and `*ciphertexts_len_out`
 /// the sum of the wrapped keys' lengths. If an item failed, its code is returned (and its
 /// detail in `*err`), and nothing is written.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_total_len(
     data_keys: *const trent_data_keys,
@@ -605,17 +529,9 @@ pub extern "C" fn trent_data_keys_total_len(
     ciphertexts_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let batch = arg_ref(data_keys, "data_keys")?;
-        let plaintexts_len_out = OutValue::new(plaintexts_len_out, "plaintexts_len_out")?;
-        let ciphertexts_len_out = OutValue::new(ciphertexts_len_out, "ciphertexts_len_out")?;
-        let (plaintexts, ciphertexts) = batch
-            .successes()?
-            .fold((0, 0), |(p, c), key| (p + key.plaintext.expose_secret().len(), c + key.ciphertext_blob.len()));
-        plaintexts_len_out.write(plaintexts);
-        ciphertexts_len_out.write(ciphertexts);
-        Ok(())
-    })
+    let (plaintexts, ciphertexts) = data_keys.totals()?;
+    plaintexts_len_out.write(plaintexts);
+    ciphertexts_len_out.write(ciphertexts);
 }
 
 /// Copies a whole batch out in one call, the fast path for bindings: every plaintext data
@@ -625,6 +541,7 @@ pub extern "C" fn trent_data_keys_total_len(
 /// be exactly those of `trent_data_keys_total_len` and `trent_data_keys_len`, else
 /// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. If an item failed, its code is
 /// returned and nothing is written. The caller owns, and should zero, the plaintext copy.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_export(
     data_keys: *const trent_data_keys,
@@ -636,44 +553,28 @@ pub extern "C" fn trent_data_keys_export(
     ciphertext_ends_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let batch = arg_ref(data_keys, "data_keys")?;
-        let mut pt_total = 0;
-        let mut ct_total = 0;
-        for key in batch.successes()? {
-            pt_total += key.plaintext.expose_secret().len();
-            ct_total += key.ciphertext_blob.len();
-        }
-        let sizes = [
-            ("plaintexts_len", plaintexts_len, pt_total),
-            ("ciphertexts_len", ciphertexts_len, ct_total),
-            ("ciphertext_ends_len", ciphertext_ends_len, batch.items.len()),
-        ];
-        for (name, given, want) in sizes {
-            if given != want {
-                return Err(Failure::invalid_argument(format!("{name} is {given}, the batch needs exactly {want}")));
-            }
-        }
-        let plaintexts = arg_out_array(plaintexts, plaintexts_len, "plaintexts")?;
-        let ciphertexts = arg_out_array(ciphertexts, ciphertexts_len, "ciphertexts")?;
-        let ends = arg_out_array(ciphertext_ends, ciphertext_ends_len, "ciphertext_ends")?;
-        let (mut p, mut c) = (0, 0);
-        for (key, end) in batch.successes()?.zip(ends.iter_mut()) {
-            let pt = key.plaintext.expose_secret();
-            write_bytes(&mut plaintexts[p..p + pt.len()], pt);
-            p += pt.len();
-            write_bytes(&mut ciphertexts[c..c + key.ciphertext_blob.len()], &key.ciphertext_blob);
-            c += key.ciphertext_blob.len();
-            end.write(c);
-        }
-        Ok(())
-    })
+    let (pt_total, ct_total) = data_keys.totals()?;
+    check_sizes(&[
+        ("plaintexts_len", plaintexts_len, pt_total),
+        ("ciphertexts_len", ciphertexts_len, ct_total),
+        ("ciphertext_ends_len", ciphertext_ends_len, data_keys.items.len()),
+    ])?;
+    let (mut p, mut c) = (0, 0);
+    for (key, end) in data_keys.successes()?.zip(ciphertext_ends.iter_mut()) {
+        let pt = key.plaintext.expose_secret();
+        write_bytes(&mut plaintexts[p..p + pt.len()], pt);
+        p += pt.len();
+        write_bytes(&mut ciphertexts[c..c + key.ciphertext_blob.len()], &key.ciphertext_blob);
+        c += key.ciphertext_blob.len();
+        end.write(c);
+    }
 }
 
 /// Frees a batch, zeroing its plaintext data keys; NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_data_keys_free(data_keys: *mut trent_data_keys) {
-    ffi_boundary_infallible!((), { free_box(data_keys) })
+    free_box(data_keys)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -688,6 +589,7 @@ pub extern "C" fn trent_data_keys_free(data_keys: *mut trent_data_keys) {
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`, an unknown operation
 /// `TRENT_RESULT_UNSUPPORTED_OPERATION_EXCEPTION`. Responses of Decrypt, GenerateDataKey,
 /// GenerateRandom and the batches hold plaintext (base64): `trent_buffer_free` wipes them.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_call_json(
     kms: *const trent_kms,
@@ -699,15 +601,7 @@ pub extern "C" fn trent_kms_call_json(
     response_out: *mut *mut trent_buffer,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let operation = arg_str(operation, operation_len, "operation")?;
-        let request = arg_bytes(request, request_len, "request")?;
-        let out = Out::new(response_out, "response_out")?;
-        let response = kms.call_json(caller, operation, request)?;
-        out.write(new_text_buffer(response));
-        Ok(())
-    })
+    response_out.write(new_text_buffer(kms.call_json(caller, operation, request)?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -752,12 +646,16 @@ pub struct BatchResults {
 
 castable!(trent_batch_results: OwnershipBox<BatchResults>);
 
+impl BatchResults {
+    /// Hands a batch's results to C.
+    fn new_handle(items: impl Iterator<Item = trent::Result<BatchOutput>>) -> *mut trent_batch_results {
+        to_boxed_mut_ptr::<trent_batch_results>(Self { items: items.collect() })
+    }
+}
+
 /// Reads the batch items argument.
-fn arg_items<'a>(
-    items: *const trent_batch_item,
-    items_len: usize,
-) -> Result<Vec<(&'a [u8], EncryptionContext)>, Failure> {
-    arg_array(items, items_len, "items")?
+fn arg_items(items: &[trent_batch_item]) -> Result<Vec<(&[u8], EncryptionContext)>, Failure> {
+    items
         .iter()
         .map(|item| {
             Ok((
@@ -772,6 +670,7 @@ fn arg_items<'a>(
 /// thread pool: `items_len` items (at most 2^20), each with its plaintext and context. Fails as a
 /// whole when the key cannot be used; otherwise `*results_out` receives one ciphertext blob or
 /// error per item (`trent_batch_results_get`).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_encrypt_batch(
     kms: *const trent_kms,
@@ -783,30 +682,23 @@ pub extern "C" fn trent_kms_encrypt_batch(
     results_out: *mut *mut trent_batch_results,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let key_id = arg_str(key_id, key_id_len, "key_id")?;
-        let items = arg_items(items, items_len)?;
-        let out = Out::new(results_out, "results_out")?;
-        // The copies of the plaintexts are wiped when `req` is dropped.
-        let req = EncryptBatchRequest {
-            key_id: key_id.to_owned(),
-            items: items
-                .into_iter()
-                .map(|(plaintext, ctx)| EncryptItem { plaintext: plaintext.into(), encryption_context: ctx })
-                .collect(),
-            ..Default::default()
-        };
-        let items =
-            kms.encrypt_batch(caller, &req)?.ciphertext_blobs.into_iter().map(|r| r.map(BatchOutput::Blob)).collect();
-        out.write(to_boxed_mut_ptr::<trent_batch_results>(BatchResults { items }));
-        Ok(())
-    })
+    // The copies of the plaintexts are wiped when `req` is dropped.
+    let req = EncryptBatchRequest {
+        key_id: key_id.to_owned(),
+        items: arg_items(items)?
+            .into_iter()
+            .map(|(plaintext, ctx)| EncryptItem { plaintext: plaintext.into(), encryption_context: ctx })
+            .collect(),
+        ..Default::default()
+    };
+    let items = kms.encrypt_batch(caller, &req)?.ciphertext_blobs.into_iter().map(|r| r.map(BatchOutput::Blob));
+    results_out.write(BatchResults::new_handle(items))
 }
 
 /// Decrypt in bulk, spread over the engine's thread pool: `items_len` items (at most 2^20), each a
 /// ciphertext blob with its context; items may come from different keys. `*results_out`
 /// receives one plaintext (locked memory) or error per item (`trent_batch_results_get`).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt_batch(
     kms: *const trent_kms,
@@ -816,22 +708,15 @@ pub extern "C" fn trent_kms_decrypt_batch(
     results_out: *mut *mut trent_batch_results,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let items = arg_items(items, items_len)?;
-        let out = Out::new(results_out, "results_out")?;
-        let req = DecryptBatchRequest {
-            items: items
-                .into_iter()
-                .map(|(blob, ctx)| DecryptItem { ciphertext_blob: blob.to_vec(), encryption_context: ctx })
-                .collect(),
-            ..Default::default()
-        };
-        let items =
-            kms.decrypt_batch(caller, &req)?.into_iter().map(|r| r.map(|d| BatchOutput::Secret(d.plaintext))).collect();
-        out.write(to_boxed_mut_ptr::<trent_batch_results>(BatchResults { items }));
-        Ok(())
-    })
+    let req = DecryptBatchRequest {
+        items: arg_items(items)?
+            .into_iter()
+            .map(|(blob, ctx)| DecryptItem { ciphertext_blob: blob.to_vec(), encryption_context: ctx })
+            .collect(),
+        ..Default::default()
+    };
+    let items = kms.decrypt_batch(caller, &req)?.into_iter().map(|r| r.map(|d| BatchOutput::Secret(d.plaintext)));
+    results_out.write(BatchResults::new_handle(items))
 }
 
 /// One item of a ReEncrypt batch: a ciphertext blob, the context it was encrypted with and
@@ -859,6 +744,7 @@ pub struct trent_re_encrypt_item {
 /// keys; the plaintexts never leave the engine. Fails as a whole when the destination key
 /// cannot be used; otherwise `*results_out` receives one new ciphertext blob or error per item
 /// (`trent_batch_results_get`).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_re_encrypt_batch(
     kms: *const trent_kms,
@@ -870,49 +756,42 @@ pub extern "C" fn trent_kms_re_encrypt_batch(
     results_out: *mut *mut trent_batch_results,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let (kms, caller) = kms_and_caller(kms, caller)?;
-        let dest = arg_str(destination_key_id, destination_key_id_len, "destination_key_id")?;
-        let items = arg_array(items, items_len, "items")?
-            .iter()
-            .map(|item| {
-                Ok(ReEncryptItem {
-                    ciphertext_blob: arg_bytes(item.ciphertext, item.ciphertext_len, "item ciphertext")?.to_vec(),
-                    source_encryption_context: arg_context(
-                        item.source_context,
-                        item.source_context_len,
-                        "item source_context",
-                    )?,
-                    destination_encryption_context: arg_context(
-                        item.destination_context,
-                        item.destination_context_len,
-                        "item destination_context",
-                    )?,
-                })
+    let items = items
+        .iter()
+        .map(|item| {
+            Ok(ReEncryptItem {
+                ciphertext_blob: arg_bytes(item.ciphertext, item.ciphertext_len, "item ciphertext")?.to_vec(),
+                source_encryption_context: arg_context(
+                    item.source_context,
+                    item.source_context_len,
+                    "item source_context",
+                )?,
+                destination_encryption_context: arg_context(
+                    item.destination_context,
+                    item.destination_context_len,
+                    "item destination_context",
+                )?,
             })
-            .collect::<Result<Vec<_>, Failure>>()?;
-        let out = Out::new(results_out, "results_out")?;
-        let req = ReEncryptBatchRequest { destination_key_id: dest.to_owned(), items, ..Default::default() };
-        let items = kms
-            .re_encrypt_batch(caller, &req)?
-            .into_iter()
-            .map(|r| r.map(|e| BatchOutput::Blob(e.ciphertext_blob)))
-            .collect();
-        out.write(to_boxed_mut_ptr::<trent_batch_results>(BatchResults { items }));
-        Ok(())
-    })
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    let req = ReEncryptBatchRequest { destination_key_id: destination_key_id.to_owned(), items, ..Default::default() };
+    let items =
+        kms.re_encrypt_batch(caller, &req)?.into_iter().map(|r| r.map(|e| BatchOutput::Blob(e.ciphertext_blob)));
+    results_out.write(BatchResults::new_handle(items))
 }
 
 /// The number of results in a batch; 0 if `results` is NULL.
+#[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_len(results: *const trent_batch_results) -> usize {
-    ffi_boundary_infallible!(0, { arg_ref(results, "results").map_or(0, |r| r.items.len()) })
+    results.items.len()
 }
 
 /// Result `index` of a batch. On success `*data_out` and `*data_len_out` receive the item's
 /// ciphertext blob (Encrypt) or plaintext (Decrypt), valid until `trent_batch_results_free`;
 /// if the item failed, its code is returned (and its detail in `*err`), and nothing is
 /// written. `TRENT_RESULT_INDEX_OUT_OF_RANGE` if `index` is past the end.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_get(
     results: *const trent_batch_results,
@@ -921,42 +800,36 @@ pub extern "C" fn trent_batch_results_get(
     data_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let results = arg_ref(results, "results")?;
-        let data_out = OutValue::new(data_out, "data_out")?;
-        let data_len_out = OutValue::new(data_len_out, "data_len_out")?;
-        let data = match batch_item(&results.items, index)? {
+    let data = batch_item(&results.items, index)?.bytes();
+    data_out.write(data.as_ptr());
+    data_len_out.write(data.len());
+}
+
+impl BatchOutput {
+    /// The item's bytes: the blob, or the plaintext.
+    fn bytes(&self) -> &[u8] {
+        match self {
             BatchOutput::Blob(blob) => blob.as_slice(),
             BatchOutput::Secret(secret) => secret.expose_secret(),
-        };
-        data_out.write(data.as_ptr());
-        data_len_out.write(data.len());
-        Ok(())
-    })
+        }
+    }
 }
 
 /// The bytes of one successful batch item.
 fn batch_output(item: &trent::Result<BatchOutput>) -> Option<&[u8]> {
-    match item.as_ref().ok()? {
-        BatchOutput::Blob(blob) => Some(blob.as_slice()),
-        BatchOutput::Secret(secret) => Some(secret.expose_secret()),
-    }
+    item.as_ref().ok().map(BatchOutput::bytes)
 }
 
 /// The total size of a batch's successful results, for `trent_batch_results_export`: on
 /// success `*total_out` receives the sum of their lengths (failed items count 0).
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_total_len(
     results: *const trent_batch_results,
     total_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let results = arg_ref(results, "results")?;
-        let total_out = OutValue::new(total_out, "total_out")?;
-        total_out.write(results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum());
-        Ok(())
-    })
+    total_out.write(results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum())
 }
 
 /// Copies a whole batch's results out in one call, the fast path for bindings: every
@@ -967,6 +840,7 @@ pub extern "C" fn trent_batch_results_total_len(
 /// `ends_len` and `codes_len` exactly `trent_batch_results_len`, else
 /// `TRENT_RESULT_INVALID_ARGUMENT` and nothing is written. A failed item's detail is had from
 /// `trent_batch_results_get`. The caller owns, and should wipe, any plaintext copied out.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_export(
     results: *const trent_batch_results,
@@ -978,34 +852,23 @@ pub extern "C" fn trent_batch_results_export(
     codes_len: usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    ffi_boundary!(err, {
-        let results = arg_ref(results, "results")?;
-        let total: usize = results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum();
-        let n = results.items.len();
-        for (name, given, want) in [("out_len", out_len, total), ("ends_len", ends_len, n), ("codes_len", codes_len, n)]
-        {
-            if given != want {
-                return Err(Failure::invalid_argument(format!("{name} is {given}, the batch needs exactly {want}")));
-            }
+    let total: usize = results.items.iter().filter_map(batch_output).map(<[u8]>::len).sum();
+    let n = results.items.len();
+    check_sizes(&[("out_len", out_len, total), ("ends_len", ends_len, n), ("codes_len", codes_len, n)])?;
+    let mut at = 0;
+    for ((item, end), code) in results.items.iter().zip(ends.iter_mut()).zip(codes.iter_mut()) {
+        if let Some(bytes) = batch_output(item) {
+            write_bytes(&mut out[at..at + bytes.len()], bytes);
+            at += bytes.len();
         }
-        let out = arg_out_array(out, out_len, "out")?;
-        let ends = arg_out_array(ends, ends_len, "ends")?;
-        let codes = arg_out_array(codes, codes_len, "codes")?;
-        let mut at = 0;
-        for ((item, end), code) in results.items.iter().zip(ends.iter_mut()).zip(codes.iter_mut()) {
-            if let Some(bytes) = batch_output(item) {
-                write_bytes(&mut out[at..at + bytes.len()], bytes);
-                at += bytes.len();
-            }
-            end.write(at);
-            code.write(item.as_ref().map_or_else(|e| trent_result::from_engine(e) as u32, |_| 0));
-        }
-        Ok(())
-    })
+        end.write(at);
+        code.write(item.as_ref().map_or_else(|e| trent_result::from_engine(e) as u32, |_| 0));
+    }
 }
 
 /// Frees batch results, zeroing their plaintexts; NULL is accepted.
+#[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_batch_results_free(results: *mut trent_batch_results) {
-    ffi_boundary_infallible!((), { free_box(results) })
+    free_box(results)
 }
