@@ -109,6 +109,15 @@ fn every_operation_through_json() {
     assert_eq!(c.call("UntagResource", json!({"KeyId": id, "TagKeys": ["env"]})), json!({}));
     assert_eq!(c.call("ListResourceTags", json!({"KeyId": id, "Limit": 10}))["Tags"].as_array().unwrap().len(), 1);
 
+    // Key policies: one, `default`, listed by key id or ARN; a marker past it ends the list.
+    let policies = json!({"PolicyNames": ["default"], "Truncated": false});
+    assert_eq!(c.call("ListKeyPolicies", json!({"KeyId": id})), policies);
+    assert_eq!(c.call("ListKeyPolicies", json!({"KeyId": arn, "Limit": 1})), policies);
+    assert_eq!(c.call("ListKeyPolicies", json!({"KeyId": id, "Marker": "p:default"}))["PolicyNames"], json!([]));
+    assert!(matches!(c.err_json("ListKeyPolicies", json!({"KeyId": id, "Marker": "x"})), Error::InvalidMarker(_)));
+    // A management operation: an alias is not a key id.
+    assert!(matches!(c.err_json("ListKeyPolicies", json!({"KeyId": "alias/json"})), Error::NotFound(_)));
+
     // Aliases.
     let (id2, arn2) = c.new_key();
     assert_eq!(c.call("CreateAlias", json!({"AliasName": "alias/json", "TargetKeyId": id})), json!({}));

@@ -29,6 +29,7 @@ type API interface {
 	GenerateRandom(context.Context, *kms.GenerateRandomInput, ...func(*kms.Options)) (*kms.GenerateRandomOutput, error)
 	GetKeyRotationStatus(context.Context, *kms.GetKeyRotationStatusInput, ...func(*kms.Options)) (*kms.GetKeyRotationStatusOutput, error)
 	ListAliases(context.Context, *kms.ListAliasesInput, ...func(*kms.Options)) (*kms.ListAliasesOutput, error)
+	ListKeyPolicies(context.Context, *kms.ListKeyPoliciesInput, ...func(*kms.Options)) (*kms.ListKeyPoliciesOutput, error)
 	ListKeyRotations(context.Context, *kms.ListKeyRotationsInput, ...func(*kms.Options)) (*kms.ListKeyRotationsOutput, error)
 	ListKeys(context.Context, *kms.ListKeysInput, ...func(*kms.Options)) (*kms.ListKeysOutput, error)
 	ListResourceTags(context.Context, *kms.ListResourceTagsInput, ...func(*kms.Options)) (*kms.ListResourceTagsOutput, error)
@@ -100,6 +101,11 @@ func (c *Client) GetKeyRotationStatus(ctx context.Context, params *kms.GetKeyRot
 // ListAliases runs the KMS operation ListAliases on the engine, through its JSON dispatcher.
 func (c *Client) ListAliases(ctx context.Context, params *kms.ListAliasesInput, optFns ...func(*kms.Options)) (*kms.ListAliasesOutput, error) {
 	return call[kms.ListAliasesOutput](c, ctx, "ListAliases", orEmpty(params))
+}
+
+// ListKeyPolicies runs the KMS operation ListKeyPolicies on the engine, through its JSON dispatcher.
+func (c *Client) ListKeyPolicies(ctx context.Context, params *kms.ListKeyPoliciesInput, optFns ...func(*kms.Options)) (*kms.ListKeyPoliciesOutput, error) {
+	return call[kms.ListKeyPoliciesOutput](c, ctx, "ListKeyPolicies", orEmpty(params))
 }
 
 // ListKeyRotations runs the KMS operation ListKeyRotations on the engine, through its JSON dispatcher.

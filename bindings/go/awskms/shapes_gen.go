@@ -47,7 +47,7 @@ var shapeOperations = []shapeOperation{
 	{Name: "ImportKeyMaterial", Implemented: false, AWS: true, Input: []string{"KeyId", "ImportToken", "EncryptedKeyMaterial", "ValidTo", "ExpirationModel", "ImportType", "KeyMaterialDescription", "KeyMaterialId"}, Output: []string{"KeyId", "KeyMaterialId"}},
 	{Name: "ListAliases", Implemented: true, AWS: true, Input: []string{"KeyId", "Limit", "Marker"}, Output: []string{"Aliases", "NextMarker", "Truncated"}},
 	{Name: "ListGrants", Implemented: false, AWS: true, Input: []string{"Limit", "Marker", "KeyId", "GrantId", "GranteePrincipal", "GranteeServicePrincipal"}, Output: []string{"Grants", "NextMarker", "Truncated"}},
-	{Name: "ListKeyPolicies", Implemented: false, AWS: true, Input: []string{"KeyId", "Limit", "Marker"}, Output: []string{"PolicyNames", "NextMarker", "Truncated"}},
+	{Name: "ListKeyPolicies", Implemented: true, AWS: true, Input: []string{"KeyId", "Limit", "Marker"}, Output: []string{"PolicyNames", "NextMarker", "Truncated"}},
 	{Name: "ListKeyRotations", Implemented: true, AWS: true, Input: []string{"KeyId", "IncludeKeyMaterial", "Limit", "Marker"}, Output: []string{"Rotations", "NextMarker", "Truncated"}},
 	{Name: "ListKeys", Implemented: true, AWS: true, Input: []string{"Limit", "Marker"}, Output: []string{"Keys", "NextMarker", "Truncated"}},
 	{Name: "ListResourceTags", Implemented: true, AWS: true, Input: []string{"KeyId", "Limit", "Marker"}, Output: []string{"Tags", "NextMarker", "Truncated"}},

@@ -697,6 +697,23 @@ impl Kms {
         })
     }
 
+    /// ListKeyPolicies: a key has one key policy, `default`; paged like every list (default
+    /// 100 per page), in any key state.
+    pub fn list_key_policies(&self, caller: &Caller, req: &ListKeyPoliciesRequest) -> Result<ListKeyPoliciesResponse> {
+        let inner = &*self.inner;
+        inner.audited(caller, "ListKeyPolicies", |note| {
+            let _ = page_limit(req.limit, 100)?;
+            let after = parse_marker(req.marker.as_deref(), "p:")?;
+            inner.inspect(caller, "ListKeyPolicies", &req.key_id, IdForms::KeyOnly, note)?;
+            let names = ["default"].into_iter().filter(|n| after.is_none_or(|m| *n > m));
+            Ok(ListKeyPoliciesResponse {
+                policy_names: names.map(String::from).collect(),
+                next_marker: None,
+                truncated: false,
+            })
+        })
+    }
+
     /// CreateAlias: `alias/…` (not `alias/aws/…`) pointing to a key given by id or ARN.
     pub fn create_alias(&self, caller: &Caller, req: &AliasRequest) -> Result<()> {
         let inner = &*self.inner;

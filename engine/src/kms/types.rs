@@ -278,6 +278,31 @@ pub struct ListResourceTagsResponse {
     pub truncated: bool,
 }
 
+/// ListKeyPolicies input.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ListKeyPoliciesRequest {
+    /// The key (id or ARN).
+    pub key_id: String,
+    /// 1–1000 names per page; 100 when absent.
+    pub limit: Option<u32>,
+    /// The `NextMarker` of the previous page.
+    pub marker: Option<String>,
+}
+
+/// ListKeyPolicies output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeyPoliciesResponse {
+    /// The key's policy names: `default`.
+    pub policy_names: Vec<String>,
+    /// Where the next page starts, when `truncated`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
+    /// Whether more names follow.
+    pub truncated: bool,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Aliases
 

@@ -378,6 +378,7 @@ impl Kms {
             "TagResource" => empty(self.tag_resource(caller, &parse(op, request)?)),
             "UntagResource" => empty(self.untag_resource(caller, &parse(op, request)?)),
             "ListResourceTags" => to_json(&self.list_resource_tags(caller, &parse(op, request)?)?),
+            "ListKeyPolicies" => to_json(&self.list_key_policies(caller, &parse(op, request)?)?),
             "CreateAlias" => empty(self.create_alias(caller, &parse(op, request)?)),
             "UpdateAlias" => empty(self.update_alias(caller, &parse(op, request)?)),
             "DeleteAlias" => empty(self.delete_alias(caller, &parse(op, request)?)),
