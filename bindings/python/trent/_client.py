@@ -25,11 +25,15 @@ from types import SimpleNamespace
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Type
 
 from . import _errors, _shapes
+from ._args import BLOB_OVERHEAD as _BLOB_OVERHEAD
 from ._args import packed
 from ._args import ciphertext_len as _ciphertext_len
 from ._args import take_buffer as _take_buffer
-from ._errors import EXCEPTION_NAMES, ClosedError, KmsError, take_error
+# The hot calls' functions, bound once where `Kms` binds them.
+from ._crypto import _buffer, _decrypt_into, _encrypt_into, _gdk_into, _gdkwp_into, _new, _put_slot, _re_encrypt_into, _take_slot
+from ._errors import EXCEPTION_NAMES, ClosedError, KmsError, take_error, take_error_in
 from ._ffi import cells, ffi, lib
+from ._ffi import slot as _slot
 from ._kms import Kms
 
 __all__ = ["client", "Client"]
@@ -57,18 +61,11 @@ _quote = encode_basestring
 _b64encode = base64.b64encode
 _b64decode = binascii.a2b_base64
 _call_json = lib.trent_kms_call_json
-_encrypt_into = lib.trent_kms_encrypt_into
 _ciphertext_key_arn = lib.trent_kms_ciphertext_key_arn
 _ciphertext_key_material_id = lib.trent_kms_ciphertext_key_material_id
-_decrypt_into = lib.trent_kms_decrypt_into
-_re_encrypt_into = lib.trent_kms_re_encrypt_into
-_generate_data_key_into = lib.trent_kms_generate_data_key_into
-_generate_data_key_without_plaintext_into = lib.trent_kms_generate_data_key_without_plaintext_into
 _plaintext_len_max = lib.trent_plaintext_len_max
 _wipe = lib.trent_wipe
 _NULL = ffi.NULL
-_new = ffi.new
-_buffer = ffi.buffer
 
 # Request ids shaped like AWS's (a UUID): a random per-process prefix and a counter, cheaper
 # than a uuid4 per call.
@@ -374,26 +371,28 @@ def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
             plaintext = _typed_plaintext(plaintext)
         x = (_NULL, 0) if ctx is _ABSENT else _typed_context(ctx)
         if k is not None and plaintext is not None and 0 < len(plaintext) <= 4096 and x is not None:
-            # The typed call: Encrypt into a buffer, then the key's ARN from the blob.
-            kms = self._kms
-            try:
-                eng = kms._eng.ptr
-            except ClosedError:
-                raise _errors.ClosedError("the client is closed", operation_name="Encrypt") from None
+            # The typed call: Encrypt into a pooled buffer (as `Kms.encrypt`), then the key's
+            # ARN from the blob.
+            eng = _typed_engine(self, "Encrypt")
             n = len(plaintext)
-            cap = _ciphertext_len(n)
-            out = _new("uint8_t[]", cap)
-            c = cells
-            size = c.size
-            rc = _encrypt_into(eng, kms._caller.ptr, k, len(k), plaintext, n, x[0], x[1], out, cap, size, c.err)
+            m = n + _BLOB_OVERHEAD  # trent.h: the blob's size, always
+            try:
+                s = _take_slot()
+            except IndexError:
+                s = _slot()
+            out, view, size, err = s
+            try:
+                rc = _encrypt_into(eng, self._kms._caller.ptr, k, len(k), plaintext, n, x[0], x[1], out, m, size, err)
+                if rc:
+                    self._raise(take_error_in(err, rc, "Encrypt"), "Encrypt", _request_id())
+                blob = view[:m]
+            finally:
+                _put_slot(s)
             request_id = _REQUEST_PREFIX + _hex(next(_REQUEST_COUNTER))[3:]
-            if rc:
-                self._raise(take_error(rc, operation_name="Encrypt"), "Encrypt", request_id)
-            m = size[0]
-            blob = _buffer(out, m)[:]
             known = self._key_arns.get(key_id)
             if known is None:
-                text = c.text
+                c = cells
+                text, size = c.text, c.size
                 rc = _ciphertext_key_arn(eng, blob, m, text, len(text), size, c.err)
                 if rc:
                     raise take_error(rc)
@@ -408,21 +407,11 @@ def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
                         self._key_arns.clear()
                     self._key_arns[key_id] = known
             arn, length = known
-            length += 4 * ((m + 2) // 3)
             return {
                 "CiphertextBlob": blob,
                 "KeyId": arn,
                 "EncryptionAlgorithm": _SYMMETRIC_DEFAULT,
-                "ResponseMetadata": {
-                    "RequestId": request_id,
-                    "HTTPStatusCode": 200,
-                    "HTTPHeaders": {
-                        "x-amzn-requestid": request_id,
-                        "content-type": "application/x-amz-json-1.1",
-                        "content-length": str(length),
-                    },
-                    "RetryAttempts": 0,
-                },
+                "ResponseMetadata": _metadata(request_id, 200, length + 4 * ((m + 2) // 3)),
             }
     return _invoke(self, "Encrypt", b"Encrypt", kwargs)
 
@@ -488,19 +477,6 @@ def _blob_ids(self: Client, eng: Any, blob: bytes) -> Tuple[str, str, int]:
     return known
 
 
-def _typed_response(request_id: str, length: int) -> Dict[str, Any]:
-    return {
-        "RequestId": request_id,
-        "HTTPStatusCode": 200,
-        "HTTPHeaders": {
-            "x-amzn-requestid": request_id,
-            "content-type": "application/x-amz-json-1.1",
-            "content-length": str(length),
-        },
-        "RetryAttempts": 0,
-    }
-
-
 def _decrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
     if args:
         raise TypeError("decrypt() only accepts keyword arguments.")
@@ -534,7 +510,7 @@ def _decrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
                 "KeyId": arn,
                 "EncryptionAlgorithm": _SYMMETRIC_DEFAULT,
                 "KeyMaterialId": mid,
-                "ResponseMetadata": _typed_response(request_id, _DECRYPT_JSON_LEN + quoted + 2 + _b64_len(m)),
+                "ResponseMetadata": _metadata(request_id, 200, _DECRYPT_JSON_LEN + quoted + 2 + _b64_len(m)),
             }
     return _invoke(self, "Decrypt", b"Decrypt", kwargs)
 
@@ -577,7 +553,7 @@ def _re_encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
                 "DestinationEncryptionAlgorithm": _SYMMETRIC_DEFAULT,
                 "SourceKeyMaterialId": src_mid,
                 "DestinationKeyMaterialId": mid,
-                "ResponseMetadata": _typed_response(request_id, length),
+                "ResponseMetadata": _metadata(request_id, 200, length),
             }
     return _invoke(self, "ReEncrypt", b"ReEncrypt", kwargs)
 
@@ -623,7 +599,7 @@ def _generate_data_key(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any
         out = _new("uint8_t[]", cap)
         c = cells
         size = c.size
-        rc = _generate_data_key_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], key, length, out, cap, size, c.err)
+        rc = _gdk_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], key, length, out, cap, size, c.err)
         request_id = _request_id()
         if rc:
             self._raise(take_error(rc, operation_name="GenerateDataKey"), "GenerateDataKey", request_id)
@@ -637,8 +613,8 @@ def _generate_data_key(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any
             "CiphertextBlob": blob,
             "KeyId": arn,
             "KeyMaterialId": mid,
-            "ResponseMetadata": _typed_response(
-                request_id, _DATA_KEY_JSON_LEN + quoted + _b64_len(m) + _b64_len(length)
+            "ResponseMetadata": _metadata(
+                request_id, 200, _DATA_KEY_JSON_LEN + quoted + _b64_len(m) + _b64_len(length)
             ),
         }
     return _invoke(self, "GenerateDataKey", b"GenerateDataKey", kwargs)
@@ -657,7 +633,7 @@ def _generate_data_key_without_plaintext(self: Client, *args: Any, **kwargs: Any
         out = _new("uint8_t[]", cap)
         c = cells
         size = c.size
-        rc = _generate_data_key_without_plaintext_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], out, cap, size, c.err)
+        rc = _gdkwp_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], out, cap, size, c.err)
         request_id = _request_id()
         if rc:
             self._raise(take_error(rc, operation_name=op), op, request_id)
@@ -668,7 +644,7 @@ def _generate_data_key_without_plaintext(self: Client, *args: Any, **kwargs: Any
             "CiphertextBlob": blob,
             "KeyId": arn,
             "KeyMaterialId": mid,
-            "ResponseMetadata": _typed_response(request_id, _DATA_KEY_WITHOUT_PLAINTEXT_JSON_LEN + quoted + _b64_len(m)),
+            "ResponseMetadata": _metadata(request_id, 200, _DATA_KEY_WITHOUT_PLAINTEXT_JSON_LEN + quoted + _b64_len(m)),
         }
     return _invoke(self, op, op.encode(), kwargs)
 
