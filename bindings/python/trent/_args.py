@@ -37,7 +37,7 @@ def _packed_pair(context: Context) -> Tuple[bytes, int]:
         raise _not_a_context(context) from None
     if cached is not None:
         return cached
-    parts = []
+    parts: list = []
     for k, v in items:
         if not isinstance(k, str) or not isinstance(v, str):
             raise _not_a_context(context)

@@ -29,6 +29,7 @@ from ._args import BLOB_OVERHEAD as _BLOB_OVERHEAD
 from ._args import packed
 from ._args import ciphertext_len as _ciphertext_len
 from ._args import take_buffer as _take_buffer
+from ._args import wipe as _wipe
 # The hot calls' functions, bound once where `Kms` binds them.
 from ._crypto import _buffer, _decrypt_into, _encrypt_into, _gdk_into, _gdkwp_into, _new, _put_slot, _re_encrypt_into, _take_slot
 from ._errors import EXCEPTION_NAMES, ClosedError, KmsError, take_error, take_error_in
@@ -64,7 +65,6 @@ _call_json = lib.trent_kms_call_json
 _ciphertext_key_arn = lib.trent_kms_ciphertext_key_arn
 _ciphertext_key_material_id = lib.trent_kms_ciphertext_key_material_id
 _plaintext_len_max = lib.trent_plaintext_len_max
-_wipe = lib.trent_wipe
 _NULL = ffi.NULL
 
 # Request ids shaped like AWS's (a UUID): a random per-process prefix and a counter, cheaper
@@ -362,7 +362,7 @@ def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
     ctx = kwargs.get("EncryptionContext", _ABSENT)
     # Exactly KeyId and Plaintext, and EncryptionContext if given (a member missing is None).
     if len(kwargs) == (2 if ctx is _ABSENT else 3):
-        key_id = kwargs.get("KeyId")
+        key_id: Any = kwargs.get("KeyId")
         k = _TYPED_KEY_IDS.get(key_id) if type(key_id) is str else None
         if k is None:
             k = _typed_key_id(key_id)
@@ -454,6 +454,20 @@ def _typed_engine(self: Client, operation: str) -> Any:
         raise _errors.ClosedError("the client is closed", operation_name=operation) from None
 
 
+def _typed_into(self: Client, operation: str, into: Any, *args: Any) -> Tuple[Any, str, int]:
+    """One typed `_into` call, `into(engine, caller, *args, size, err)`, on the client's engine
+    and caller with this thread's cells, raised as the client raises: the engine's pointer (for
+    the blob lookups that follow), the request id and the size written."""
+    eng = _typed_engine(self, operation)
+    c = cells
+    size = c.size
+    rc = into(eng, self._kms._caller.ptr, *args, size, c.err)
+    request_id = _request_id()
+    if rc:
+        self._raise(take_error(rc, operation_name=operation), operation, request_id)
+    return eng, request_id, size[0]
+
+
 def _blob_ids(self: Client, eng: Any, blob: bytes) -> Tuple[str, str, int]:
     """The key ARN and key material id `blob` names, and the length of both quoted in JSON."""
     names = blob[_BLOB_NAMES]
@@ -490,18 +504,10 @@ def _decrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
         if blob is not None and x is not None and k is not None:
             if type(k) is bytes:
                 k = (k, len(k))
-            eng = _typed_engine(self, "Decrypt")
-            kms = self._kms
             n = len(blob)
             cap = _plaintext_len_max(n)
             out = _new("uint8_t[]", cap or 1)
-            c = cells
-            size = c.size
-            rc = _decrypt_into(eng, kms._caller.ptr, blob, n, x[0], x[1], k[0], k[1], out, cap, size, c.err)
-            request_id = _request_id()
-            if rc:
-                self._raise(take_error(rc, operation_name="Decrypt"), "Decrypt", request_id)
-            m = size[0]
+            eng, request_id, m = _typed_into(self, "Decrypt", _decrypt_into, blob, n, x[0], x[1], k[0], k[1], out, cap)
             plaintext = _buffer(out, m)[:]
             _wipe(out, m)
             arn, mid, quoted = _blob_ids(self, eng, blob)
@@ -527,20 +533,12 @@ def _re_encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
         sx = _typed_context(sctx)
         dx = _typed_context(dctx)
         if blob is not None and dest is not None and sx is not None and dx is not None:
-            eng = _typed_engine(self, "ReEncrypt")
-            kms = self._kms
             n = len(blob)
             cap = _ciphertext_len(_plaintext_len_max(n))
             out = _new("uint8_t[]", cap)
-            c = cells
-            size = c.size
-            rc = _re_encrypt_into(
-                eng, kms._caller.ptr, blob, n, sx[0], sx[1], dest, len(dest), dx[0], dx[1], out, cap, size, c.err
+            eng, request_id, m = _typed_into(
+                self, "ReEncrypt", _re_encrypt_into, blob, n, sx[0], sx[1], dest, len(dest), dx[0], dx[1], out, cap
             )
-            request_id = _request_id()
-            if rc:
-                self._raise(take_error(rc, operation_name="ReEncrypt"), "ReEncrypt", request_id)
-            m = size[0]
             new = _buffer(out, m)[:]
             src_arn, src_mid, src_quoted = _blob_ids(self, eng, blob)
             arn, mid, quoted = _blob_ids(self, eng, new)
@@ -591,19 +589,11 @@ def _generate_data_key(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any
     typed = _typed_data_key(kwargs)
     if typed is not None:
         k, n, x = typed
-        eng = _typed_engine(self, "GenerateDataKey")
-        kms = self._kms
         length = n or 32
         cap = _ciphertext_len(length)
         key = _new("uint8_t[]", length)
         out = _new("uint8_t[]", cap)
-        c = cells
-        size = c.size
-        rc = _gdk_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], key, length, out, cap, size, c.err)
-        request_id = _request_id()
-        if rc:
-            self._raise(take_error(rc, operation_name="GenerateDataKey"), "GenerateDataKey", request_id)
-        m = size[0]
+        eng, request_id, m = _typed_into(self, "GenerateDataKey", _gdk_into, k, len(k), n, x[0], x[1], key, length, out, cap)
         plaintext = _buffer(key, length)[:]
         _wipe(key, length)
         blob = _buffer(out, m)[:]
@@ -627,17 +617,9 @@ def _generate_data_key_without_plaintext(self: Client, *args: Any, **kwargs: Any
     typed = _typed_data_key(kwargs)
     if typed is not None:
         k, n, x = typed
-        eng = _typed_engine(self, op)
-        kms = self._kms
         cap = _ciphertext_len(n or 32)
         out = _new("uint8_t[]", cap)
-        c = cells
-        size = c.size
-        rc = _gdkwp_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], out, cap, size, c.err)
-        request_id = _request_id()
-        if rc:
-            self._raise(take_error(rc, operation_name=op), op, request_id)
-        m = size[0]
+        eng, request_id, m = _typed_into(self, op, _gdkwp_into, k, len(k), n, x[0], x[1], out, cap)
         blob = _buffer(out, m)[:]
         arn, mid, quoted = _blob_ids(self, eng, blob)
         return {
