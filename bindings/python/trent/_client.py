@@ -31,10 +31,9 @@ from ._args import ciphertext_len as _ciphertext_len
 from ._args import take_buffer as _take_buffer
 from ._args import wipe as _wipe
 # The hot calls' functions, bound once where `Kms` binds them.
-from ._crypto import _buffer, _decrypt_into, _encrypt_into, _gdk_into, _gdkwp_into, _new, _put_slot, _re_encrypt_into, _take_slot
-from ._errors import EXCEPTION_NAMES, ClosedError, KmsError, take_error, take_error_in
+from ._crypto import _buffer, _decrypt_into, _encrypt_into, _gdk_into, _gdkwp_into, _new, _re_encrypt_into
+from ._errors import EXCEPTION_NAMES, ClosedError, KmsError, take_error
 from ._ffi import cells, ffi, lib
-from ._ffi import slot as _slot
 from ._kms import Kms
 
 __all__ = ["client", "Client"]
@@ -371,28 +370,21 @@ def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
             plaintext = _typed_plaintext(plaintext)
         x = (_NULL, 0) if ctx is _ABSENT else _typed_context(ctx)
         if k is not None and plaintext is not None and 0 < len(plaintext) <= 4096 and x is not None:
-            # The typed call: Encrypt into a pooled buffer (as `Kms.encrypt`), then the key's
-            # ARN from the blob.
+            # The typed call: Encrypt into this thread's output buffer, then the key's ARN
+            # from the blob.
             eng = _typed_engine(self, "Encrypt")
             n = len(plaintext)
             m = n + _BLOB_OVERHEAD  # trent.h: the blob's size, always
-            try:
-                s = _take_slot()
-            except IndexError:
-                s = _slot()
-            out, view, size, err = s
-            try:
-                rc = _encrypt_into(eng, self._kms._caller.ptr, k, len(k), plaintext, n, x[0], x[1], out, m, size, err)
-                if rc:
-                    self._raise(take_error_in(err, rc, "Encrypt"), "Encrypt", _request_id())
-                blob = view[:m]
-            finally:
-                _put_slot(s)
+            c = cells
+            size = c.size
+            rc = _encrypt_into(eng, self._kms._caller.ptr, k, len(k), plaintext, n, x[0], x[1], c.out, m, size, c.err)
             request_id = _REQUEST_PREFIX + _hex(next(_REQUEST_COUNTER))[3:]
+            if rc:
+                self._raise(take_error(rc, operation_name="Encrypt"), "Encrypt", request_id)
+            blob = c.view[:m]
             known = self._key_arns.get(key_id)
             if known is None:
-                c = cells
-                text, size = c.text, c.size
+                text = c.text
                 rc = _ciphertext_key_arn(eng, blob, m, text, len(text), size, c.err)
                 if rc:
                     raise take_error(rc)
