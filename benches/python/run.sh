@@ -7,14 +7,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
-case "$target" in /*) ;; *) target="$root/$target" ;; esac
-export CARGO_TARGET_DIR="$target"
-venv="$target/python-bench-venv"
-python="${TRENT_PYTHON:-python3}"
-
-[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+. "$here/../../bindings/python/venv.sh"
+python_venv python-bench-venv
 pip() { "$venv/bin/python" -m pip --disable-pip-version-check --no-input --quiet "$@"; }
 pip install cryptography boto3 moto cffi setuptools wheel
 pip install tink || echo "tink could not be installed: its column is left out" >&2

@@ -10,17 +10,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$root/target}"
-case "$target" in /*) ;; *) target="$root/$target" ;; esac
-export CARGO_TARGET_DIR="$target"
-venv="$target/python-venv"
-python="${TRENT_PYTHON:-python3}"
-
-if [ ! -x "$venv/bin/python" ]; then
-    echo "--- creating $venv"
-    "$python" -m venv "$venv"
-fi
+. "$here/venv.sh"
+python_venv python-venv
 pip() { "$venv/bin/python" -m pip --disable-pip-version-check --no-input "$@"; }
 
 echo "--- installing test dependencies"

@@ -104,23 +104,6 @@ def test_encrypt_errors_answer_as_json(kms, c):
     compare(c, lambda: c.encrypt(KeyId=key, Plaintext=b"x"), lambda: via_json(c, "Encrypt", KeyId=key, Plaintext=b"x"))
 
 
-def test_the_typed_path_is_taken_for_well_formed_requests(c, monkeypatch):
-    key = c.create_key()["KeyMetadata"]["KeyId"]
-    calls = []
-    real = _client._invoke
-
-    def spy(client, operation, op, kwargs):
-        calls.append(operation)
-        return real(client, operation, op, kwargs)
-
-    monkeypatch.setattr(_client, "_invoke", spy)
-    blob = c.encrypt(KeyId=key, Plaintext=b"typed", EncryptionContext={"a": "b"})["CiphertextBlob"]
-    assert calls == []
-    c.encrypt(KeyId=key, Plaintext=b"json", GrantTokens=[])
-    assert calls == ["Encrypt"]
-    assert c.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})["Plaintext"] == b"typed"
-
-
 def test_close_closes_the_engine_given_or_opened():
     """Client.close() closes the engine underneath, as its docstring says: one it opened, and
     one it was given (kms=)."""
@@ -291,6 +274,8 @@ def test_the_typed_paths_are_taken_for_well_formed_requests(c, monkeypatch):
         return real(client, operation, op, kwargs)
 
     monkeypatch.setattr(_client, "_invoke", spy)
+    ctx_blob = c.encrypt(KeyId=key, Plaintext=b"typed", EncryptionContext={"a": "b"})["CiphertextBlob"]
+    assert c.decrypt(CiphertextBlob=ctx_blob, EncryptionContext={"a": "b"})["Plaintext"] == b"typed"
     blob = c.encrypt(KeyId=key, Plaintext=b"typed")["CiphertextBlob"]
     assert c.decrypt(CiphertextBlob=blob, KeyId=key)["Plaintext"] == b"typed"
     blob = c.re_encrypt(CiphertextBlob=blob, DestinationKeyId=key, DestinationEncryptionContext={"a": "b"})["CiphertextBlob"]
@@ -298,6 +283,7 @@ def test_the_typed_paths_are_taken_for_well_formed_requests(c, monkeypatch):
     c.generate_data_key_without_plaintext(KeyId=key, NumberOfBytes=16)
     assert calls == []
     assert c.decrypt(CiphertextBlob=dk["CiphertextBlob"])["Plaintext"] == dk["Plaintext"]
+    c.encrypt(KeyId=key, Plaintext=b"json", GrantTokens=[])
     c.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"}, GrantTokens=[])
     c.generate_data_key(KeyId=key, NumberOfBytes=16, GrantTokens=[])
-    assert calls == ["Decrypt", "GenerateDataKey"]
+    assert calls == ["Encrypt", "Decrypt", "GenerateDataKey"]

@@ -19,7 +19,7 @@ _len4 = struct.Struct("<I").pack
 # -- encryption contexts ------------------------------------------------------------------------
 
 #: Packed contexts as `(packed, len(packed))`, by the context's items (a service uses few
-#: contexts): the hot calls read it directly and call `packed_arg` on a miss.
+#: contexts): the hot calls read it through `context_arg`.
 CONTEXT_ARGS: Dict[Tuple[Tuple[str, str], ...], Tuple[bytes, int]] = {}
 
 
@@ -37,7 +37,7 @@ def _packed_pair(context: Context) -> Tuple[bytes, int]:
         raise _not_a_context(context) from None
     if cached is not None:
         return cached
-    parts = []
+    parts: list = []
     for k, v in items:
         if not isinstance(k, str) or not isinstance(v, str):
             raise _not_a_context(context)
@@ -51,6 +51,19 @@ def _packed_pair(context: Context) -> Tuple[bytes, int]:
     return pair
 
 
+#: `(NULL, 0)`: the argument pair of no encryption context, or of no key id.
+NO_ARG: Tuple[Any, int] = (NULL, 0)
+
+
+def context_arg(context: Context) -> Tuple[Any, int]:
+    """A context given (not empty) as the `(context, context_len)` argument pair: for the hot
+    calls, straight from `CONTEXT_ARGS` when it was seen before."""
+    try:
+        return CONTEXT_ARGS[tuple(context.items())]
+    except (KeyError, AttributeError, TypeError):
+        return _packed_pair(context)
+
+
 def packed(context: Context) -> bytes:
     """An encryption context in `trent.h`'s packed form (for each pair, the key then the value,
     each a 4-byte little-endian length and the UTF-8 bytes). Limits are the engine's. Recent
@@ -60,9 +73,7 @@ def packed(context: Context) -> bytes:
 
 def packed_arg(context: Optional[Context]) -> Tuple[Any, int]:
     """A context as the `(context, context_len)` argument pair; `(NULL, 0)` for none."""
-    if not context:
-        return NULL, 0
-    return _packed_pair(context)
+    return context_arg(context) if context else NO_ARG
 
 
 def entries(context: Optional[Context]) -> Tuple[Any, int, list]:

@@ -25,9 +25,13 @@ from types import SimpleNamespace
 from typing import Any, Callable, Dict, Iterator, Optional, Tuple, Type
 
 from . import _errors, _shapes
+from ._args import BLOB_OVERHEAD as _BLOB_OVERHEAD
 from ._args import packed
 from ._args import ciphertext_len as _ciphertext_len
 from ._args import take_buffer as _take_buffer
+from ._args import wipe as _wipe
+# The hot calls' functions, bound once where `Kms` binds them.
+from ._crypto import _buffer, _decrypt_into, _encrypt_into, _gdk_into, _gdkwp_into, _new, _re_encrypt_into
 from ._errors import EXCEPTION_NAMES, ClosedError, KmsError, take_error
 from ._ffi import cells, ffi, lib
 from ._kms import Kms
@@ -57,18 +61,10 @@ _quote = encode_basestring
 _b64encode = base64.b64encode
 _b64decode = binascii.a2b_base64
 _call_json = lib.trent_kms_call_json
-_encrypt_into = lib.trent_kms_encrypt_into
 _ciphertext_key_arn = lib.trent_kms_ciphertext_key_arn
 _ciphertext_key_material_id = lib.trent_kms_ciphertext_key_material_id
-_decrypt_into = lib.trent_kms_decrypt_into
-_re_encrypt_into = lib.trent_kms_re_encrypt_into
-_generate_data_key_into = lib.trent_kms_generate_data_key_into
-_generate_data_key_without_plaintext_into = lib.trent_kms_generate_data_key_without_plaintext_into
 _plaintext_len_max = lib.trent_plaintext_len_max
-_wipe = lib.trent_wipe
 _NULL = ffi.NULL
-_new = ffi.new
-_buffer = ffi.buffer
 
 # Request ids shaped like AWS's (a UUID): a random per-process prefix and a counter, cheaper
 # than a uuid4 per call.
@@ -365,7 +361,7 @@ def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
     ctx = kwargs.get("EncryptionContext", _ABSENT)
     # Exactly KeyId and Plaintext, and EncryptionContext if given (a member missing is None).
     if len(kwargs) == (2 if ctx is _ABSENT else 3):
-        key_id = kwargs.get("KeyId")
+        key_id: Any = kwargs.get("KeyId")
         k = _TYPED_KEY_IDS.get(key_id) if type(key_id) is str else None
         if k is None:
             k = _typed_key_id(key_id)
@@ -374,23 +370,18 @@ def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
             plaintext = _typed_plaintext(plaintext)
         x = (_NULL, 0) if ctx is _ABSENT else _typed_context(ctx)
         if k is not None and plaintext is not None and 0 < len(plaintext) <= 4096 and x is not None:
-            # The typed call: Encrypt into a buffer, then the key's ARN from the blob.
-            kms = self._kms
-            try:
-                eng = kms._eng.ptr
-            except ClosedError:
-                raise _errors.ClosedError("the client is closed", operation_name="Encrypt") from None
+            # The typed call: Encrypt into this thread's output buffer, then the key's ARN
+            # from the blob.
+            eng = _typed_engine(self, "Encrypt")
             n = len(plaintext)
-            cap = _ciphertext_len(n)
-            out = _new("uint8_t[]", cap)
+            m = n + _BLOB_OVERHEAD  # trent.h: the blob's size, always
             c = cells
             size = c.size
-            rc = _encrypt_into(eng, kms._caller.ptr, k, len(k), plaintext, n, x[0], x[1], out, cap, size, c.err)
+            rc = _encrypt_into(eng, self._kms._caller.ptr, k, len(k), plaintext, n, x[0], x[1], c.out, m, size, c.err)
             request_id = _REQUEST_PREFIX + _hex(next(_REQUEST_COUNTER))[3:]
             if rc:
                 self._raise(take_error(rc, operation_name="Encrypt"), "Encrypt", request_id)
-            m = size[0]
-            blob = _buffer(out, m)[:]
+            blob = c.view[:m]
             known = self._key_arns.get(key_id)
             if known is None:
                 text = c.text
@@ -408,21 +399,11 @@ def _encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
                         self._key_arns.clear()
                     self._key_arns[key_id] = known
             arn, length = known
-            length += 4 * ((m + 2) // 3)
             return {
                 "CiphertextBlob": blob,
                 "KeyId": arn,
                 "EncryptionAlgorithm": _SYMMETRIC_DEFAULT,
-                "ResponseMetadata": {
-                    "RequestId": request_id,
-                    "HTTPStatusCode": 200,
-                    "HTTPHeaders": {
-                        "x-amzn-requestid": request_id,
-                        "content-type": "application/x-amz-json-1.1",
-                        "content-length": str(length),
-                    },
-                    "RetryAttempts": 0,
-                },
+                "ResponseMetadata": _metadata(request_id, 200, length + 4 * ((m + 2) // 3)),
             }
     return _invoke(self, "Encrypt", b"Encrypt", kwargs)
 
@@ -465,6 +446,20 @@ def _typed_engine(self: Client, operation: str) -> Any:
         raise _errors.ClosedError("the client is closed", operation_name=operation) from None
 
 
+def _typed_into(self: Client, operation: str, into: Any, *args: Any) -> Tuple[Any, str, int]:
+    """One typed `_into` call, `into(engine, caller, *args, size, err)`, on the client's engine
+    and caller with this thread's cells, raised as the client raises: the engine's pointer (for
+    the blob lookups that follow), the request id and the size written."""
+    eng = _typed_engine(self, operation)
+    c = cells
+    size = c.size
+    rc = into(eng, self._kms._caller.ptr, *args, size, c.err)
+    request_id = _request_id()
+    if rc:
+        self._raise(take_error(rc, operation_name=operation), operation, request_id)
+    return eng, request_id, size[0]
+
+
 def _blob_ids(self: Client, eng: Any, blob: bytes) -> Tuple[str, str, int]:
     """The key ARN and key material id `blob` names, and the length of both quoted in JSON."""
     names = blob[_BLOB_NAMES]
@@ -488,19 +483,6 @@ def _blob_ids(self: Client, eng: Any, blob: bytes) -> Tuple[str, str, int]:
     return known
 
 
-def _typed_response(request_id: str, length: int) -> Dict[str, Any]:
-    return {
-        "RequestId": request_id,
-        "HTTPStatusCode": 200,
-        "HTTPHeaders": {
-            "x-amzn-requestid": request_id,
-            "content-type": "application/x-amz-json-1.1",
-            "content-length": str(length),
-        },
-        "RetryAttempts": 0,
-    }
-
-
 def _decrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
     if args:
         raise TypeError("decrypt() only accepts keyword arguments.")
@@ -514,18 +496,10 @@ def _decrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
         if blob is not None and x is not None and k is not None:
             if type(k) is bytes:
                 k = (k, len(k))
-            eng = _typed_engine(self, "Decrypt")
-            kms = self._kms
             n = len(blob)
             cap = _plaintext_len_max(n)
             out = _new("uint8_t[]", cap or 1)
-            c = cells
-            size = c.size
-            rc = _decrypt_into(eng, kms._caller.ptr, blob, n, x[0], x[1], k[0], k[1], out, cap, size, c.err)
-            request_id = _request_id()
-            if rc:
-                self._raise(take_error(rc, operation_name="Decrypt"), "Decrypt", request_id)
-            m = size[0]
+            eng, request_id, m = _typed_into(self, "Decrypt", _decrypt_into, blob, n, x[0], x[1], k[0], k[1], out, cap)
             plaintext = _buffer(out, m)[:]
             _wipe(out, m)
             arn, mid, quoted = _blob_ids(self, eng, blob)
@@ -534,7 +508,7 @@ def _decrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
                 "KeyId": arn,
                 "EncryptionAlgorithm": _SYMMETRIC_DEFAULT,
                 "KeyMaterialId": mid,
-                "ResponseMetadata": _typed_response(request_id, _DECRYPT_JSON_LEN + quoted + 2 + _b64_len(m)),
+                "ResponseMetadata": _metadata(request_id, 200, _DECRYPT_JSON_LEN + quoted + 2 + _b64_len(m)),
             }
     return _invoke(self, "Decrypt", b"Decrypt", kwargs)
 
@@ -551,20 +525,12 @@ def _re_encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
         sx = _typed_context(sctx)
         dx = _typed_context(dctx)
         if blob is not None and dest is not None and sx is not None and dx is not None:
-            eng = _typed_engine(self, "ReEncrypt")
-            kms = self._kms
             n = len(blob)
             cap = _ciphertext_len(_plaintext_len_max(n))
             out = _new("uint8_t[]", cap)
-            c = cells
-            size = c.size
-            rc = _re_encrypt_into(
-                eng, kms._caller.ptr, blob, n, sx[0], sx[1], dest, len(dest), dx[0], dx[1], out, cap, size, c.err
+            eng, request_id, m = _typed_into(
+                self, "ReEncrypt", _re_encrypt_into, blob, n, sx[0], sx[1], dest, len(dest), dx[0], dx[1], out, cap
             )
-            request_id = _request_id()
-            if rc:
-                self._raise(take_error(rc, operation_name="ReEncrypt"), "ReEncrypt", request_id)
-            m = size[0]
             new = _buffer(out, m)[:]
             src_arn, src_mid, src_quoted = _blob_ids(self, eng, blob)
             arn, mid, quoted = _blob_ids(self, eng, new)
@@ -577,7 +543,7 @@ def _re_encrypt(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
                 "DestinationEncryptionAlgorithm": _SYMMETRIC_DEFAULT,
                 "SourceKeyMaterialId": src_mid,
                 "DestinationKeyMaterialId": mid,
-                "ResponseMetadata": _typed_response(request_id, length),
+                "ResponseMetadata": _metadata(request_id, 200, length),
             }
     return _invoke(self, "ReEncrypt", b"ReEncrypt", kwargs)
 
@@ -615,19 +581,11 @@ def _generate_data_key(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any
     typed = _typed_data_key(kwargs)
     if typed is not None:
         k, n, x = typed
-        eng = _typed_engine(self, "GenerateDataKey")
-        kms = self._kms
         length = n or 32
         cap = _ciphertext_len(length)
         key = _new("uint8_t[]", length)
         out = _new("uint8_t[]", cap)
-        c = cells
-        size = c.size
-        rc = _generate_data_key_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], key, length, out, cap, size, c.err)
-        request_id = _request_id()
-        if rc:
-            self._raise(take_error(rc, operation_name="GenerateDataKey"), "GenerateDataKey", request_id)
-        m = size[0]
+        eng, request_id, m = _typed_into(self, "GenerateDataKey", _gdk_into, k, len(k), n, x[0], x[1], key, length, out, cap)
         plaintext = _buffer(key, length)[:]
         _wipe(key, length)
         blob = _buffer(out, m)[:]
@@ -637,8 +595,8 @@ def _generate_data_key(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any
             "CiphertextBlob": blob,
             "KeyId": arn,
             "KeyMaterialId": mid,
-            "ResponseMetadata": _typed_response(
-                request_id, _DATA_KEY_JSON_LEN + quoted + _b64_len(m) + _b64_len(length)
+            "ResponseMetadata": _metadata(
+                request_id, 200, _DATA_KEY_JSON_LEN + quoted + _b64_len(m) + _b64_len(length)
             ),
         }
     return _invoke(self, "GenerateDataKey", b"GenerateDataKey", kwargs)
@@ -651,24 +609,16 @@ def _generate_data_key_without_plaintext(self: Client, *args: Any, **kwargs: Any
     typed = _typed_data_key(kwargs)
     if typed is not None:
         k, n, x = typed
-        eng = _typed_engine(self, op)
-        kms = self._kms
         cap = _ciphertext_len(n or 32)
         out = _new("uint8_t[]", cap)
-        c = cells
-        size = c.size
-        rc = _generate_data_key_without_plaintext_into(eng, kms._caller.ptr, k, len(k), n, x[0], x[1], out, cap, size, c.err)
-        request_id = _request_id()
-        if rc:
-            self._raise(take_error(rc, operation_name=op), op, request_id)
-        m = size[0]
+        eng, request_id, m = _typed_into(self, op, _gdkwp_into, k, len(k), n, x[0], x[1], out, cap)
         blob = _buffer(out, m)[:]
         arn, mid, quoted = _blob_ids(self, eng, blob)
         return {
             "CiphertextBlob": blob,
             "KeyId": arn,
             "KeyMaterialId": mid,
-            "ResponseMetadata": _typed_response(request_id, _DATA_KEY_WITHOUT_PLAINTEXT_JSON_LEN + quoted + _b64_len(m)),
+            "ResponseMetadata": _metadata(request_id, 200, _DATA_KEY_WITHOUT_PLAINTEXT_JSON_LEN + quoted + _b64_len(m)),
         }
     return _invoke(self, op, op.encode(), kwargs)
 

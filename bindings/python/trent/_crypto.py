@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional
 
 from ._args import (
-    BLOB_OVERHEAD, CONTEXT_ARGS, KEY_ARGS, KEY_IDS, NULL, BytesLike, Context, blob,
-    ciphertext_len, key_id_arg, key_id_bytes, packed_arg, plaintext_len_max, take_secret, wipe,
+    BLOB_OVERHEAD, KEY_ARGS, KEY_IDS, NO_ARG, BytesLike, Context, blob, ciphertext_len, context_arg,
+    key_id_arg, key_id_bytes, packed_arg, plaintext_len_max, take_secret, wipe,
 )  # fmt: skip
 from ._errors import take_error, take_error_in
 from ._ffi import SCRATCH, SLOTS, cells, ffi, lib, slot
@@ -30,8 +30,6 @@ _re_encrypt_into = lib.trent_kms_re_encrypt_into
 _gdk_into = lib.trent_kms_generate_data_key_into
 _gdkwp_into = lib.trent_kms_generate_data_key_without_plaintext_into
 _random_into = lib.trent_kms_generate_random_into
-#: The largest plaintext whose blob fits a pooled buffer.
-_POOLED_PLAINTEXT = SCRATCH - BLOB_OVERHEAD
 #: A pooled buffer's worth of zeros, to wipe one.
 _SLOT_ZEROS = bytes(SCRATCH)
 #: The size of a data key when GenerateDataKey is given no `number_of_bytes` (AES_256).
@@ -68,10 +66,11 @@ class CryptoOps:
 
     # Encrypt and Decrypt are the hottest calls, and on CPython each bytecode counts next to
     # the engine's microsecond: the key id and the context come as ready argument pairs from
-    # their caches (KEY_ARGS, CONTEXT_ARGS; on a miss, or for a wrong type, the function that
-    # fills them, which also raises), the sizes are sums, and a slot (output buffer, size and
-    # error cells) is taken off the shared SLOTS list for the one `_into` call. The handles'
-    # pointers are read into the call's arguments, so the handles stay alive while it runs.
+    # their caches (KEY_ARGS, and CONTEXT_ARGS through `context_arg`; on a miss, or for a wrong
+    # type, the function that fills them, which also raises), the sizes are sums, and a slot
+    # (output buffer, size and error cells) is taken off the shared SLOTS list for the one
+    # `_into` call. The handles' pointers are read into the call's arguments, so the handles
+    # stay alive while it runs.
 
     def encrypt(self, key_id: str, plaintext: BytesLike, context: Optional[Context] = None) -> bytes:
         """Encrypt: 1–4096 bytes under `key_id`, bound to the encryption context; returns the
@@ -79,29 +78,22 @@ class CryptoOps:
         if type(plaintext) is not bytes:
             plaintext = blob(plaintext, "plaintext")
         k, kl = _key_arg(key_id) or key_id_arg(key_id)
-        if context:
-            try:
-                x, xl = CONTEXT_ARGS[tuple(context.items())]
-            except (KeyError, AttributeError, TypeError):
-                x, xl = packed_arg(context)
-        else:
-            x = NULL
-            xl = 0
+        x, xl = context_arg(context) if context else NO_ARG
         n = len(plaintext)
-        if n > _POOLED_PLAINTEXT:
+        # trent.h: the blob is always trent_ciphertext_len(plaintext_len) bytes, so its length
+        # is `cap` without reading the size cell back.
+        cap = n + BLOB_OVERHEAD
+        if cap > SCRATCH:
             return self._encrypt_large(k, kl, plaintext, n, x, xl)
         try:
             s = _take_slot()
         except IndexError:
             s = slot()
+        out, view, size, err = s
         try:
-            out, view, size, err = s
-            cap = n + BLOB_OVERHEAD
             rc = _encrypt_into(self._eng.ptr, self._caller.ptr, k, kl, plaintext, n, x, xl, out, cap, size, err)
             if rc:
                 raise take_error_in(err, rc)
-            # trent.h: the blob is always trent_ciphertext_len(plaintext_len) bytes, so its
-            # length is `cap` without reading the size cell back.
             return view[:cap]
         finally:
             _put_slot(s)
@@ -124,20 +116,10 @@ class CryptoOps:
 
         The plaintext is returned as `bytes`, which Python cannot wipe: see the README."""
         c = ciphertext_blob if type(ciphertext_blob) is bytes else blob(ciphertext_blob, "ciphertext_blob")
-        if context:
-            try:
-                x, xl = CONTEXT_ARGS[tuple(context.items())]
-            except (KeyError, AttributeError, TypeError):
-                x, xl = packed_arg(context)
-        else:
-            x = NULL
-            xl = 0
-        if key_id is None:
-            k = NULL
-            kl = 0
-        else:
-            k, kl = _key_arg(key_id) or key_id_arg(key_id)
+        x, xl = context_arg(context) if context else NO_ARG
+        k, kl = NO_ARG if key_id is None else (_key_arg(key_id) or key_id_arg(key_id))
         n = len(c)
+        # trent.h: a blob's plaintext is exactly trent_plaintext_len_max(blob) bytes.
         cap = n - BLOB_OVERHEAD
         if cap > SCRATCH:
             return self._decrypt_large(c, n, x, xl, k, kl, cap)
@@ -147,13 +129,12 @@ class CryptoOps:
             s = _take_slot()
         except IndexError:
             s = slot()
+        out, view, size, err = s
         try:
-            out, view, size, err = s
             rc = _decrypt_into(self._eng.ptr, self._caller.ptr, c, n, x, xl, k, kl, out, cap, size, err)
             if rc:
                 raise take_error_in(err, rc)
             try:
-                # trent.h: a blob's plaintext is exactly trent_plaintext_len_max(blob) bytes.
                 return view[:cap]
             finally:
                 view[:] = _SLOT_ZEROS  # the wipe: the whole buffer, cheaper from here than a part

@@ -84,7 +84,8 @@ if lib is None:
 class _Cells(threading.local):
     """One thread's out-parameters for the C calls: `err` (`trent_error **`, where a failed
     call leaves its detail for `take_error`), `size` (`size_t *`, a result's length), `buffer`
-    (`trent_buffer **`) and `text` (a 2 KiB text output, e.g. a key ARN).
+    (`trent_buffer **`), `text` (a 2 KiB text output, e.g. a key ARN) and `out` (a SCRATCH-byte
+    output, e.g. the client's Encrypt blob, with `view`, its `ffi.buffer`).
     Per thread because the GIL is released during every call; made once per thread instead
     of once per call."""
 
@@ -93,6 +94,8 @@ class _Cells(threading.local):
         self.size = ffi.new("size_t *")
         self.buffer = ffi.new("trent_buffer **")
         self.text = ffi.new("char[]", 2048)
+        self.out = ffi.new("uint8_t[]", SCRATCH)
+        self.view = ffi.buffer(self.out)
 
 
 #: The size of the pooled output buffers (a 4 KiB plaintext's blob fits).

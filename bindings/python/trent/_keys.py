@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, cast
 
 try:
     from typing import TypedDict
@@ -59,21 +59,21 @@ def _millis(ms: int) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(ms / 1000, _dt.timezone.utc)
 
 
+#: The members every key has, in `KeyMetadata`'s order: each name, the `trent.h` function that
+#: reads it (`trent_key_metadata_<name>`) and what makes its value Python's.
+METADATA_MEMBERS = tuple(
+    (name, getattr(lib, "trent_key_metadata_" + name), convert)
+    for names, convert in (
+        (("key_id", "arn", "aws_account_id", "description", "key_state", "key_spec", "key_usage", "origin", "key_manager"), _str),
+        (("enabled", "multi_region"), bool),
+        (("creation_date",), _millis),
+    )
+    for name in names
+)
+
+
 def _metadata(md: Any) -> KeyMetadata:
-    out: KeyMetadata = {
-        "key_id": _str(lib.trent_key_metadata_key_id(md)),
-        "arn": _str(lib.trent_key_metadata_arn(md)),
-        "aws_account_id": _str(lib.trent_key_metadata_aws_account_id(md)),
-        "description": _str(lib.trent_key_metadata_description(md)),
-        "key_state": _str(lib.trent_key_metadata_key_state(md)),
-        "key_spec": _str(lib.trent_key_metadata_key_spec(md)),
-        "key_usage": _str(lib.trent_key_metadata_key_usage(md)),
-        "origin": _str(lib.trent_key_metadata_origin(md)),
-        "key_manager": _str(lib.trent_key_metadata_key_manager(md)),
-        "enabled": bool(lib.trent_key_metadata_enabled(md)),
-        "multi_region": bool(lib.trent_key_metadata_multi_region(md)),
-        "creation_date": _millis(lib.trent_key_metadata_creation_date(md)),
-    }
+    out = cast(KeyMetadata, {name: convert(get(md)) for name, get, convert in METADATA_MEMBERS})
     material = _str(lib.trent_key_metadata_current_key_material_id(md))
     if material:
         out["current_key_material_id"] = material
