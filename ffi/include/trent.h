@@ -754,7 +754,10 @@ trent_result trent_kms_encrypt_into(const struct trent_kms *kms,
  * `TRENT_RESULT_VALIDATION_EXCEPTION`, checked first); on success `*plaintext_len_out`
  * receives its length. The caller owns, and should wipe, that copy; `trent_kms_decrypt`
  * keeps the plaintext in locked memory instead. Every decryption failure is the same
- * `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, and writes nothing.
+ * `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`. On any failure `*plaintext_len_out` is not
+ * written and the buffer holds nothing of the blob: a request refused before the blob is
+ * opened (a bad argument, a short buffer, an unknown key) writes nothing, and a blob that
+ * fails to authenticate (opened in place in the buffer) leaves the bytes it covered zeroed.
  */
 trent_result trent_kms_decrypt_into(const struct trent_kms *kms,
                                     const struct trent_caller *caller,

@@ -11,7 +11,7 @@
 use std::ffi::c_char;
 use std::mem::MaybeUninit;
 
-use trent::{DecryptRequest, GenerateRandomRequest, KeyIdRequest};
+use trent::{GenerateRandomRequest, KeyIdRequest};
 
 use trent_ffi_macros::export;
 
@@ -43,11 +43,6 @@ fn copy_out(dst: &mut [MaybeUninit<u8>], src: &[u8], name: &str) -> Result<usize
     Ok(src.len())
 }
 
-/// The length of the plaintext a Trent blob of `ciphertext_len` bytes holds, 0 when too short.
-fn plaintext_len(ciphertext_len: usize) -> usize {
-    ciphertext_len.saturating_sub(trent::ciphertext_len(0))
-}
-
 /// The length of the ciphertext blob Encrypt makes of `plaintext_len` bytes of plaintext
 /// (a fixed header and tag around it), for sizing the buffers of `trent_kms_encrypt_into` and
 /// `trent_kms_re_encrypt_into` (a blob's length does not change when it is re-encrypted).
@@ -64,7 +59,7 @@ pub extern "C" fn trent_ciphertext_len(plaintext_len: usize) -> usize {
 #[export(or = 0)]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_plaintext_len_max(ciphertext_len: usize) -> usize {
-    plaintext_len(ciphertext_len)
+    trent::plaintext_len_max(ciphertext_len)
 }
 
 /// Encrypt into the caller's memory: seals 1–4096 bytes of `plaintext` under `key_id` (id,
@@ -102,7 +97,10 @@ pub extern "C" fn trent_kms_encrypt_into(
 /// `TRENT_RESULT_VALIDATION_EXCEPTION`, checked first); on success `*plaintext_len_out`
 /// receives its length. The caller owns, and should wipe, that copy; `trent_kms_decrypt`
 /// keeps the plaintext in locked memory instead. Every decryption failure is the same
-/// `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`, and writes nothing.
+/// `TRENT_RESULT_INVALID_CIPHERTEXT_EXCEPTION`. On any failure `*plaintext_len_out` is not
+/// written and the buffer holds nothing of the blob: a request refused before the blob is
+/// opened (a bad argument, a short buffer, an unknown key) writes nothing, and a blob that
+/// fails to authenticate (opened in place in the buffer) leaves the bytes it covered zeroed.
 #[export]
 #[unsafe(no_mangle)]
 pub extern "C" fn trent_kms_decrypt_into(
@@ -119,13 +117,9 @@ pub extern "C" fn trent_kms_decrypt_into(
     plaintext_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    check_cap("plaintext_cap", plaintext_cap, plaintext_len(ciphertext.len()))?;
-    let mut req = DecryptRequest::new(ciphertext).with_context(context);
-    req.key_id = key_id.map(str::to_owned);
-    // The plaintext comes out of the engine in locked memory, is copied once into the
-    // caller's buffer, and is wiped when `resp` drops.
-    let resp = kms.decrypt(caller, &req)?;
-    plaintext_len_out.write(copy_out(plaintext, resp.plaintext.expose_secret(), "plaintext_cap")?)
+    check_cap("plaintext_cap", plaintext_cap, trent::plaintext_len_max(ciphertext.len()))?;
+    // The engine opens the blob straight into the caller's buffer.
+    plaintext_len_out.write(kms.decrypt_into(caller, ciphertext, &context, key_id, plaintext)?)
 }
 
 /// ReEncrypt into the caller's memory: decrypts a blob (with its packed `source_context`) and
@@ -152,7 +146,7 @@ pub extern "C" fn trent_kms_re_encrypt_into(
     ciphertext_len_out: *mut usize,
     err: *mut *mut trent_error,
 ) -> trent_result {
-    let inner = plaintext_len(ciphertext.len());
+    let inner = trent::plaintext_len_max(ciphertext.len());
     if inner > 0 {
         check_cap("ciphertext_cap", ciphertext_cap, trent::ciphertext_len(inner))?;
     }

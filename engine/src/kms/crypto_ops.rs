@@ -7,13 +7,13 @@ use std::sync::Arc;
 use super::material::VersionKeys;
 use super::types::*;
 use super::{AuditNote, Caller, Inner, Kms, LiveKey, Now, check_grant_tokens, check_usable, rng_failed, secret_error};
-use crate::ciphertext::{self, MAX_PLAINTEXT_LEN};
+use crate::ciphertext::{self, MAX_PLAINTEXT_LEN, Parsed};
 use crate::context::{self, EncryptionContext};
 use crate::crypto;
 use crate::error::{Error, Result};
 use crate::id::{IdForms, KeyId};
 use crate::key::{DataKeySpec, EncryptionAlgorithmSpec, KeyRecord, KeySpec, KeyUsage};
-use crate::secret::SecretBytes;
+use crate::secret::{Arena, SecretBytes};
 
 /// Longest `CiphertextBlob` the model accepts.
 pub const MAX_CIPHERTEXT_BLOB_LEN: usize = 6144;
@@ -159,10 +159,10 @@ impl Inner {
         out.ok_or(Error::InvalidCiphertext)
     }
 
-    /// Checks and decrypts a blob (and, optionally, that it names the key the caller expects),
-    /// then runs `f` with its key, version and plaintext.
+    /// Checks and decrypts a blob into `out` (and, optionally, checks that it names the key
+    /// the caller expects), then runs `f` with its key, version and what `out` gives.
     #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the request
-    fn with_open_blob<R>(
+    fn with_open_blob<P, R>(
         &self,
         caller: &Caller,
         action: &str,
@@ -172,7 +172,8 @@ impl Inner {
         expected_field: &str,
         note: &mut AuditNote,
         now: &Now<'_>,
-        f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>, SecretBytes) -> Result<R>,
+        out: impl PlainOut<Done = P>,
+        f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>, P) -> Result<R>,
     ) -> Result<R> {
         let parsed = decode_blob(blob, ctx)?;
         note.context(ctx);
@@ -187,8 +188,7 @@ impl Inner {
         self.with_decrypting_key(caller, action, &parsed.header.key_id, parsed.header.version, now, |live, vk| {
             note.key(live);
             note.version(vk.number);
-            let mut aad = Vec::new();
-            let plaintext = vk.open(&self.arena, &parsed, &context::encode(ctx), &mut aad)?;
+            let plaintext = out.open(&self.arena, vk, &parsed, &context::encode(ctx))?;
             f(live, vk, plaintext)
         })
     }
@@ -272,6 +272,12 @@ fn check_number_of_bytes(n: u32) -> Result<usize> {
 /// and tag around the plaintext (saturating at `usize::MAX`).
 pub const fn ciphertext_len(plaintext_len: usize) -> usize {
     plaintext_len.saturating_add(ciphertext::OVERHEAD)
+}
+
+/// The most plaintext a ciphertext blob of `blob_len` bytes can hold (its length less the
+/// fixed header and tag; 0 for a shorter blob), for sizing [`Kms::decrypt_into`]'s buffer.
+pub const fn plaintext_len_max(blob_len: usize) -> usize {
+    blob_len.saturating_sub(ciphertext::OVERHEAD)
 }
 
 /// Seals one message under the calling thread's writer of `version`.
@@ -396,6 +402,36 @@ impl BlobOut for IntoBuffer<'_> {
     }
 }
 
+/// Where Decrypt puts the plaintext it opens, and what it gives back.
+pub(super) trait PlainOut {
+    type Done;
+
+    /// Opens a parsed blob of `version` with its encoded encryption context `ctx`.
+    fn open(self, arena: &Arena, version: &VersionKeys, parsed: &Parsed<'_>, ctx: &[u8]) -> Result<Self::Done>;
+}
+
+/// The plaintext in locked memory.
+pub(super) struct Locked;
+
+impl PlainOut for Locked {
+    type Done = SecretBytes;
+
+    fn open(self, arena: &Arena, version: &VersionKeys, parsed: &Parsed<'_>, ctx: &[u8]) -> Result<SecretBytes> {
+        version.open(arena, parsed, ctx, &mut Vec::new())
+    }
+}
+
+/// The plaintext written into the caller's buffer (checked to fit first); gives its length.
+struct PlainInto<'o>(&'o mut [MaybeUninit<u8>]);
+
+impl PlainOut for PlainInto<'_> {
+    type Done = usize;
+
+    fn open(self, arena: &Arena, version: &VersionKeys, parsed: &Parsed<'_>, ctx: &[u8]) -> Result<usize> {
+        version.open_into(arena, parsed, ctx, &mut Vec::new(), self.0)
+    }
+}
+
 fn dry_run_error() -> Error {
     Error::DryRunOperation("The request would have succeeded, but the DryRun option is set.".into())
 }
@@ -483,20 +519,62 @@ impl Kms {
             let now = Now::lazy(&*inner.clock);
             let (blob, ctx) = (&req.ciphertext_blob, &req.encryption_context);
             let expected = req.key_id.as_deref();
-            inner.with_open_blob(caller, "Decrypt", blob, ctx, expected, "keyId", note, &now, |live, vk, plaintext| {
-                if let Some(alg) = req.encryption_algorithm {
-                    check_symmetric(live, &live.record(), Some(alg))?;
-                }
-                if req.dry_run == Some(true) {
-                    return Err(dry_run_error());
-                }
-                Ok(DecryptResponse {
-                    key_id: live.arn.to_string(),
-                    plaintext,
-                    encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                    key_material_id: vk.material_id.clone(),
-                })
-            })
+            inner.with_open_blob(
+                caller,
+                "Decrypt",
+                blob,
+                ctx,
+                expected,
+                "keyId",
+                note,
+                &now,
+                Locked,
+                |live, vk, plaintext| {
+                    if let Some(alg) = req.encryption_algorithm {
+                        check_symmetric(live, &live.record(), Some(alg))?;
+                    }
+                    if req.dry_run == Some(true) {
+                        return Err(dry_run_error());
+                    }
+                    Ok(DecryptResponse {
+                        key_id: live.arn.to_string(),
+                        plaintext,
+                        encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                        key_material_id: vk.material_id.clone(),
+                    })
+                },
+            )
+        })
+    }
+
+    /// Decrypt with borrowed inputs and no options, writing the plaintext into `out`, for
+    /// adapters that hand it to memory they own (the C ABI's `trent_kms_decrypt_into`): the
+    /// blob is opened straight into `out`, with no locked copy and no response. `out` may be
+    /// uninitialised; it must hold at least [`plaintext_len_max`]`(blob.len())` bytes (else
+    /// `ValidationException`, nothing written). Returns the plaintext's length, the first bytes
+    /// of `out`, which the caller owns and should wipe; when the blob fails to open, nothing
+    /// of it is left in `out`. Same checks, errors and audit event as [`Kms::decrypt`].
+    pub fn decrypt_into(
+        &self,
+        caller: &Caller,
+        blob: &[u8],
+        encryption_context: &EncryptionContext,
+        key_id: Option<&str>,
+        out: &mut [MaybeUninit<u8>],
+    ) -> Result<usize> {
+        let inner = &*self.inner;
+        inner.audited(caller, "Decrypt", |note| {
+            let need = plaintext_len_max(blob.len());
+            if out.len() < need {
+                return Err(Error::Validation(format!(
+                    "The output buffer holds {} bytes; the plaintext of a {}-byte ciphertext blob needs {need}",
+                    out.len(),
+                    blob.len()
+                )));
+            }
+            let now = Now::lazy(&*inner.clock);
+            let (ctx, into) = (encryption_context, PlainInto(out));
+            inner.with_open_blob(caller, "Decrypt", blob, ctx, key_id, "keyId", note, &now, into, |_, _, len| Ok(len))
         })
     }
 
@@ -520,6 +598,7 @@ impl Kms {
                 "sourceKeyId",
                 note,
                 &now,
+                Locked,
                 |source, from, plaintext| {
                     if let Some(alg) = req.source_encryption_algorithm {
                         check_symmetric(source, &source.record(), Some(alg))?;

@@ -340,14 +340,7 @@ impl VersionKeys {
         aad: &mut Vec<u8>,
         body: &mut [u8],
     ) -> Result<[u8; TAG_LEN]> {
-        let aad: &[u8] = if ctx.is_empty() {
-            header_bytes
-        } else {
-            aad.clear();
-            aad.extend_from_slice(header_bytes);
-            aad.extend_from_slice(ctx);
-            aad
-        };
+        let aad = blob_aad(header_bytes, ctx, aad);
         res.writer()
             .key
             .seal_in_place_separate_tag(header.nonce(), aad, body)
@@ -362,43 +355,89 @@ impl VersionKeys {
         ctx: &[u8],
         aad: &mut Vec<u8>,
     ) -> Result<SecretBytes> {
-        let salt = &parsed.header.salt;
+        self.with_reader(arena, &parsed.header.salt, |key| {
+            let (ct, tag) = body_and_tag(parsed)?;
+            let mut out = arena.alloc_copy(ct).map_err(secret_error)?;
+            open_in_place(key, parsed, ctx, aad, &tag, out.expose_secret_mut())?;
+            Ok(out)
+        })
+    }
+
+    /// [`VersionKeys::open`] into the front of `out` (which may be uninitialised), for a
+    /// caller that owns the plaintext's memory: returns the plaintext's length. `out` must hold
+    /// at least the blob's body less its tag (checked by the caller: an internal error here);
+    /// when authentication fails, what the opening wrote there is wiped.
+    pub(crate) fn open_into(
+        &self,
+        arena: &Arena,
+        parsed: &Parsed<'_>,
+        ctx: &[u8],
+        aad: &mut Vec<u8>,
+        out: &mut [MaybeUninit<u8>],
+    ) -> Result<usize> {
+        self.with_reader(arena, &parsed.header.salt, |key| {
+            let (ct, tag) = body_and_tag(parsed)?;
+            let Some(out) = out.get_mut(..ct.len()) else {
+                return Err(Error::Internal("The plaintext buffer is smaller than the blob's body".into()));
+            };
+            let out = out.write_copy_of_slice(ct);
+            open_in_place(key, parsed, ctx, aad, &tag, out).inspect_err(|_| crate::secret::wipe(out))?;
+            Ok(ct.len())
+        })
+    }
+
+    /// Calls `f` with the sub-key of the blob salt `salt`: a writer's, a remembered reader's,
+    /// or one derived now (and remembered once `f` succeeds).
+    fn with_reader<R>(&self, arena: &Arena, salt: &[u8; 16], f: impl FnOnce(&AeadKey) -> Result<R>) -> Result<R> {
         // Blobs this thread wrote are the common case: its own writer first, then the
         // others, used through their guards (no reference count touched).
         let own = shard();
         for slot in std::iter::once(&self.writers[own]).chain(&self.writers) {
             let guard = slot.load();
             if let Some(w) = guard.as_deref().filter(|w| w.salt == *salt) {
-                return open_with(&w.key, arena, parsed, ctx, aad);
+                return f(&w.key);
             }
         }
         let cached = self.readers.read().get(salt).cloned();
         if let Some(key) = cached {
-            return open_with(&key, arena, parsed, ctx, aad);
+            return f(&key);
         }
         let key = self.derive(arena, salt)?;
-        let out = open_with(&key, arena, parsed, ctx, aad)?;
+        let out = f(&key)?;
         self.remember_reader(salt, key);
         Ok(out)
     }
 }
 
-/// Opens a parsed blob with the sub-key `key` into locked memory.
-fn open_with(key: &AeadKey, arena: &Arena, parsed: &Parsed<'_>, ctx: &[u8], aad: &mut Vec<u8>) -> Result<SecretBytes> {
+/// A parsed blob's ciphertext body and its tag.
+fn body_and_tag<'a>(parsed: &Parsed<'a>) -> Result<(&'a [u8], [u8; TAG_LEN])> {
     let (ct, tag) = parsed.body.split_at(parsed.body.len() - TAG_LEN);
-    let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::InvalidCiphertext)?;
-    let mut out = arena.alloc_copy(ct).map_err(secret_error)?;
-    let aad: &[u8] = if ctx.is_empty() {
-        parsed.header_bytes
-    } else {
-        aad.clear();
-        aad.extend_from_slice(parsed.header_bytes);
-        aad.extend_from_slice(ctx);
-        aad
-    };
-    key.open_in_place_separate_tag(parsed.header.nonce(), aad, &tag, out.expose_secret_mut())
-        .map_err(|_| Error::InvalidCiphertext)?;
-    Ok(out)
+    Ok((ct, tag.try_into().map_err(|_| Error::InvalidCiphertext)?))
+}
+
+/// Opens a parsed blob's body, copied into `body`, in place with the sub-key `key`.
+fn open_in_place(
+    key: &AeadKey,
+    parsed: &Parsed<'_>,
+    ctx: &[u8],
+    aad: &mut Vec<u8>,
+    tag: &[u8; TAG_LEN],
+    body: &mut [u8],
+) -> Result<()> {
+    let aad = blob_aad(parsed.header_bytes, ctx, aad);
+    key.open_in_place_separate_tag(parsed.header.nonce(), aad, tag, body).map_err(|_| Error::InvalidCiphertext)
+}
+
+/// A blob's AAD: its header, then the encoded encryption context `ctx` (built in `scratch`
+/// when there is one).
+fn blob_aad<'a>(header_bytes: &'a [u8], ctx: &[u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
+    if ctx.is_empty() {
+        return header_bytes;
+    }
+    scratch.clear();
+    scratch.extend_from_slice(header_bytes);
+    scratch.extend_from_slice(ctx);
+    scratch
 }
 
 /// Bounds the number of hot versions across all keys.

@@ -64,7 +64,7 @@ pub use builder::{
 };
 use cache::{KeyTable, LiveKey};
 pub use caller::Caller;
-pub use crypto_ops::ciphertext_len;
+pub use crypto_ops::{ciphertext_len, plaintext_len_max};
 use material::{HotVersions, RootKey};
 pub use root::{MIN_PASSPHRASE_ITERATIONS, RootKeySource};
 pub use types::*;
