@@ -1314,6 +1314,19 @@ unsafe impl GlobalAlloc for WipingAllocator {
     }
 }
 
+/// TEST ONLY (feature `test-hooks`): `buf`'s initialised bytes as the output buffer of
+/// [`Kms::encrypt_into`](crate::Kms::encrypt_into), which writes only initialised bytes, so a
+/// test can read back what it wrote. Crate-private: its one caller hands the view to that call
+/// and nothing else, which is what makes the view sound.
+#[cfg(feature = "test-hooks")]
+pub(crate) fn as_uninit_for_encrypt_into(buf: &mut [u8]) -> &mut [std::mem::MaybeUninit<u8>] {
+    // SAFETY: `MaybeUninit<u8>` has the size and alignment of `u8`, and the view borrows `buf`
+    // exclusively for its lifetime. Writing `MaybeUninit::uninit()` through it would leave
+    // `buf` uninitialised; its one user, `Kms::test_hook_encrypt_into`, passes it to
+    // `Kms::encrypt_into`, which only copies initialised bytes into it.
+    unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len()) }
+}
+
 /// TEST ONLY (feature `test-hooks`, never in a build that holds real keys).
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
