@@ -604,62 +604,37 @@ fn cases(f: &Fixture) -> Vec<Case<'_>> {
         exact("NumberOfBytes is required."),
         move || k.generate_random(root, &GenerateRandomRequest::default()),
     ));
-    v.push(case(
-        "GenerateRandom: NumberOfBytes 0",
-        "ValidationException",
-        validation("'0'", "numberOfBytes", "Member must have value greater than or equal to 1"),
-        move || k.generate_random(root, &GenerateRandomRequest { number_of_bytes: Some(0), ..Default::default() }),
-    ));
-    v.push(case(
-        "GenerateRandom: NumberOfBytes 1025",
-        "ValidationException",
-        validation("'1025'", "numberOfBytes", "Member must have value less than or equal to 1024"),
-        move || k.generate_random(root, &GenerateRandomRequest { number_of_bytes: Some(1025), ..Default::default() }),
-    ));
-    v.push(case(
-        "ScheduleKeyDeletion: PendingWindowInDays 6",
-        "ValidationException",
-        contains("'pendingWindowInDays'"),
-        move || {
-            k.schedule_key_deletion(
-                root,
-                &ScheduleKeyDeletionRequest { key_id: f.spare.id.clone(), pending_window_in_days: Some(6) },
-            )
-        },
-    ));
-    v.push(case(
-        "ScheduleKeyDeletion: PendingWindowInDays 31",
-        "ValidationException",
-        contains("'pendingWindowInDays'"),
-        move || {
-            k.schedule_key_deletion(
-                root,
-                &ScheduleKeyDeletionRequest { key_id: f.spare.id.clone(), pending_window_in_days: Some(31) },
-            )
-        },
-    ));
-    v.push(case(
-        "EnableKeyRotation: RotationPeriodInDays 89",
-        "ValidationException",
-        validation("'89'", "rotationPeriodInDays", "Member must have value greater than or equal to 90"),
-        move || {
-            k.enable_key_rotation(
-                root,
-                &EnableKeyRotationRequest { key_id: f.spare.id.clone(), rotation_period_in_days: Some(89) },
-            )
-        },
-    ));
-    v.push(case(
-        "EnableKeyRotation: RotationPeriodInDays 2561",
-        "ValidationException",
-        validation("'2561'", "rotationPeriodInDays", "Member must have value less than or equal to 2560"),
-        move || {
-            k.enable_key_rotation(
-                root,
-                &EnableKeyRotationRequest { key_id: f.spare.id.clone(), rotation_period_in_days: Some(2561) },
-            )
-        },
-    ));
+    // Numbers just outside their ranges.
+    for (n, bound) in [(0, "greater than or equal to 1"), (1025, "less than or equal to 1024")] {
+        v.push(case(
+            format!("GenerateRandom: NumberOfBytes {n}"),
+            "ValidationException",
+            validation(&format!("'{n}'"), "numberOfBytes", &format!("Member must have value {bound}")),
+            move || k.generate_random(root, &GenerateRandomRequest { number_of_bytes: Some(n), ..Default::default() }),
+        ));
+    }
+    for days in [6, 31] {
+        v.push(case(
+            format!("ScheduleKeyDeletion: PendingWindowInDays {days}"),
+            "ValidationException",
+            contains("'pendingWindowInDays'"),
+            move || {
+                let req = ScheduleKeyDeletionRequest { key_id: f.spare.id.clone(), pending_window_in_days: Some(days) };
+                k.schedule_key_deletion(root, &req)
+            },
+        ));
+    }
+    for (days, bound) in [(89, "greater than or equal to 90"), (2561, "less than or equal to 2560")] {
+        v.push(case(
+            format!("EnableKeyRotation: RotationPeriodInDays {days}"),
+            "ValidationException",
+            validation(&format!("'{days}'"), "rotationPeriodInDays", &format!("Member must have value {bound}")),
+            move || {
+                let req = EnableKeyRotationRequest { key_id: f.spare.id.clone(), rotation_period_in_days: Some(days) };
+                k.enable_key_rotation(root, &req)
+            },
+        ));
+    }
     v.push(case(
         "CreateKey: 8193-character description",
         "ValidationException",
