@@ -295,6 +295,19 @@ pub struct Summary {
     pub chunk_size: usize,
 }
 
+impl Summary {
+    /// The summary of a file with `header` once `plaintext_bytes` in `chunks` went through.
+    fn of(header: Header, plaintext_bytes: u64, chunks: u64) -> Self {
+        Summary {
+            key_arn: header.key_arn,
+            encryption_context: header.encryption_context,
+            plaintext_bytes,
+            chunks,
+            chunk_size: header.chunk_size,
+        }
+    }
+}
+
 /// The header of an envelope file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
@@ -759,13 +772,7 @@ pub fn encrypt<R: Read + Send, W: Write + Send>(
         }
         Ok(())
     })?;
-    Ok(Summary {
-        key_arn: header.key_arn,
-        encryption_context: header.encryption_context,
-        plaintext_bytes: total,
-        chunks: index,
-        chunk_size,
-    })
+    Ok(Summary::of(header, total, index))
 }
 
 /// Decrypts an envelope file from `input` to `output`: reads the header, unwraps the data
@@ -835,13 +842,7 @@ pub fn decrypt<R: Read + Send, W: Write + Send>(
         }
         Ok(())
     })?;
-    Ok(Summary {
-        key_arn: header.key_arn,
-        encryption_context: header.encryption_context,
-        plaintext_bytes: total,
-        chunks: index,
-        chunk_size,
-    })
+    Ok(Summary::of(header, total, index))
 }
 
 /// Why the last chunk of the input, chunk `index`, failed to open as the final chunk, given
@@ -1075,12 +1076,5 @@ fn open_all(
         })
     };
     opened?;
-    let summary = Summary {
-        plaintext_bytes: out.len() as u64,
-        key_arn: header.key_arn,
-        encryption_context: header.encryption_context,
-        chunks: chunks as u64,
-        chunk_size: cs,
-    };
-    Ok(summary)
+    Ok(Summary::of(header, out.len() as u64, chunks as u64))
 }

@@ -1314,6 +1314,19 @@ unsafe impl GlobalAlloc for WipingAllocator {
     }
 }
 
+/// TEST ONLY (feature `test-hooks`): `buf`'s initialised bytes as the output buffer of
+/// [`Kms::encrypt_into`](crate::Kms::encrypt_into), which writes only initialised bytes, so a
+/// test can read back what it wrote. Crate-private: its one caller hands the view to that call
+/// and nothing else, which is what makes the view sound.
+#[cfg(feature = "test-hooks")]
+pub(crate) fn as_uninit_for_encrypt_into(buf: &mut [u8]) -> &mut [std::mem::MaybeUninit<u8>] {
+    // SAFETY: `MaybeUninit<u8>` has the size and alignment of `u8`, and the view borrows `buf`
+    // exclusively for its lifetime. Writing `MaybeUninit::uninit()` through it would leave
+    // `buf` uninitialised; its one user, `Kms::test_hook_encrypt_into`, passes it to
+    // `Kms::encrypt_into`, which only copies initialised bytes into it.
+    unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast(), buf.len()) }
+}
+
 /// TEST ONLY (feature `test-hooks`, never in a build that holds real keys).
 #[cfg(feature = "test-hooks")]
 #[doc(hidden)]
@@ -1665,10 +1678,10 @@ mod sys {
         if p == libc::MAP_FAILED { None } else { NonNull::new(p.cast()) }
     }
 
-    /// Wipes, unlocks (if `locked`) and unmaps a chunk made by `map`.
-    #[cfg(unix)]
-    pub(super) fn unmap(base: NonNull<u8>, len: usize, locked: bool) {
-        // SAFETY: `base..base + len` is a whole mapping made by `map` that nothing references
+    /// Wipes a chunk made by `map` that nothing references any more, and unlocks it if
+    /// `locked`, before `unmap` gives it back.
+    fn wipe_and_unlock(base: NonNull<u8>, len: usize, locked: bool) {
+        // SAFETY: `base..base + len` is a whole chunk made by `map` that nothing references
         // any more; `munlock` wipes it before unlocking.
         unsafe {
             if locked {
@@ -1677,7 +1690,14 @@ mod sys {
                 memsec::memzero(base.as_ptr(), len);
             }
         }
-        // SAFETY: as above; the mapping is not used after this.
+    }
+
+    /// Wipes, unlocks (if `locked`) and unmaps a chunk made by `map`.
+    #[cfg(unix)]
+    pub(super) fn unmap(base: NonNull<u8>, len: usize, locked: bool) {
+        wipe_and_unlock(base, len, locked);
+        // SAFETY: `base..base + len` is a whole mapping made by `map` that nothing references
+        // any more, and it is not used after this.
         unsafe { libc::munmap(base.as_ptr().cast(), len) };
     }
 
@@ -1706,15 +1726,7 @@ mod sys {
 
     #[cfg(not(unix))]
     pub(super) fn unmap(base: NonNull<u8>, len: usize, locked: bool) {
-        // SAFETY: `base..base + len` is a whole allocation made by `map` that nothing
-        // references any more; `munlock` wipes it before unlocking.
-        unsafe {
-            if locked {
-                memsec::munlock(base.as_ptr(), len);
-            } else {
-                memsec::memzero(base.as_ptr(), len);
-            }
-        }
+        wipe_and_unlock(base, len, locked);
         // SAFETY: allocated by `map` with this same layout, and not used after this.
         unsafe { std::alloc::dealloc(base.as_ptr(), layout(len)) };
     }
@@ -1968,16 +1980,22 @@ mod tests {
         assert!(freed.iter().all(|b| b.iter().all(|&x| x == 0)));
     }
 
+    /// `secret`, whose first `len` bytes are 0xAA in its slot `(ptr, size)` of `class` bytes:
+    /// once it is dropped, its whole slot reads as zeros.
+    fn wiped_when_dropped<T>(secret: T, (ptr, size): (NonNull<u8>, usize), len: usize, class: usize) {
+        assert_eq!(size, class);
+        assert_eq!(read_raw(ptr, len), vec![0xAA; len]);
+        drop(secret);
+        assert_eq!(read_raw(ptr, size), vec![0; size]);
+    }
+
     #[test]
     fn released_secret_bytes_slot_reads_as_zeros() {
         let arena = new_arena(DEFAULT_BUDGET_BYTES);
         let mut s = arena.alloc(100).unwrap();
         s.expose_secret_mut().fill(0xAA);
-        let (ptr, size) = s.slot_ptr();
-        assert_eq!(size, 128);
-        assert_eq!(read_raw(ptr, 100), vec![0xAA; 100]);
-        drop(s);
-        assert_eq!(read_raw(ptr, size), vec![0; size]);
+        let slot = s.slot_ptr();
+        wiped_when_dropped(s, slot, 100, 128);
         assert_eq!(arena.stats().slots_in_use, 0);
     }
 
@@ -2019,11 +2037,8 @@ mod tests {
     fn released_locked_slot_reads_as_zeros() {
         let arena = new_arena(DEFAULT_BUDGET_BYTES);
         let l = arena.locked([0xAAu8; 64]).unwrap();
-        let (ptr, size) = l.slot_ptr();
-        assert_eq!(size, 64);
-        assert_eq!(read_raw(ptr, 64), vec![0xAA; 64]);
-        drop(l);
-        assert_eq!(read_raw(ptr, size), vec![0; size]);
+        let slot = l.slot_ptr();
+        wiped_when_dropped(l, slot, 64, 64);
     }
 
     #[test]

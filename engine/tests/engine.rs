@@ -149,30 +149,20 @@ fn rotation_keeps_every_version_decryptable() {
         .rotations;
     assert_eq!(rotations.len(), 8);
     assert_eq!(rotations.iter().filter(|r| r.rotation_type == Some(RotationType::Automatic)).count(), 3);
-    let all = kms
-        .list_key_rotations(
-            &me,
-            &ListKeyRotationsRequest {
-                key_id: key.clone(),
-                include_key_material: Some("ALL_KEY_MATERIAL".into()),
-                limit: Some(4),
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    // Every key material, a page of four and then the rest.
+    let page = |limit: Option<u32>, marker: Option<String>| {
+        let req = ListKeyRotationsRequest {
+            key_id: key.clone(),
+            include_key_material: Some("ALL_KEY_MATERIAL".into()),
+            limit,
+            marker,
+        };
+        kms.list_key_rotations(&me, &req).unwrap()
+    };
+    let all = page(Some(4), None);
     assert_eq!(all.rotations.len(), 4);
     assert!(all.truncated);
-    let rest = kms
-        .list_key_rotations(
-            &me,
-            &ListKeyRotationsRequest {
-                key_id: key.clone(),
-                include_key_material: Some("ALL_KEY_MATERIAL".into()),
-                marker: all.next_marker,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+    let rest = page(None, all.next_marker);
     assert_eq!(rest.rotations.len(), 5);
     assert!(!rest.truncated);
     let current =

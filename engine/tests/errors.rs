@@ -273,6 +273,28 @@ fn flip(blob: &[u8], index: usize) -> Vec<u8> {
     out
 }
 
+/// EnableKeyRotation, DisableKeyRotation and RotateKeyOnDemand on `key` (a `state` one), each
+/// refused with `exception` and the message `message(key)`.
+fn rotation_refused<'a>(
+    v: &mut Vec<Case<'a>>,
+    f: &'a Fixture,
+    key: &'a Key,
+    state: &str,
+    exception: &'static str,
+    message: fn(&Key) -> Msg,
+) {
+    let (k, root) = (&f.kms, &f.root);
+    v.push(case(format!("EnableKeyRotation: {state}"), exception, message(key), move || {
+        k.enable_key_rotation(root, &EnableKeyRotationRequest { key_id: key.id.clone(), rotation_period_in_days: None })
+    }));
+    v.push(case(format!("DisableKeyRotation: {state}"), exception, message(key), move || {
+        k.disable_key_rotation(root, &key_req(&key.id))
+    }));
+    v.push(case(format!("RotateKeyOnDemand: {state}"), exception, message(key), move || {
+        k.rotate_key_on_demand(root, &key_req(&key.id))
+    }));
+}
+
 fn key_req(id: &str) -> KeyIdRequest {
     KeyIdRequest::new(id)
 }
@@ -457,15 +479,7 @@ fn cases(f: &Fixture) -> Vec<Case<'_>> {
         k.encrypt(root, &EncryptRequest { dry_run: Some(true), ..EncryptRequest::new(&f.d.id, b"x".to_vec()) })
     }));
     // ---- Disabled key: rotation settings → DisabledException ----
-    v.push(case("EnableKeyRotation: disabled key", "DisabledException", disabled(&f.d), move || {
-        k.enable_key_rotation(root, &EnableKeyRotationRequest { key_id: f.d.id.clone(), rotation_period_in_days: None })
-    }));
-    v.push(case("DisableKeyRotation: disabled key", "DisabledException", disabled(&f.d), move || {
-        k.disable_key_rotation(root, &key_req(&f.d.id))
-    }));
-    v.push(case("RotateKeyOnDemand: disabled key", "DisabledException", disabled(&f.d), move || {
-        k.rotate_key_on_demand(root, &key_req(&f.d.id))
-    }));
+    rotation_refused(&mut v, f, &f.d, "disabled key", "DisabledException", disabled);
     // ---- CancelKeyDeletion on a key not pending deletion ----
     v.push(case(
         "CancelKeyDeletion: disabled key (not pending)",
@@ -530,15 +544,7 @@ fn cases(f: &Fixture) -> Vec<Case<'_>> {
             &ScheduleKeyDeletionRequest { key_id: f.p.id.clone(), pending_window_in_days: Some(7) },
         )
     }));
-    v.push(case("EnableKeyRotation: key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
-        k.enable_key_rotation(root, &EnableKeyRotationRequest { key_id: f.p.id.clone(), rotation_period_in_days: None })
-    }));
-    v.push(case("DisableKeyRotation: key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
-        k.disable_key_rotation(root, &key_req(&f.p.id))
-    }));
-    v.push(case("RotateKeyOnDemand: key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
-        k.rotate_key_on_demand(root, &key_req(&f.p.id))
-    }));
+    rotation_refused(&mut v, f, &f.p, "key pending deletion", "KMSInvalidStateException", pending);
 
     // ---- sizes and ranges (model constraints → ValidationException) ----
     v.push(case(
@@ -604,62 +610,37 @@ fn cases(f: &Fixture) -> Vec<Case<'_>> {
         exact("NumberOfBytes is required."),
         move || k.generate_random(root, &GenerateRandomRequest::default()),
     ));
-    v.push(case(
-        "GenerateRandom: NumberOfBytes 0",
-        "ValidationException",
-        validation("'0'", "numberOfBytes", "Member must have value greater than or equal to 1"),
-        move || k.generate_random(root, &GenerateRandomRequest { number_of_bytes: Some(0), ..Default::default() }),
-    ));
-    v.push(case(
-        "GenerateRandom: NumberOfBytes 1025",
-        "ValidationException",
-        validation("'1025'", "numberOfBytes", "Member must have value less than or equal to 1024"),
-        move || k.generate_random(root, &GenerateRandomRequest { number_of_bytes: Some(1025), ..Default::default() }),
-    ));
-    v.push(case(
-        "ScheduleKeyDeletion: PendingWindowInDays 6",
-        "ValidationException",
-        contains("'pendingWindowInDays'"),
-        move || {
-            k.schedule_key_deletion(
-                root,
-                &ScheduleKeyDeletionRequest { key_id: f.spare.id.clone(), pending_window_in_days: Some(6) },
-            )
-        },
-    ));
-    v.push(case(
-        "ScheduleKeyDeletion: PendingWindowInDays 31",
-        "ValidationException",
-        contains("'pendingWindowInDays'"),
-        move || {
-            k.schedule_key_deletion(
-                root,
-                &ScheduleKeyDeletionRequest { key_id: f.spare.id.clone(), pending_window_in_days: Some(31) },
-            )
-        },
-    ));
-    v.push(case(
-        "EnableKeyRotation: RotationPeriodInDays 89",
-        "ValidationException",
-        validation("'89'", "rotationPeriodInDays", "Member must have value greater than or equal to 90"),
-        move || {
-            k.enable_key_rotation(
-                root,
-                &EnableKeyRotationRequest { key_id: f.spare.id.clone(), rotation_period_in_days: Some(89) },
-            )
-        },
-    ));
-    v.push(case(
-        "EnableKeyRotation: RotationPeriodInDays 2561",
-        "ValidationException",
-        validation("'2561'", "rotationPeriodInDays", "Member must have value less than or equal to 2560"),
-        move || {
-            k.enable_key_rotation(
-                root,
-                &EnableKeyRotationRequest { key_id: f.spare.id.clone(), rotation_period_in_days: Some(2561) },
-            )
-        },
-    ));
+    // Numbers just outside their ranges.
+    for (n, bound) in [(0, "greater than or equal to 1"), (1025, "less than or equal to 1024")] {
+        v.push(case(
+            format!("GenerateRandom: NumberOfBytes {n}"),
+            "ValidationException",
+            validation(&format!("'{n}'"), "numberOfBytes", &format!("Member must have value {bound}")),
+            move || k.generate_random(root, &GenerateRandomRequest { number_of_bytes: Some(n), ..Default::default() }),
+        ));
+    }
+    for days in [6, 31] {
+        v.push(case(
+            format!("ScheduleKeyDeletion: PendingWindowInDays {days}"),
+            "ValidationException",
+            contains("'pendingWindowInDays'"),
+            move || {
+                let req = ScheduleKeyDeletionRequest { key_id: f.spare.id.clone(), pending_window_in_days: Some(days) };
+                k.schedule_key_deletion(root, &req)
+            },
+        ));
+    }
+    for (days, bound) in [(89, "greater than or equal to 90"), (2561, "less than or equal to 2560")] {
+        v.push(case(
+            format!("EnableKeyRotation: RotationPeriodInDays {days}"),
+            "ValidationException",
+            validation(&format!("'{days}'"), "rotationPeriodInDays", &format!("Member must have value {bound}")),
+            move || {
+                let req = EnableKeyRotationRequest { key_id: f.spare.id.clone(), rotation_period_in_days: Some(days) };
+                k.enable_key_rotation(root, &req)
+            },
+        ));
+    }
     v.push(case(
         "CreateKey: 8193-character description",
         "ValidationException",

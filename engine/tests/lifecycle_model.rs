@@ -240,6 +240,13 @@ impl Model {
             _ => Err(NOT_FOUND),
         }
     }
+
+    /// The key, if it exists and its state lets it be used (Encrypt, rotations).
+    fn usable(&mut self, key: Option<usize>) -> std::result::Result<&mut Key, &'static str> {
+        let key = self.resolve(key)?;
+        key.usable()?;
+        Ok(key)
+    }
 }
 
 fn check_window(days: Option<u32>) -> std::result::Result<u32, &'static str> {
@@ -397,22 +404,19 @@ impl Harness {
                 let got = name(&kms.enable_key_rotation(&me, &req));
                 let want = match check_period(*period) {
                     Err(e) => e,
-                    Ok(days) => match self.model.resolve(k) {
+                    Ok(days) => match self.model.usable(k) {
                         Err(e) => e,
-                        Ok(key) => match key.usable() {
-                            Err(e) => e,
-                            Ok(()) => {
-                                let next = match (key.rotation_enabled, key.next_rotation) {
-                                    (true, Some(next)) => next - i64::from(key.period) * DAY_MS,
-                                    _ => now,
-                                } + i64::from(days) * DAY_MS;
-                                key.rotation_enabled = true;
-                                key.period = days;
-                                key.next_rotation = Some(next);
-                                key.catch_up(now);
-                                OK
-                            }
-                        },
+                        Ok(key) => {
+                            let next = match (key.rotation_enabled, key.next_rotation) {
+                                (true, Some(next)) => next - i64::from(key.period) * DAY_MS,
+                                _ => now,
+                            } + i64::from(days) * DAY_MS;
+                            key.rotation_enabled = true;
+                            key.period = days;
+                            key.next_rotation = Some(next);
+                            key.catch_up(now);
+                            OK
+                        }
                     },
                 };
                 prop_assert_eq!(got, want, "{:?}", op);
@@ -421,16 +425,13 @@ impl Harness {
             Op::DisableRotation(sel) => {
                 let k = self.pick(*sel);
                 let got = name(&kms.disable_key_rotation(&me, &KeyIdRequest::new(self.key_id(k))));
-                let want = match self.model.resolve(k) {
+                let want = match self.model.usable(k) {
                     Err(e) => e,
-                    Ok(key) => match key.usable() {
-                        Err(e) => e,
-                        Ok(()) => {
-                            key.rotation_enabled = false;
-                            key.next_rotation = None;
-                            OK
-                        }
-                    },
+                    Ok(key) => {
+                        key.rotation_enabled = false;
+                        key.next_rotation = None;
+                        OK
+                    }
                 };
                 prop_assert_eq!(got, want, "{:?}", op);
                 Ok(k)
@@ -439,23 +440,20 @@ impl Harness {
                 let k = self.pick(*sel);
                 for _ in 0..*times {
                     let r = kms.rotate_key_on_demand(&me, &KeyIdRequest::new(self.key_id(k)));
-                    let want = match self.model.resolve(k) {
+                    let want = match self.model.usable(k) {
                         Err(e) => e,
-                        Ok(key) => match key.usable() {
-                            Err(e) => e,
-                            Ok(()) if key.on_demand >= MAX_ON_DEMAND => "LimitExceededException",
-                            Ok(())
-                                if key.rotation_enabled
-                                    && key.next_rotation.is_some_and(|n| n - now <= CONFLICT_WINDOW_MS) =>
-                            {
-                                "ConflictException"
-                            }
-                            Ok(()) => {
-                                key.rotate(now, RotationType::OnDemand);
-                                key.on_demand += 1;
-                                OK
-                            }
-                        },
+                        Ok(key) if key.on_demand >= MAX_ON_DEMAND => "LimitExceededException",
+                        Ok(key)
+                            if key.rotation_enabled
+                                && key.next_rotation.is_some_and(|n| n - now <= CONFLICT_WINDOW_MS) =>
+                        {
+                            "ConflictException"
+                        }
+                        Ok(key) => {
+                            key.rotate(now, RotationType::OnDemand);
+                            key.on_demand += 1;
+                            OK
+                        }
                     };
                     prop_assert_eq!(name(&r), want, "{:?}", op);
                     if let (Ok(r), Some(k)) = (&r, k) {
@@ -470,13 +468,7 @@ impl Harness {
                 let context = EncryptionContext::from([("n".to_owned(), self.model.blobs.len().to_string())]);
                 let req = EncryptRequest::new(self.key_id(k), plaintext.clone()).with_context(context.clone());
                 let r = kms.encrypt(&me, &req);
-                let want = match self.model.resolve(k) {
-                    Err(e) => e,
-                    Ok(key) => match key.usable() {
-                        Err(e) => e,
-                        Ok(()) => OK,
-                    },
-                };
+                let want = self.model.usable(k).err().unwrap_or(OK);
                 prop_assert_eq!(name(&r), want, "{:?}", op);
                 if let (Ok(r), Some(k)) = (r, k) {
                     prop_assert_eq!(&r.key_id, &self.model.keys[k].arn);

@@ -998,10 +998,10 @@ enum Call {
     ReEncrypt(Box<ReEncryptArgs>),
     DataKey(IdArg, EncryptionContext, Option<u32>, Option<DataKeySpec>, bool, Option<bool>),
     Random(Option<u32>, Option<String>),
-    DataKeys(IdArg, EncryptionContext, Option<u32>, Option<DataKeySpec>, usize, bool),
-    EncryptBatch(IdArg, Vec<(Vec<u8>, EncryptionContext)>, bool),
-    DecryptBatch(Vec<(BlobArg, Option<EncryptionContext>)>, bool),
-    ReEncryptBatch(IdArg, Vec<(BlobArg, Option<EncryptionContext>, EncryptionContext)>, bool),
+    DataKeys(IdArg, EncryptionContext, Option<u32>, Option<DataKeySpec>, usize, Execution),
+    EncryptBatch(IdArg, Vec<(Vec<u8>, EncryptionContext)>, Execution),
+    DecryptBatch(Vec<(BlobArg, Option<EncryptionContext>)>, Execution),
+    ReEncryptBatch(IdArg, Vec<(BlobArg, Option<EncryptionContext>, EncryptionContext)>, Execution),
     Maintenance,
     AdvanceDays(u32),
 }
@@ -1126,14 +1126,14 @@ fn call() -> impl Strategy<Value = Call> {
         2 => (id_arg(), fuzz_context(), data_key_size(), any::<bool>(), dry_run())
             .prop_map(|(id, ctx, (n, spec), wp, dry)| Call::DataKey(id, ctx, n, spec, wp, dry)),
         1 => (number(1..=1024), maybe_text()).prop_map(|(n, s)| Call::Random(n, s)),
-        1 => (id_arg(), fuzz_context(), data_key_size(), batch_count(), any::<bool>())
-            .prop_map(|(id, ctx, (n, spec), count, par)| Call::DataKeys(id, ctx, n, spec, count, par)),
-        1 => (id_arg(), proptest::collection::vec((plaintext_arg(), fuzz_context()), 0..=70), any::<bool>())
-            .prop_map(|(id, items, par)| Call::EncryptBatch(id, items, par)),
-        1 => (proptest::collection::vec((blob_arg(), blob_context()), 0..=70), any::<bool>())
-            .prop_map(|(items, par)| Call::DecryptBatch(items, par)),
-        1 => (id_arg(), proptest::collection::vec((blob_arg(), blob_context(), fuzz_context()), 0..=70), any::<bool>())
-            .prop_map(|(id, items, par)| Call::ReEncryptBatch(id, items, par)),
+        1 => (id_arg(), fuzz_context(), data_key_size(), batch_count(), execution())
+            .prop_map(|(id, ctx, (n, spec), count, ex)| Call::DataKeys(id, ctx, n, spec, count, ex)),
+        1 => (id_arg(), proptest::collection::vec((plaintext_arg(), fuzz_context()), 0..=70), execution())
+            .prop_map(|(id, items, ex)| Call::EncryptBatch(id, items, ex)),
+        1 => (proptest::collection::vec((blob_arg(), blob_context()), 0..=70), execution())
+            .prop_map(|(items, ex)| Call::DecryptBatch(items, ex)),
+        1 => (id_arg(), proptest::collection::vec((blob_arg(), blob_context(), fuzz_context()), 0..=70), execution())
+            .prop_map(|(id, items, ex)| Call::ReEncryptBatch(id, items, ex)),
         1 => Just(Call::Maintenance),
         1 => prop_oneof![0u32..=40, 0u32..=3000].prop_map(Call::AdvanceDays),
     ]
@@ -1373,25 +1373,25 @@ impl Fuzzer {
                 let req = GenerateRandomRequest { number_of_bytes: *n, custom_key_store_id: store.clone() };
                 name(&kms.generate_random(caller, &req))
             }
-            Call::DataKeys(id, ctx, n, spec, count, parallel) => {
+            Call::DataKeys(id, ctx, n, spec, count, execution) => {
                 let req = GenerateDataKeysRequest {
                     key_id: self.id(id),
                     encryption_context: ctx.clone(),
                     number_of_bytes: *n,
                     key_spec: *spec,
                     count: *count,
-                    execution: if *parallel { Execution::Parallel } else { Execution::Serial },
+                    execution: *execution,
                 };
                 name(&kms.generate_data_keys(caller, &req))
             }
-            Call::EncryptBatch(id, items, parallel) => {
+            Call::EncryptBatch(id, items, execution) => {
                 let req = EncryptBatchRequest {
                     key_id: self.id(id),
                     items: items
                         .iter()
                         .map(|(pt, ctx)| EncryptItem { plaintext: pt.into(), encryption_context: ctx.clone() })
                         .collect(),
-                    execution: if *parallel { Execution::Parallel } else { Execution::Serial },
+                    execution: *execution,
                 };
                 let r = kms.encrypt_batch(caller, &req);
                 if let Ok(r) = &r {
@@ -1403,7 +1403,7 @@ impl Fuzzer {
                 }
                 name(&r)
             }
-            Call::DecryptBatch(items, parallel) => {
+            Call::DecryptBatch(items, execution) => {
                 let req = DecryptBatchRequest {
                     items: items
                         .iter()
@@ -1412,11 +1412,11 @@ impl Fuzzer {
                             DecryptItem { ciphertext_blob, encryption_context }
                         })
                         .collect(),
-                    execution: if *parallel { Execution::Parallel } else { Execution::Serial },
+                    execution: *execution,
                 };
                 name(&kms.decrypt_batch(caller, &req))
             }
-            Call::ReEncryptBatch(id, items, parallel) => {
+            Call::ReEncryptBatch(id, items, execution) => {
                 let req = ReEncryptBatchRequest {
                     destination_key_id: self.id(id),
                     items: items
@@ -1430,7 +1430,7 @@ impl Fuzzer {
                             }
                         })
                         .collect(),
-                    execution: if *parallel { Execution::Parallel } else { Execution::Serial },
+                    execution: *execution,
                 };
                 name(&kms.re_encrypt_batch(caller, &req))
             }
@@ -1441,6 +1441,11 @@ impl Fuzzer {
             }
         }
     }
+}
+
+/// A batch's execution, either way.
+fn execution() -> impl Strategy<Value = Execution> {
+    prop_oneof![Just(Execution::Parallel), Just(Execution::Serial)]
 }
 
 /// The caller of a call: the root principal mostly, sometimes any ARN-shaped string.

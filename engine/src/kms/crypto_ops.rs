@@ -472,6 +472,22 @@ impl Kms {
         self.encrypt_input(caller, &EncryptInput::borrowed(key_id, plaintext, encryption_context), IntoBuffer(out))
     }
 
+    /// TEST ONLY (feature `test-hooks`): [`Kms::encrypt_into`] into initialised memory, so a
+    /// test can read the blob it wrote without `unsafe`.
+    #[cfg(feature = "test-hooks")]
+    #[doc(hidden)]
+    pub fn test_hook_encrypt_into(
+        &self,
+        caller: &Caller,
+        key_id: &str,
+        plaintext: &[u8],
+        encryption_context: &EncryptionContext,
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let out = crate::secret::as_uninit_for_encrypt_into(out);
+        self.encrypt_into(caller, key_id, plaintext, encryption_context, out)
+    }
+
     /// Encrypt, whatever the entry point: checks the request and the output, finds the key
     /// and its current version, seals into `out` and audits.
     fn encrypt_input<O: BlobOut>(&self, caller: &Caller, input: &EncryptInput<'_>, out: O) -> Result<O::Done> {

@@ -370,6 +370,21 @@ impl Check<'_> {
         Ok(())
     }
 
+    /// A JSON integer (`visit_i64`, `visit_u64`): within the range of an Integer or Long
+    /// member, then within the member's bounds.
+    fn integer<E: de::Error>(mut self, n: i128) -> Result<Shown, E> {
+        match self.shape.kind {
+            Kind::Integer if i32::try_from(n).is_err() => Err(self.wrong("an integer out of range")),
+            Kind::Long if i64::try_from(n).is_err() => Err(self.wrong("an integer out of range")),
+            Kind::Integer | Kind::Long => {
+                self.number(n);
+                Ok(self.want.then(|| n.to_string()))
+            }
+            Kind::Timestamp => Ok(None),
+            _ => Err(self.wrong("a number")),
+        }
+    }
+
     fn number(&mut self, n: i128) {
         let shown = n.to_string();
         if let Some(min) = self.shape.min
@@ -488,29 +503,12 @@ impl<'de> Visitor<'de> for Check<'_> {
         }
     }
 
-    fn visit_i64<E: de::Error>(mut self, n: i64) -> Result<Shown, E> {
-        match self.shape.kind {
-            Kind::Integer if i32::try_from(n).is_err() => Err(self.wrong("an integer out of range")),
-            Kind::Integer | Kind::Long => {
-                self.number(i128::from(n));
-                Ok(self.want.then(|| n.to_string()))
-            }
-            Kind::Timestamp => Ok(None),
-            _ => Err(self.wrong("a number")),
-        }
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Shown, E> {
+        self.integer(i128::from(n))
     }
 
-    fn visit_u64<E: de::Error>(mut self, n: u64) -> Result<Shown, E> {
-        match self.shape.kind {
-            Kind::Integer if i32::try_from(n).is_err() => Err(self.wrong("an integer out of range")),
-            Kind::Long if i64::try_from(n).is_err() => Err(self.wrong("an integer out of range")),
-            Kind::Integer | Kind::Long => {
-                self.number(i128::from(n));
-                Ok(self.want.then(|| n.to_string()))
-            }
-            Kind::Timestamp => Ok(None),
-            _ => Err(self.wrong("a number")),
-        }
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Shown, E> {
+        self.integer(i128::from(n))
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Shown, E> {
