@@ -26,6 +26,48 @@ import (
 	"unsafe"
 )
 
+// keyOp names one of trent.h's operations on a key that take only its id (and, for two, a
+// number of days) and report only an error.
+type keyOp int
+
+const (
+	opEnableKey keyOp = iota
+	opDisableKey
+	opCancelKeyDeletion
+	opRotateKeyOnDemand
+	opDisableKeyRotation
+	opScheduleKeyDeletion // days: the pending window
+	opEnableKeyRotation   // days: the rotation period
+)
+
+// keyCall runs op on the key keyID names: one call site for the trent.h functions of the
+// (kms, caller, key_id, key_id_len[, days], err) signatures. days is ignored by the operations
+// that take none.
+func (k *KMS) keyCall(op keyOp, keyID string, days int) error {
+	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
+		id, n := strPtr(keyID), C.size_t(len(keyID))
+		switch op {
+		case opScheduleKeyDeletion:
+			rc = C.trent_kms_schedule_key_deletion(kp, cp, id, n, C.uint32_t(clampU32(days)), &d)
+		case opEnableKeyRotation:
+			rc = C.trent_kms_enable_key_rotation(kp, cp, id, n, C.uint32_t(clampU32(days)), &d)
+		case opEnableKey:
+			rc = C.trent_kms_enable_key(kp, cp, id, n, &d)
+		case opDisableKey:
+			rc = C.trent_kms_disable_key(kp, cp, id, n, &d)
+		case opCancelKeyDeletion:
+			rc = C.trent_kms_cancel_key_deletion(kp, cp, id, n, &d)
+		case opRotateKeyOnDemand:
+			rc = C.trent_kms_rotate_key_on_demand(kp, cp, id, n, &d)
+		case opDisableKeyRotation:
+			rc = C.trent_kms_disable_key_rotation(kp, cp, id, n, &d)
+		default:
+			panic("trent: unknown key operation")
+		}
+		return rc, d
+	})
+}
+
 // CreateKey creates a symmetric encryption key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT) with the
 // description ("" for none) and returns its key id. CreateKeyWithOptions takes every option.
 func (k *KMS) CreateKey(description string) (string, error) {
@@ -36,62 +78,33 @@ func (k *KMS) CreateKey(description string) (string, error) {
 }
 
 // EnableKey makes the key Enabled.
-func (k *KMS) EnableKey(keyID string) error {
-	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
-		rc = C.trent_kms_enable_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
-		return rc, d
-	})
-}
+func (k *KMS) EnableKey(keyID string) error { return k.keyCall(opEnableKey, keyID, 0) }
 
 // DisableKey makes the key Disabled: cryptographic operations with it fail with ErrDisabled
 // until it is enabled again.
-func (k *KMS) DisableKey(keyID string) error {
-	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
-		rc = C.trent_kms_disable_key(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
-		return rc, d
-	})
-}
+func (k *KMS) DisableKey(keyID string) error { return k.keyCall(opDisableKey, keyID, 0) }
 
 // ScheduleKeyDeletion makes the key PendingDeletion; it is deleted after
 // pendingWindowInDays days (7–30; 0 for the default, 30).
 func (k *KMS) ScheduleKeyDeletion(keyID string, pendingWindowInDays int) error {
-	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
-		rc = C.trent_kms_schedule_key_deletion(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(pendingWindowInDays)), &d)
-		return rc, d
-	})
+	return k.keyCall(opScheduleKeyDeletion, keyID, pendingWindowInDays)
 }
 
 // CancelKeyDeletion makes a key PendingDeletion Disabled again.
-func (k *KMS) CancelKeyDeletion(keyID string) error {
-	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
-		rc = C.trent_kms_cancel_key_deletion(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
-		return rc, d
-	})
-}
+func (k *KMS) CancelKeyDeletion(keyID string) error { return k.keyCall(opCancelKeyDeletion, keyID, 0) }
 
 // RotateKeyOnDemand gives the key new material now; older ciphertexts still decrypt.
-func (k *KMS) RotateKeyOnDemand(keyID string) error {
-	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
-		rc = C.trent_kms_rotate_key_on_demand(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
-		return rc, d
-	})
-}
+func (k *KMS) RotateKeyOnDemand(keyID string) error { return k.keyCall(opRotateKeyOnDemand, keyID, 0) }
 
 // EnableKeyRotation rotates the key automatically every rotationPeriodInDays days (90–2560;
 // 0 for the default, 365).
 func (k *KMS) EnableKeyRotation(keyID string, rotationPeriodInDays int) error {
-	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
-		rc = C.trent_kms_enable_key_rotation(kp, cp, strPtr(keyID), C.size_t(len(keyID)), C.uint32_t(clampU32(rotationPeriodInDays)), &d)
-		return rc, d
-	})
+	return k.keyCall(opEnableKeyRotation, keyID, rotationPeriodInDays)
 }
 
 // DisableKeyRotation turns automatic rotation off.
 func (k *KMS) DisableKeyRotation(keyID string) error {
-	return k.call(func(kp *C.trent_kms, cp *C.trent_caller) (rc C.trent_result, d *C.trent_error) {
-		rc = C.trent_kms_disable_key_rotation(kp, cp, strPtr(keyID), C.size_t(len(keyID)), &d)
-		return rc, d
-	})
+	return k.keyCall(opDisableKeyRotation, keyID, 0)
 }
 
 // UpdateKeyDescription sets the key's description.

@@ -20,6 +20,15 @@ func is[T error]() func(error) bool {
 	}
 }
 
+// checked is a step's outcome: the call's output and error, or, when wrong (a call that
+// succeeded with members other than AWS's), an error saying what is wrong.
+func checked(out any, err error, wrong bool, what string) (any, error) {
+	if wrong {
+		err = errors.New(what)
+	}
+	return out, err
+}
+
 // TestPythonDifferentialScript runs, step for step and in the same order, the script of
 // bindings/python/tests/test_differential.py (which compares Trent with boto3 on moto) and
 // checks each step's outcome: success with the members AWS returns, or the SDK error type
@@ -57,10 +66,7 @@ func TestPythonDifferentialScript(t *testing.T) {
 		}, is[*types.AlreadyExistsException]()},
 		{"describe_alias", func() (any, error) {
 			r, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/diff")})
-			if err == nil && aws.ToString(r.KeyMetadata.KeyId) != aws.ToString(key) {
-				err = errors.New("alias names another key")
-			}
-			return r, err
+			return checked(r, err, err == nil && aws.ToString(r.KeyMetadata.KeyId) != aws.ToString(key), "alias names another key")
 		}, nil},
 		{"describe_missing", func() (any, error) {
 			return c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String("alias/missing")})
@@ -74,10 +80,7 @@ func TestPythonDifferentialScript(t *testing.T) {
 		}, nil},
 		{"decrypt", func() (any, error) {
 			r, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: blob})
-			if err == nil && string(r.Plaintext) != "secret data" {
-				err = errors.New("wrong plaintext")
-			}
-			return r, err
+			return checked(r, err, err == nil && string(r.Plaintext) != "secret data", "wrong plaintext")
 		}, nil},
 		{"encrypt_ctx", func() (any, error) {
 			r, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("ctx data"), EncryptionContext: tenant})
@@ -127,10 +130,7 @@ func TestPythonDifferentialScript(t *testing.T) {
 		}, nil},
 		{"get_key_rotation_status", func() (any, error) {
 			r, err := c.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: key})
-			if err == nil && (!r.KeyRotationEnabled || aws.ToInt32(r.RotationPeriodInDays) != 365 || r.NextRotationDate == nil || r.KeyId == nil) {
-				err = errors.New("rotation status members")
-			}
-			return r, err
+			return checked(r, err, err == nil && (!r.KeyRotationEnabled || aws.ToInt32(r.RotationPeriodInDays) != 365 || r.NextRotationDate == nil || r.KeyId == nil), "rotation status members")
 		}, nil},
 		{"disable_key_rotation", func() (any, error) {
 			return c.DisableKeyRotation(ctx, &kms.DisableKeyRotationInput{KeyId: key})
@@ -157,20 +157,14 @@ func TestPythonDifferentialScript(t *testing.T) {
 		{"enable_key", func() (any, error) { return c.EnableKey(ctx, &kms.EnableKeyInput{KeyId: key}) }, nil},
 		{"schedule_key_deletion", func() (any, error) {
 			r, err := c.ScheduleKeyDeletion(ctx, &kms.ScheduleKeyDeletionInput{KeyId: key, PendingWindowInDays: aws.Int32(7)})
-			if err == nil && (r.DeletionDate == nil || r.KeyState != types.KeyStatePendingDeletion || aws.ToInt32(r.PendingWindowInDays) != 7) {
-				err = errors.New("ScheduleKeyDeletion members")
-			}
-			return r, err
+			return checked(r, err, err == nil && (r.DeletionDate == nil || r.KeyState != types.KeyStatePendingDeletion || aws.ToInt32(r.PendingWindowInDays) != 7), "ScheduleKeyDeletion members")
 		}, nil},
 		{"encrypt_pending_deletion", func() (any, error) {
 			return c.Encrypt(ctx, &kms.EncryptInput{KeyId: key, Plaintext: []byte("x")})
 		}, is[*types.KMSInvalidStateException]()},
 		{"describe_pending_deletion", func() (any, error) {
 			r, err := c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: key})
-			if err == nil && (r.KeyMetadata.KeyState != types.KeyStatePendingDeletion || r.KeyMetadata.DeletionDate == nil) {
-				err = errors.New("DescribeKey pending deletion")
-			}
-			return r, err
+			return checked(r, err, err == nil && (r.KeyMetadata.KeyState != types.KeyStatePendingDeletion || r.KeyMetadata.DeletionDate == nil), "DescribeKey pending deletion")
 		}, nil},
 		{"cancel_key_deletion", func() (any, error) {
 			return c.CancelKeyDeletion(ctx, &kms.CancelKeyDeletionInput{KeyId: key})

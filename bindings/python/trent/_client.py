@@ -575,52 +575,49 @@ def _typed_data_key(kwargs: Dict[str, Any]) -> Any:
     return k, n, x
 
 
+def _typed_generate_data_key(self: Client, operation: str, kwargs: Dict[str, Any], plaintext: bool) -> Any:
+    """The typed path of GenerateDataKey (`plaintext`) and GenerateDataKeyWithoutPlaintext: the
+    response, or None for a request it does not take."""
+    typed = _typed_data_key(kwargs)
+    if typed is None:
+        return None
+    k, n, x = typed
+    length = n or 32
+    cap = _ciphertext_len(length)
+    out = _new("uint8_t[]", cap)
+    response: Dict[str, Any]
+    if plaintext:
+        key = _new("uint8_t[]", length)
+        eng, request_id, m = _typed_into(self, operation, _gdk_into, k, len(k), n, x[0], x[1], key, length, out, cap)
+        response = {"Plaintext": _buffer(key, length)[:]}
+        _wipe(key, length)
+        json_len = _DATA_KEY_JSON_LEN + _b64_len(length)
+    else:
+        eng, request_id, m = _typed_into(self, operation, _gdkwp_into, k, len(k), n, x[0], x[1], out, cap)
+        response = {}
+        json_len = _DATA_KEY_WITHOUT_PLAINTEXT_JSON_LEN
+    blob = _buffer(out, m)[:]
+    arn, mid, quoted = _blob_ids(self, eng, blob)
+    response["CiphertextBlob"] = blob
+    response["KeyId"] = arn
+    response["KeyMaterialId"] = mid
+    response["ResponseMetadata"] = _metadata(request_id, 200, json_len + quoted + _b64_len(m))
+    return response
+
+
 def _generate_data_key(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
     if args:
         raise TypeError("generate_data_key() only accepts keyword arguments.")
-    typed = _typed_data_key(kwargs)
-    if typed is not None:
-        k, n, x = typed
-        length = n or 32
-        cap = _ciphertext_len(length)
-        key = _new("uint8_t[]", length)
-        out = _new("uint8_t[]", cap)
-        eng, request_id, m = _typed_into(self, "GenerateDataKey", _gdk_into, k, len(k), n, x[0], x[1], key, length, out, cap)
-        plaintext = _buffer(key, length)[:]
-        _wipe(key, length)
-        blob = _buffer(out, m)[:]
-        arn, mid, quoted = _blob_ids(self, eng, blob)
-        return {
-            "Plaintext": plaintext,
-            "CiphertextBlob": blob,
-            "KeyId": arn,
-            "KeyMaterialId": mid,
-            "ResponseMetadata": _metadata(
-                request_id, 200, _DATA_KEY_JSON_LEN + quoted + _b64_len(m) + _b64_len(length)
-            ),
-        }
-    return _invoke(self, "GenerateDataKey", b"GenerateDataKey", kwargs)
+    response = _typed_generate_data_key(self, "GenerateDataKey", kwargs, True)
+    return response if response is not None else _invoke(self, "GenerateDataKey", b"GenerateDataKey", kwargs)
 
 
 def _generate_data_key_without_plaintext(self: Client, *args: Any, **kwargs: Any) -> Dict[str, Any]:
     if args:
         raise TypeError("generate_data_key_without_plaintext() only accepts keyword arguments.")
     op = "GenerateDataKeyWithoutPlaintext"
-    typed = _typed_data_key(kwargs)
-    if typed is not None:
-        k, n, x = typed
-        cap = _ciphertext_len(n or 32)
-        out = _new("uint8_t[]", cap)
-        eng, request_id, m = _typed_into(self, op, _gdkwp_into, k, len(k), n, x[0], x[1], out, cap)
-        blob = _buffer(out, m)[:]
-        arn, mid, quoted = _blob_ids(self, eng, blob)
-        return {
-            "CiphertextBlob": blob,
-            "KeyId": arn,
-            "KeyMaterialId": mid,
-            "ResponseMetadata": _metadata(request_id, 200, _DATA_KEY_WITHOUT_PLAINTEXT_JSON_LEN + quoted + _b64_len(m)),
-        }
-    return _invoke(self, op, op.encode(), kwargs)
+    response = _typed_generate_data_key(self, op, kwargs, False)
+    return response if response is not None else _invoke(self, op, op.encode(), kwargs)
 
 
 def _metadata(request_id: str, status: int, length: int) -> Dict[str, Any]:
