@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::START_MS;
+
 use std::fmt::Write as _;
 
 use trent::ciphertext::HEADER_LEN;
@@ -25,8 +27,6 @@ use trent::{
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "111122223333";
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
-/// 2026-01-01T00:00:00Z.
-const START_MS: i64 = 1_767_225_600_000;
 const ALIAS: &str = "alias/errors-test";
 const ALIAS_ARN: &str = "arn:aws:kms:us-east-1:111122223333:alias/errors-test";
 /// A well-formed key id that names no key.

@@ -39,7 +39,7 @@
 
 mod common;
 
-use common::name;
+use common::{START_MS, name};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::FileFailurePersistence;
@@ -47,8 +47,6 @@ use trent::clock::{DAY_MS, ManualClock, Timestamp};
 use trent::key::{KeyMaterialState, KeyState, RotationType};
 use trent::*;
 
-/// 2026-01-01T00:00:00Z.
-const START_MS: i64 = 1_767_225_600_000;
 const MINUTE_MS: i64 = 60_000;
 /// RotateKeyOnDemand is refused while an automatic rotation is due within this long.
 const CONFLICT_WINDOW_MS: i64 = 20 * MINUTE_MS;
