@@ -60,45 +60,57 @@ fn group<'a>(c: &'a mut Criterion, op: &str) -> BenchmarkGroup<'a, WallTime> {
     c.benchmark_group(format!("{op}/{}", trent::crypto::provider_name()))
 }
 
-fn encrypt(c: &mut Criterion) {
+/// An Encrypt or Decrypt group: for each of [`SIZES`], `setup` makes the engine's request and
+/// the raw primitive's input from a payload of that size; `engine` (named `engine`) and `raw`
+/// (named `raw_name`) are timed on them.
+fn engine_vs_raw<Req, Raw, A, B>(
+    c: &mut Criterion,
+    op: &str,
+    setup: impl Fn(&Fixture, &mut RawSealer, Vec<u8>) -> (Req, Raw),
+    engine: impl Fn(&Fixture, &Req) -> A,
+    raw_name: &str,
+    raw: impl Fn(&mut RawSealer, &Raw) -> B,
+) {
     let fx = Fixture::new();
-    let mut raw = RawSealer::new();
-    let mut g = group(c, "encrypt");
+    let mut sealer = RawSealer::new();
+    let mut g = group(c, op);
     for size in SIZES {
-        let pt = payload(size);
-        let req = EncryptRequest::new(fx.key_id.as_str(), pt.clone());
+        let (req, raw_in) = setup(&fx, &mut sealer, payload(size));
         g.throughput(Throughput::Bytes(size as u64));
-        g.bench_with_input(BenchmarkId::new("engine", size), &req, |b, req| {
-            b.iter(|| fx.kms.encrypt(&fx.me, black_box(req)).unwrap())
-        });
-        g.bench_with_input(BenchmarkId::new("raw_seal", size), &pt, |b, pt| {
-            b.iter(|| raw.seal(black_box(pt)).unwrap())
-        });
+        g.bench_with_input(BenchmarkId::new("engine", size), &req, |b, req| b.iter(|| engine(&fx, black_box(req))));
+        g.bench_with_input(BenchmarkId::new(raw_name, size), &raw_in, |b, x| b.iter(|| raw(&mut sealer, black_box(x))));
     }
     g.finish();
 }
 
+fn encrypt(c: &mut Criterion) {
+    engine_vs_raw(
+        c,
+        "encrypt",
+        |fx, _, pt| (EncryptRequest::new(fx.key_id.as_str(), pt.clone()), pt),
+        |fx, req| fx.kms.encrypt(&fx.me, req).unwrap(),
+        "raw_seal",
+        |raw, pt| raw.seal(pt).unwrap(),
+    );
+}
+
 fn decrypt(c: &mut Criterion) {
-    let fx = Fixture::new();
-    let mut raw = RawSealer::new();
-    let mut g = group(c, "decrypt");
-    for size in SIZES {
-        let pt = payload(size);
-        let blob =
-            fx.kms.encrypt(&fx.me, &EncryptRequest::new(fx.key_id.as_str(), pt.clone())).unwrap().ciphertext_blob;
-        let req = DecryptRequest::new(blob);
-        assert_eq!(fx.kms.decrypt(&fx.me, &req).unwrap().plaintext.expose_secret(), &pt[..]);
-        let raw_blob = raw.seal(&pt).unwrap();
-        assert_eq!(raw.open(&raw_blob).unwrap(), pt);
-        g.throughput(Throughput::Bytes(size as u64));
-        g.bench_with_input(BenchmarkId::new("engine", size), &req, |b, req| {
-            b.iter(|| fx.kms.decrypt(&fx.me, black_box(req)).unwrap())
-        });
-        g.bench_with_input(BenchmarkId::new("raw_open", size), &raw_blob, |b, blob| {
-            b.iter(|| raw.open(black_box(blob)).unwrap())
-        });
-    }
-    g.finish();
+    engine_vs_raw(
+        c,
+        "decrypt",
+        |fx, raw, pt| {
+            let blob =
+                fx.kms.encrypt(&fx.me, &EncryptRequest::new(fx.key_id.as_str(), pt.clone())).unwrap().ciphertext_blob;
+            let req = DecryptRequest::new(blob);
+            assert_eq!(fx.kms.decrypt(&fx.me, &req).unwrap().plaintext.expose_secret(), &pt[..]);
+            let raw_blob = raw.seal(&pt).unwrap();
+            assert_eq!(raw.open(&raw_blob).unwrap(), pt);
+            (req, raw_blob)
+        },
+        |fx, req| fx.kms.decrypt(&fx.me, req).unwrap(),
+        "raw_open",
+        |raw, blob| raw.open(blob).unwrap(),
+    );
 }
 
 fn generate_data_key(c: &mut Criterion) {

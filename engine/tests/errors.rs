@@ -10,6 +10,8 @@
 
 mod common;
 
+use common::START_MS;
+
 use std::fmt::Write as _;
 
 use trent::ciphertext::HEADER_LEN;
@@ -25,8 +27,6 @@ use trent::{
 const REGION: &str = "us-east-1";
 const ACCOUNT: &str = "111122223333";
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
-/// 2026-01-01T00:00:00Z.
-const START_MS: i64 = 1_767_225_600_000;
 const ALIAS: &str = "alias/errors-test";
 const ALIAS_ARN: &str = "arn:aws:kms:us-east-1:111122223333:alias/errors-test";
 /// A well-formed key id that names no key.
@@ -295,6 +295,34 @@ fn rotation_refused<'a>(
     }));
 }
 
+/// Encrypt, Decrypt (of `blob`), GenerateDataKey, GenerateDataKeyWithoutPlaintext and ReEncrypt
+/// (`key` as the source, then as the destination), named `names` in that order, each refused
+/// with `exception` and the message `message(key)`. The two GenerateDataKey forms name the key
+/// by `gdk_ids` (its id or ARN); the others by its id.
+fn crypto_refused<'a>(
+    v: &mut Vec<Case<'a>>,
+    f: &'a Fixture,
+    names: [&str; 6],
+    (key, blob, gdk_ids): (&'a Key, &'a [u8], [&'a str; 2]),
+    exception: &'static str,
+    message: fn(&Key) -> Msg,
+) {
+    let (k, root) = (&f.kms, &f.root);
+    let [encrypt, decrypt, gdk, gdk_without, source, destination] = names;
+    v.push(case(encrypt, exception, message(key), move || {
+        k.encrypt(root, &EncryptRequest::new(&key.id, b"x".to_vec()))
+    }));
+    v.push(case(decrypt, exception, message(key), move || k.decrypt(root, &decrypt_req(blob))));
+    v.push(case(gdk, exception, message(key), move || {
+        k.generate_data_key(root, &GenerateDataKeyRequest::aes_256(gdk_ids[0]))
+    }));
+    v.push(case(gdk_without, exception, message(key), move || {
+        k.generate_data_key_without_plaintext(root, &GenerateDataKeyRequest::aes_256(gdk_ids[1]))
+    }));
+    v.push(case(source, exception, message(key), move || k.re_encrypt(root, &reencrypt_req(blob, &f.e2.id))));
+    v.push(case(destination, exception, message(key), move || k.re_encrypt(root, &reencrypt_req(&f.blob_e2, &key.id))));
+}
+
 fn key_req(id: &str) -> KeyIdRequest {
     KeyIdRequest::new(id)
 }
@@ -457,24 +485,15 @@ fn cases(f: &Fixture) -> Vec<Case<'_>> {
     ));
 
     // ---- Disabled key: crypto → DisabledException ----
-    v.push(case("Encrypt: disabled key", "DisabledException", disabled(&f.d), move || {
-        k.encrypt(root, &EncryptRequest::new(&f.d.id, b"x".to_vec()))
-    }));
-    v.push(case("Decrypt: disabled key", "DisabledException", disabled(&f.d), move || {
-        k.decrypt(root, &decrypt_req(&f.blob_d))
-    }));
-    v.push(case("GenerateDataKey: disabled key", "DisabledException", disabled(&f.d), move || {
-        k.generate_data_key(root, &GenerateDataKeyRequest::aes_256(&f.d.id))
-    }));
-    v.push(case("GenerateDataKeyWithoutPlaintext: disabled key", "DisabledException", disabled(&f.d), move || {
-        k.generate_data_key_without_plaintext(root, &GenerateDataKeyRequest::aes_256(&f.d.id))
-    }));
-    v.push(case("ReEncrypt: disabled source key", "DisabledException", disabled(&f.d), move || {
-        k.re_encrypt(root, &reencrypt_req(&f.blob_d, &f.e2.id))
-    }));
-    v.push(case("ReEncrypt: disabled destination key", "DisabledException", disabled(&f.d), move || {
-        k.re_encrypt(root, &reencrypt_req(&f.blob_e2, &f.d.id))
-    }));
+    let names = [
+        "Encrypt: disabled key",
+        "Decrypt: disabled key",
+        "GenerateDataKey: disabled key",
+        "GenerateDataKeyWithoutPlaintext: disabled key",
+        "ReEncrypt: disabled source key",
+        "ReEncrypt: disabled destination key",
+    ];
+    crypto_refused(&mut v, f, names, (&f.d, &f.blob_d, [f.d.id.as_str(); 2]), "DisabledException", disabled);
     v.push(case("Encrypt: DryRun on a disabled key", "DisabledException", disabled(&f.d), move || {
         k.encrypt(root, &EncryptRequest { dry_run: Some(true), ..EncryptRequest::new(&f.d.id, b"x".to_vec()) })
     }));
@@ -495,27 +514,23 @@ fn cases(f: &Fixture) -> Vec<Case<'_>> {
     ));
 
     // ---- PendingDeletion key: crypto → KMSInvalidStateException ----
-    v.push(case("Encrypt: key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
-        k.encrypt(root, &EncryptRequest::new(&f.p.id, b"x".to_vec()))
-    }));
-    v.push(case("Decrypt: key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
-        k.decrypt(root, &decrypt_req(&f.blob_p))
-    }));
-    v.push(case("GenerateDataKey: key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
-        k.generate_data_key(root, &GenerateDataKeyRequest::aes_256(&f.p.arn))
-    }));
-    v.push(case(
+    let names = [
+        "Encrypt: key pending deletion",
+        "Decrypt: key pending deletion",
+        "GenerateDataKey: key pending deletion",
         "GenerateDataKeyWithoutPlaintext: key pending deletion",
+        "ReEncrypt: source key pending deletion",
+        "ReEncrypt: destination key pending deletion",
+    ];
+    // GenerateDataKey names this key by its ARN.
+    crypto_refused(
+        &mut v,
+        f,
+        names,
+        (&f.p, &f.blob_p, [f.p.arn.as_str(), f.p.id.as_str()]),
         "KMSInvalidStateException",
-        pending(&f.p),
-        move || k.generate_data_key_without_plaintext(root, &GenerateDataKeyRequest::aes_256(&f.p.id)),
-    ));
-    v.push(case("ReEncrypt: source key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
-        k.re_encrypt(root, &reencrypt_req(&f.blob_p, &f.e2.id))
-    }));
-    v.push(case("ReEncrypt: destination key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
-        k.re_encrypt(root, &reencrypt_req(&f.blob_e2, &f.p.id))
-    }));
+        pending,
+    );
     // ---- PendingDeletion key: management → KMSInvalidStateException ----
     v.push(case("EnableKey: key pending deletion", "KMSInvalidStateException", pending(&f.p), move || {
         k.enable_key(root, &key_req(&f.p.id))

@@ -29,8 +29,7 @@ use trent::clock::{ManualClock, Timestamp};
 use trent::key::{DataKeySpec, EncryptionAlgorithmSpec, KeySpec, KeyUsage, OriginType, RotationType, Tag};
 use trent::*;
 
-/// 2026-01-01T00:00:00Z.
-const START: Timestamp = Timestamp::from_millis(1_767_225_600_000);
+const START: Timestamp = Timestamp::from_millis(common::START_MS);
 /// The model's limit on `CiphertextBlob`.
 const MAX_CIPHERTEXT_BLOB_LEN: usize = 6144;
 /// Chunk size of the engine's batches (items per rayon task).

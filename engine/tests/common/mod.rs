@@ -23,6 +23,9 @@ use trent::{
 /// The root key of every durable test store.
 pub const TEST_ROOT_KEY: [u8; 32] = [0x5a; 32];
 
+/// 2026-01-01T00:00:00Z, where the suites' manual clocks start (milliseconds since the epoch).
+pub const START_MS: i64 = 1_767_225_600_000;
+
 /// Which store the suite runs against.
 pub fn store_kind() -> String {
     std::env::var("TRENT_TEST_STORE").unwrap_or_else(|_| "memory".into())
