@@ -245,15 +245,7 @@ impl Default for EncryptOptions<'_> {
     }
 }
 
-impl fmt::Debug for EncryptOptions<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EncryptOptions")
-            .field("chunk_size", &self.chunk_size)
-            .field("encryption_context", &self.encryption_context)
-            .field("batch_chunks", &self.batch_chunks)
-            .finish_non_exhaustive()
-    }
-}
+debug_some_fields!(EncryptOptions<'_>, "EncryptOptions", chunk_size, encryption_context, batch_chunks);
 
 /// Options of [`decrypt`].
 #[derive(Clone, Default)]
@@ -270,15 +262,7 @@ pub struct DecryptOptions<'a> {
     pub progress: Option<Progress<'a>>,
 }
 
-impl fmt::Debug for DecryptOptions<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DecryptOptions")
-            .field("key_id", &self.key_id)
-            .field("encryption_context", &self.encryption_context)
-            .field("batch_chunks", &self.batch_chunks)
-            .finish_non_exhaustive()
-    }
-}
+debug_some_fields!(DecryptOptions<'_>, "DecryptOptions", key_id, encryption_context, batch_chunks);
 
 /// What an encryption or decryption did.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -273,16 +273,7 @@ pub struct KeyVersion {
     pub rotation_type: Option<RotationType>,
 }
 
-impl fmt::Debug for KeyVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyVersion")
-            .field("number", &self.number)
-            .field("material_id", &self.material_id)
-            .field("created", &self.created)
-            .field("rotation_type", &self.rotation_type)
-            .finish_non_exhaustive()
-    }
-}
+debug_some_fields!(KeyVersion, "KeyVersion", number, material_id, created, rotation_type);
 
 /// The automatic rotation settings of a key.
 #[derive(Clone, PartialEq, Eq, Debug, Default)]

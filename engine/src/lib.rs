@@ -39,6 +39,27 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
 
+/// `impl Debug` for a type that shows only the fields named, as `Name { a: .., b: .., .. }`:
+/// the rest (wrapped key material, callbacks, handles) stay out of logs. `label = field` shows
+/// `self.field` under another name.
+macro_rules! debug_some_fields {
+    ($ty:ty, $name:literal, $($label:ident $(= $field:ident)?),+ $(,)?) => {
+        impl ::std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct($name)
+                    $(.field(stringify!($label), debug_some_fields!(@field self, $label $($field)?)))+
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+    (@field $self:ident, $label:ident) => {
+        &$self.$label
+    };
+    (@field $self:ident, $label:ident $field:ident) => {
+        &$self.$field
+    };
+}
+
 pub mod audit;
 pub mod ciphertext;
 pub mod clock;
@@ -65,4 +86,27 @@ pub use secret::{SecretBytes, SecretVec};
 /// application code.
 pub mod danger {
     pub use crate::crypto::AeadKey;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_some_fields_shows_only_the_named_fields() {
+        let v = crate::key::KeyVersion {
+            number: 3,
+            material_id: "ab".into(),
+            wrapped: vec![0x5a; 60],
+            created: crate::clock::Timestamp::default(),
+            rotation_type: None,
+        };
+        let shown = format!("{v:?}");
+        assert!(shown.starts_with(r#"KeyVersion { number: 3, material_id: "ab", created: "#), "{shown}");
+        assert!(shown.ends_with(", rotation_type: None, .. }"), "{shown}");
+        assert!(!shown.contains("wrapped") && !shown.contains("90"), "{shown}");
+        let opts = crate::envelope::DecryptOptions { key_id: Some("k".into()), ..Default::default() };
+        assert_eq!(
+            format!("{opts:?}"),
+            r#"DecryptOptions { key_id: Some("k"), encryption_context: None, batch_chunks: None, .. }"#
+        );
+    }
 }

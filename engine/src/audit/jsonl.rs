@@ -285,15 +285,7 @@ enum Sync {
     OnFlush,
 }
 
-impl fmt::Debug for JsonlFileWriter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JsonlFileWriter")
-            .field("path", &self.path)
-            .field("last_seq", &self.seq)
-            .field("sync", &self.sync)
-            .finish_non_exhaustive()
-    }
-}
+debug_some_fields!(JsonlFileWriter, "JsonlFileWriter", path, last_seq = seq, sync);
 
 /// What [`verify_audit_log`] found in a log that verified.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -744,6 +736,18 @@ mod tests {
         assert_eq!(read_line_ending_at(&f, 20_006).unwrap().as_deref(), Some(&b"bc"[..]));
         assert_eq!(read_line_ending_at(&f, 20_005).unwrap(), None, "not at a newline");
         assert_eq!(read_line_ending_at(&f, 0).unwrap(), None);
+        fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn debug_shows_the_path_last_seq_and_sync_only() {
+        let (path, _) = temp_file("debug");
+        let w = JsonlFileWriter::open(&path).unwrap();
+        assert_eq!(
+            format!("{w:?}"),
+            format!("JsonlFileWriter {{ path: {path:?}, last_seq: 0, sync: Every(200ms), .. }}")
+        );
+        drop(w);
         fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 

@@ -315,29 +315,7 @@ fn record_change(tx: &mut Transaction<'_>, change: &Change) -> Result<()> {
 }
 
 fn key_row(r: &postgres::Row) -> Result<KeyRow> {
-    let get = |e: postgres::Error| db_error(e);
-    Ok(KeyRow {
-        id: r.try_get(0).map_err(get)?,
-        revision: r.try_get(1).map_err(get)?,
-        creation_date: r.try_get(2).map_err(get)?,
-        state: r.try_get(3).map_err(get)?,
-        description: r.try_get(4).map_err(get)?,
-        key_usage: r.try_get(5).map_err(get)?,
-        key_spec: r.try_get(6).map_err(get)?,
-        origin: r.try_get(7).map_err(get)?,
-        key_manager: r.try_get(8).map_err(get)?,
-        multi_region: r.try_get(9).map_err(get)?,
-        deletion_date: r.try_get(10).map_err(get)?,
-        pending_window_days: r.try_get(11).map_err(get)?,
-        policy: r.try_get(12).map_err(get)?,
-        tags: r.try_get(13).map_err(get)?,
-        rotation_enabled: r.try_get(14).map_err(get)?,
-        rotation_period_days: r.try_get(15).map_err(get)?,
-        next_rotation: r.try_get(16).map_err(get)?,
-        on_demand_count: r.try_get(17).map_err(get)?,
-        current_version: r.try_get(18).map_err(get)?,
-        mac: r.try_get(19).map_err(get)?,
-    })
+    Ok(rows::read_row!(KeyRow, |i| r.try_get(i).map_err(db_error)?))
 }
 
 /// The store's root key check value ([`META_ROOT_CHECK`]).
@@ -360,28 +338,13 @@ fn read_key(client: &mut impl postgres::GenericClient, id: &str) -> Result<Optio
         )
         .map_err(db_error)?
         .iter()
-        .map(|r| {
-            Ok(VersionRow {
-                number: r.try_get(0).map_err(db_error)?,
-                material_id: r.try_get(1).map_err(db_error)?,
-                wrapped: r.try_get(2).map_err(db_error)?,
-                created: r.try_get(3).map_err(db_error)?,
-                rotation_type: r.try_get(4).map_err(db_error)?,
-            })
-        })
+        .map(|r| Ok(rows::read_row!(VersionRow, |i| r.try_get(i).map_err(db_error)?)))
         .collect::<Result<Vec<_>>>()?;
     key_row(&row)?.into_record(versions).map(Some)
 }
 
 fn alias_row(r: &postgres::Row) -> Result<AliasRecord> {
-    AliasRow {
-        name: r.try_get(0).map_err(db_error)?,
-        target: r.try_get(1).map_err(db_error)?,
-        creation_date: r.try_get(2).map_err(db_error)?,
-        last_updated: r.try_get(3).map_err(db_error)?,
-        mac: r.try_get(4).map_err(db_error)?,
-    }
-    .into_record()
+    rows::read_row!(AliasRow, |i| r.try_get(i).map_err(db_error)?).into_record()
 }
 
 impl Store for PostgresStore {

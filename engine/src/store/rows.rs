@@ -71,6 +71,36 @@ pub(super) struct VersionRow {
     pub rotation_type: Option<String>,
 }
 
+/// Reads a [`KeyRow`], [`VersionRow`] or [`AliasRow`] from a result row whose columns are the
+/// struct's fields in order ([`KEY_COLUMNS`], `number, material_id, wrapped, created,
+/// rotation_type`, [`ALIAS_COLUMNS`]): `read_row!(KeyRow, |i| get)` evaluates `get` with `i`
+/// the index of each column in turn. Each backend passes its own column read, so the column
+/// order is written once, here.
+macro_rules! read_row {
+    (KeyRow, |$i:ident| $get:expr) => {
+        $crate::store::rows::read_row!(@fields KeyRow {
+            id, revision, creation_date, state, description, key_usage, key_spec, origin, key_manager,
+            multi_region, deletion_date, pending_window_days, policy, tags, rotation_enabled,
+            rotation_period_days, next_rotation, on_demand_count, current_version, mac,
+        }, |$i| $get)
+    };
+    (VersionRow, |$i:ident| $get:expr) => {
+        $crate::store::rows::read_row!(@fields VersionRow {
+            number, material_id, wrapped, created, rotation_type,
+        }, |$i| $get)
+    };
+    (AliasRow, |$i:ident| $get:expr) => {
+        $crate::store::rows::read_row!(@fields AliasRow {
+            name, target, creation_date, last_updated, mac,
+        }, |$i| $get)
+    };
+    (@fields $row:ident { $($field:ident),+ $(,)? }, |$i:ident| $get:expr) => {{
+        let mut columns = 0usize..;
+        $row { $($field: { let $i = columns.next().expect("an unbounded range"); $get }),+ }
+    }};
+}
+pub(super) use read_row;
+
 /// A stored value that does not map back to a record: the store was changed outside Trent
 /// or is damaged.
 pub(super) fn corrupt(what: impl std::fmt::Display) -> Error {

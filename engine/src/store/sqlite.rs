@@ -294,38 +294,11 @@ fn record_change(tx: &Transaction<'_>, change: &Change) -> Result<()> {
 }
 
 fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<KeyRow> {
-    Ok(KeyRow {
-        id: r.get(0)?,
-        revision: r.get(1)?,
-        creation_date: r.get(2)?,
-        state: r.get(3)?,
-        description: r.get(4)?,
-        key_usage: r.get(5)?,
-        key_spec: r.get(6)?,
-        origin: r.get(7)?,
-        key_manager: r.get(8)?,
-        multi_region: r.get(9)?,
-        deletion_date: r.get(10)?,
-        pending_window_days: r.get(11)?,
-        policy: r.get(12)?,
-        tags: r.get(13)?,
-        rotation_enabled: r.get(14)?,
-        rotation_period_days: r.get(15)?,
-        next_rotation: r.get(16)?,
-        on_demand_count: r.get(17)?,
-        current_version: r.get(18)?,
-        mac: r.get(19)?,
-    })
+    Ok(rows::read_row!(KeyRow, |i| r.get(i)?))
 }
 
 fn alias_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AliasRow> {
-    Ok(AliasRow {
-        name: r.get(0)?,
-        target: r.get(1)?,
-        creation_date: r.get(2)?,
-        last_updated: r.get(3)?,
-        mac: r.get(4)?,
-    })
+    Ok(rows::read_row!(AliasRow, |i| r.get(i)?))
 }
 
 /// The store's root key check value ([`META_ROOT_CHECK`]).
@@ -348,15 +321,7 @@ fn read_key(conn: &Connection, id: &str) -> Result<Option<KeyRecord>> {
         )
         .map_err(db_error)?;
     let versions = stmt
-        .query_map([id], |r| {
-            Ok(VersionRow {
-                number: r.get(0)?,
-                material_id: r.get(1)?,
-                wrapped: r.get(2)?,
-                created: r.get(3)?,
-                rotation_type: r.get(4)?,
-            })
-        })
+        .query_map([id], |r| Ok(rows::read_row!(VersionRow, |i| r.get(i)?)))
         .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
         .map_err(db_error)?;
     row.into_record(versions).map(Some)
