@@ -1000,21 +1000,7 @@ pub fn decrypt_into(
     sealed: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<Summary, EnvelopeError> {
-    let result = open_all(kms, caller, options, sealed, out);
-    if result.is_err() {
-        wipe(out);
-        out.clear();
-    }
-    result
-}
-
-fn open_all(
-    kms: &Kms,
-    caller: &Caller,
-    options: &DecryptOptions<'_>,
-    sealed: &[u8],
-    out: &mut Vec<u8>,
-) -> Result<Summary, EnvelopeError> {
+    let mut out = WipedUnlessKept { out, kept: false };
     let mut rest = sealed;
     let header = Header::read_from(&mut rest)?;
     let keys = begin_decrypt(kms, caller, options, &header)?;
@@ -1060,5 +1046,36 @@ fn open_all(
         })
     };
     opened?;
+    out.kept = true;
     Ok(Summary::of(header, out.len() as u64, chunks as u64))
+}
+
+/// [`decrypt_into`]'s output while it is written: wiped and emptied when dropped before it
+/// is kept, on an error return or a panic in a chunk's task alike.
+struct WipedUnlessKept<'a> {
+    out: &'a mut Vec<u8>,
+    kept: bool,
+}
+
+impl Drop for WipedUnlessKept<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            wipe(self.out);
+            self.out.clear();
+        }
+    }
+}
+
+impl std::ops::Deref for WipedUnlessKept<'_> {
+    type Target = Vec<u8>;
+
+    fn deref(&self) -> &Vec<u8> {
+        self.out
+    }
+}
+
+impl std::ops::DerefMut for WipedUnlessKept<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<u8> {
+        self.out
+    }
 }

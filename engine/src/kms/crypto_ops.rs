@@ -159,22 +159,21 @@ impl Inner {
         out.ok_or(Error::InvalidCiphertext)
     }
 
-    /// Checks and decrypts a blob into `out` (and, optionally, checks that it names the key
-    /// the caller expects), then runs `f` with its key, version and what `out` gives.
+    /// Checks and decrypts a blob into `out` (and, when the request names one, checks that it
+    /// was encrypted under the key the caller expects), then runs `f` with its key, version and
+    /// what `out` gives.
     #[allow(clippy::too_many_arguments)] // private; each argument is one fact of the request
     fn with_open_blob<P, R>(
         &self,
         caller: &Caller,
         action: &str,
-        blob: &[u8],
-        ctx: &EncryptionContext,
-        expected_key: Option<&str>,
-        expected_field: &str,
+        sealed: &SealedBlob<'_>,
         note: &mut AuditNote,
         now: &Now<'_>,
         out: impl PlainOut<Done = P>,
         f: impl FnOnce(&Arc<LiveKey>, &Arc<VersionKeys>, P) -> Result<R>,
     ) -> Result<R> {
+        let SealedBlob { blob, context: ctx, expected_key, expected_field } = *sealed;
         let parsed = decode_blob(blob, ctx)?;
         note.context(ctx);
         if let Some(raw) = expected_key {
@@ -191,6 +190,27 @@ impl Inner {
             let plaintext = out.open(&self.arena, vk, &parsed, &context::encode(ctx))?;
             f(live, vk, plaintext)
         })
+    }
+}
+
+/// A blob a request asks to open: the blob, its encryption context, and the key the request
+/// expects to have encrypted it (if it names one) with the request member that names it.
+#[derive(Clone, Copy)]
+struct SealedBlob<'a> {
+    blob: &'a [u8],
+    context: &'a EncryptionContext,
+    expected_key: Option<&'a str>,
+    expected_field: &'a str,
+}
+
+impl<'a> SealedBlob<'a> {
+    fn new(
+        blob: &'a [u8],
+        context: &'a EncryptionContext,
+        expected_key: Option<&'a str>,
+        expected_field: &'a str,
+    ) -> Self {
+        Self { blob, context, expected_key, expected_field }
     }
 }
 
@@ -533,33 +553,21 @@ impl Kms {
         inner.audited(caller, "Decrypt", |note| {
             check_grant_tokens(&req.grant_tokens)?;
             let now = Now::lazy(&*inner.clock);
-            let (blob, ctx) = (&req.ciphertext_blob, &req.encryption_context);
-            let expected = req.key_id.as_deref();
-            inner.with_open_blob(
-                caller,
-                "Decrypt",
-                blob,
-                ctx,
-                expected,
-                "keyId",
-                note,
-                &now,
-                Locked,
-                |live, vk, plaintext| {
-                    if let Some(alg) = req.encryption_algorithm {
-                        check_symmetric(live, &live.record(), Some(alg))?;
-                    }
-                    if req.dry_run == Some(true) {
-                        return Err(dry_run_error());
-                    }
-                    Ok(DecryptResponse {
-                        key_id: live.arn.to_string(),
-                        plaintext,
-                        encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                        key_material_id: vk.material_id.clone(),
-                    })
-                },
-            )
+            let sealed = SealedBlob::new(&req.ciphertext_blob, &req.encryption_context, req.key_id.as_deref(), "keyId");
+            inner.with_open_blob(caller, "Decrypt", &sealed, note, &now, Locked, |live, vk, plaintext| {
+                if let Some(alg) = req.encryption_algorithm {
+                    check_symmetric(live, &live.record(), Some(alg))?;
+                }
+                if req.dry_run == Some(true) {
+                    return Err(dry_run_error());
+                }
+                Ok(DecryptResponse {
+                    key_id: live.arn.to_string(),
+                    plaintext,
+                    encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                    key_material_id: vk.material_id.clone(),
+                })
+            })
         })
     }
 
@@ -589,8 +597,8 @@ impl Kms {
                 )));
             }
             let now = Now::lazy(&*inner.clock);
-            let (ctx, into) = (encryption_context, PlainInto(out));
-            inner.with_open_blob(caller, "Decrypt", blob, ctx, key_id, "keyId", note, &now, into, |_, _, len| Ok(len))
+            let sealed = SealedBlob::new(blob, encryption_context, key_id, "keyId");
+            inner.with_open_blob(caller, "Decrypt", &sealed, note, &now, PlainInto(out), |_, _, len| Ok(len))
         })
     }
 
@@ -603,54 +611,42 @@ impl Kms {
             context::validate(&req.destination_encryption_context, "destination encryption context")?;
             let now = Now::lazy(&*inner.clock);
             let (blob, ctx) = (&req.ciphertext_blob, &req.source_encryption_context);
-            let expected = req.source_key_id.as_deref();
-            let action = "ReEncryptFrom";
-            inner.with_open_blob(
-                caller,
-                action,
-                blob,
-                ctx,
-                expected,
-                "sourceKeyId",
-                note,
-                &now,
-                Locked,
-                |source, from, plaintext| {
-                    if let Some(alg) = req.source_encryption_algorithm {
-                        check_symmetric(source, &source.record(), Some(alg))?;
-                    }
-                    let (dest_id, alg) = (&req.destination_key_id, req.destination_encryption_algorithm);
-                    let mut dest_note = AuditNote::default();
-                    inner.with_encrypting_key(
-                        caller,
-                        "ReEncryptTo",
-                        dest_id,
-                        "destinationKeyId",
-                        alg,
-                        &mut dest_note,
-                        &now,
-                        |dest, to| {
-                            if req.dry_run == Some(true) {
-                                return Err(dry_run_error());
-                            }
-                            Ok(ReEncryptResponse {
-                                ciphertext_blob: seal_one(
-                                    inner,
-                                    to,
-                                    &req.destination_encryption_context,
-                                    plaintext.expose_secret(),
-                                )?,
-                                source_key_id: source.arn.to_string(),
-                                key_id: dest.arn.to_string(),
-                                source_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                                destination_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
-                                source_key_material_id: from.material_id.clone(),
-                                destination_key_material_id: to.material_id.clone(),
-                            })
-                        },
-                    )
-                },
-            )
+            let sealed = SealedBlob::new(blob, ctx, req.source_key_id.as_deref(), "sourceKeyId");
+            inner.with_open_blob(caller, "ReEncryptFrom", &sealed, note, &now, Locked, |source, from, plaintext| {
+                if let Some(alg) = req.source_encryption_algorithm {
+                    check_symmetric(source, &source.record(), Some(alg))?;
+                }
+                let (dest_id, alg) = (&req.destination_key_id, req.destination_encryption_algorithm);
+                let mut dest_note = AuditNote::default();
+                inner.with_encrypting_key(
+                    caller,
+                    "ReEncryptTo",
+                    dest_id,
+                    "destinationKeyId",
+                    alg,
+                    &mut dest_note,
+                    &now,
+                    |dest, to| {
+                        if req.dry_run == Some(true) {
+                            return Err(dry_run_error());
+                        }
+                        Ok(ReEncryptResponse {
+                            ciphertext_blob: seal_one(
+                                inner,
+                                to,
+                                &req.destination_encryption_context,
+                                plaintext.expose_secret(),
+                            )?,
+                            source_key_id: source.arn.to_string(),
+                            key_id: dest.arn.to_string(),
+                            source_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                            destination_encryption_algorithm: EncryptionAlgorithmSpec::SymmetricDefault,
+                            source_key_material_id: from.material_id.clone(),
+                            destination_key_material_id: to.material_id.clone(),
+                        })
+                    },
+                )
+            })
         })
     }
 
